@@ -1,0 +1,1 @@
+"""The `whichmodel` command line. Imports any room; nothing imports it."""

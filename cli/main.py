@@ -1,0 +1,390 @@
+"""`whichmodel`: the command line. Its `--json` shapes and exit codes are a contract other tools rely on.
+
+Exit codes: 0 success; 1 failure; 2 usage error, or (for `check`) score below the bar; 3 ingest stored
+some records and skipped others; 4 unknown model.
+With `--json`, stdout carries exactly one JSON document; progress and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+
+EXIT_OK, EXIT_FAIL, EXIT_BELOW, EXIT_PARTIAL, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _progress(desc: str):
+    """A tqdm bar on a terminal; nothing when stderr is a pipe or file."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=" models", file=sys.stderr, leave=False)
+    return bar.update, bar.close
+
+
+def _engine(settings: Settings):
+    from store.db import engine_for
+
+    return engine_for(settings)
+
+
+# ---------------------------------------------------------------------------------------------------- ingest
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Ingest snapshot folders or the live Hub, then score what is new."""
+    from hub.snapshot import SnapshotError, open_snapshot, read_snapshot
+    from store.ingest import ingest_items, score_pending
+
+    engine = _engine(settings)
+    summaries = []
+    failed = False
+    if args.snapshot:
+        try:
+            snapshots = sorted((open_snapshot(p) for p in args.snapshot), key=lambda s: s.observed_at)
+        except SnapshotError as err:
+            _say(f"error: {err}")
+            if args.json:
+                _emit({"error": str(err)})
+            return EXIT_FAIL
+        for snap in snapshots:
+            update, close = _progress(f"{snap.path.name}")
+            try:
+                summary = ingest_items(
+                    engine,
+                    read_snapshot(snap, with_cards=True),
+                    source=str(snap.path),
+                    kind="snapshot",
+                    observed_at=snap.observed_at,
+                    batch_size=settings.batch_size,
+                    progress=update,
+                )
+            finally:
+                close()
+            summaries.append(summary)
+    else:
+        summary, ok = _ingest_hub(engine, settings, args)
+        summaries.append(summary)
+        failed = not ok
+    update, close = _progress("scoring")
+    try:
+        scored = score_pending(engine, batch_size=settings.batch_size, progress=update)
+    finally:
+        close()
+    skipped = sum(len(s.skipped) for s in summaries)
+    if args.json:
+        _emit({"runs": [s.to_dict() for s in summaries], "scored": scored, "skipped": skipped})
+    else:
+        for s in summaries:
+            _say(
+                f"{s.source} @ {s.observed_at}: {s.parsed} read, {s.new_models} new models, "
+                f"{s.new_observations} updated, {s.unchanged} unchanged, {len(s.skipped)} skipped"
+                + (f" [{s.status}: {s.error}]" if s.error else "")
+            )
+            for skip in s.skipped[:20]:
+                where = f"line {skip.line}" if skip.line else "record"
+                _say(f"  skipped {where}{' (' + skip.model_id + ')' if skip.model_id else ''}: {skip.reason}")
+            if len(s.skipped) > 20:
+                _say(f"  ... and {len(s.skipped) - 20} more (see `whichmodel status --json`)")
+        _say(f"scored {scored} observation(s)")
+    if failed:
+        return EXIT_FAIL
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
+    """Stream models from the live Hub; what was fetched before a failure stays stored."""
+    from hub.client import HubClient, HubError
+    from hub.facts import RecordError, parse_record
+    from hub.snapshot import Parsed, Rejected
+    from store.ingest import IngestSummary, ingest_items, now_iso
+
+    client = HubClient(settings)
+    observed = now_iso()
+
+    def items():
+        for number, record in enumerate(client.iter_records(limit=args.limit, task=args.task), start=1):
+            model_id = record.get("id")
+            try:
+                record.update(client.discussion_counts(model_id))
+                card = client.card_text(model_id) if not args.no_cards else None
+                yield Parsed(number, parse_record(record, card_text=card, observed_at=observed), card)
+            except (RecordError, HubError) as err:
+                if isinstance(err, HubError) and err.__class__.__name__ == "HubUnreachable":
+                    raise
+                yield Rejected(number, str(err), model_id)
+
+    update, close = _progress("hub")
+    try:
+        return (
+            ingest_items(engine, items(), source=settings.hf_endpoint or "hub", kind="hub", observed_at=observed,
+                         batch_size=min(settings.batch_size, 50), progress=update),
+            True,
+        )
+    except HubError as err:
+        _say(f"error: {err}")
+        summary = IngestSummary(source="hub", observed_at=observed, status="failed", error=str(err))
+        return summary, False
+    finally:
+        close()
+
+
+# ---------------------------------------------------------------------------------------------------- score
+def _fetch_and_score(engine, settings: Settings, model_id: str) -> tuple[str | None, str | None]:
+    """Fetch a model from the Hub, store and score it. Returns (stored id, error message)."""
+    from hub.client import HubClient, HubError
+    from hub.snapshot import Parsed
+    from store.ingest import ingest_items, score_pending
+
+    try:
+        facts, card = HubClient(settings).fetch_facts(model_id)
+    except HubError as err:
+        return None, str(err)
+    ingest_items(engine, [Parsed(1, facts, card)], source=f"hub:{model_id}", kind="model",
+                 observed_at=facts.observed_at, batch_size=1)
+    score_pending(engine, batch_size=settings.batch_size)
+    return facts.id, None
+
+
+def _load_card(engine, settings: Settings, model_id: str, fetch: bool) -> tuple[dict | None, str | None]:
+    from store.queries import resolve_model_id, scorecard
+
+    stored = resolve_model_id(engine, model_id)
+    if stored is None:
+        if not fetch:
+            return None, f"'{model_id}' is not in the database"
+        stored, error = _fetch_and_score(engine, settings, model_id)
+        if stored is None:
+            return None, f"'{model_id}' is not in the database, and fetching it from the Hub failed: {error}"
+    card = scorecard(engine, stored)
+    if card is None:
+        return None, f"'{stored}' is stored but not scored yet; run `whichmodel rescore`"
+    return card, None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    """Show a model's score card."""
+    engine = _engine(settings)
+    card, error = _load_card(engine, settings, args.model_id, fetch=not args.no_fetch)
+    if card is None:
+        _say(f"error: {error}")
+        if args.json:
+            _emit({"error": error, "model_id": args.model_id})
+        return EXIT_UNKNOWN
+    if args.json:
+        _emit(card)
+        return EXIT_OK
+    print(f"{card['model_id']}  overall {_fmt(card['overall'])}/10  (coverage {card['coverage']:.0%}, "
+          f"observed {card['observed_at']}, method {card['method_version']})")
+    for name, cat in card["categories"].items():
+        print(f"\n  {name:<12} {_fmt(cat['score']):>4}/10  coverage {cat['coverage']:.0%}")
+        for f in cat["findings"]:
+            pts = "  -  " if f["points"] is None else f"{f['points']:g}/{f['max_points']:g}"
+            print(f"    {f['outcome']:<15} {f['check']:<22} {pts:>7}  {f['reason']}")
+            if f["remediation"] and f["outcome"] == "fail":
+                print(f"    {'':<15} {'':<22} {'':>7}  fix: {f['remediation']}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Gate: exit 0 when the score meets the bar, 2 when it does not."""
+    engine = _engine(settings)
+    card, error = _load_card(engine, settings, args.model_id, fetch=not args.no_fetch)
+    if card is None:
+        _say(f"error: {error}")
+        if args.json:
+            _emit({"error": error, "model_id": args.model_id})
+        return EXIT_UNKNOWN
+    category = args.category or "overall"
+    score = card["overall"] if category == "overall" else card["categories"][category]["score"]
+    meets = score is not None and score >= args.min_score
+    verdict = "meets" if meets else "does not meet"
+    message = f"{card['model_id']}: {category} {_fmt(score)} {verdict} the bar {args.min_score:g}"
+    if score is None:
+        message += " (score not available: too little data)"
+    if args.json:
+        _emit({"model_id": card["model_id"], "category": category, "score": score, "min_score": args.min_score,
+               "passed": meets})
+    else:
+        print(message)
+    return EXIT_OK if meets else EXIT_BELOW
+
+
+# ---------------------------------------------------------------------------------------------------- search
+def _min_score(text: str) -> tuple[str, float]:
+    key, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CATEGORY=N, got {text!r}") from None
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Filter and rank models."""
+    from store.queries import SearchFilters, search_models
+
+    filters = SearchFilters(
+        task=args.task,
+        size=args.size,
+        min_params=args.min_params,
+        max_params=args.max_params,
+        license_class=args.license_class,
+        chat=True if args.chat else None,
+        exclude_gated=args.no_gated,
+        min_scores=dict(args.min_score or []),
+        sort=args.sort,
+        limit=args.limit,
+    )
+    try:
+        result = search_models(_engine(settings), filters)
+    except ValueError as err:
+        _say(f"error: {err}")
+        if args.json:
+            _emit({"error": str(err)})
+        return EXIT_BELOW
+    if args.json:
+        result["results"] = [
+            {k: r[k] for k in ("model_id", "overall", "popularity", "activity", "operational", "security",
+                                "quality", "params", "size_class", "license", "license_class", "pipeline_tag",
+                                "downloads", "likes")}
+            for r in result["results"]
+        ]
+        _emit(result)
+        return EXIT_OK
+    print(f"{result['total_matched']} model(s) matched; top {len(result['results'])} by {args.sort}:")
+    print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
+    for r in result["results"]:
+        print(f"  {r['model_id'][:52]:<52} {_fmt(r['overall']):>7} {_fmt(r['popularity']):>5} "
+              f"{_fmt(r['activity']):>5} {_fmt(r['operational']):>5} {_fmt(r['security']):>5} "
+              f"{_fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------- admin
+def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute every stored score with the current method and database context."""
+    from store.ingest import mark_for_rescore, score_pending
+
+    engine = _engine(settings)
+    marked = mark_for_rescore(engine)
+    update, close = _progress("rescoring")
+    try:
+        scored = score_pending(engine, batch_size=settings.batch_size, progress=update)
+    finally:
+        close()
+    if args.json:
+        _emit({"marked": marked, "scored": scored})
+    else:
+        _say(f"rescored {scored} of {marked} observation(s)")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """What is in the database."""
+    from scoring.method import load_method
+    from store.queries import data_status
+
+    status = data_status(_engine(settings))
+    method = load_method()
+    status |= {"home": str(settings.home), "database": settings.effective_database_url.split("@")[-1],
+               "method_version": method.version, "weights_hash": method.weights_hash}
+    if args.json:
+        _emit(status)
+        return EXIT_OK
+    print(f"data directory {status['home']}; method {method.version} ({method.weights_hash[:12]})")
+    print(f"{status['models']} models, {status['observations']} observations, {status['scored_models']} scored")
+    for run in status["ingest_runs"]:
+        print(f"  {run['observed_at'][:10]} {run['kind']:<8} {run['status']:<9} +{run['new_models']} new, "
+              f"{run['new_observations']} updated, {run['skipped']} skipped  {run['source']}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests and docs can inspect it)."""
+    parser = argparse.ArgumentParser(prog="whichmodel", description="Which Hugging Face model, and can I trust it?")
+    parser.add_argument("--home", type=Path, help="data directory (default: $WHICHMODEL_HOME or ~/.whichmodel)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="store and score models from snapshot folders or the live Hub")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--snapshot", nargs="+", metavar="DIR", help="snapshot folder(s); ingested in date order")
+    source.add_argument("--hub", action="store_true", help="list models from the live Hub")
+    p.add_argument("--limit", type=int, default=100, help="with --hub: how many models (default 100)")
+    p.add_argument("--task", help="with --hub: only this pipeline tag")
+    p.add_argument("--no-cards", action="store_true", help="skip model cards")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("score", help="a model's score card (fetched from the Hub when absent)")
+    p.add_argument("model_id")
+    p.add_argument("--no-fetch", action="store_true", help="answer from the database only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("search", help="filter and rank scored models")
+    p.add_argument("--task", help="pipeline tag, e.g. text-generation")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--size", help="nominal size class, e.g. 7B")
+    size.add_argument("--min-params", type=int, help="at least N parameters")
+    p.add_argument("--max-params", type=int, help="at most N parameters")
+    p.add_argument("--license-class", choices=["permissive", "copyleft", "responsible-ai", "custom",
+                                               "non-commercial", "unknown"])
+    p.add_argument("--chat", action="store_true", help="only chat-capable models")
+    p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
+    p.add_argument("--sort", default="overall", choices=["overall", "popularity", "activity", "operational",
+                                                         "security", "quality", "downloads", "likes"])
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("check", help="CI gate: exit 0 if the score meets the bar, 2 if not")
+    p.add_argument("model_id")
+    p.add_argument("--min-score", type=float, required=True)
+    p.add_argument("--category", choices=["overall", "popularity", "activity", "operational", "security", "quality"])
+    p.add_argument("--no-fetch", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("rescore", help="recompute all stored scores with the current method")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rescore)
+
+    p = sub.add_parser("status", help="what is in the database")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `whichmodel` console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(home=args.home)
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        _say("interrupted; every finished batch is stored, re-run to complete")
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

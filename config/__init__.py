@@ -1,0 +1,95 @@
+"""Settings for every room, read once from the environment.
+
+This is the leftmost room: it imports nothing from the project, and every other room may import it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_HOME = Path("~/.whichmodel")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(kw_only=True, frozen=True)
+class Settings:
+    """Where whichmodel keeps its data and how it reaches the Hub.
+
+    Every field has a default and an environment variable; `Settings.from_env()` fills them.
+    """
+
+    home: Path = field(
+        default=DEFAULT_HOME,
+        metadata={"env": "WHICHMODEL_HOME", "help": "Data directory: SQLite file, Chroma folder, caches."},
+    )
+    database_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "WHICHMODEL_DATABASE_URL",
+            "help": "Any SQLAlchemy URL (e.g. postgresql+psycopg://...); default: SQLite file in home.",
+        },
+    )
+    chroma_host: str | None = field(
+        default=None,
+        metadata={"env": "WHICHMODEL_CHROMA_HOST", "help": "Chroma server host:port; default: embedded folder."},
+    )
+    hf_endpoint: str | None = field(
+        default=None,
+        metadata={"env": "HF_ENDPOINT", "help": "Hub endpoint, for mirrors and the tests' fake Hub."},
+    )
+    hf_token: str | None = field(
+        default=None, metadata={"env": "HF_TOKEN", "help": "Hub token, for gated or private models."}
+    )
+    hub_timeout_s: float = field(
+        default=10.0, metadata={"env": "WHICHMODEL_HUB_TIMEOUT", "help": "Seconds per Hub request."}
+    )
+    hub_max_retries: int = field(
+        default=4, metadata={"env": "WHICHMODEL_HUB_RETRIES", "help": "Retries on 429 and 5xx answers."}
+    )
+    batch_size: int = field(
+        default=500, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
+    )
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from the environment; keyword overrides win."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = _env(f.metadata["env"])
+            if f.name == "hf_token" and raw is None:
+                raw = _env("HUGGING_FACE_HUB_TOKEN")
+            if raw is None:
+                continue
+            if f.type in ("Path", Path):
+                values[f.name] = Path(raw)
+            elif f.type in ("float",):
+                values[f.name] = float(raw)
+            elif f.type in ("int",):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        object.__setattr__(settings, "home", Path(settings.home).expanduser())
+        return settings
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The default SQLite file inside the data directory."""
+        return self.home / "whichmodel.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one, else the SQLite file in home."""
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def chroma_path(self) -> Path:
+        """The embedded Chroma folder inside the data directory."""
+        return self.home / "chroma"

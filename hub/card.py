@@ -1,0 +1,319 @@
+"""Model cards: parse README text into front matter, sections and code, and extract card facts with quotes.
+
+The heuristic extractor here is the offline default. Each fact it reports carries the quoted text that
+supports it and where that text stands, so a score built on it can be audited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+CARD_FACT_KINDS = (
+    "metrics",
+    "datasets",
+    "base_model",
+    "training",
+    "evaluation",
+    "example_code",
+    "limitations",
+)
+
+# Text that template generators leave in place of content; it is not prose.
+PLACEHOLDERS = re.compile(
+    r"^\s*(\[?more information needed\]?|\[?needs more information\]?|todo|tbd|n/?a|coming soon\.?|"
+    r"\{\{.*\}\}|<!--.*-->)\s*$",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
+_QUOTE_MAX = 240
+
+
+@dataclass
+class Section:
+    """A heading with the prose under it (code blocks and sub-headings excluded)."""
+
+    heading: str
+    level: int
+    text: str
+
+    @property
+    def has_prose(self) -> bool:
+        """A heading counts only when real prose follows it."""
+        return any(line.strip() and not PLACEHOLDERS.match(line) for line in self.text.splitlines())
+
+
+@dataclass
+class CodeBlock:
+    """A fenced code block and the section it stands in."""
+
+    lang: str
+    code: str
+    section: str
+
+
+@dataclass
+class ParsedCard:
+    """A model card split into its parts."""
+
+    front_matter: dict
+    front_matter_error: str | None
+    sections: list[Section]
+    code_blocks: list[CodeBlock]
+    words: int
+    body: str
+
+    @property
+    def prose_sections(self) -> list[Section]:
+        """Sections whose heading is followed by prose."""
+        return [s for s in self.sections if s.has_prose]
+
+
+@dataclass
+class CardFact:
+    """One answer read from a card: whether it is there, the quote that says so, and where it stands."""
+
+    present: bool
+    quote: str | None = None
+    where: str | None = None
+    extractor: str = "heuristic"
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for JSON."""
+        return asdict(self)
+
+
+@dataclass
+class CardFacts:
+    """The card facts of one model."""
+
+    words: int
+    prose_sections: list[str]
+    code_blocks: int
+    front_matter_keys: list[str]
+    facts: dict[str, CardFact] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for JSON."""
+        return {
+            "words": self.words,
+            "prose_sections": self.prose_sections,
+            "code_blocks": self.code_blocks,
+            "front_matter_keys": self.front_matter_keys,
+            "facts": {k: v.to_dict() for k, v in self.facts.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CardFacts:
+        """Inverse of `to_dict`."""
+        return cls(
+            words=data["words"],
+            prose_sections=list(data["prose_sections"]),
+            code_blocks=data["code_blocks"],
+            front_matter_keys=list(data["front_matter_keys"]),
+            facts={k: CardFact(**v) for k, v in data.get("facts", {}).items()},
+        )
+
+
+def split_front_matter(text: str) -> tuple[dict, str | None, str]:
+    """Split YAML front matter from the body. Bad YAML is reported, never raised."""
+    if not text.startswith("---"):
+        return {}, None, text
+    end = text.find("\n---", 3)
+    if end < 0:
+        return {}, "front matter is not closed", text
+    raw = text[3:end]
+    body = text[end + 4 :].lstrip("-\n")
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        first = str(err).splitlines()[0] if str(err) else "invalid YAML"
+        return {}, f"front matter is not valid YAML: {first}", body
+    if data is None:
+        return {}, None, body
+    if not isinstance(data, dict):
+        return {}, "front matter is not a mapping", body
+    return data, None, body
+
+
+def parse_card(text: str) -> ParsedCard:
+    """Parse a model card's Markdown into front matter, sections and code blocks."""
+    front, error, body = split_front_matter(text or "")
+    sections: list[Section] = []
+    blocks: list[CodeBlock] = []
+    current = Section(heading="", level=0, text="")
+    prose: list[str] = []
+    fence: str | None = None
+    lang = ""
+    code: list[str] = []
+    for line in body.splitlines():
+        if fence is not None:
+            if line.strip().startswith(fence):
+                blocks.append(CodeBlock(lang=lang, code="\n".join(code), section=current.heading))
+                fence, code = None, []
+            else:
+                code.append(line)
+            continue
+        opened = _FENCE.match(line)
+        if opened:
+            fence, lang, code = opened.group(1), opened.group(2).lower(), []
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            current.text = "\n".join(prose)
+            sections.append(current)
+            current = Section(heading=heading.group(2).strip(), level=len(heading.group(1)), text="")
+            prose = []
+            continue
+        prose.append(line)
+    if fence is not None:  # an unclosed fence still holds code
+        blocks.append(CodeBlock(lang=lang, code="\n".join(code), section=current.heading))
+    current.text = "\n".join(prose)
+    sections.append(current)
+    words = len(re.findall(r"\w+", body))
+    return ParsedCard(
+        front_matter=front,
+        front_matter_error=error,
+        sections=[s for s in sections if s.heading or s.text.strip()],
+        code_blocks=blocks,
+        words=words,
+        body=body,
+    )
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE_MAX else text[: _QUOTE_MAX - 1] + "…"
+
+
+def _first_line(section: Section) -> str:
+    for line in section.text.splitlines():
+        if line.strip() and not PLACEHOLDERS.match(line):
+            return line
+    return section.text
+
+
+def _find_section(card: ParsedCard, pattern: re.Pattern) -> Section | None:
+    for section in card.prose_sections:
+        if section.heading and pattern.search(section.heading):
+            return section
+    return None
+
+
+def _find_line(card: ParsedCard, pattern: re.Pattern) -> tuple[str, str] | None:
+    for section in card.prose_sections:
+        for line in section.text.splitlines():
+            if pattern.search(line) and not PLACEHOLDERS.match(line):
+                return line, section.heading or "(top)"
+    return None
+
+
+def _front(card: ParsedCard, *keys: str) -> tuple[str, object] | None:
+    for key in keys:
+        value = card.front_matter.get(key)
+        if value not in (None, "", [], {}):
+            return key, value
+    return None
+
+
+_H_METRICS = re.compile(r"metric|result|benchmark|evaluat|performance|score", re.I)
+_L_METRICS = re.compile(
+    r"\b(accuracy|acc|f1|bleu|rouge|wer|cer|perplexity|exact match|mmlu|hellaswag|arc|gsm8k|truthfulqa|"
+    r"winogrande|humaneval|ndcg|auc|recall|pass@1)\b[^\n]{0,40}\d",
+    re.I,
+)
+_H_DATASETS = re.compile(r"data ?set|training data|corpus|data\b", re.I)
+_L_DATASETS = re.compile(
+    r"(trained|fine-?tuned|pre-?trained)\s+(on|using)\b|\bdataset\b|huggingface\.co/datasets/", re.I
+)
+_L_BASE = re.compile(
+    r"fine-?tuned (version|variant) of|based on\b|derived from|merge of|quantiz\w+ (version )?of|"
+    r"finetune of|adapter for|lora (for|of|on)",
+    re.I,
+)
+_H_TRAINING = re.compile(r"train|fine-?tun|procedure|hyper-?param|alignment|rlhf|dpo|sft", re.I)
+_L_TRAINING = re.compile(
+    r"\b(learning[_ ]rate|epochs?|batch[_ ]size|optimizer|rlhf|dpo|orpo|sft|supervised fine-?tuning|"
+    r"trained (with|using|for)|fine-?tuned (with|using|for|on))\b",
+    re.I,
+)
+_H_EVAL = re.compile(r"evaluat|result|benchmark|performance|leaderboard", re.I)
+_H_LIMITS = re.compile(
+    r"limitation|bias|risk|intended use|out[- ]of[- ]scope|ethic|misuse|safety|responsible", re.I
+)
+_L_LIMITS = re.compile(r"\b(limitations?|biases|not intended|should not be used|out-of-scope)\b", re.I)
+_CODE_LANGS = {"python", "py", "bash", "sh", "shell", "console", "javascript", "js", "ts", ""}
+_CODE_HINT = re.compile(r"\b(import|from|pipeline|from_pretrained|pip install|generate|curl|model)\b")
+
+
+def _model_index_results(card: ParsedCard) -> list:
+    index = card.front_matter.get("model-index")
+    results: list = []
+    if isinstance(index, list):
+        for entry in index:
+            if isinstance(entry, dict) and isinstance(entry.get("results"), list):
+                results.extend(entry["results"])
+    return results
+
+
+def extract_card_facts(card: ParsedCard) -> CardFacts:
+    """The heuristic extractor: headings, keywords, front-matter fields and code fences."""
+    facts: dict[str, CardFact] = {}
+
+    def from_front(kind: str, *keys: str) -> bool:
+        hit = _front(card, *keys)
+        if hit:
+            facts[kind] = CardFact(True, _quote(f"{hit[0]}: {hit[1]}"), f"front matter `{hit[0]}`")
+        return bool(hit)
+
+    def from_text(kind: str, heading: re.Pattern | None, line: re.Pattern | None) -> bool:
+        section = _find_section(card, heading) if heading else None
+        if section is not None:
+            facts[kind] = CardFact(True, _quote(_first_line(section)), f"section '{section.heading}'")
+            return True
+        found = _find_line(card, line) if line else None
+        if found:
+            facts[kind] = CardFact(True, _quote(found[0]), f"section '{found[1]}'")
+            return True
+        return False
+
+    results = _model_index_results(card)
+    if results:
+        first = results[0] if isinstance(results[0], dict) else {}
+        metrics = first.get("metrics") if isinstance(first, dict) else None
+        quote = _quote(f"model-index: {metrics[0] if isinstance(metrics, list) and metrics else first}")
+        facts["evaluation"] = CardFact(True, quote, "front matter `model-index`")
+    for kind, keys, heading, line in (
+        ("metrics", ("metrics",), _H_METRICS, _L_METRICS),
+        ("datasets", ("datasets",), _H_DATASETS, _L_DATASETS),
+        ("base_model", ("base_model",), None, _L_BASE),
+        ("training", (), _H_TRAINING, _L_TRAINING),
+        ("evaluation", (), _H_EVAL, _L_METRICS),
+        ("limitations", (), _H_LIMITS, _L_LIMITS),
+    ):
+        if kind in facts:
+            continue
+        if not (keys and from_front(kind, *keys)) and not from_text(kind, heading, line):
+            facts[kind] = CardFact(False)
+    if "metrics" in facts and not facts["metrics"].present and results:
+        facts["metrics"] = CardFact(True, facts["evaluation"].quote, "front matter `model-index`")
+
+    example = next(
+        (b for b in card.code_blocks if b.lang in _CODE_LANGS and _CODE_HINT.search(b.code)),
+        None,
+    )
+    facts["example_code"] = (
+        CardFact(True, _quote(example.code), f"code block in '{example.section or '(top)'}'")
+        if example
+        else CardFact(False)
+    )
+    return CardFacts(
+        words=card.words,
+        prose_sections=[s.heading for s in card.prose_sections if s.heading],
+        code_blocks=len(card.code_blocks),
+        front_matter_keys=sorted(str(k) for k in card.front_matter),
+        facts=facts,
+    )

@@ -1,0 +1,422 @@
+"""`ModelFacts`: everything whichmodel knows about one model at one observation, from the Hub's wire format.
+
+One parser, `parse_record`, serves live API responses and snapshot lines alike. Every field is optional
+except `id`: a missing field is None, which means "not available", never zero. Derived facts (parameter
+count, size class, license class, base-model relation, chat capability, file inventory) carry the source they
+were read from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.card import CardFacts, extract_card_facts, parse_card
+from hub.licenses import classify_license
+
+
+class RecordError(ValueError):
+    """A record that cannot be turned into facts; the message says why."""
+
+
+# File kinds. Pickle-based formats can run code when loaded; so can code files and remote-code configs.
+PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".npy", ".npz", ".pck")
+CODE_EXTS = (".py", ".pyc", ".pyo", ".pyi", ".sh", ".ipynb", ".so", ".exe", ".dll", ".whl")
+KIND_BY_EXT = {
+    ".safetensors": "safetensors",
+    ".gguf": "gguf",
+    ".ggml": "gguf",
+    ".onnx": "onnx",
+    ".h5": "keras",
+    ".keras": "keras",
+    ".msgpack": "flax",
+    ".tflite": "tflite",
+    ".mlmodel": "coreml",
+    ".json": "config",
+    ".yaml": "config",
+    ".yml": "config",
+    ".md": "docs",
+    ".txt": "docs",
+    ".model": "tokenizer",
+    ".tiktoken": "tokenizer",
+    **{ext: "pickle" for ext in PICKLE_EXTS},
+    **{ext: "code" for ext in CODE_EXTS},
+}
+WEIGHT_KINDS = ("safetensors", "pickle", "gguf", "onnx", "keras", "flax", "tflite", "coreml")
+
+# Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
+# log space when the name carries no size.
+SIZE_CLASSES = (
+    0.1, 0.35, 0.5, 1, 1.5, 2, 3, 4, 7, 8, 13, 14, 20, 27, 32, 34, 40, 70, 72, 110, 180, 235, 405, 671,
+)  # fmt: skip
+_NAME_SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d{1,2})x)?(\d{1,4}(?:\.\d{1,2})?)([bm])(?![a-z0-9])", re.I)
+_CARD_SIZE = re.compile(r"\b(\d{1,4}(?:\.\d{1,2})?)\s?([BM])(?:illion)?\s+param", re.I)
+
+# Chat capability: documented in README. A model is chat-capable when any of these holds.
+CHAT_TAGS = ("conversational",)
+_CHAT_NAME = re.compile(r"(?<![a-z])(chat|instruct|it|assistant|dialog|dialogue|rlhf|sft|dpo|orpo)(?![a-z])", re.I)
+CHAT_PIPELINES = (None, "text-generation", "image-text-to-text", "text2text-generation", "any-to-any")
+
+BASE_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _get(record: dict, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    """A typed field: None when absent, RecordError when present with the wrong type."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if kind is int:
+        if not _is_int(value):
+            raise RecordError(f"field '{key}' should be {what}, got {type(value).__name__}")
+        return value
+    if not isinstance(value, kind):
+        raise RecordError(f"field '{key}' should be {what}, got {type(value).__name__}")
+    return value
+
+
+def _iso(value: Any, key: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if not isinstance(value, str):
+        raise RecordError(f"field '{key}' should be a date string, got {type(value).__name__}")
+    try:
+        parse_date(value)
+    except ValueError as err:
+        raise RecordError(f"field '{key}' is not a date: {value[:40]!r}") from err
+    return value
+
+
+def parse_date(value: str) -> datetime:
+    """Parse the Hub's ISO dates (with Z, offsets, or date only) into aware UTC datetimes."""
+    text = value.strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def size_class_label(billions: float) -> str:
+    """Format a size in billions the way model names do: 7B, 1.5B, 350M."""
+    if billions < 1:
+        return f"{round(billions * 1000):d}M"
+    return f"{billions:g}B"
+
+
+def parse_size_label(label: str) -> float | None:
+    """Inverse of `size_class_label`, tolerant of case and an `x` expert prefix: '8x7B' -> 56."""
+    match = re.fullmatch(r"\s*(?:(\d{1,2})x)?(\d+(?:\.\d+)?)\s*([bm])\s*", label, re.I)
+    if not match:
+        return None
+    experts = int(match.group(1) or 1)
+    value = float(match.group(2)) * experts
+    return value / 1000 if match.group(3).lower() == "m" else value
+
+
+def snap_size_class(billions: float) -> str:
+    """The nominal size class nearest (in log space) to a parameter count in billions."""
+    nearest = min(SIZE_CLASSES, key=lambda c: abs(math.log(c) - math.log(max(billions, 1e-3))))
+    return size_class_label(nearest)
+
+
+def size_from_name(name: str) -> tuple[str, float] | None:
+    """Read a nominal size from a model name: 'Llama-2-7b-chat' -> ('7B', 7.0), 'Mixtral-8x7B' -> ('8x7B', 56)."""
+    for match in _NAME_SIZE.finditer(name.replace("_", "-")):
+        experts, number, unit = match.groups()
+        value = float(number) / (1000 if unit.lower() == "m" else 1)
+        if value <= 0 or value > 2000:
+            continue
+        label = size_class_label(value)
+        if experts:
+            return f"{int(experts)}x{label}", value * int(experts)
+        return label, value
+    return None
+
+
+@dataclass
+class ModelFacts:
+    """Facts about one model at one observation. None means not available."""
+
+    id: str
+    observed_at: str | None = None
+    author: str | None = None
+    sha: str | None = None
+    created_at: str | None = None
+    last_modified: str | None = None
+    private: bool | None = None
+    gated: str | bool | None = None
+    disabled: bool | None = None
+    downloads: int | None = None
+    downloads_all_time: int | None = None
+    likes: int | None = None
+    library_name: str | None = None
+    pipeline_tag: str | None = None
+    tags: list[str] | None = None
+    spaces: list[str] | None = None
+    files: list[str] | None = None
+    card_data: dict | None = None
+    model_index: list | None = None
+    config_architectures: list[str] | None = None
+    model_type: str | None = None
+    remote_code: bool | None = None
+    chat_template: bool | None = None
+    safetensors_total: int | None = None
+    gguf_total: int | None = None
+    used_storage: int | None = None
+    discussions: int | None = None
+    pull_requests: int | None = None
+    card_present: bool | None = None
+    # Derived facts and where each came from.
+    params: int | None = None
+    params_source: str | None = None
+    size_class: str | None = None
+    size_class_source: str | None = None
+    license: str | None = None
+    license_source: str | None = None
+    license_class: str | None = None
+    base_models: list[str] | None = None
+    base_relation: str | None = None
+    base_source: str | None = None
+    chat: bool | None = None
+    chat_rule: str | None = None
+    file_kinds: dict[str, list[str]] | None = None
+    arxiv_ids: list[str] | None = None
+    datasets: list[str] | None = None
+    github_urls: list[str] | None = None
+    card: CardFacts | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The repo name without the author."""
+        return self.id.split("/", 1)[-1]
+
+    @property
+    def org(self) -> str | None:
+        """The namespace of the repo id (the author, even where the API omits the field)."""
+        return self.author or (self.id.split("/", 1)[0] if "/" in self.id else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; `not_available` lists the fields nobody could read."""
+        data = asdict(self)
+        data["card"] = self.card.to_dict() if self.card else None
+        data["not_available"] = sorted(
+            k for k, v in data.items() if v is None and not k.endswith("_source") and k != "chat_rule"
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelFacts:
+        """Inverse of `to_dict`."""
+        data = {k: v for k, v in data.items() if k != "not_available"}
+        card = data.pop("card", None)
+        facts = cls(**data)
+        facts.card = CardFacts.from_dict(card) if card else None
+        return facts
+
+
+def _tag_values(tags: list[str], prefix: str) -> list[str]:
+    return [t[len(prefix) :] for t in tags if t.startswith(prefix)]
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return []
+
+
+def _file_kind(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith("/") or lower.endswith(".gitattributes"):
+        return "other"
+    dot = lower.rfind(".")
+    return KIND_BY_EXT.get(lower[dot:], "other") if dot >= 0 else "other"
+
+
+def _derive_params(facts: ModelFacts, card_text: str | None) -> None:
+    if facts.safetensors_total:
+        facts.params, facts.params_source = facts.safetensors_total, "safetensors.total"
+    elif facts.gguf_total:
+        facts.params, facts.params_source = facts.gguf_total, "gguf.total"
+    else:
+        named = size_from_name(facts.name)
+        if named:
+            facts.params, facts.params_source = int(named[1] * 1e9), "name"
+        elif card_text:
+            match = _CARD_SIZE.search(card_text)
+            if match:
+                value = float(match.group(1)) / (1000 if match.group(2).lower() == "m" else 1)
+                facts.params, facts.params_source = int(value * 1e9), "card"
+    named = size_from_name(facts.name)
+    if named:
+        facts.size_class, facts.size_class_source = named[0], "name"
+    elif facts.params:
+        facts.size_class = snap_size_class(facts.params / 1e9)
+        facts.size_class_source = f"params ({facts.params_source})"
+
+
+def _derive_license(facts: ModelFacts) -> None:
+    card = facts.card_data or {}
+    from_card = card.get("license")
+    if isinstance(from_card, list):
+        from_card = from_card[0] if from_card else None
+    from_tags = _tag_values(facts.tags or [], "license:")
+    if isinstance(from_card, str) and from_card:
+        facts.license, facts.license_source = from_card.lower(), "cardData.license"
+    elif from_tags:
+        facts.license, facts.license_source = from_tags[0].lower(), "tags"
+    if facts.license is not None:
+        facts.license_class = classify_license(facts.license, card.get("license_name"))
+    elif facts.tags is not None or facts.card_data is not None:
+        facts.license_class = "unknown"  # we could read where a license would be, and none is declared
+
+
+def _derive_base(facts: ModelFacts) -> None:
+    tags = facts.tags or []
+    bases = [t for t in _tag_values(tags, "base_model:") if ":" not in t]
+    relations = [t.split(":", 1) for t in _tag_values(tags, "base_model:") if ":" in t]
+    card_bases = _as_list((facts.card_data or {}).get("base_model"))
+    if bases or relations:
+        facts.base_models = sorted(set(bases) | {r[1] for r in relations if r[0] in BASE_RELATIONS})
+        facts.base_source = "tags"
+    elif card_bases:
+        facts.base_models, facts.base_source = card_bases, "cardData.base_model"
+    card_relation = (facts.card_data or {}).get("base_model_relation")
+    if relations:
+        kinds = {r[0] for r in relations if r[0] in BASE_RELATIONS}
+        facts.base_relation = next((k for k in BASE_RELATIONS if k in kinds), None)
+    elif isinstance(card_relation, str) and card_relation in BASE_RELATIONS:
+        facts.base_relation = card_relation
+    elif facts.base_models:
+        lower = facts.id.lower()
+        if "gguf" in lower or "gptq" in lower or "awq" in lower or re.search(r"\b[348]bit\b|-\d?bit", lower):
+            facts.base_relation = "quantized"
+        elif "lora" in lower or "adapter_config.json" in (facts.files or []):
+            facts.base_relation = "adapter"
+        elif "merge" in lower or "mergekit" in tags:
+            facts.base_relation = "merge"
+        else:
+            facts.base_relation = "finetune"
+
+
+def _derive_chat(facts: ModelFacts) -> None:
+    if facts.pipeline_tag not in CHAT_PIPELINES:
+        facts.chat, facts.chat_rule = False, f"pipeline '{facts.pipeline_tag}' is not a text-generation task"
+        return
+    tags = facts.tags or []
+    if any(t in tags for t in CHAT_TAGS):
+        facts.chat, facts.chat_rule = True, "tag 'conversational'"
+    elif facts.chat_template:
+        facts.chat, facts.chat_rule = True, "tokenizer has a chat template"
+    elif _CHAT_NAME.search(facts.name.replace("_", "-")):
+        facts.chat, facts.chat_rule = True, f"name '{facts.name}' says chat/instruct"
+    elif facts.tags is not None and facts.pipeline_tag is not None:
+        facts.chat, facts.chat_rule = False, "no conversational tag, chat template or chat name"
+
+
+_URL_GITHUB = re.compile(r"https?://github\.com/[\w.-]+/[\w.-]+", re.I)
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)
+_HF_PAPERS = re.compile(r"huggingface\.co/papers/(\d{4}\.\d{4,5})", re.I)
+
+
+def parse_record(record: Any, card_text: str | None = None, observed_at: str | None = None) -> ModelFacts:
+    """Turn one Hub wire-format record (and its card text, if any) into `ModelFacts`.
+
+    Raises:
+        RecordError: the record is not a JSON object, has no usable id, or a field has the wrong type.
+    """
+    if not isinstance(record, dict):
+        raise RecordError(f"record should be a JSON object, got {type(record).__name__}")
+    model_id = record.get("id") or record.get("modelId")
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise RecordError("record has no 'id'")
+    model_id = model_id.strip()
+    if len(model_id) > 200 or any(c.isspace() for c in model_id):
+        raise RecordError(f"'id' is not a Hub repo id: {model_id[:60]!r}")
+    if card_text is not None and not isinstance(card_text, str):
+        raise RecordError("card text should be a string")
+
+    tags = _get(record, "tags", list, "a list")
+    if tags is not None:
+        tags = [t for t in tags if isinstance(t, str)]
+    siblings = _get(record, "siblings", list, "a list")
+    files = None
+    if siblings is not None:
+        files = [s["rfilename"] for s in siblings if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
+    config = _get(record, "config", dict, "an object") or {}
+    safetensors = _get(record, "safetensors", dict, "an object") or {}
+    gguf = _get(record, "gguf", dict, "an object") or {}
+    transformers_info = _get(record, "transformersInfo", dict, "an object") or {}
+    tokenizer_config = config.get("tokenizer_config") if isinstance(config.get("tokenizer_config"), dict) else {}
+    gated = record.get("gated")
+    if gated not in (None, False, True, "auto", "manual"):
+        raise RecordError(f"field 'gated' should be false, 'auto' or 'manual', got {gated!r}")
+    spaces = _get(record, "spaces", list, "a list")
+    model_index = _get(record, "model-index", list, "a list")
+
+    facts = ModelFacts(
+        id=model_id,
+        observed_at=observed_at,
+        author=_get(record, "author", str, "a string"),
+        sha=_get(record, "sha", str, "a string"),
+        created_at=_iso(record.get("createdAt"), "createdAt"),
+        last_modified=_iso(record.get("lastModified"), "lastModified"),
+        private=_get(record, "private", bool, "a boolean"),
+        gated=gated,
+        disabled=_get(record, "disabled", bool, "a boolean"),
+        downloads=_get(record, "downloads", int, "an integer"),
+        downloads_all_time=_get(record, "downloadsAllTime", int, "an integer"),
+        likes=_get(record, "likes", int, "an integer"),
+        library_name=_get(record, "library_name", str, "a string"),
+        pipeline_tag=_get(record, "pipeline_tag", str, "a string"),
+        tags=tags,
+        spaces=[s for s in spaces if isinstance(s, str)] if spaces is not None else None,
+        files=files,
+        card_data=_get(record, "cardData", dict, "an object"),
+        model_index=model_index,
+        config_architectures=_as_list(config.get("architectures")) or None,
+        model_type=config.get("model_type") if isinstance(config.get("model_type"), str) else None,
+        safetensors_total=safetensors.get("total") if _is_int(safetensors.get("total")) else None,
+        gguf_total=gguf.get("total") if _is_int(gguf.get("total")) else None,
+        used_storage=_get(record, "usedStorage", int, "an integer"),
+        discussions=_get(record, "discussions", int, "an integer"),
+        pull_requests=_get(record, "pullRequests", int, "an integer"),
+    )
+    if "config" in record:
+        facts.remote_code = bool(config.get("auto_map")) or bool(transformers_info.get("custom_class"))
+        facts.chat_template = bool(tokenizer_config.get("chat_template"))
+    if files is not None:
+        facts.card_present = any(f.lower() == "readme.md" for f in files) or bool(card_text)
+        kinds: dict[str, list[str]] = {}
+        for name in files:
+            kinds.setdefault(_file_kind(name), []).append(name)
+        facts.file_kinds = kinds
+    elif card_text:
+        facts.card_present = True
+
+    if card_text:
+        facts.card = extract_card_facts(parse_card(card_text))
+    _derive_params(facts, card_text)
+    _derive_license(facts)
+    _derive_base(facts)
+    _derive_chat(facts)
+    if tags is not None:
+        facts.arxiv_ids = sorted(set(_tag_values(tags, "arxiv:")))
+        facts.datasets = sorted(set(_tag_values(tags, "dataset:")) | set(_as_list((facts.card_data or {}).get("datasets"))))
+    if card_text is not None or facts.card_data is not None:
+        text = (card_text or "") + " " + str(facts.card_data or "")
+        facts.github_urls = sorted(set(_URL_GITHUB.findall(text)))[:20]
+        papers = set(_ARXIV.findall(text)) | set(_HF_PAPERS.findall(text))
+        if papers:
+            facts.arxiv_ids = sorted(set(facts.arxiv_ids or []) | papers)
+    return facts

@@ -1,0 +1,151 @@
+"""What checks may know beyond one model's facts: curated lists and what the database shows.
+
+A `ScoringContext` is built once per scoring pass (by the store, from its tables) and passed to every
+check, so checks stay pure functions of (facts, context).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extract
+
+from scoring.method import read_data
+
+# Characters that look alike in repo ids, folded before comparing orgs (a zero for an o, rn for m ...).
+_LOOKALIKE = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"), ("3", "e"))
+_SEPARATORS = re.compile(r"[-_.\s]+")
+
+
+def fold(text: str) -> str:
+    """Case-fold, drop separators and map look-alike characters, so near-identical spellings collide."""
+    text = _SEPARATORS.sub("", text.casefold())
+    for seen, meant in _LOOKALIKE:
+        text = text.replace(seen, meant)
+    return text
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A model worth protecting from impostors, and how popular it is (None: curated, assumed very)."""
+
+    id: str
+    downloads: int | None
+
+    @property
+    def org(self) -> str:
+        """Namespace of the id."""
+        return self.id.split("/", 1)[0] if "/" in self.id else ""
+
+    @property
+    def name(self) -> str:
+        """Repo name of the id."""
+        return self.id.split("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Squat:
+    """A near miss: the reference it imitates and how."""
+
+    reference: Reference
+    how: str
+
+
+def load_providers() -> dict[str, dict]:
+    """The curated reputable-provider file, keyed by org."""
+    return yaml.safe_load(read_data("providers.yaml"))["providers"]
+
+
+def load_well_known() -> list[str]:
+    """The curated well-known model ids."""
+    return list(yaml.safe_load(read_data("well_known.yaml"))["models"])
+
+
+def _only_digits_differ(a: str, b: str) -> bool:
+    """True when every edit between a and b touches a digit: 'gemma-2b' vs 'gemma-7b' is a sibling, not a typo."""
+    ops = Levenshtein.editops(a, b)
+    return bool(ops) and all(
+        (op.src_pos < len(a) and a[op.src_pos].isdigit()) or (op.dest_pos < len(b) and b[op.dest_pos].isdigit())
+        for op in ops
+    )
+
+
+@dataclass
+class ScoringContext:
+    """Curated lists plus database-derived knowledge that checks consult."""
+
+    providers: dict[str, dict] = field(default_factory=load_providers)
+    references: list[Reference] = field(default_factory=list)
+    strong_authors: dict[str, tuple[int, int]] = field(default_factory=dict)  # org -> (models, downloads)
+    base_license_class: dict[str, str] = field(default_factory=dict)  # model id -> license class
+    typo_params: dict = field(default_factory=dict)
+
+    @classmethod
+    def curated(cls, **kwargs) -> ScoringContext:
+        """A context with the curated lists only (what a fresh database knows)."""
+        refs = [Reference(model_id, None) for model_id in load_well_known()]
+        return cls(references=refs, **kwargs)
+
+    @cached_property
+    def _orgs(self) -> dict[str, list[Reference]]:
+        by_org: dict[str, list[Reference]] = {}
+        for ref in self.references:
+            by_org.setdefault(ref.org.casefold(), []).append(ref)
+        return by_org
+
+    @cached_property
+    def _names(self) -> dict[str, list[Reference]]:
+        by_name: dict[str, list[Reference]] = {}
+        for ref in self.references:
+            by_name.setdefault(ref.name.casefold(), []).append(ref)
+        return by_name
+
+    @cached_property
+    def _folded_orgs(self) -> dict[str, str]:
+        return {fold(org): org for org in self._orgs}
+
+    def squats(self, model_id: str, downloads: int | None) -> Squat | None:
+        """The popular model this id imitates, if its org or name is a near miss of one by another author."""
+        params = self.typo_params
+        ratio = params.get("popularity_ratio", 10)
+        max_org = params.get("max_org_distance", 2)
+        max_name = params.get("max_name_distance", 2)
+        min_len = params.get("min_length", 5)
+        org, _, name = model_id.partition("/")
+        org_cf, name_cf = org.casefold(), name.casefold()
+        mine = max(downloads or 0, 1)
+
+        def far_more_popular(ref: Reference) -> bool:
+            return ref.downloads is None or ref.downloads >= ratio * mine
+
+        if org_cf not in self._orgs and len(org_cf) >= min_len:
+            # 1. Org near miss: an impostor org publishing a same-named (or near-named) model.
+            candidates = []
+            folded = fold(org)
+            if folded in self._folded_orgs:
+                candidates.append((self._folded_orgs[folded], "look-alike characters or separators in the org"))
+            for ref_org, dist, _ in extract(org_cf, list(self._orgs), scorer=Levenshtein.distance,
+                                            score_cutoff=max_org, limit=5):
+                if len(ref_org) >= min_len and not _only_digits_differ(org_cf, ref_org):
+                    candidates.append((ref_org, f"org is {dist} edit(s) from '{ref_org}'"))
+            for ref_org, how in candidates:
+                for ref in self._orgs.get(ref_org, []):
+                    close = Levenshtein.distance(name_cf, ref.name.casefold()) <= max_name
+                    if close and far_more_popular(ref):
+                        return Squat(ref, how)
+        if len(name_cf) >= min_len and name_cf not in self._names:
+            # 2. Name near miss by another author (exact re-uploads and digit-only siblings are not typos).
+            for ref_name, dist, _ in extract(name_cf, list(self._names), scorer=Levenshtein.distance,
+                                             score_cutoff=max_name, limit=5):
+                if dist == 0 or len(ref_name) < min_len or _only_digits_differ(name_cf, ref_name):
+                    continue
+                if fold(name_cf) != fold(ref_name) and dist > 1 and len(ref_name) < 8:
+                    continue
+                for ref in self._names[ref_name]:
+                    if ref.org.casefold() != org_cf and far_more_popular(ref):
+                        return Squat(ref, f"name is {dist} edit(s) from '{ref.name}'")
+        return None

@@ -1,0 +1,83 @@
+"""Run every check of the method over a model's facts and add findings up into scores.
+
+`aggregate` is separate from `score_facts` so that stored findings can be re-added (to recompute a score,
+or to answer "what if this finding passed?") without re-reading facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.facts import ModelFacts
+from scoring.checks import CHECKS
+from scoring.context import ScoringContext
+from scoring.findings import CONCLUSIVE, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
+from scoring.method import CATEGORIES, Method, load_method
+
+
+def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[Finding]:
+    """Every check of the method, as findings, in method order."""
+    findings = []
+    for spec in method.checks:
+        fn = CHECKS.get(spec.id)
+        if fn is None:
+            raise KeyError(f"method {method.version} names check '{spec.id}', which has no implementation")
+        if spec.id == "typosquatting":
+            ctx.typo_params = spec.params
+        result = fn(facts, ctx, spec.params)
+        conclusive = result.outcome in CONCLUSIVE
+        findings.append(
+            Finding(
+                check=spec.id,
+                category=spec.category,
+                outcome=result.outcome,
+                points=round(result.fraction * spec.weight, 3) if conclusive else None,
+                max_points=spec.weight,
+                evidence=result.evidence,
+                reason=result.reason,
+                remediation=None if result.outcome in (PASS, NOT_APPLICABLE) else spec.remediation,
+            )
+        )
+    return findings
+
+
+def aggregate(
+    model_id: str, observed_at: str | None, findings: Iterable[Finding], method: Method
+) -> ScoreCard:
+    """Category score = 10 x earned / possible over conclusive findings; overall = weighted mean of categories."""
+    by_category: dict[str, list[Finding]] = {c: [] for c in CATEGORIES}
+    for finding in findings:
+        by_category[finding.category].append(finding)
+    categories: dict[str, CategoryScore] = {}
+    weighted = weight_sum = coverage_sum = 0.0
+    for name in CATEGORIES:
+        items = by_category[name]
+        applicable = sum(f.max_points for f in items if f.outcome != NOT_APPLICABLE)
+        conclusive = [f for f in items if f.conclusive]
+        possible = sum(f.max_points for f in conclusive)
+        earned = sum(f.points or 0.0 for f in conclusive)
+        score = round(10 * earned / possible, 2) if possible else None
+        coverage = round(possible / applicable, 3) if applicable else 0.0
+        categories[name] = CategoryScore(name, score, coverage, items)
+        cat_weight = float(method.categories[name]["weight"])
+        coverage_sum += cat_weight * coverage
+        if score is not None:
+            weighted += cat_weight * score
+            weight_sum += cat_weight
+    total_weight = sum(float(c["weight"]) for c in method.categories.values())
+    return ScoreCard(
+        model_id=model_id,
+        overall=round(weighted / weight_sum, 2) if weight_sum else None,
+        coverage=round(coverage_sum / total_weight, 3),
+        method_version=method.version,
+        weights_hash=method.weights_hash,
+        observed_at=observed_at,
+        categories=categories,
+    )
+
+
+def score_facts(facts: ModelFacts, ctx: ScoringContext | None = None, method: Method | None = None) -> ScoreCard:
+    """Score one model's facts."""
+    method = method or load_method()
+    ctx = ctx or ScoringContext.curated()
+    return aggregate(facts.id, facts.observed_at, run_checks(facts, ctx, method), method)

@@ -1,0 +1,4 @@
+"""Store: SQLModel tables, the engine, ingest (facts -> observations -> findings -> scores), and queries.
+
+Imports: `hub`, `scoring`, `config`.
+"""

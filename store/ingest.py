@@ -1,0 +1,385 @@
+"""Ingest: facts into the store in batched transactions, then score what is not yet scored.
+
+Phase 1 writes observations, facts and cards, one transaction per batch. Phase 2 scores every observation
+that has no score under the current method version, also in batches, with one `ScoringContext` built from
+the database as it stands after phase 1 (so a base model or a popular original ingested later in the same
+run still informs its derivatives). A crash leaves whole batches only; re-running completes the rest:
+existing (model, observed_at) pairs count as unchanged, and unscored observations are picked up again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from hub.facts import ModelFacts
+from hub.snapshot import Parsed, Rejected
+from scoring.context import Reference, ScoringContext
+from scoring.engine import aggregate, run_checks
+from scoring.method import CATEGORIES, Method, load_method
+from store.models import CardRow, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+
+M = ModelRow.__table__
+O = Observation.__table__  # noqa: E741
+F = FactsRow.__table__
+FI = FindingRow.__table__
+S = ScoreRow.__table__
+C = CardRow.__table__
+R = IngestRun.__table__
+
+MAX_SKIP_DETAIL = 1000
+Progress = Callable[[int], None]
+
+
+def now_iso() -> str:
+    """The current UTC time in the store's date format."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Skip:
+    """A record that was not stored, and why."""
+
+    reason: str
+    line: int | None = None
+    model_id: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest of one source did."""
+
+    source: str
+    observed_at: str
+    run_id: int | None = None
+    parsed: int = 0
+    new_models: int = 0
+    new_observations: int = 0
+    unchanged: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+    status: str = "running"
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON form, with skip reasons."""
+        data = asdict(self)
+        data["skipped_count"] = len(self.skipped)
+        return data
+
+
+def _model_columns(facts: ModelFacts) -> dict:
+    gated = facts.gated
+    return {
+        "author": facts.org,
+        "pipeline_tag": facts.pipeline_tag,
+        "library_name": facts.library_name,
+        "params": facts.params,
+        "size_class": facts.size_class,
+        "license": facts.license,
+        "license_class": facts.license_class,
+        "chat": facts.chat,
+        "gated": None if gated is None else ("false" if gated is False else str(gated)),
+        "downloads": facts.downloads,
+        "likes": facts.likes,
+        "base_model": facts.base_models[0] if facts.base_models else None,
+        "base_relation": facts.base_relation,
+        "created_at": facts.created_at,
+    }
+
+
+def _card_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Parsed], summary: IngestSummary) -> None:
+    """Store one batch of parsed records in the caller's transaction."""
+    first_line: dict[str, int] = {}
+    unique: list[Parsed] = []
+    for item in batch:
+        if item.facts.id in first_line:
+            summary.skipped.append(
+                Skip(f"duplicate id (first on line {first_line[item.facts.id]})", item.line, item.facts.id)
+            )
+            continue
+        first_line[item.facts.id] = item.line
+        unique.append(item)
+    ids = list(first_line)
+    known = dict(conn.execute(select(M.c.id, M.c.last_seen).where(M.c.id.in_(ids))).all())
+    seen = dict(
+        conn.execute(
+            select(O.c.model_id, O.c.ingest_run_id).where(O.c.model_id.in_(ids), O.c.observed_at == observed_at)
+        ).all()
+    )
+    fresh: list[Parsed] = []
+    for item in unique:
+        run = seen.get(item.facts.id)
+        if run is None:
+            fresh.append(item)
+        elif run == run_id:
+            summary.skipped.append(Skip("duplicate id (already in this input)", item.line, item.facts.id))
+        else:
+            summary.unchanged += 1
+    if not fresh:
+        return
+
+    new_models = [i for i in fresh if i.facts.id not in known]
+    if new_models:
+        conn.execute(
+            insert(M),
+            [{"id": i.facts.id, "first_seen": observed_at, "last_seen": observed_at} for i in new_models],
+        )
+    summary.new_models += len(new_models)
+    summary.new_observations += len(fresh) - len(new_models)
+
+    cards = {_card_hash(i.card_text): (i.facts.id, i.card_text) for i in fresh if i.card_text}
+    if cards:
+        stored = set(conn.execute(select(C.c.hash).where(C.c.hash.in_(list(cards)))).scalars())
+        rows = [{"hash": h, "model_id": mid, "text": text} for h, (mid, text) in cards.items() if h not in stored]
+        if rows:
+            conn.execute(insert(C), rows)
+
+    obs_rows = [
+        {
+            "model_id": i.facts.id,
+            "observed_at": observed_at,
+            "ingest_run_id": run_id,
+            "sha": i.facts.sha,
+            "downloads": i.facts.downloads,
+            "likes": i.facts.likes,
+            "card_hash": _card_hash(i.card_text) if i.card_text else None,
+        }
+        for i in fresh
+    ]
+    returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
+    obs_id = {model_id: oid for oid, model_id in returned}
+    conn.execute(
+        insert(F),
+        [{"observation_id": obs_id[i.facts.id], "data": json.dumps(i.facts.to_dict(), default=str)} for i in fresh],
+    )
+
+    # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
+    newer = [i for i in fresh if i.facts.id not in known or observed_at >= known[i.facts.id]]
+    older = [i for i in fresh if i.facts.id in known and observed_at < known[i.facts.id]]
+    if newer:
+        cols = list(_model_columns(newer[0].facts))
+        stmt = (
+            update(M)
+            .where(M.c.id == bindparam("b_id"))
+            .values(
+                last_seen=observed_at,
+                latest_observation_id=bindparam("b_obs"),
+                **{c: bindparam(f"b_{c}") for c in cols},
+            )
+        )
+        conn.execute(
+            stmt,
+            [
+                {"b_id": i.facts.id, "b_obs": obs_id[i.facts.id]}
+                | {f"b_{k}": v for k, v in _model_columns(i.facts).items()}
+                for i in newer
+            ],
+        )
+    if older:
+        conn.execute(
+            update(M)
+            .where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at)
+            .values(first_seen=observed_at),
+            [{"b_id": i.facts.id} for i in older],
+        )
+
+
+def ingest_items(
+    engine: Engine,
+    items: Iterable[Parsed | Rejected],
+    *,
+    source: str,
+    kind: str,
+    observed_at: str,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Store a stream of parsed records as observations of `observed_at` (phase 1; see `score_pending`).
+
+    A failure in the stream (say, the Hub going away) keeps every batch written before it: the pending batch
+    is flushed, the run is marked failed, and the error propagates.
+    """
+    summary = IngestSummary(source=source, observed_at=observed_at)
+    with engine.begin() as conn:
+        summary.run_id = conn.execute(
+            insert(R).values(source=source, kind=kind, observed_at=observed_at, started_at=now_iso())
+        ).inserted_primary_key[0]
+    batch: list[Parsed] = []
+
+    def flush() -> None:
+        if batch:
+            with engine.begin() as conn:
+                _write_batch(conn, summary.run_id, observed_at, batch, summary)
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+    try:
+        for item in items:
+            if isinstance(item, Rejected):
+                summary.skipped.append(Skip(item.reason, item.line, item.model_id))
+                continue
+            summary.parsed += 1
+            batch.append(item)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        summary.status = "complete"
+    except BaseException as err:
+        try:
+            flush()
+        finally:
+            summary.status = "failed"
+            summary.error = f"{err.__class__.__name__}: {err}"
+            _finish_run(engine, summary)
+        raise
+    _finish_run(engine, summary)
+    return summary
+
+
+def _finish_run(engine: Engine, summary: IngestSummary) -> None:
+    detail = [asdict(s) for s in summary.skipped[:MAX_SKIP_DETAIL]]
+    with engine.begin() as conn:
+        conn.execute(
+            update(R)
+            .where(R.c.id == summary.run_id)
+            .values(
+                finished_at=now_iso(),
+                status=summary.status,
+                parsed=summary.parsed,
+                new_models=summary.new_models,
+                new_observations=summary.new_observations,
+                unchanged=summary.unchanged,
+                skipped=len(summary.skipped),
+                skipped_detail=json.dumps(detail),
+            )
+        )
+
+
+def build_context(conn: Connection, method: Method) -> ScoringContext:
+    """Curated lists plus what the database shows: popular models, strong authors, base-model licenses."""
+    ctx = ScoringContext.curated()
+    typo = method.check("typosquatting").params
+    curated = {r.id for r in ctx.references}
+    top = conn.execute(
+        select(M.c.id, M.c.downloads)
+        .where(M.c.downloads.is_not(None))
+        .order_by(M.c.downloads.desc())
+        .limit(typo.get("reference_top", 300))
+    ).all()
+    ctx.references.extend(Reference(mid, dl) for mid, dl in top if mid not in curated)
+    provider = method.check("reputable_provider").params
+    strong = conn.execute(
+        select(M.c.author, func.count(), func.sum(M.c.downloads))
+        .where(M.c.author.is_not(None))
+        .group_by(M.c.author)
+        .having(func.count() >= provider["min_models"], func.sum(M.c.downloads) >= provider["min_total_downloads"])
+    ).all()
+    ctx.strong_authors = {author: (int(n), int(total)) for author, n, total in strong}
+    bases = select(M.c.base_model).where(M.c.base_model.is_not(None)).distinct()
+    ctx.base_license_class = dict(
+        conn.execute(select(M.c.id, M.c.license_class).where(M.c.id.in_(bases), M.c.license_class.is_not(None))).all()
+    )
+    return ctx
+
+
+def score_pending(
+    engine: Engine, *, batch_size: int = 500, method: Method | None = None, progress: Progress | None = None
+) -> int:
+    """Score every observation without a score under the current method version; returns how many."""
+    method = method or load_method()
+    with engine.connect() as conn:
+        ctx = build_context(conn, method)
+    done = 0
+    last_id = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(O.c.id, O.c.model_id, F.c.data, M.c.latest_observation_id)
+                .join(F, F.c.observation_id == O.c.id)
+                .join(M, M.c.id == O.c.model_id)
+                .where(or_(O.c.scored_version.is_(None), O.c.scored_version != method.version), O.c.id > last_id)
+                .order_by(O.c.id)
+                .limit(batch_size)
+            ).all()
+        if not rows:
+            return done
+        findings_rows, score_rows, model_updates = [], [], []
+        for obs_id, model_id, data, latest in rows:
+            facts = ModelFacts.from_dict(json.loads(data))
+            findings = run_checks(facts, ctx, method)
+            card = aggregate(model_id, facts.observed_at, findings, method)
+            for f in findings:
+                findings_rows.append(
+                    {
+                        "observation_id": obs_id,
+                        "method_version": method.version,
+                        "check": f.check,
+                        "category": f.category,
+                        "outcome": f.outcome,
+                        "points": f.points,
+                        "max_points": f.max_points,
+                        "evidence": json.dumps(f.evidence, default=str),
+                        "reason": f.reason,
+                        "remediation": f.remediation,
+                    }
+                )
+            scores = {"overall": (card.overall, card.coverage)} | {
+                name: (c.score, c.coverage) for name, c in card.categories.items()
+            }
+            for category, (value, coverage) in scores.items():
+                score_rows.append(
+                    {
+                        "observation_id": obs_id,
+                        "method_version": method.version,
+                        "weights_hash": method.weights_hash,
+                        "category": category,
+                        "score": value,
+                        "coverage": coverage,
+                    }
+                )
+            if latest == obs_id:
+                model_updates.append(
+                    {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage}
+                    | {f"b_{name}": c.score for name, c in card.categories.items()}
+                )
+        ids = [r[0] for r in rows]
+        with engine.begin() as conn:
+            # Re-scoring under the same version replaces that version's rows; other versions stay as history.
+            conn.execute(delete(FI).where(FI.c.observation_id.in_(ids), FI.c.method_version == method.version))
+            conn.execute(delete(S).where(S.c.observation_id.in_(ids), S.c.method_version == method.version))
+            conn.execute(insert(FI), findings_rows)
+            conn.execute(insert(S), score_rows)
+            conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
+            if model_updates:
+                conn.execute(
+                    update(M)
+                    .where(M.c.id == bindparam("b_id"))
+                    .values(
+                        overall=bindparam("b_overall"),
+                        coverage=bindparam("b_coverage"),
+                        method_version=method.version,
+                        **{name: bindparam(f"b_{name}") for name in CATEGORIES},
+                    ),
+                    model_updates,
+                )
+        done += len(rows)
+        last_id = ids[-1]
+        if progress:
+            progress(len(rows))
+
+
+def mark_for_rescore(engine: Engine) -> int:
+    """Mark every observation unscored, so the next `score_pending` recomputes all with today's context."""
+    with engine.begin() as conn:
+        return conn.execute(update(O).values(scored_version=None)).rowcount

@@ -1,0 +1,143 @@
+"""SQLModel tables.
+
+`models` holds one row per Hub repo with the newest observation's facts and scores copied into indexed
+columns, so that search is one indexed query. Everything else is history: each ingest run, each observation
+of a model, its facts, its findings and its scores (per method version).
+Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as they read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
+
+
+class ModelRow(SQLModel, table=True):
+    """A Hub model and the search-relevant facts and scores of its newest observation."""
+
+    __tablename__ = "models"
+
+    id: str = Field(primary_key=True)
+    author: str | None = Field(default=None, index=True)
+    first_seen: str
+    last_seen: str = Field(index=True)
+    latest_observation_id: int | None = Field(default=None, index=True)
+    pipeline_tag: str | None = Field(default=None, index=True)
+    library_name: str | None = None
+    params: int | None = Field(default=None, index=True)
+    size_class: str | None = Field(default=None, index=True)
+    license: str | None = None
+    license_class: str | None = Field(default=None, index=True)
+    chat: bool | None = Field(default=None, index=True)
+    gated: str | None = Field(default=None, index=True)
+    downloads: int | None = Field(default=None, index=True)
+    likes: int | None = Field(default=None, index=True)
+    base_model: str | None = Field(default=None, index=True)
+    base_relation: str | None = None
+    created_at: str | None = None
+    overall: float | None = Field(default=None, index=True)
+    popularity: float | None = Field(default=None, index=True)
+    activity: float | None = Field(default=None, index=True)
+    operational: float | None = Field(default=None, index=True)
+    security: float | None = Field(default=None, index=True)
+    quality: float | None = Field(default=None, index=True)
+    coverage: float | None = None
+    method_version: str | None = None
+
+
+class IngestRun(SQLModel, table=True):
+    """One `whichmodel ingest` of one source."""
+
+    __tablename__ = "ingest_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    kind: str  # snapshot | hub | model
+    observed_at: str
+    started_at: str
+    finished_at: str | None = None
+    status: str = "running"  # running | complete | failed
+    parsed: int = 0
+    new_models: int = 0
+    new_observations: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    skipped_detail: str | None = Field(default=None, sa_column=Column(Text))  # JSON list, capped
+
+
+class Observation(SQLModel, table=True):
+    """A model as seen at one time; (model_id, observed_at) is unique, which makes ingest idempotent."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        UniqueConstraint("model_id", "observed_at", name="uq_observation"),
+        Index("ix_observations_unscored", "scored_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: str = Field(foreign_key="models.id", index=True)
+    observed_at: str = Field(index=True)
+    ingest_run_id: int = Field(foreign_key="ingest_runs.id", index=True)
+    sha: str | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    card_hash: str | None = None
+    scored_version: str | None = None
+
+
+class FactsRow(SQLModel, table=True):
+    """The full `ModelFacts` of an observation, as JSON."""
+
+    __tablename__ = "facts"
+
+    observation_id: int = Field(foreign_key="observations.id", primary_key=True)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class FindingRow(SQLModel, table=True):
+    """One check's finding for one observation under one method version."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_obs_method", "observation_id", "method_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observations.id")
+    method_version: str
+    check: str
+    category: str
+    outcome: str
+    points: float | None = None
+    max_points: float
+    evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    remediation: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ScoreRow(SQLModel, table=True):
+    """A category (or overall) score for one observation under one method version."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("observation_id", "method_version", "category", name="uq_score"),
+        Index("ix_scores_category_score", "category", "score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observations.id")
+    method_version: str
+    weights_hash: str
+    category: str  # overall | popularity | activity | operational | security | quality
+    score: float | None = None
+    coverage: float
+
+
+class CardRow(SQLModel, table=True):
+    """A model card's text, stored once per distinct content."""
+
+    __tablename__ = "cards"
+
+    hash: str = Field(primary_key=True)
+    model_id: str = Field(index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,0 +1,211 @@
+"""Read-side queries the CLI and the agent's tools share: score cards, search, data status.
+
+No query here takes SQL text from a caller; filters are typed values bound as parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.engine import Engine
+
+from hub.facts import parse_size_label, size_class_label
+from scoring.findings import Finding
+from scoring.method import CATEGORIES
+from store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+
+M = ModelRow.__table__
+O = Observation.__table__  # noqa: E741
+F = FactsRow.__table__
+FI = FindingRow.__table__
+S = ScoreRow.__table__
+R = IngestRun.__table__
+
+SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes")
+
+
+def resolve_model_id(engine: Engine, model_id: str) -> str | None:
+    """The stored id for `model_id`: exact, else case-insensitive (Hub ids are case-insensitive)."""
+    with engine.connect() as conn:
+        exact = conn.execute(select(M.c.id).where(M.c.id == model_id)).scalar()
+        if exact:
+            return exact
+        return conn.execute(select(M.c.id).where(func.lower(M.c.id) == model_id.lower()).limit(1)).scalar()
+
+
+def _findings_of(conn, obs_id: int, version: str) -> list[Finding]:
+    rows = conn.execute(
+        select(FI).where(FI.c.observation_id == obs_id, FI.c.method_version == version).order_by(FI.c.id)
+    ).mappings()
+    return [
+        Finding(
+            check=r["check"],
+            category=r["category"],
+            outcome=r["outcome"],
+            points=r["points"],
+            max_points=r["max_points"],
+            evidence=json.loads(r["evidence"]),
+            reason=r["reason"],
+            remediation=r["remediation"],
+        )
+        for r in rows
+    ]
+
+
+def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) -> dict | None:
+    """The stored score card of a model's newest (or a given) observation, in the CLI's JSON shape."""
+    with engine.connect() as conn:
+        model = conn.execute(select(M).where(M.c.id == model_id)).mappings().first()
+        if model is None:
+            return None
+        obs_id = observation_id or model["latest_observation_id"]
+        obs = conn.execute(select(O).where(O.c.id == obs_id)).mappings().first()
+        if obs is None or obs["scored_version"] is None:
+            return None
+        version = obs["scored_version"]
+        scores = {
+            r["category"]: r
+            for r in conn.execute(select(S).where(S.c.observation_id == obs_id, S.c.method_version == version)).mappings()
+        }
+        findings = _findings_of(conn, obs_id, version)
+        facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
+    overall = scores.get("overall")
+    return {
+        "model_id": model_id,
+        "overall": overall["score"] if overall else None,
+        "coverage": overall["coverage"] if overall else None,
+        "method_version": version,
+        "weights_hash": overall["weights_hash"] if overall else None,
+        "observed_at": obs["observed_at"],
+        "categories": {
+            name: {
+                "score": scores[name]["score"] if name in scores else None,
+                "coverage": scores[name]["coverage"] if name in scores else 0.0,
+                "findings": [f.to_dict() for f in findings if f.category == name],
+            }
+            for name in CATEGORIES
+        },
+        "facts": facts,
+    }
+
+
+def stored_findings(engine: Engine, model_id: str) -> tuple[list[Finding], str, str | None] | None:
+    """The newest observation's findings, method version and observation time (for recomputing scores)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(O.c.id, O.c.scored_version, O.c.observed_at)
+            .join(M, M.c.latest_observation_id == O.c.id)
+            .where(M.c.id == model_id)
+        ).first()
+        if row is None or row.scored_version is None:
+            return None
+        return _findings_of(conn, row.id, row.scored_version), row.scored_version, row.observed_at
+
+
+@dataclass
+class SearchFilters:
+    """What `whichmodel search` and the agent's search tool filter and rank on."""
+
+    task: str | None = None
+    size: str | None = None
+    min_params: int | None = None
+    max_params: int | None = None
+    license_class: str | None = None
+    chat: bool | None = None
+    exclude_gated: bool = False
+    min_scores: dict[str, float] = field(default_factory=dict)
+    sort: str = "overall"
+    limit: int = 10
+
+    def validate(self) -> None:
+        """Reject filters that cannot be answered, with a message that says what is allowed."""
+        if self.sort not in SORT_KEYS:
+            raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
+        for key in self.min_scores:
+            if key not in SCORE_COLUMNS:
+                raise ValueError(f"--min-score category must be one of {', '.join(SCORE_COLUMNS)}, not {key!r}")
+        if self.size is not None and parse_size_label(self.size) is None:
+            raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
+        if self.limit < 1:
+            raise ValueError("limit must be at least 1")
+
+
+def _size_condition(label: str):
+    """Size class match: '7B' finds models named 7B and unnamed ones whose parameters snap to 7B."""
+    value = parse_size_label(label)
+    normal = label.strip().upper().replace("X", "x")
+    if "x" not in normal and value is not None:
+        normal = size_class_label(value)
+    return M.c.size_class == normal
+
+
+def filter_conditions(filters: SearchFilters) -> list[tuple[str, object]]:
+    """Each active filter as (label, SQL condition), in the order they are applied."""
+    conds: list[tuple[str, object]] = []
+    if filters.task:
+        conds.append((f"task={filters.task}", M.c.pipeline_tag == filters.task))
+    if filters.size:
+        conds.append((f"size={filters.size}", _size_condition(filters.size)))
+    if filters.min_params is not None:
+        conds.append((f"params>={filters.min_params:,}", M.c.params >= filters.min_params))
+    if filters.max_params is not None:
+        conds.append((f"params<={filters.max_params:,}", M.c.params <= filters.max_params))
+    if filters.license_class:
+        conds.append((f"license_class={filters.license_class}", M.c.license_class == filters.license_class))
+    if filters.chat is not None:
+        conds.append((f"chat={filters.chat}", M.c.chat.is_(filters.chat)))
+    if filters.exclude_gated:
+        conds.append(("not gated", M.c.gated == "false"))
+    for key, bar in filters.min_scores.items():
+        conds.append((f"{key}>={bar:g}", M.c[key] >= bar))
+    return conds
+
+
+RESULT_COLUMNS = (
+    "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
+    "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
+)  # fmt: skip
+
+
+def search_models(engine: Engine, filters: SearchFilters) -> dict:
+    """Filtered, ranked models: `{"total_matched", "results": [...]}` (the CLI's JSON shape)."""
+    filters.validate()
+    where = and_(*[c for _, c in filter_conditions(filters)])
+    sort_col = M.c[filters.sort]
+    query: Select = (
+        select(*[M.c[c] for c in RESULT_COLUMNS])
+        .where(where)
+        .order_by(sort_col.is_(None), sort_col.desc(), M.c.downloads.desc(), M.c.id)
+        .limit(filters.limit)
+    )
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(M).where(where)).scalar_one()
+        rows = conn.execute(query).mappings().all()
+    results = []
+    for row in rows:
+        item = dict(row)
+        item["model_id"] = item.pop("id")
+        results.append(item)
+    return {"total_matched": total, "results": results}
+
+
+def data_status(engine: Engine) -> dict:
+    """What is in the database: counts, snapshots and dates, and the method versions of stored scores."""
+    with engine.connect() as conn:
+        models = conn.execute(select(func.count()).select_from(M)).scalar_one()
+        observations = conn.execute(select(func.count()).select_from(O)).scalar_one()
+        scored = conn.execute(select(func.count()).select_from(M).where(M.c.overall.is_not(None))).scalar_one()
+        runs = conn.execute(
+            select(R.c.source, R.c.kind, R.c.observed_at, R.c.status, R.c.new_models, R.c.new_observations,
+                   R.c.unchanged, R.c.skipped).order_by(R.c.observed_at, R.c.id)
+        ).mappings().all()
+        versions = conn.execute(select(M.c.method_version, func.count()).group_by(M.c.method_version)).all()
+    return {
+        "models": models,
+        "observations": observations,
+        "scored_models": scored,
+        "ingest_runs": [dict(r) for r in runs],
+        "method_versions": {v or "unscored": n for v, n in versions},
+    }
