@@ -129,8 +129,15 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
     update, close = _progress("hub")
     try:
         return (
-            ingest_items(engine, items(), source=settings.hf_endpoint or "hub", kind="hub", observed_at=observed,
-                         batch_size=min(settings.batch_size, 50), progress=update),
+            ingest_items(
+                engine,
+                items(),
+                source=settings.hf_endpoint or "hub",
+                kind="hub",
+                observed_at=observed,
+                batch_size=min(settings.batch_size, 50),
+                progress=update,
+            ),
             True,
         )
     except HubError as err:
@@ -152,8 +159,14 @@ def _fetch_and_score(engine, settings: Settings, model_id: str) -> tuple[str | N
         facts, card = HubClient(settings).fetch_facts(model_id)
     except HubError as err:
         return None, str(err)
-    ingest_items(engine, [Parsed(1, facts, card)], source=f"hub:{model_id}", kind="model",
-                 observed_at=facts.observed_at, batch_size=1)
+    ingest_items(
+        engine,
+        [Parsed(1, facts, card)],
+        source=f"hub:{model_id}",
+        kind="model",
+        observed_at=facts.observed_at,
+        batch_size=1,
+    )
     score_pending(engine, batch_size=settings.batch_size)
     return facts.id, None
 
@@ -190,8 +203,10 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _emit(card)
         return EXIT_OK
-    print(f"{card['model_id']}  overall {_fmt(card['overall'])}/10  (coverage {card['coverage']:.0%}, "
-          f"observed {card['observed_at']}, method {card['method_version']})")
+    print(
+        f"{card['model_id']}  overall {_fmt(card['overall'])}/10  (coverage {card['coverage']:.0%}, "
+        f"observed {card['observed_at']}, method {card['method_version']})"
+    )
     for name, cat in card["categories"].items():
         print(f"\n  {name:<12} {_fmt(cat['score']):>4}/10  coverage {cat['coverage']:.0%}")
         for f in cat["findings"]:
@@ -219,8 +234,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if score is None:
         message += " (score not available: too little data)"
     if args.json:
-        _emit({"model_id": card["model_id"], "category": category, "score": score, "min_score": args.min_score,
-               "passed": meets})
+        _emit(
+            {
+                "model_id": card["model_id"],
+                "category": category,
+                "score": score,
+                "min_score": args.min_score,
+                "passed": meets,
+            }
+        )
     else:
         print(message)
     return EXIT_OK if meets else EXIT_BELOW
@@ -262,9 +284,25 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BELOW
     if args.json:
         result["results"] = [
-            {k: r[k] for k in ("model_id", "overall", "popularity", "activity", "operational", "security",
-                                "quality", "params", "size_class", "license", "license_class", "pipeline_tag",
-                                "downloads", "likes")}
+            {
+                k: r[k]
+                for k in (
+                    "model_id",
+                    "overall",
+                    "popularity",
+                    "activity",
+                    "operational",
+                    "security",
+                    "quality",
+                    "params",
+                    "size_class",
+                    "license",
+                    "license_class",
+                    "pipeline_tag",
+                    "downloads",
+                    "likes",
+                )
+            }
             for r in result["results"]
         ]
         _emit(result)
@@ -272,9 +310,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{result['total_matched']} model(s) matched; top {len(result['results'])} by {args.sort}:")
     print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
     for r in result["results"]:
-        print(f"  {r['model_id'][:52]:<52} {_fmt(r['overall']):>7} {_fmt(r['popularity']):>5} "
-              f"{_fmt(r['activity']):>5} {_fmt(r['operational']):>5} {_fmt(r['security']):>5} "
-              f"{_fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}")
+        print(
+            f"  {r['model_id'][:52]:<52} {_fmt(r['overall']):>7} {_fmt(r['popularity']):>5} "
+            f"{_fmt(r['activity']):>5} {_fmt(r['operational']):>5} {_fmt(r['security']):>5} "
+            f"{_fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}"
+        )
     return EXIT_OK
 
 
@@ -304,16 +344,22 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = data_status(_engine(settings))
     method = load_method()
-    status |= {"home": str(settings.home), "database": settings.effective_database_url.split("@")[-1],
-               "method_version": method.version, "weights_hash": method.weights_hash}
+    status |= {
+        "home": str(settings.home),
+        "database": settings.effective_database_url.split("@")[-1],
+        "method_version": method.version,
+        "weights_hash": method.weights_hash,
+    }
     if args.json:
         _emit(status)
         return EXIT_OK
     print(f"data directory {status['home']}; method {method.version} ({method.weights_hash[:12]})")
     print(f"{status['models']} models, {status['observations']} observations, {status['scored_models']} scored")
     for run in status["ingest_runs"]:
-        print(f"  {run['observed_at'][:10]} {run['kind']:<8} {run['status']:<9} +{run['new_models']} new, "
-              f"{run['new_observations']} updated, {run['skipped']} skipped  {run['source']}")
+        print(
+            f"  {run['observed_at'][:10]} {run['kind']:<8} {run['status']:<9} +{run['new_models']} new, "
+            f"{run['new_observations']} updated, {run['skipped']} skipped  {run['source']}"
+        )
     return EXIT_OK
 
 
@@ -346,13 +392,27 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--size", help="nominal size class, e.g. 7B")
     size.add_argument("--min-params", type=int, help="at least N parameters")
     p.add_argument("--max-params", type=int, help="at most N parameters")
-    p.add_argument("--license-class", choices=["permissive", "copyleft", "responsible-ai", "custom",
-                                               "non-commercial", "unknown"])
+    p.add_argument(
+        "--license-class",
+        choices=["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"],
+    )
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
-    p.add_argument("--sort", default="overall", choices=["overall", "popularity", "activity", "operational",
-                                                         "security", "quality", "downloads", "likes"])
+    p.add_argument(
+        "--sort",
+        default="overall",
+        choices=[
+            "overall",
+            "popularity",
+            "activity",
+            "operational",
+            "security",
+            "quality",
+            "downloads",
+            "likes",
+        ],
+    )
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)

@@ -37,7 +37,10 @@ class Settings:
     )
     chroma_host: str | None = field(
         default=None,
-        metadata={"env": "WHICHMODEL_CHROMA_HOST", "help": "Chroma server host:port; default: embedded folder."},
+        metadata={
+            "env": "WHICHMODEL_CHROMA_HOST",
+            "help": "Chroma server host:port; default: embedded folder.",
+        },
     )
     hf_endpoint: str | None = field(
         default=None,

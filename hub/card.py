@@ -241,9 +241,7 @@ _L_TRAINING = re.compile(
     re.I,
 )
 _H_EVAL = re.compile(r"evaluat|result|benchmark|performance|leaderboard", re.I)
-_H_LIMITS = re.compile(
-    r"limitation|bias|risk|intended use|out[- ]of[- ]scope|ethic|misuse|safety|responsible", re.I
-)
+_H_LIMITS = re.compile(r"limitation|bias|risk|intended use|out[- ]of[- ]scope|ethic|misuse|safety|responsible", re.I)
 _L_LIMITS = re.compile(r"\b(limitations?|biases|not intended|should not be used|out-of-scope)\b", re.I)
 _CODE_LANGS = {"python", "py", "bash", "sh", "shell", "console", "javascript", "js", "ts", ""}
 _CODE_HINT = re.compile(r"\b(import|from|pipeline|from_pretrained|pip install|generate|curl|model)\b")

@@ -15,14 +15,13 @@ from typing import Any, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.utils import get_session, hf_raise_for_status
 from huggingface_hub.errors import (
-    EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
 )
+from huggingface_hub.utils import get_session, hf_raise_for_status
 
 from config import Settings
 from hub.facts import ModelFacts, RecordError, parse_record
@@ -102,10 +101,10 @@ class HubClient:
         for attempt in range(self.settings.hub_max_retries + 1):
             try:
                 return fn()
+            except GatedRepoError as err:  # before its base class, RepositoryNotFoundError
+                raise ModelGated(f"{what}: gated; request access on the Hub and set HF_TOKEN") from err
             except RepositoryNotFoundError as err:
                 raise ModelNotFound(f"{what}: not found on the Hub") from err
-            except GatedRepoError as err:
-                raise ModelGated(f"{what}: gated; request access on the Hub and set HF_TOKEN") from err
             except OfflineModeIsEnabled as err:
                 raise HubUnreachable(f"{what}: HF_HUB_OFFLINE is set, the Hub is not contacted") from err
             except (httpx2.ConnectError, httpx2.ConnectTimeout) as err:
@@ -180,11 +179,7 @@ class HubClient:
 
         try:
             return self._call(f"{model_id} README", fetch)
-        except ModelNotFound:
-            return None
-        except HubError:
-            raise
-        except EntryNotFoundError:
+        except ModelNotFound:  # the repo exists (model_info answered) but has no README.md
             return None
 
     def fetch_facts(self, model_id: str) -> tuple[ModelFacts, str | None]:
@@ -249,9 +244,7 @@ def modelinfo_to_wire(info: Any) -> dict[str, Any]:
         "cardData": _plain(getattr(info, "card_data", None)),
         "siblings": [{"rfilename": s.rfilename} for s in siblings] if siblings is not None else None,
         "spaces": getattr(info, "spaces", None),
-        "safetensors": (
-            {"parameters": safetensors.parameters, "total": safetensors.total} if safetensors else None
-        ),
+        "safetensors": ({"parameters": safetensors.parameters, "total": safetensors.total} if safetensors else None),
         "gguf": getattr(info, "gguf", None),
         "usedStorage": getattr(info, "used_storage", None),
         "model-index": getattr(info, "model_index", None),

@@ -412,7 +412,9 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
     _derive_chat(facts)
     if tags is not None:
         facts.arxiv_ids = sorted(set(_tag_values(tags, "arxiv:")))
-        facts.datasets = sorted(set(_tag_values(tags, "dataset:")) | set(_as_list((facts.card_data or {}).get("datasets"))))
+        facts.datasets = sorted(
+            set(_tag_values(tags, "dataset:")) | set(_as_list((facts.card_data or {}).get("datasets")))
+        )
     if card_text is not None or facts.card_data is not None:
         text = (card_text or "") + " " + str(facts.card_data or "")
         facts.github_urls = sorted(set(_URL_GITHUB.findall(text)))[:20]

@@ -31,8 +31,7 @@ _BY_ID = {
         "cc-by-sa-3.0 cc-by-sa-4.0 gfdl osl-3.0 odbl cdla-sharing-1.0 lppl-1.3c"
     ),
     RESPONSIBLE_AI: (
-        "openrail openrail++ creativeml-openrail-m bigscience-openrail-m bigscience-bloom-rail-1.0 "
-        "bigcode-openrail-m"
+        "openrail openrail++ creativeml-openrail-m bigscience-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m"
     ),
     CUSTOM: (
         "llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 gemma deepfloyd-if-license c-uda "

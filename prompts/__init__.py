@@ -1,0 +1,1 @@
+"""Prompts: text files loaded by name and rendered strictly (a missing variable is an error)."""

@@ -55,7 +55,12 @@ def _graded(count: int | None, field: str, noun: str, params: dict) -> Result:
         return na(field, f"The number of {noun}")
     fraction = log_fraction(count, params["full_at"])
     outcome = PASS if count >= params["pass_at"] else FAIL
-    return Result(outcome, round(fraction, 4), [ev(field, count)], f"{count:,} {noun} (full points at {params['full_at']:,}).")
+    return Result(
+        outcome,
+        round(fraction, 4),
+        [ev(field, count)],
+        f"{count:,} {noun} (full points at {params['full_at']:,}).",
+    )
 
 
 def _now(facts: ModelFacts) -> datetime:
@@ -88,7 +93,9 @@ def _metadata(
     if evidence:
         return Result(PASS, 1.0, evidence, f"{what} is given ({evidence[0]['field']}).")
     if facts.card is not None and facts.card_data is not None:
-        return Result(FAIL, 0.0, [ev(f"card.{kind}", False)], f"Neither the card nor its metadata gives {what.lower()}.")
+        return Result(
+            FAIL, 0.0, [ev(f"card.{kind}", False)], f"Neither the card nor its metadata gives {what.lower()}."
+        )
     if facts.card_present is False:
         return Result(FAIL, 0.0, [ev("card_present", False)], f"There is no card, so no {what.lower()}.")
     return na("card", f"The card text needed to look for {what.lower()}")
@@ -155,7 +162,12 @@ def commit_recency(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resu
     days = _days_between(facts.last_modified, facts)
     fraction = next((f for limit, f in params["curve"] if days <= limit), 0.0)
     outcome = PASS if fraction >= params["pass_at"] else FAIL
-    return Result(outcome, fraction, [ev("last_modified", facts.last_modified)], f"Last changed {days} days before observation.")
+    return Result(
+        outcome,
+        fraction,
+        [ev("last_modified", facts.last_modified)],
+        f"Last changed {days} days before observation.",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ operational
@@ -167,16 +179,28 @@ def reputable_provider(facts: ModelFacts, ctx: ScoringContext, params: dict) -> 
         return na("author", "The author")
     curated = ctx.providers.get(org)
     if curated:
-        return Result(PASS, 1.0, [ev("author", org), ev("providers.yaml", curated.get("why"))],
-                      f"'{org}' is a curated reputable provider: {curated.get('why')}.")
+        return Result(
+            PASS,
+            1.0,
+            [ev("author", org), ev("providers.yaml", curated.get("why"))],
+            f"'{org}' is a curated reputable provider: {curated.get('why')}.",
+        )
     record = ctx.strong_authors.get(org)
     if record:
         models, total = record
-        return Result(PASS, 0.8, [ev("author", org), ev("database", {"models": models, "downloads": total})],
-                      f"'{org}' has {models} models with {total:,} downloads in the database.")
-    return Result(FAIL, 0.0, [ev("author", org)],
-                  f"'{org}' is not a curated provider and has no strong record in the database "
-                  f"(at least {params['min_models']} models and {params['min_total_downloads']:,} downloads).")
+        return Result(
+            PASS,
+            0.8,
+            [ev("author", org), ev("database", {"models": models, "downloads": total})],
+            f"'{org}' has {models} models with {total:,} downloads in the database.",
+        )
+    return Result(
+        FAIL,
+        0.0,
+        [ev("author", org)],
+        f"'{org}' is not a curated provider and has no strong record in the database "
+        f"(at least {params['min_models']} models and {params['min_total_downloads']:,} downloads).",
+    )
 
 
 @check("model_age")
@@ -207,14 +231,21 @@ def gating(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
         return Result(PASS, 1.0, [ev("gated", False)], "Not gated: usable without approval.")
     if facts.gated == "auto":
         return Result(PASS, 0.7, [ev("gated", "auto")], "Gated with automatic approval: terms must be accepted.")
-    return Result(FAIL, 0.3, [ev("gated", facts.gated)], "Gated with manual approval: access can be refused or delayed.")
+    return Result(
+        FAIL, 0.3, [ev("gated", facts.gated)], "Gated with manual approval: access can be refused or delayed."
+    )
 
 
 @check("license_present")
 def license_present(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """A declared license."""
     if facts.license and facts.license not in ("unknown",):
-        return Result(PASS, 1.0, [ev(facts.license_source or "license", facts.license)], f"Declares license '{facts.license}'.")
+        return Result(
+            PASS,
+            1.0,
+            [ev(facts.license_source or "license", facts.license)],
+            f"Declares license '{facts.license}'.",
+        )
     if facts.license_class == UNKNOWN:
         return Result(FAIL, 0.0, [ev("license", facts.license)], "No license is declared.")
     return na("license", "The license")
@@ -229,8 +260,12 @@ def license_type(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
         return Result(NOT_APPLICABLE, 0.0, [ev("license", None)], "No license declared (see license_present).")
     fraction = params["fractions"][facts.license_class]
     outcome = PASS if fraction >= params["pass_at"] else FAIL
-    return Result(outcome, fraction, [ev("license", facts.license), ev("license_class", facts.license_class)],
-                  f"'{facts.license}' is a {facts.license_class} license.")
+    return Result(
+        outcome,
+        fraction,
+        [ev("license", facts.license), ev("license_class", facts.license_class)],
+        f"'{facts.license}' is a {facts.license_class} license.",
+    )
 
 
 @check("license_consistency")
@@ -249,8 +284,12 @@ def license_consistency(facts: ModelFacts, ctx: ScoringContext, params: dict) ->
     looser = [(b, c) for b, c in known if is_looser(facts.license_class, c)]
     if looser:
         base, base_class = looser[0]
-        return Result(FAIL, 0.0, evidence,
-                      f"Declares a {facts.license_class} license, looser than base {base}'s {base_class} license.")
+        return Result(
+            FAIL,
+            0.0,
+            evidence,
+            f"Declares a {facts.license_class} license, looser than base {base}'s {base_class} license.",
+        )
     return Result(PASS, 1.0, evidence, "The declared license is no looser than the base model's.")
 
 
@@ -274,15 +313,20 @@ _DERIVATIVE_WORDS = re.compile(r"fine-?tun|lora|adapter|merge|quantiz|gguf|gptq|
 def base_model_info(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """Derivatives should name their base; original models are not asked to."""
     if facts.base_models:
-        return Result(PASS, 1.0, [ev(facts.base_source or "base_models", facts.base_models)],
-                      f"Names base model {facts.base_models[0]}.")
+        return Result(
+            PASS,
+            1.0,
+            [ev(facts.base_source or "base_models", facts.base_models)],
+            f"Names base model {facts.base_models[0]}.",
+        )
     found, quote = _card_fact(facts, "base_model")
     if quote:
         return Result(PASS, 1.0, [quote], "The card names the base model in prose.")
     if facts.tags is None and facts.card is None:
         return na("base_models", "The base model")
     looks_derived = bool(_DERIVATIVE_WORDS.search(facts.id)) or (
-        facts.card is not None and facts.card.facts.get("training") is not None
+        facts.card is not None
+        and facts.card.facts.get("training") is not None
         and bool(_DERIVATIVE_WORDS.search(facts.card.facts["training"].quote or ""))
     )
     if looks_derived:
@@ -300,8 +344,12 @@ def training_info(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
 def evaluation_results(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """Results in model-index or the card."""
     index = [e for e in facts.model_index or [] if isinstance(e, dict) and e.get("results")]
-    return _metadata(facts, "evaluation", [("model-index", f"{len(index)} result set(s)" if index else None)],
-                     "Evaluation results")
+    return _metadata(
+        facts,
+        "evaluation",
+        [("model-index", f"{len(index)} result set(s)" if index else None)],
+        "Evaluation results",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ security
@@ -318,8 +366,12 @@ def safetensors(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
             return Result(PASS, 1.0, [ev("files.safetensors", weights["safetensors"])], "Weights ship as safetensors.")
         if weights:
             kinds = sorted(weights)
-            return Result(FAIL, 0.0, [ev(f"files.{k}", weights[k]) for k in kinds],
-                          f"Weights ship only as {', '.join(kinds)}; none as safetensors.")
+            return Result(
+                FAIL,
+                0.0,
+                [ev(f"files.{k}", weights[k]) for k in kinds],
+                f"Weights ship only as {', '.join(kinds)}; none as safetensors.",
+            )
         return Result(NOT_APPLICABLE, 0.0, [ev("files", facts.files)], "The repository holds no weight files.")
     if facts.safetensors_total or (facts.tags and "safetensors" in facts.tags):
         return Result(PASS, 1.0, [ev("tags", "safetensors")], "The Hub tags the model as having safetensors weights.")
@@ -335,10 +387,18 @@ def unsafe_files(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
     if not pickles:
         return Result(PASS, 1.0, [ev("files.pickle", [])], "No pickle-based files.")
     if "safetensors" in facts.file_kinds:
-        return Result(FAIL, 0.5, [ev("files.pickle", pickles)],
-                      f"{len(pickles)} pickle-based file(s) beside safetensors weights; load only the safetensors.")
-    return Result(FAIL, 0.0, [ev("files.pickle", pickles)],
-                  f"{len(pickles)} pickle-based file(s) and no safetensors: loading can run arbitrary code.")
+        return Result(
+            FAIL,
+            0.5,
+            [ev("files.pickle", pickles)],
+            f"{len(pickles)} pickle-based file(s) beside safetensors weights; load only the safetensors.",
+        )
+    return Result(
+        FAIL,
+        0.0,
+        [ev("files.pickle", pickles)],
+        f"{len(pickles)} pickle-based file(s) and no safetensors: loading can run arbitrary code.",
+    )
 
 
 @check("code_files")
@@ -349,7 +409,9 @@ def code_files(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     code = facts.file_kinds.get("code", [])
     if not code:
         return Result(PASS, 1.0, [ev("files.code", [])], "No code files.")
-    return Result(FAIL, 0.3 if len(code) <= 3 else 0.0, [ev("files.code", code)], f"{len(code)} code file(s) to review.")
+    return Result(
+        FAIL, 0.3 if len(code) <= 3 else 0.0, [ev("files.code", code)], f"{len(code)} code file(s) to review."
+    )
 
 
 @check("remote_code")
@@ -358,7 +420,12 @@ def remote_code(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     if facts.remote_code is None:
         return na("config", "The model config")
     if facts.remote_code:
-        return Result(FAIL, 0.0, [ev("config.auto_map", True)], "Loading needs trust_remote_code (custom code in the repo).")
+        return Result(
+            FAIL,
+            0.0,
+            [ev("config.auto_map", True)],
+            "Loading needs trust_remote_code (custom code in the repo).",
+        )
     return Result(PASS, 1.0, [ev("config.auto_map", False)], "Loads without remote code.")
 
 
@@ -383,8 +450,12 @@ def typosquatting(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
         return Result(PASS, 1.0, [ev("id", facts.id)], "Not a near miss of any popular model by another author.")
     ref = squat.reference
     popularity = "curated well-known model" if ref.downloads is None else f"{ref.downloads:,} downloads"
-    return Result(FAIL, 0.0, [ev("id", facts.id), ev("imitates", ref.id)],
-                  f"Possible typosquat of {ref.id} ({popularity}): {squat.how}.")
+    return Result(
+        FAIL,
+        0.0,
+        [ev("id", facts.id), ev("imitates", ref.id)],
+        f"Possible typosquat of {ref.id} ({popularity}): {squat.how}.",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ quality
@@ -402,8 +473,11 @@ def card_present(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
 def card_length(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """Card length in words."""
     if facts.card is None:
-        return na("card", "The card text") if facts.card_present is not False else Result(
-            FAIL, 0.0, [ev("card_present", False)], "Has no model card.")
+        return (
+            na("card", "The card text")
+            if facts.card_present is not False
+            else Result(FAIL, 0.0, [ev("card_present", False)], "Has no model card.")
+        )
     words = facts.card.words
     fraction = min(1.0, words / params["full_at"])
     outcome = PASS if words >= params["pass_at"] else FAIL
@@ -429,7 +503,9 @@ def card_sections(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
     missing = [t for t in _TOPICS if t not in covered]
     fraction = len(covered) / len(_TOPICS)
     outcome = PASS if fraction >= params["pass_at"] else FAIL
-    reason = f"Covers {len(covered)} of {len(_TOPICS)} key topics" + (f"; missing {', '.join(missing)}." if missing else ".")
+    reason = f"Covers {len(covered)} of {len(_TOPICS)} key topics" + (
+        f"; missing {', '.join(missing)}." if missing else "."
+    )
     return Result(outcome, round(fraction, 4), [ev("card.prose_sections", facts.card.prose_sections)], reason)
 
 
@@ -447,12 +523,19 @@ def card_metadata(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
         keys = {k for k, v in facts.card_data.items() if v not in (None, "", [], {})}
     if facts.base_models:
         keys.add("base_model")
-    present = [k if isinstance(k, str) else "/".join(k) for k in _META_KEYS
-               if (k in keys if isinstance(k, str) else any(x in keys for x in k))]
+    present = [
+        k if isinstance(k, str) else "/".join(k)
+        for k in _META_KEYS
+        if (k in keys if isinstance(k, str) else any(x in keys for x in k))
+    ]
     fraction = len(present) / len(_META_KEYS)
     outcome = PASS if fraction >= params["pass_at"] else FAIL
-    return Result(outcome, round(fraction, 4), [ev("cardData keys", sorted(keys))],
-                  f"Front matter fills {len(present)} of {len(_META_KEYS)} key fields.")
+    return Result(
+        outcome,
+        round(fraction, 4),
+        [ev("cardData keys", sorted(keys))],
+        f"Front matter fills {len(present)} of {len(_META_KEYS)} key fields.",
+    )
 
 
 @check("limitations")
@@ -474,7 +557,10 @@ def evaluation_consistency(facts: ModelFacts, ctx: ScoringContext, params: dict)
     in_index = bool([e for e in facts.model_index or [] if isinstance(e, dict) and e.get("results")])
     eval_fact = facts.card.facts.get("evaluation")
     in_prose = bool(eval_fact and eval_fact.present and eval_fact.where and "model-index" not in eval_fact.where)
-    evidence = [ev("model-index results", in_index), ev("card.evaluation in prose", eval_fact.quote if in_prose else False)]
+    evidence = [
+        ev("model-index results", in_index),
+        ev("card.evaluation in prose", eval_fact.quote if in_prose else False),
+    ]
     if in_index and in_prose:
         return Result(PASS, 1.0, evidence, "Results appear both in prose and in model-index.")
     if in_prose:

@@ -128,8 +128,9 @@ class ScoringContext:
             folded = fold(org)
             if folded in self._folded_orgs:
                 candidates.append((self._folded_orgs[folded], "look-alike characters or separators in the org"))
-            for ref_org, dist, _ in extract(org_cf, list(self._orgs), scorer=Levenshtein.distance,
-                                            score_cutoff=max_org, limit=5):
+            for ref_org, dist, _ in extract(
+                org_cf, list(self._orgs), scorer=Levenshtein.distance, score_cutoff=max_org, limit=5
+            ):
                 if len(ref_org) >= min_len and not _only_digits_differ(org_cf, ref_org):
                     candidates.append((ref_org, f"org is {dist} edit(s) from '{ref_org}'"))
             for ref_org, how in candidates:
@@ -139,8 +140,9 @@ class ScoringContext:
                         return Squat(ref, how)
         if len(name_cf) >= min_len and name_cf not in self._names:
             # 2. Name near miss by another author (exact re-uploads and digit-only siblings are not typos).
-            for ref_name, dist, _ in extract(name_cf, list(self._names), scorer=Levenshtein.distance,
-                                             score_cutoff=max_name, limit=5):
+            for ref_name, dist, _ in extract(
+                name_cf, list(self._names), scorer=Levenshtein.distance, score_cutoff=max_name, limit=5
+            ):
                 if dist == 0 or len(ref_name) < min_len or _only_digits_differ(name_cf, ref_name):
                     continue
                 if fold(name_cf) != fold(ref_name) and dist > 1 and len(ref_name) < 8:

@@ -41,9 +41,7 @@ def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[F
     return findings
 
 
-def aggregate(
-    model_id: str, observed_at: str | None, findings: Iterable[Finding], method: Method
-) -> ScoreCard:
+def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding], method: Method) -> ScoreCard:
     """Category score = 10 x earned / possible over conclusive findings; overall = weighted mean of categories."""
     by_category: dict[str, list[Finding]] = {c: [] for c in CATEGORIES}
     for finding in findings:

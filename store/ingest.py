@@ -187,9 +187,7 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
         )
     if older:
         conn.execute(
-            update(M)
-            .where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at)
-            .values(first_seen=observed_at),
+            update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
             [{"b_id": i.facts.id} for i in older],
         )
 

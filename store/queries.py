@@ -67,7 +67,9 @@ def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) 
         version = obs["scored_version"]
         scores = {
             r["category"]: r
-            for r in conn.execute(select(S).where(S.c.observation_id == obs_id, S.c.method_version == version)).mappings()
+            for r in conn.execute(
+                select(S).where(S.c.observation_id == obs_id, S.c.method_version == version)
+            ).mappings()
         }
         findings = _findings_of(conn, obs_id, version)
         facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
@@ -197,10 +199,22 @@ def data_status(engine: Engine) -> dict:
         models = conn.execute(select(func.count()).select_from(M)).scalar_one()
         observations = conn.execute(select(func.count()).select_from(O)).scalar_one()
         scored = conn.execute(select(func.count()).select_from(M).where(M.c.overall.is_not(None))).scalar_one()
-        runs = conn.execute(
-            select(R.c.source, R.c.kind, R.c.observed_at, R.c.status, R.c.new_models, R.c.new_observations,
-                   R.c.unchanged, R.c.skipped).order_by(R.c.observed_at, R.c.id)
-        ).mappings().all()
+        runs = (
+            conn.execute(
+                select(
+                    R.c.source,
+                    R.c.kind,
+                    R.c.observed_at,
+                    R.c.status,
+                    R.c.new_models,
+                    R.c.new_observations,
+                    R.c.unchanged,
+                    R.c.skipped,
+                ).order_by(R.c.observed_at, R.c.id)
+            )
+            .mappings()
+            .all()
+        )
         versions = conn.execute(select(M.c.method_version, func.count()).group_by(M.c.method_version)).all()
     return {
         "models": models,
