@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import yaml
 
 CARD_FACT_KINDS = (
+    "description",
     "metrics",
     "datasets",
     "base_model",
@@ -39,11 +40,14 @@ class Section:
     heading: str
     level: int
     text: str
+    code_blocks: int = 0
 
     @property
     def has_prose(self) -> bool:
-        """A heading counts only when real prose follows it."""
-        return any(line.strip() and not PLACEHOLDERS.match(line) for line in self.text.splitlines())
+        """A heading counts only when real prose (or code, which is content too) follows it."""
+        return self.code_blocks > 0 or any(
+            line.strip() and not PLACEHOLDERS.match(line) for line in self.text.splitlines()
+        )
 
 
 @dataclass
@@ -153,6 +157,7 @@ def parse_card(text: str) -> ParsedCard:
         if fence is not None:
             if line.strip().startswith(fence):
                 blocks.append(CodeBlock(lang=lang, code="\n".join(code), section=current.heading))
+                current.code_blocks += 1
                 fence, code = None, []
             else:
                 code.append(line)
@@ -171,6 +176,7 @@ def parse_card(text: str) -> ParsedCard:
         prose.append(line)
     if fence is not None:  # an unclosed fence still holds code
         blocks.append(CodeBlock(lang=lang, code="\n".join(code), section=current.heading))
+        current.code_blocks += 1
     current.text = "\n".join(prose)
     sections.append(current)
     words = len(re.findall(r"\w+", body))
@@ -306,6 +312,12 @@ def extract_card_facts(card: ParsedCard) -> CardFacts:
     facts["example_code"] = (
         CardFact(True, _quote(example.code), f"code block in '{example.section or '(top)'}'")
         if example
+        else CardFact(False)
+    )
+    intro = next((s for s in card.prose_sections if s.level <= 1 and s.text.strip()), None)
+    facts["description"] = (
+        CardFact(True, _quote(_first_line(intro)), f"section '{intro.heading or '(top)'}'")
+        if intro
         else CardFact(False)
     )
     return CardFacts(

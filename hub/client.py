@@ -24,7 +24,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import get_session, hf_raise_for_status
 
 from config import Settings
-from hub.facts import ModelFacts, RecordError, parse_record
+from hub.facts import ModelFacts, RecordError, iso_utc, parse_record
 
 T = TypeVar("T")
 
@@ -189,7 +189,7 @@ class HubClient:
             card = self.card_text(model_id)
         except ModelGated:
             card = None
-        observed = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        observed = iso_utc(datetime.now(UTC))
         return parse_record(record, card_text=card, observed_at=observed), card
 
     def iter_records(self, limit: int | None = None, task: str | None = None) -> Iterator[dict[str, Any]]:
@@ -212,7 +212,7 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

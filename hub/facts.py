@@ -82,17 +82,23 @@ def _get(record: dict, key: str, kind: type | tuple[type, ...], what: str) -> An
 
 
 def _iso(value: Any, key: str) -> str | None:
+    """Dates in one canonical form (UTC, whole seconds, Z), whatever precision the source used."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if not isinstance(value, str):
         raise RecordError(f"field '{key}' should be a date string, got {type(value).__name__}")
     try:
-        parse_date(value)
+        return iso_utc(parse_date(value))
     except ValueError as err:
         raise RecordError(f"field '{key}' is not a date: {value[:40]!r}") from err
-    return value
+
+
+def iso_utc(moment: datetime) -> str:
+    """The store's date format: '2025-04-22T00:00:00Z'."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_date(value: str) -> datetime:

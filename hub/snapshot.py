@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.facts import ModelFacts, RecordError, parse_date, parse_record
+from hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 
@@ -75,10 +75,10 @@ def open_snapshot(path: str | Path) -> Snapshot:
             raise SnapshotError(f"{manifest_path}: not valid JSON ({err})") from err
     observed = manifest.get("observed_at") or folder.name
     try:
-        observed_at = parse_date(str(observed)).isoformat().replace("+00:00", "Z")
+        observed_at = iso_utc(parse_date(str(observed)))
     except ValueError:
         stamp = datetime.fromtimestamp((folder / "models.jsonl").stat().st_mtime, UTC)
-        observed_at = stamp.isoformat().replace("+00:00", "Z")
+        observed_at = iso_utc(stamp)
     return Snapshot(path=folder, observed_at=observed_at, manifest=manifest)
 
 

@@ -500,6 +500,9 @@ def card_sections(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
     if facts.card is None:
         return na("card", "The card text")
     covered = [t for t, p in _TOPICS.items() if any(p.search(h) for h in facts.card.prose_sections)]
+    intro = facts.card.facts.get("description")
+    if "description" not in covered and intro is not None and intro.present:
+        covered.insert(0, "description")  # the prose under the title describes the model
     missing = [t for t in _TOPICS if t not in covered]
     fraction = len(covered) / len(_TOPICS)
     outcome = PASS if fraction >= params["pass_at"] else FAIL

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from hub.facts import ModelFacts
+from hub.facts import ModelFacts, iso_utc
 from hub.snapshot import Parsed, Rejected
 from scoring.context import Reference, ScoringContext
 from scoring.engine import aggregate, run_checks
@@ -39,7 +39,7 @@ Progress = Callable[[int], None]
 
 def now_iso() -> str:
     """The current UTC time in the store's date format."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return iso_utc(datetime.now(UTC))
 
 
 @dataclass

@@ -1,0 +1,234 @@
+"""Table-driven tests: one row per (check, situation), each asserting the outcome and the points share."""
+
+import pytest
+from factories import RICH_CARD, TEMPLATE_CARD, files, make_facts
+
+from scoring.checks import CHECKS
+from scoring.context import Reference, ScoringContext
+from scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS
+from scoring.method import load_method
+
+METHOD = load_method()
+PARTIAL = {  # what list_models returns without expand: id, sha, downloads, tags, pipeline_tag only
+    k: None
+    for k in ("author", "createdAt", "lastModified", "private", "gated", "disabled", "likes", "library_name",
+              "config", "cardData", "siblings", "spaces", "usedStorage")
+}  # fmt: skip
+
+
+def run(check_id, card=None, ctx=None, **overrides):
+    ctx = ctx or ScoringContext.curated()
+    spec = METHOD.check(check_id)
+    ctx.typo_params = METHOD.check("typosquatting").params
+    return CHECKS[check_id](make_facts(card, **overrides), ctx, spec.params)
+
+
+CASES = [
+    # check, situation, card, overrides, outcome, fraction (None: don't care)
+    ("downloads", "none", None, {"downloads": 0}, FAIL, 0.0),
+    ("downloads", "a million saturates", None, {"downloads": 1_000_000}, PASS, 1.0),
+    ("downloads", "a thousand passes partially", None, {"downloads": 1000}, PASS, pytest.approx(0.5, abs=0.01)),
+    ("downloads", "missing is not zero", None, {"downloads": None}, NOT_AVAILABLE, 0.0),
+    ("likes", "few", None, {"likes": 3}, FAIL, None),
+    ("likes", "missing", None, {"likes": None}, NOT_AVAILABLE, 0.0),
+    ("papers", "arxiv tag", None, {"tags": ["arxiv:2307.09288", "license:mit"]}, PASS, 1.0),
+    ("papers", "paper link in card", RICH_CARD, {}, PASS, 1.0),
+    ("papers", "no tags at all", None, {"tags": None, "cardData": None}, NOT_AVAILABLE, 0.0),
+    ("papers", "tags without paper", None, {}, FAIL, 0.0),
+    ("github_repo", "linked in card", RICH_CARD, {}, PASS, 1.0),
+    ("github_repo", "card without link", TEMPLATE_CARD, {}, FAIL, 0.0),
+    ("github_repo", "no card, no card data", None, {"cardData": None}, NOT_AVAILABLE, 0.0),
+    ("spaces", "none", None, {"spaces": []}, FAIL, 0.0),
+    ("spaces", "a hundred saturate", None, {"spaces": [f"u/s{i}" for i in range(100)]}, PASS, 1.0),
+    ("spaces", "not collected", None, {"spaces": None}, NOT_AVAILABLE, 0.0),
+    ("discussions", "not collected", None, {}, NOT_AVAILABLE, 0.0),
+    ("discussions", "lively", None, {"discussions": 50}, PASS, 1.0),
+    ("pull_requests", "none", None, {"pullRequests": 0}, FAIL, 0.0),
+    ("commit_recency", "changed last week", None, {"lastModified": "2025-04-15T00:00:00Z"}, PASS, 1.0),
+    ("commit_recency", "three years idle", None, {"lastModified": "2022-03-01T00:00:00Z"}, FAIL, 0.0),
+    ("commit_recency", "unknown", None, {"lastModified": None}, NOT_AVAILABLE, 0.0),
+    ("reputable_provider", "curated vendor", None, {"id": "google/gemma-7b", "author": "google"}, PASS, 1.0),
+    ("reputable_provider", "unknown author", None, {}, FAIL, 0.0),
+    (
+        "reputable_provider",
+        "author from the id when the field is missing",
+        None,
+        {"id": "mistralai/x", "author": None},
+        PASS,
+        1.0,
+    ),
+    ("model_age", "one week old", None, {"createdAt": "2025-04-15T00:00:00Z"}, FAIL, 0.3),
+    ("model_age", "mature and maintained", None, {}, PASS, 1.0),
+    (
+        "model_age",
+        "stale for years",
+        None,
+        {"createdAt": "2020-01-01T00:00:00Z", "lastModified": "2021-01-01T00:00:00Z"},
+        FAIL,
+        0.5,
+    ),
+    ("model_age", "unknown", None, {"createdAt": None}, NOT_AVAILABLE, 0.0),
+    ("gating", "open", None, {}, PASS, 1.0),
+    ("gating", "automatic approval", None, {"gated": "auto"}, PASS, 0.7),
+    ("gating", "manual approval", None, {"gated": "manual"}, FAIL, 0.3),
+    ("gating", "unknown", None, {"gated": None}, NOT_AVAILABLE, 0.0),
+    ("license_present", "declared", None, {}, PASS, 1.0),
+    ("license_present", "absent where it would be", None, {"tags": ["transformers"], "cardData": {}}, FAIL, 0.0),
+    ("license_present", "partial record without license tag", None, {**PARTIAL, "tags": ["transformers"]}, FAIL, 0.0),
+    ("license_type", "permissive", None, {}, PASS, 1.0),
+    ("license_type", "non-commercial", None, {"cardData": {"license": "cc-by-nc-4.0"}}, FAIL, 0.2),
+    ("license_type", "vendor terms", None, {"cardData": {"license": "llama2"}}, PASS, 0.5),
+    ("license_type", "none declared", None, {"tags": [], "cardData": {}}, NOT_APPLICABLE, 0.0),
+    ("license_consistency", "not a derivative", None, {}, NOT_APPLICABLE, 0.0),
+    (
+        "license_consistency",
+        "base license unknown to the database",
+        None,
+        {"tags": ["base_model:meta-llama/Llama-2-7b-hf", "license:apache-2.0"]},
+        NOT_AVAILABLE,
+        0.0,
+    ),
+    ("metric_info", "front matter metrics", RICH_CARD, {}, PASS, 1.0),
+    ("metric_info", "template card says nothing", TEMPLATE_CARD, {"cardData": {"license": "mit"}}, FAIL, 0.0),
+    ("metric_info", "no card text", None, {}, NOT_AVAILABLE, 0.0),
+    ("metric_info", "no README at all", None, {"siblings": files("config.json")}, FAIL, 0.0),
+    ("dataset_info", "dataset tag", None, {"tags": ["dataset:squad", "license:mit"]}, PASS, 1.0),
+    ("base_model_info", "declared", None, {"tags": ["base_model:finetune:meta-llama/Llama-2-7b-hf"]}, PASS, 1.0),
+    ("base_model_info", "fine-tune by name without base", None, {"id": "acme/widget-7b-finetuned-lora"}, FAIL, 0.0),
+    ("base_model_info", "original model", None, {}, NOT_APPLICABLE, 0.0),
+    ("training_info", "training section", RICH_CARD, {}, PASS, 1.0),
+    ("training_info", "placeholder only", TEMPLATE_CARD, {}, FAIL, 0.0),
+    (
+        "evaluation_results",
+        "model-index results",
+        None,
+        {"model_index": [{"name": "w", "results": [{"metrics": [{"type": "acc", "value": 0.7}]}]}]},
+        PASS,
+        1.0,
+    ),
+    ("evaluation_results", "prose results", RICH_CARD, {}, PASS, 1.0),
+    ("safetensors", "safetensors weights", None, {}, PASS, 1.0),
+    ("safetensors", "pickle only", None, {"siblings": files("README.md", "pytorch_model.bin")}, FAIL, 0.0),
+    ("safetensors", "no weights at all", None, {"siblings": files("README.md", "config.json")}, NOT_APPLICABLE, 0.0),
+    ("safetensors", "partial record with safetensors tag", None, {**PARTIAL, "tags": ["safetensors"]}, PASS, 1.0),
+    ("safetensors", "partial record without file list", None, {**PARTIAL, "tags": ["pytorch"]}, NOT_AVAILABLE, 0.0),
+    ("unsafe_files", "clean", None, {}, PASS, 1.0),
+    (
+        "unsafe_files",
+        "pickle beside safetensors",
+        None,
+        {"siblings": files("model.safetensors", "pytorch_model.bin")},
+        FAIL,
+        0.5,
+    ),
+    ("unsafe_files", "pickle only", None, {"siblings": files("model.ckpt", "optimizer.pt")}, FAIL, 0.0),
+    ("unsafe_files", "joblib counts as pickle", None, {"siblings": files("model.joblib")}, FAIL, 0.0),
+    ("unsafe_files", "unknown files", None, {"siblings": None}, NOT_AVAILABLE, 0.0),
+    ("code_files", "none", None, {}, PASS, 1.0),
+    ("code_files", "a modeling file", None, {"siblings": files("modeling_x.py", "model.safetensors")}, FAIL, 0.3),
+    (
+        "remote_code",
+        "auto_map needs remote code",
+        None,
+        {"config": {"auto_map": {"AutoModel": "modeling_x.X"}}},
+        FAIL,
+        0.0,
+    ),
+    (
+        "remote_code",
+        "custom class",
+        None,
+        {"config": {}, "transformersInfo": {"auto_model": "AutoModel", "custom_class": "X"}},
+        FAIL,
+        0.0,
+    ),
+    ("remote_code", "library code", None, {}, PASS, 1.0),
+    ("remote_code", "config not collected", None, {"config": None}, NOT_AVAILABLE, 0.0),
+    ("example_code", "python example", RICH_CARD, {}, PASS, 1.0),
+    ("example_code", "no code", TEMPLATE_CARD, {}, FAIL, 0.0),
+    ("example_code", "no card text", None, {}, NOT_AVAILABLE, 0.0),
+    ("typosquatting", "ordinary fine-tune", None, {}, PASS, 1.0),
+    (
+        "typosquatting",
+        "org near miss of a curated model",
+        None,
+        {"id": "meta-lama/Llama-2-7b-chat-hf", "author": "meta-lama"},
+        FAIL,
+        0.0,
+    ),
+    (
+        "typosquatting",
+        "look-alike org characters",
+        None,
+        {"id": "mistra1ai/Mistral-7B-v0.1", "author": "mistra1ai"},
+        FAIL,
+        0.0,
+    ),
+    ("typosquatting", "name near miss by another author", None, {"id": "someone/Lama-2-7b-chat-hf"}, FAIL, 0.0),
+    (
+        "typosquatting",
+        "same name re-upload is a mirror, not a typo",
+        None,
+        {"id": "someone/Llama-2-7b-chat-hf"},
+        PASS,
+        1.0,
+    ),
+    ("typosquatting", "digit-only difference is a sibling", None, {"id": "someone/gemma-9b"}, PASS, 1.0),
+    ("typosquatting", "the original itself", None, {"id": "google/gemma-7b", "author": "google"}, PASS, 1.0),
+    ("card_present", "README in files", None, {}, PASS, 1.0),
+    ("card_present", "no README", None, {"siblings": files("config.json")}, FAIL, 0.0),
+    ("card_present", "files unknown", None, {"siblings": None}, NOT_AVAILABLE, 0.0),
+    ("card_length", "rich card", RICH_CARD, {}, FAIL, None),
+    ("card_length", "no text", None, {}, NOT_AVAILABLE, 0.0),
+    ("card_sections", "rich card covers all topics", RICH_CARD, {}, PASS, 1.0),
+    ("card_sections", "template headings without prose count for nothing", TEMPLATE_CARD, {}, FAIL, 0.0),
+    ("card_metadata", "rich front matter", RICH_CARD, {"cardData": None}, PASS, 1.0),
+    ("card_metadata", "license only", None, {"cardData": {"license": "mit"}}, FAIL, pytest.approx(1 / 6, abs=1e-3)),
+    ("limitations", "section", RICH_CARD, {}, PASS, 1.0),
+    ("limitations", "absent", TEMPLATE_CARD, {}, FAIL, 0.0),
+    ("evaluation_consistency", "prose without model-index", RICH_CARD, {}, FAIL, 0.5),
+    ("evaluation_consistency", "nothing claimed", TEMPLATE_CARD, {}, NOT_APPLICABLE, 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "situation", "card", "overrides", "outcome", "fraction"),
+    CASES,
+    ids=[f"{c[0]}: {c[1]}" for c in CASES],
+)
+def test_check(check_id, situation, card, overrides, outcome, fraction):
+    result = run(check_id, card=card, **overrides)
+    assert result.outcome == outcome, result.reason
+    if fraction is not None:
+        assert result.fraction == fraction
+    assert result.reason.endswith("."), "a reason is one sentence"
+    assert isinstance(result.evidence, list)
+
+
+def test_every_check_in_the_method_is_implemented_and_tabled():
+    assert {c.id for c in METHOD.checks} == set(CHECKS)
+    tabled = {c[0] for c in CASES}
+    assert tabled == set(CHECKS), f"checks without table rows: {set(CHECKS) - tabled}"
+
+
+def test_license_consistency_uses_the_base_license_from_context():
+    ctx = ScoringContext.curated(base_license_class={"meta-llama/Llama-2-7b-hf": "custom"})
+    overrides = {"tags": ["base_model:finetune:meta-llama/Llama-2-7b-hf", "license:apache-2.0"]}
+    looser = run("license_consistency", ctx=ctx, **overrides)
+    assert looser.outcome == FAIL and "looser" in looser.reason
+    same = run("license_consistency", ctx=ctx, cardData={"license": "llama2"}, tags=overrides["tags"])
+    assert same.outcome == PASS
+
+
+def test_reputable_provider_from_database_record():
+    ctx = ScoringContext.curated(strong_authors={"acme": (12, 5_000_000)})
+    result = run("reputable_provider", ctx=ctx)
+    assert result.outcome == PASS and result.fraction == 0.8
+    assert {"field": "database", "value": {"models": 12, "downloads": 5_000_000}} in result.evidence
+
+
+def test_typosquat_needs_a_far_more_popular_reference():
+    popular = ScoringContext(references=[Reference("bigorg/awesome-model", 100)], providers={})
+    # The impostor is itself popular: not "far less popular", so not flagged.
+    assert run("typosquatting", ctx=popular, id="bigorq/awesome-model", author="bigorq", downloads=50).outcome == PASS
+    assert run("typosquatting", ctx=popular, id="bigorq/awesome-model", author="bigorq", downloads=1).outcome == FAIL
