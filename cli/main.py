@@ -106,10 +106,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
     """Stream models from the live Hub; what was fetched before a failure stays stored."""
-    from hub.client import HubClient, HubError
+    from hub.client import HubClient, HubError, HubUnreachable
     from hub.facts import RecordError, parse_record
     from hub.snapshot import Parsed, Rejected
-    from store.ingest import IngestSummary, ingest_items, now_iso
+    from store.ingest import IngestInterrupted, ingest_items, now_iso
 
     client = HubClient(settings)
     observed = now_iso()
@@ -121,9 +121,9 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
                 record.update(client.discussion_counts(model_id))
                 card = client.card_text(model_id) if not args.no_cards else None
                 yield Parsed(number, parse_record(record, card_text=card, observed_at=observed), card)
-            except (RecordError, HubError) as err:
-                if isinstance(err, HubError) and err.__class__.__name__ == "HubUnreachable":
-                    raise
+            except HubUnreachable:
+                raise
+            except (RecordError, HubError) as err:  # this model only: not found, gated, bad record
                 yield Rejected(number, str(err), model_id)
 
     update, close = _progress("hub")
@@ -140,10 +140,9 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
             ),
             True,
         )
-    except HubError as err:
-        _say(f"error: {err}")
-        summary = IngestSummary(source="hub", observed_at=observed, status="failed", error=str(err))
-        return summary, False
+    except IngestInterrupted as err:
+        _say(f"error: {err.__cause__}; {err.summary.parsed} model(s) fetched before it are stored")
+        return err.summary, False
     finally:
         close()
 

@@ -51,6 +51,14 @@ class Skip:
     model_id: str | None = None
 
 
+class IngestInterrupted(Exception):
+    """The input failed part-way; `summary` says what was stored before it did."""
+
+    def __init__(self, summary: IngestSummary):
+        super().__init__(summary.error)
+        self.summary = summary
+
+
 @dataclass
 class IngestSummary:
     """What one ingest of one source did."""
@@ -205,7 +213,8 @@ def ingest_items(
     """Store a stream of parsed records as observations of `observed_at` (phase 1; see `score_pending`).
 
     A failure in the stream (say, the Hub going away) keeps every batch written before it: the pending batch
-    is flushed, the run is marked failed, and the error propagates.
+    is flushed, the run is marked failed, and `IngestInterrupted` (chained to the cause) carries the summary.
+    Interrupts (Ctrl-C) propagate as they are.
     """
     summary = IngestSummary(source=source, observed_at=observed_at)
     with engine.begin() as conn:
@@ -240,6 +249,8 @@ def ingest_items(
             summary.status = "failed"
             summary.error = f"{err.__class__.__name__}: {err}"
             _finish_run(engine, summary)
+        if isinstance(err, Exception):
+            raise IngestInterrupted(summary) from err
         raise
     _finish_run(engine, summary)
     return summary

@@ -1,0 +1,207 @@
+"""Integration over every shared snapshot folder: counts, idempotence, known facts, crash consistency."""
+
+import json
+
+import pytest
+from factories import make_facts
+from sqlalchemy import func, select
+
+from hub.snapshot import Parsed, open_snapshot, read_snapshot
+from scoring.engine import aggregate
+from scoring.method import load_method
+from store.ingest import IngestInterrupted, ingest_items, score_pending
+from store.models import FindingRow, ModelRow, Observation, ScoreRow
+from store.queries import SearchFilters, data_status, scorecard, search_models, stored_findings
+
+
+def _expected_counts(snapshot_dirs):
+    """Counted independently of the ingest code: distinct ids and (id, date) pairs in the raw files."""
+    ids, pairs = set(), set()
+    for folder in snapshot_dirs:
+        observed = json.loads((folder / "manifest.json").read_text())["observed_at"]
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            if line.strip():
+                model_id = json.loads(line)["id"]
+                ids.add(model_id)
+                pairs.add((model_id, observed))
+    return len(ids), len(pairs)
+
+
+def _table_counts(engine):
+    with engine.connect() as conn:
+        return {
+            t.__tablename__: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (ModelRow, Observation, FindingRow, ScoreRow)
+        }
+
+
+def test_every_shared_record_is_stored_and_scored(ingested, snapshot_dirs):
+    engine, summaries, scored = ingested
+    models, observations = _expected_counts(snapshot_dirs)
+    counts = _table_counts(engine)
+    assert counts["models"] == models
+    assert counts["observations"] == observations == scored
+    assert counts["findings"] == observations * len(load_method().checks)
+    assert counts["scores"] == observations * 6
+    assert all(not s.skipped for s in summaries)
+    assert data_status(engine)["scored_models"] == models
+
+
+def test_ingesting_the_same_snapshots_again_changes_nothing(ingested, snapshot_dirs):
+    engine, _, _ = ingested
+    before = _table_counts(engine)
+    card_before = scorecard(engine, "google/gemma-7b")
+    for snap in (open_snapshot(p) for p in snapshot_dirs):
+        summary = ingest_items(engine, read_snapshot(snap), source=str(snap.path), kind="snapshot",
+                               observed_at=snap.observed_at)  # fmt: skip
+        assert summary.new_models == summary.new_observations == 0
+        assert summary.unchanged == summary.parsed
+    assert score_pending(engine) == 0
+    assert _table_counts(engine) == before
+    assert scorecard(engine, "google/gemma-7b") == card_before
+
+
+def test_a_model_seen_on_several_dates_is_one_model_with_history(ingested):
+    engine, _, _ = ingested
+    with engine.connect() as conn:
+        query = select(Observation.observed_at).where(Observation.model_id == "google/gemma-7b")
+        dates = conn.execute(query.order_by(Observation.observed_at)).scalars().all()
+        model = conn.execute(select(ModelRow).where(ModelRow.id == "google/gemma-7b")).first()
+    assert dates == ["2025-04-23T00:00:00Z", "2025-04-26T00:00:00Z"]
+    assert model.first_seen == dates[0] and model.last_seen == dates[-1]
+
+
+def _outcomes(engine, model_id):
+    card = scorecard(engine, model_id)
+    return card, {f["check"]: f["outcome"] for c in card["categories"].values() for f in c["findings"]}
+
+
+def test_pickle_only_model_fails_safetensors_and_safetensors_model_passes(ingested):
+    engine, _, _ = ingested
+    with engine.connect() as conn:
+        rows = conn.execute(select(ModelRow.id, ModelRow.latest_observation_id)).all()
+    pickle_only = safe = None
+    from store.models import FactsRow
+
+    with engine.connect() as conn:
+        for model_id, obs in rows:
+            facts = json.loads(conn.execute(select(FactsRow.data).where(FactsRow.observation_id == obs)).scalar_one())
+            kinds = facts.get("file_kinds") or {}
+            if "pickle" in kinds and "safetensors" not in kinds and pickle_only is None:
+                pickle_only = model_id
+            if "safetensors" in kinds and "pickle" not in kinds and safe is None:
+                safe = model_id
+    assert pickle_only and safe
+    card, outcome = _outcomes(engine, pickle_only)
+    assert outcome["safetensors"] == "fail" and outcome["unsafe_files"] == "fail"
+    assert card["categories"]["security"]["score"] < 10
+    _, outcome = _outcomes(engine, safe)
+    assert outcome["safetensors"] == "pass" and outcome["unsafe_files"] == "pass"
+
+
+def test_partial_record_scores_with_low_coverage_not_low_scores(ingested, shared_data):
+    engine, _, _ = ingested
+    snap = open_snapshot(shared_data / "hub-snapshots" / "2025-04-16")
+    partial = next(i for i in read_snapshot(snap) if isinstance(i, Parsed) and i.facts.likes is None)
+    facts = partial.facts
+    # Score the partial observation itself (the model row may point at a richer, later observation).
+    with engine.connect() as conn:
+        obs = conn.execute(
+            select(Observation.id).where(Observation.model_id == facts.id, Observation.observed_at == snap.observed_at)
+        ).scalar_one()
+    card = scorecard(engine, facts.id, observation_id=obs)
+    findings = [f for c in card["categories"].values() for f in c["findings"]]
+    unknown = [f for f in findings if f["outcome"] == "not_available"]
+    assert len(unknown) >= 10, "the partial record's missing fields are not available"
+    assert all(f["points"] is None for f in unknown), "not available is never a silent zero"
+    assert card["coverage"] < 0.6
+    full = scorecard(engine, "google/gemma-7b")
+    assert full["coverage"] > card["coverage"]
+    assert card["categories"]["popularity"]["findings"][1]["outcome"] == "not_available"  # likes
+
+
+def test_stored_scores_recompute_from_stored_findings(ingested):
+    engine, _, _ = ingested
+    method = load_method()
+    for model_id in ("google/gemma-7b", "microsoft/phi-2", "deepseek-ai/DeepSeek-R1"):
+        findings, version, observed = stored_findings(engine, model_id)
+        again = aggregate(model_id, observed, findings, method)
+        card = scorecard(engine, model_id)
+        assert version == card["method_version"] == method.version
+        assert card["weights_hash"] == method.weights_hash
+        assert again.overall == card["overall"]
+        for name, cat in again.categories.items():
+            assert cat.score == card["categories"][name]["score"]
+
+
+def test_database_context_catches_a_license_looser_than_the_base(ingested):
+    engine, _, _ = ingested
+    result = search_models(engine, SearchFilters(license_class="permissive", limit=500, sort="downloads"))
+    flagged = []
+    for row in result["results"]:
+        _, outcome = _outcomes(engine, row["model_id"])
+        if outcome["license_consistency"] == "fail":
+            flagged.append(row["model_id"])
+    assert flagged, "permissive fine-tunes of Llama 2 (custom license) exist in the shared data"
+    card, _ = _outcomes(engine, flagged[0])
+    facts = card["facts"]
+    assert facts["license_class"] == "permissive" and facts["base_models"]
+
+
+def test_search_filters_and_sorts(ingested):
+    engine, _, _ = ingested
+    result = search_models(engine, SearchFilters(size="7B", chat=True, license_class="permissive", limit=5))
+    assert result["total_matched"] >= len(result["results"]) > 0
+    overall = [r["overall"] for r in result["results"]]
+    assert overall == sorted(overall, reverse=True)
+    for row in result["results"]:
+        assert row["size_class"] == "7B" and row["license_class"] == "permissive" and row["chat"] is True
+    bar = search_models(engine, SearchFilters(min_scores={"security": 9.5}, limit=50))
+    assert all(r["security"] >= 9.5 for r in bar["results"])
+    with pytest.raises(ValueError, match="sort must be one of"):
+        search_models(engine, SearchFilters(sort="vibes"))
+
+
+def test_crash_mid_ingest_keeps_whole_batches_and_a_rerun_completes(engine, shared_data):
+    snap = open_snapshot(shared_data / "hub-snapshots" / "2025-04-23")
+    items = list(read_snapshot(snap))
+
+    def crashing():
+        for n, item in enumerate(items):
+            if n == 120:
+                raise RuntimeError("power cut")
+            yield item
+
+    with pytest.raises(IngestInterrupted, match="power cut"):
+        ingest_items(engine, crashing(), source="s", kind="snapshot", observed_at=snap.observed_at, batch_size=50)
+    stored = _table_counts(engine)["observations"]
+    assert stored == 120, "the batches before the crash, and the flushed partial batch, are stored"
+    summary = ingest_items(
+        engine, iter(items), source="s", kind="snapshot", observed_at=snap.observed_at, batch_size=50
+    )
+    assert summary.unchanged == 120 and summary.new_models == len(items) - 120
+    score_pending(engine)
+    counts = _table_counts(engine)
+    assert counts["models"] == counts["observations"] == len(items)
+    assert data_status(engine)["scored_models"] == len(items)
+
+
+def test_duplicate_ids_in_one_input_are_reported(engine):
+    a, b = make_facts(id="x/one"), make_facts(id="x/two")
+    items = [Parsed(1, a, None), Parsed(2, b, None), Parsed(3, a, None)]
+    summary = ingest_items(engine, items, source="s", kind="snapshot", observed_at=a.observed_at, batch_size=2)
+    assert summary.new_models == 2
+    assert [(s.line, s.model_id) for s in summary.skipped] == [(3, "x/one")]
+    assert "duplicate id" in summary.skipped[0].reason
+
+
+def test_older_snapshot_ingested_later_does_not_replace_the_newest(engine):
+    new = make_facts(id="x/m", observed="2025-04-26T00:00:00Z", downloads=900)
+    old = make_facts(id="x/m", observed="2025-04-01T00:00:00Z", downloads=10)
+    ingest_items(engine, [Parsed(1, new, None)], source="n", kind="snapshot", observed_at=new.observed_at)
+    ingest_items(engine, [Parsed(1, old, None)], source="o", kind="snapshot", observed_at=old.observed_at)
+    score_pending(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(ModelRow).where(ModelRow.id == "x/m")).first()
+    assert (row.downloads, row.first_seen, row.last_seen) == (900, old.observed_at, new.observed_at)
+    assert scorecard(engine, "x/m")["observed_at"] == new.observed_at
