@@ -49,6 +49,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from store.ingest import ingest_items, score_pending
 
     engine = _engine(settings)
+    if args.leaderboard:
+        return _ingest_leaderboard(engine, args)
     summaries = []
     failed = False
     if args.snapshot:
@@ -101,6 +103,39 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"scored {scored} observation(s)")
     if failed:
         return EXIT_FAIL
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
+    """Load leaderboard CSVs (files with their own dates first, so the undated scrape can borrow them)."""
+    from trends.leaderboard import load_file, order_files
+
+    missing = [p for p in args.leaderboard if not Path(p).is_file()]
+    if missing:
+        _say(f"error: no such file: {', '.join(map(str, missing))}")
+        if args.json:
+            _emit({"error": f"no such file: {missing[0]}"})
+        return EXIT_FAIL
+    results = []
+    for path in order_files([Path(p) for p in args.leaderboard]):
+        try:
+            results.append(load_file(engine, path))
+        except (ValueError, UnicodeDecodeError) as err:
+            _say(f"error: {path}: {err}")
+            if args.json:
+                _emit({"error": f"{path}: {err}"})
+            return EXIT_FAIL
+    skipped = sum(len(r.skipped) for r in results)
+    if args.json:
+        from dataclasses import asdict
+
+        _emit({"files": [asdict(r) for r in results], "skipped": skipped})
+    else:
+        for r in results:
+            _say(f"{r.source} ({r.layout}): {r.rows} rows, {r.inserted} new, {r.unchanged} unchanged, "
+                 f"{len(r.skipped)} skipped")  # fmt: skip
+            for s in r.skipped[:10]:
+                _say(f"  skipped line {s['line']}: {s['reason']}")
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 
@@ -317,6 +352,47 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------------- trends
+def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a trend view; print rows or JSON, and optionally write a plot."""
+    from trends.plots import save_plot
+    from trends.views import TrendParams, run_view
+
+    params = TrendParams(
+        start=args.start, end=args.end, unit=args.unit, top=args.top, types=args.type or [], archs=args.arch or [],
+        authors=args.author or [], model=args.model, board=args.board, include_flagged=args.include_flagged,
+        window_days=args.window, metric=args.metric,
+    )  # fmt: skip
+    try:
+        result = run_view(_engine(settings), args.view, params)
+    except (ValueError, LookupError) as err:
+        _say(f"error: {err}")
+        if args.json:
+            _emit({"error": str(err), "view": args.view})
+        return EXIT_UNKNOWN if isinstance(err, LookupError) else EXIT_BELOW
+    if args.plot:
+        try:
+            _say(f"plot written to {save_plot(result, args.plot)}")
+        except ValueError as err:
+            _say(f"error: {err}")
+            return EXIT_BELOW
+    if args.json:
+        _emit(result)
+        return EXIT_OK
+    rows = result["rows"]
+    if not rows:
+        print(f"{args.view}: no rows (is the leaderboard or snapshot data ingested?)")
+        return EXIT_OK
+    keys = list(rows[0])
+    widths = {k: min(40, max(len(k), *(len(str(r.get(k))) for r in rows))) for k in keys}
+    print("  ".join(k.ljust(widths[k]) for k in keys))
+    for r in rows[: args.max_rows]:
+        print("  ".join(str(r.get(k))[: widths[k]].ljust(widths[k]) for k in keys))
+    if len(rows) > args.max_rows:
+        print(f"... {len(rows) - args.max_rows} more rows (use --json for all)")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- admin
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every stored score with the current method and database context."""
@@ -373,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--snapshot", nargs="+", metavar="DIR", help="snapshot folder(s); ingested in date order")
     source.add_argument("--hub", action="store_true", help="list models from the live Hub")
+    source.add_argument("--leaderboard", nargs="+", metavar="FILE", help="Open LLM Leaderboard CSV export(s)")
     p.add_argument("--limit", type=int, default=100, help="with --hub: how many models (default 100)")
     p.add_argument("--task", help="with --hub: only this pipeline tag")
     p.add_argument("--no-cards", action="store_true", help="skip model cards")
@@ -424,6 +501,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
+    p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",
+                                    "history", "movers", "alerts"])  # fmt: skip
+    p.add_argument("--from", dest="start", metavar="DATE", help="start date, YYYY-MM-DD (inclusive)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="end date, YYYY-MM-DD (inclusive)")
+    p.add_argument("--unit", default="month", choices=["day", "week", "month"])
+    p.add_argument("--top", type=int, default=10, help="authors: how many; movers: gains and drops each")
+    p.add_argument("--type", action="append", choices=["pretrained", "continuously_pretrained", "fine_tuned",
+                                                       "chat", "merge", "unknown"])  # fmt: skip
+    p.add_argument("--arch", action="append", choices=["Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT",
+                                                       "GPT2", "GPT-NeoX", "Other"])  # fmt: skip
+    p.add_argument("--author", action="append")
+    p.add_argument("--model", help="history/alerts: a model id; base-models: a base name such as Mistral-7B")
+    p.add_argument("--board", default="v1", choices=["v1", "v2"], help="leaderboard version (default v1)")
+    p.add_argument("--include-flagged", action="store_true", help="keep rows the leaderboard flagged")
+    p.add_argument("--window", type=int, default=30, help="releases: days before and after each release")
+    p.add_argument("--metric", default="downloads", help="movers: downloads, likes or a score category")
+    p.add_argument("--plot", metavar="FILE", help="also write a plot: FILE.png or FILE.html")
+    p.add_argument("--max-rows", type=int, default=40, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trends)
+
     p = sub.add_parser("rescore", help="recompute all stored scores with the current method")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rescore)
@@ -438,8 +537,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `whichmodel` console script."""
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(home=args.home)
+    from store.db import SchemaMismatch
+
     try:
         return args.func(args, settings)
+    except SchemaMismatch as err:
+        _say(f"error: {err}")
+        return EXIT_FAIL
     except KeyboardInterrupt:
         _say("interrupted; every finished batch is stored, re-run to complete")
         return EXIT_FAIL

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Settings
-from store import models  # noqa: F401  (registers the tables)
+from store.models import SCHEMA_VERSION, Meta
+
+
+class SchemaMismatch(RuntimeError):
+    """The database was written by another version of whichmodel's schema."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -29,7 +33,19 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    fresh = not inspect(engine).has_table("models")
     SQLModel.metadata.create_all(engine)
+    meta = Meta.__table__
+    with engine.begin() as conn:
+        stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if stored is None and fresh:
+            conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
+        elif stored != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
+                f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
+                "folder and ingest again"
+            )
     return engine
 
 

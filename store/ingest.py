@@ -161,6 +161,11 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
             "downloads": i.facts.downloads,
             "likes": i.facts.likes,
             "card_hash": _card_hash(i.card_text) if i.card_text else None,
+            "license": i.facts.license,
+            "gated": _model_columns(i.facts)["gated"],
+            "pickle_files": len((i.facts.file_kinds or {}).get("pickle", []))
+            if i.facts.file_kinds is not None
+            else None,
         }
         for i in fresh
     ]

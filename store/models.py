@@ -12,6 +12,16 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
+SCHEMA_VERSION = "1"
+
+
+class Meta(SQLModel, table=True):
+    """Key-value facts about the database itself (its schema version)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True)
+    value: str
 
 
 class ModelRow(SQLModel, table=True):
@@ -85,6 +95,10 @@ class Observation(SQLModel, table=True):
     likes: int | None = None
     card_hash: str | None = None
     scored_version: str | None = None
+    # Copied from the facts so history and alerts run in SQL without decoding facts JSON.
+    license: str | None = None
+    gated: str | None = None
+    pickle_files: int | None = None
 
 
 class FactsRow(SQLModel, table=True):
@@ -141,3 +155,45 @@ class CardRow(SQLModel, table=True):
     hash: str = Field(primary_key=True)
     model_id: str = Field(index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LeaderboardRow(SQLModel, table=True):
+    """One normalized Open LLM Leaderboard row.
+
+    `best` marks the row that stands for its repo on its board (the best-performing unflagged submission, as
+    the trend study deduplicated); `best_all` the same with flagged rows allowed. Both are refreshed on ingest.
+    Dates are pre-bucketed (`day`, `week` = the Monday, `month`) so trend views group on indexed columns.
+    """
+
+    __tablename__ = "leaderboard"
+    __table_args__ = (
+        Index("ix_lb_best_day", "board", "best", "day"),
+        Index("ix_lb_best_all_day", "board", "best_all", "day"),
+        Index("ix_lb_repo", "board", "repo_id", "average"),
+    )
+
+    key: str = Field(primary_key=True)  # hash of source file and raw row: re-ingesting a file adds nothing
+    source: str = Field(index=True)
+    line: int
+    board: str  # v1 | v2
+    repo_id: str
+    author: str = Field(index=True)
+    type: str = Field(index=True)
+    arch_class: str | None = None
+    arch_family: str = Field(index=True)
+    params_b: float | None = None
+    day: str | None = None
+    week: str | None = None
+    month: str | None = None
+    average: float | None = None
+    benchmarks: str = Field(sa_column=Column(Text, nullable=False))  # JSON {name: score}
+    license: str | None = None
+    likes: int | None = None
+    merged: bool | None = None
+    moe: bool | None = None
+    flagged: bool = False
+    precision: str | None = None
+    sha: str | None = None
+    base_model: str | None = Field(default=None, index=True)
+    best: bool = False
+    best_all: bool = False

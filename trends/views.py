@@ -1,0 +1,401 @@
+"""The trend views: the leaderboard study's six, plus history, movers and alerts over Hub observations.
+
+Each view is a function (engine, TrendParams) -> {"view", "params", "rows", ...} with flat rows. They run
+grouped SQL over indexed, pre-bucketed columns; Python only post-processes the grouped results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
+
+from store.models import LeaderboardRow, Observation, ScoreRow
+
+L = LeaderboardRow.__table__
+O = Observation.__table__  # noqa: E741
+S = ScoreRow.__table__
+UNITS = ("day", "week", "month")
+SCORE_METRICS = ("overall", "popularity", "activity", "operational", "security", "quality")
+
+
+@dataclass
+class TrendParams:
+    """Parameters every view accepts (each uses the ones that apply to it)."""
+
+    start: str | None = None  # inclusive, YYYY-MM-DD
+    end: str | None = None  # inclusive
+    unit: str = "month"
+    top: int = 10
+    types: list[str] = field(default_factory=list)
+    archs: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    model: str | None = None
+    board: str = "v1"
+    include_flagged: bool = False
+    window_days: int = 30
+    metric: str = "downloads"
+
+    def validate(self) -> None:
+        """Reject parameters no view can answer."""
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+        if self.board not in ("v1", "v2"):
+            raise ValueError("board must be v1 or v2")
+        for value in (self.start, self.end):
+            if value is not None:
+                date.fromisoformat(value[:10])
+        if self.top < 1 or self.window_days < 1:
+            raise ValueError("top and window must be positive")
+        if self.metric not in ("downloads", "likes") + SCORE_METRICS:
+            raise ValueError("metric must be downloads, likes or a score category")
+
+
+def _where(p: TrendParams, dated: bool = True):
+    best = L.c.best_all if p.include_flagged else L.c.best
+    conds = [L.c.board == p.board, best.is_(True)]
+    if dated:
+        conds.append(L.c.day.is_not(None))
+    if p.start:
+        conds.append(L.c.day >= p.start[:10])
+    if p.end:
+        conds.append(L.c.day <= p.end[:10])
+    if p.types:
+        conds.append(L.c.type.in_(p.types))
+    if p.archs:
+        conds.append(L.c.arch_family.in_(p.archs))
+    if p.authors:
+        conds.append(L.c.author.in_(p.authors))
+    return and_(*conds)
+
+
+def _result(view: str, p: TrendParams, rows: list[dict], **extra) -> dict:
+    return {"view": view, "params": asdict(p), "rows": rows, **extra}
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# ------------------------------------------------------------------------------------------- 1. types
+def types_view(engine: Engine, p: TrendParams) -> dict:
+    """New models per type per period."""
+    period = L.c[p.unit]
+    query = (
+        select(period, L.c.type, func.count()).where(_where(p)).group_by(period, L.c.type).order_by(period, L.c.type)
+    )
+    with engine.connect() as conn:
+        rows = [{"period": per, "type": t, "new_models": n} for per, t, n in conn.execute(query)]
+    return _result("types", p, rows)
+
+
+# ------------------------------------------------------------------------------------------- 2. authors
+def authors_view(engine: Engine, p: TrendParams) -> dict:
+    """The top N authors by models in the range: count and average score; `timeline` has their models over time."""
+    where = _where(p)
+    summary = (
+        select(L.c.author, func.count(), func.avg(L.c.average), func.max(L.c.average), func.min(L.c.day),
+               func.max(L.c.day))
+        .where(where)
+        .group_by(L.c.author)
+        .order_by(func.count().desc(), L.c.author)
+        .limit(p.top)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        rows = [
+            {"author": a, "models": n, "avg_score": _r(avg), "best_score": _r(best), "first": first, "last": last}
+            for a, n, avg, best, first, last in conn.execute(summary)
+        ]
+        names = [r["author"] for r in rows]
+        period = L.c[p.unit]
+        timeline = conn.execute(
+            select(L.c.author, period, L.c.type, func.count())
+            .where(where, L.c.author.in_(names))
+            .group_by(L.c.author, period, L.c.type)
+            .order_by(L.c.author, period, L.c.type)
+        ).all()
+    return _result(
+        "authors", p, rows,
+        timeline=[{"author": a, "period": per, "type": t, "models": n} for a, per, t, n in timeline],
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- 3. benchmarks
+def benchmarks_view(engine: Engine, p: TrendParams) -> dict:
+    """Average and best benchmark score per type per period, the best model of each, and totals per type."""
+    period = L.c[p.unit]
+    where = and_(_where(p), L.c.average.is_not(None))
+    grouped = (
+        select(period.label("period"), L.c.type.label("type"), func.avg(L.c.average).label("avg"),
+               func.max(L.c.average).label("best"), func.count().label("n"))
+        .where(where)
+        .group_by(period, L.c.type)
+        .subquery()
+    )  # fmt: skip
+    # The best model of each (period, type): join the maximum back to its row.
+    best_rows = (
+        select(grouped.c.period, grouped.c.type, grouped.c.avg, grouped.c.best, grouped.c.n, func.min(L.c.repo_id))
+        .join(L, and_(period == grouped.c.period, L.c.type == grouped.c.type, L.c.average == grouped.c.best))
+        .where(where)
+        .group_by(grouped.c.period, grouped.c.type, grouped.c.avg, grouped.c.best, grouped.c.n)
+        .order_by(grouped.c.period, grouped.c.type)
+    )
+    with engine.connect() as conn:
+        rows = [
+            {"period": per, "type": t, "avg_score": _r(avg), "best_score": _r(best), "best_model": model, "models": n}
+            for per, t, avg, best, n, model in conn.execute(best_rows)
+        ]
+        totals = conn.execute(
+            select(L.c.type, func.count()).where(_where(p)).group_by(L.c.type).order_by(func.count().desc())
+        ).all()
+    return _result("benchmarks", p, rows, totals=[{"type": t, "models": n} for t, n in totals])
+
+
+# ------------------------------------------------------------------------------------------- 4. architectures
+def architectures_view(engine: Engine, p: TrendParams) -> dict:
+    """New models per architecture family per period: absolute, relative to the family's own peak, and share."""
+    period = L.c[p.unit]
+    query = (
+        select(period, L.c.arch_family, func.count())
+        .where(_where(p))
+        .group_by(period, L.c.arch_family)
+        .order_by(period, L.c.arch_family)
+    )
+    with engine.connect() as conn:
+        grouped = conn.execute(query).all()
+    peak: dict[str, int] = {}
+    per_period: dict[str, int] = {}
+    for per, fam, n in grouped:
+        peak[fam] = max(peak.get(fam, 0), n)
+        per_period[per] = per_period.get(per, 0) + n
+    rows = [
+        {"period": per, "architecture": fam, "new_models": n, "relative_to_own_peak": _r(n / peak[fam], 3),
+         "share_of_period": _r(n / per_period[per], 3)}
+        for per, fam, n in grouped
+    ]  # fmt: skip
+    return _result("architectures", p, rows)
+
+
+# ------------------------------------------------------------------------------------------- 5. base-models
+@lru_cache(maxsize=1)
+def load_bases() -> list[dict]:
+    """The base-model groups of trends/data/bases.yaml."""
+    return yaml.safe_load(resources.files("trends").joinpath("data", "bases.yaml").read_text())["bases"]
+
+
+@lru_cache(maxsize=1)
+def load_releases() -> list[dict]:
+    """The big releases of trends/data/releases.yaml."""
+    return yaml.safe_load(resources.files("trends").joinpath("data", "releases.yaml").read_text())["releases"]
+
+
+def _base_condition(base: dict):
+    low, high = base["params"]
+    by_shape = and_(L.c.arch_family == base["family"], L.c.params_b >= low, L.c.params_b <= high)
+    by_name = [L.c.base_model.like(f"{i}%") for i in base.get("ids", [])]
+    return and_(L.c.day >= str(base["released"]), or_(by_shape, *by_name))
+
+
+def base_models_view(engine: Engine, p: TrendParams) -> dict:
+    """For each base: the best derivative score per period, the running record, and the time to reach the peak."""
+    chosen = [b for b in load_bases() if (not p.model or b["name"].lower() == p.model.lower())
+              and (not p.archs or b["family"] in p.archs)]  # fmt: skip
+    if p.model and not chosen:
+        raise ValueError(f"unknown base {p.model!r}; known: {', '.join(b['name'] for b in load_bases())}")
+    period = L.c[p.unit]
+    rows, peaks = [], []
+    with engine.connect() as conn:
+        for base in chosen:
+            where = and_(_where(p), L.c.average.is_not(None), _base_condition(base))
+            best = (
+                select(period, func.max(L.c.average), func.count()).where(where).group_by(period).order_by(period)
+            ).subquery()
+            data = conn.execute(
+                select(best.c[0], best.c[1], best.c[2], func.min(L.c.repo_id), func.min(L.c.day))
+                .join(L, and_(period == best.c[0], L.c.average == best.c[1]))
+                .where(where)
+                .group_by(best.c[0], best.c[1], best.c[2])
+                .order_by(best.c[0])
+            ).all()
+            record, record_model, first_day, peak = None, None, None, None
+            for per, score, n, model, day in data:
+                new_record = record is None or score > record
+                if new_record:
+                    record, record_model = score, model
+                    peak = (day, score, model)
+                first_day = first_day or day
+                rows.append({"base": base["name"], "period": per, "best_score": _r(score), "best_model": model,
+                             "derivatives": n, "record_score": _r(record), "record_model": record_model,
+                             "new_record": new_record})  # fmt: skip
+            if peak:
+                days = (date.fromisoformat(peak[0]) - date.fromisoformat(str(base["released"]))).days
+                peaks.append({"base": base["name"], "released": str(base["released"]), "first_derivative": first_day,
+                              "peak_day": peak[0], "peak_score": _r(peak[1]), "peak_model": peak[2],
+                              "days_to_peak": days})  # fmt: skip
+    return _result("base-models", p, rows, peaks=peaks)
+
+
+# ------------------------------------------------------------------------------------------- 6. releases
+def releases_view(engine: Engine, p: TrendParams) -> dict:
+    """New models per architecture family in a window before and after each big release."""
+    window = timedelta(days=p.window_days)
+    releases = [r for r in load_releases() if not p.archs or r["family"] in p.archs]
+    if p.start:
+        releases = [r for r in releases if str(r["date"]) >= p.start[:10]]
+    if p.end:
+        releases = [r for r in releases if str(r["date"]) <= p.end[:10]]
+    base = TrendParams(**{**asdict(p), "start": None, "end": None, "archs": []})
+    rows = []
+    with engine.connect() as conn:
+        for release in releases:
+            day = date.fromisoformat(str(release["date"]))
+            before_from, after_to = (day - window).isoformat(), (day + window).isoformat()
+            counts = conn.execute(
+                select(L.c.arch_family, (L.c.day < day.isoformat()).label("before"), func.count())
+                .where(_where(base), L.c.day >= before_from, L.c.day < after_to)
+                .group_by(L.c.arch_family, "before")
+            ).all()
+            tally: dict[str, list[int]] = {}
+            for fam, before, n in counts:
+                tally.setdefault(fam, [0, 0])[0 if before else 1] += n
+            for fam in sorted(tally, key=lambda f: (f != release["family"], f)):
+                b, a = tally[fam]
+                rows.append({"release": release["name"], "release_date": day.isoformat(), "release_family":
+                             release["family"], "architecture": fam, "before": b, "after": a, "change": a - b,
+                             "ratio": _r(a / b, 2) if b else None})  # fmt: skip
+    return _result("releases", p, rows)
+
+
+# ------------------------------------------------------------------------------------------- history, movers, alerts
+def _score_pivot():
+    cols = [func.max(S.c.score).filter(S.c.category == c).label(c) for c in SCORE_METRICS]
+    return (
+        select(S.c.observation_id, *cols)
+        .join(O, O.c.id == S.c.observation_id)
+        .where(S.c.method_version == O.c.scored_version)
+        .group_by(S.c.observation_id)
+    )
+
+
+def history_view(engine: Engine, p: TrendParams) -> dict:
+    """A scored model across Hub snapshots: downloads, likes and category scores per observation."""
+    if not p.model:
+        raise ValueError("history needs --model MODEL_ID")
+    scores = _score_pivot().where(O.c.model_id == p.model).subquery()
+    query = (
+        select(O.c.observed_at, O.c.downloads, O.c.likes, O.c.license, O.c.gated,
+               *[scores.c[c] for c in SCORE_METRICS])
+        .outerjoin(scores, scores.c.observation_id == O.c.id)
+        .where(O.c.model_id == p.model)
+        .order_by(O.c.observed_at)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        board = (
+            conn.execute(
+                select(L.c.board, L.c.day, L.c.average, L.c.type).where(L.c.repo_id == p.model, L.c.best_all.is_(True))
+            )
+            .mappings()
+            .all()
+        )
+    if not rows:
+        raise LookupError(f"no observations of {p.model!r}")
+    return _result("history", p, rows, leaderboard=[dict(b) for b in board])
+
+
+def movers_view(engine: Engine, p: TrendParams) -> dict:
+    """Largest gains and drops of a metric between two dates.
+
+    Each model compares its first observation on or after `start` with its last on or before `end`
+    (by default its first and last observations); models observed once in the range are not movers.
+    """
+
+    def at(first: bool):
+        bound = func.min(O.c.observed_at) if first else func.max(O.c.observed_at)
+        conds = []
+        if p.start:
+            conds.append(O.c.observed_at >= p.start[:10])
+        if p.end:
+            conds.append(O.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+        pick = select(O.c.model_id, bound.label("t")).where(*conds).group_by(O.c.model_id).subquery()
+        joined = and_(pick.c.model_id == O.c.model_id, pick.c.t == O.c.observed_at)
+        if p.metric in ("downloads", "likes"):
+            query = select(O.c.model_id, O.c.observed_at, O.c[p.metric]).join(pick, joined)
+        else:
+            query = (
+                select(O.c.model_id, O.c.observed_at, S.c.score)
+                .join(pick, joined)
+                .join(S, and_(S.c.observation_id == O.c.id, S.c.method_version == O.c.scored_version,
+                              S.c.category == p.metric))
+            )  # fmt: skip
+        with engine.connect() as conn:
+            return {m: (t, v) for m, t, v in conn.execute(query)}
+
+    before, after = at(first=True), at(first=False)
+    changes = []
+    for model, (t1, v1) in before.items():
+        t2, v2 = after.get(model, (None, None))
+        if t2 is None or t2 == t1 or v1 is None or v2 is None:
+            continue
+        changes.append({"model_id": model, "metric": p.metric, "from_date": t1, "to_date": t2,
+                        "from_value": v1, "to_value": v2, "change": _r(v2 - v1, 3)})  # fmt: skip
+    gains = sorted((c for c in changes if c["change"] > 0), key=lambda c: (-c["change"], c["model_id"]))[: p.top]
+    drops = sorted((c for c in changes if c["change"] < 0), key=lambda c: (c["change"], c["model_id"]))[: p.top]
+    rows = [{"direction": "gain", **c} for c in gains] + [{"direction": "drop", **c} for c in drops]
+    return _result("movers", p, rows, compared=len(changes))
+
+
+def alerts_view(engine: Engine, p: TrendParams) -> dict:
+    """Observations that add unsafe files, change or lose their license, or become gated."""
+    prev = {c: func.lag(O.c[c]).over(partition_by=O.c.model_id, order_by=O.c.observed_at) for c in
+            ("observed_at", "license", "gated", "pickle_files")}  # fmt: skip
+    inner = select(O.c.model_id, O.c.observed_at, O.c.license, O.c.gated, O.c.pickle_files,
+                   *[v.label(f"prev_{k}") for k, v in prev.items()])  # fmt: skip
+    if p.model:
+        inner = inner.where(O.c.model_id == p.model)
+    seq = inner.subquery()
+    query = select(seq).where(seq.c.prev_observed_at.is_not(None))
+    if p.start:
+        query = query.where(seq.c.observed_at >= p.start[:10])
+    if p.end:
+        query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+    rows = []
+    with engine.connect() as conn:
+        for r in conn.execute(query.order_by(seq.c.observed_at, seq.c.model_id)).mappings():
+            base = {"model_id": r["model_id"], "observed_at": r["observed_at"], "previous": r["prev_observed_at"]}
+            if (r["pickle_files"] or 0) > (r["prev_pickle_files"] or 0) and r["prev_pickle_files"] is not None:
+                rows.append({**base, "alert": "unsafe_files_added", "before": r["prev_pickle_files"],
+                             "after": r["pickle_files"]})  # fmt: skip
+            if r["prev_license"] and r["license"] != r["prev_license"]:
+                kind = "license_lost" if not r["license"] else "license_changed"
+                rows.append({**base, "alert": kind, "before": r["prev_license"], "after": r["license"]})
+            if r["prev_gated"] == "false" and r["gated"] in ("auto", "manual", "true"):
+                rows.append({**base, "alert": "became_gated", "before": r["prev_gated"], "after": r["gated"]})
+    return _result("alerts", p, rows)
+
+
+VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
+    "types": types_view,
+    "authors": authors_view,
+    "benchmarks": benchmarks_view,
+    "architectures": architectures_view,
+    "base-models": base_models_view,
+    "releases": releases_view,
+    "history": history_view,
+    "movers": movers_view,
+    "alerts": alerts_view,
+}
+
+
+def run_view(engine: Engine, view: str, params: TrendParams) -> dict:
+    """Run a view by name."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; one of {', '.join(VIEWS)}")
+    params.validate()
+    return VIEWS[view](engine, params)
