@@ -284,12 +284,15 @@ def load_file(engine: Engine, path: Path) -> LoadSummary:
 
 
 def refresh_best(engine: Engine) -> int:
-    """Mark, per (board, repo), the best-scoring row (`best_all`) and the best unflagged row (`best`)."""
+    """Mark, per (board, repo), the best-scoring row (`best_all`) and the best unflagged row (`best`).
+
+    On a tie in average the earliest submission stands; on the same day, the first row in its file.
+    """
     changes = []
     with engine.connect() as conn:
         current = conn.execute(
             select(L.c.key, L.c.board, L.c.repo_id, L.c.flagged, L.c.best, L.c.best_all).order_by(
-                L.c.board, L.c.repo_id, L.c.average.is_(None), L.c.average.desc(), L.c.day, L.c.key
+                L.c.board, L.c.repo_id, L.c.average.is_(None), L.c.average.desc(), L.c.day.is_(None), L.c.day, L.c.source, L.c.line
             )
         ).all()
     group = None

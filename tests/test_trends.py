@@ -1,0 +1,338 @@
+"""Trend views over the shared leaderboard CSVs, each checked against an independent computation."""
+
+import csv
+import json
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+import pytest
+
+from cli.main import main
+from trends.leaderboard import arch_family, buckets, load_file, normalize_type, order_files, parse_day
+from trends.views import TrendParams, run_view
+
+
+@pytest.fixture(scope="session")
+def v1_csv(shared_data):
+    return shared_data / "leaderboard" / "huggingface_v1_final.csv"
+
+
+@pytest.fixture(scope="session")
+def board(tmp_path_factory, shared_data):
+    """Every shared leaderboard file loaded into one database."""
+    from store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('lb') / 'lb.db'}")
+    summaries = [load_file(engine, p) for p in order_files(sorted((shared_data / "leaderboard").glob("*.csv")))]
+    return engine, summaries
+
+
+@pytest.fixture(scope="session")
+def v1_only(tmp_path_factory, v1_csv):
+    from store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('v1') / 'v1.db'}")
+    load_file(engine, v1_csv)
+    return engine
+
+
+def independent_v1(v1_csv):
+    """The study's rule, computed straight from the CSV: drop flagged rows (the column is inverted: FALSE
+    means flagged), then keep the best-average row per repo; on a tie, the earliest submission."""
+    best = {}
+    with v1_csv.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["flagged"] == "FALSE" or not row["date"] or row["fullname"] == "baseline":
+                continue
+            rank = (-float(row["average"]), parse_day(row["date"]))
+            if row["fullname"] not in best or rank < best[row["fullname"]][0]:
+                best[row["fullname"]] = (rank, row)
+    return {repo: row for repo, (_, row) in best.items()}
+
+
+# ---------------------------------------------------------------------------------------------- normalization
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("🟢", "pretrained"),
+        ("🟩 continuously pretrained", "continuously_pretrained"),
+        ("🔶 fine-tuned on domain-specific datasets", "fine_tuned"),
+        ("💬 chat models (RLHF, DPO, IFT, ...)", "chat"),
+        ("🤝 base merges and moerges", "merge"),
+        ("basemergesandmoerges", "merge"),
+        ("fine-tunedondomain-specificdatasets", "fine_tuned"),
+        ("continuouslypretrained", "continuously_pretrained"),
+        ("🌸 multimodal", "unknown"),
+        ("?", "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_type_mapping(label, expected):
+    assert normalize_type(label) == expected
+
+
+@pytest.mark.parametrize(
+    ("cls", "family"),
+    [
+        ("LlamaForCausalLM", "Llama"),
+        ("MixtralForCausalLM", "Mixtral"),
+        ("MistralForCausalLM", "Mistral"),
+        ("Qwen2MoeForCausalLM", "Qwen2"),
+        ("Gemma2ForCausalLM", "Gemma"),
+        ("Phi3ForCausalLM", "Phi"),
+        ("GPTNeoXForCausalLM", "GPT-NeoX"),
+        ("GPTNeoForCausalLM", "Other"),
+        ("GPT2LMHeadModel", "GPT2"),
+        ("OPTForCausalLM", "OPT"),
+        ("?", "Other"),
+        (None, "Other"),
+    ],
+)
+def test_architecture_mapping(cls, family):
+    assert arch_family(cls) == family
+
+
+def test_dates_and_month_week_buckets():
+    assert parse_day("2024-05-05T12:22:44Z") == date(2024, 5, 5)
+    assert parse_day("2024-02-29T23:59:59.123456") == date(2024, 2, 29)
+    assert parse_day("2024-11-25") == date(2024, 11, 25)
+    assert parse_day("") is None and parse_day("soon") is None
+    assert buckets(date(2024, 3, 31)) == {"day": "2024-03-31", "week": "2024-03-25", "month": "2024-03"}
+    assert buckets(date(2024, 1, 1))["week"] == "2024-01-01"  # a Monday is its own week
+
+
+def test_every_file_loads_and_reloading_adds_nothing(board, shared_data):
+    engine, summaries = board
+    layouts = {s.source: s.layout for s in summaries}
+    assert layouts["leaderboard_v1_2024-05-20.csv"] == "v1-scrape"
+    assert layouts["huggingface_v2_2025-03-21.csv"] == "v2-final"
+    assert all(s.inserted + len(s.skipped) == s.rows for s in summaries)
+    again = load_file(engine, shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv")
+    assert again.inserted == 0 and again.unchanged == again.rows - len(again.skipped)
+
+
+def test_unknown_params_and_inverted_flags(v1_only):
+    from sqlalchemy import select
+
+    from store.models import LeaderboardRow as L
+
+    with v1_only.connect() as conn:
+        mixtral = conn.execute(
+            select(L.moe, L.flagged, L.params_b).where(L.repo_id == "mistralai/Mixtral-8x7B-v0.1")
+        ).first()
+        zero = conn.execute(select(func_count()).where(L.params_b == 0)).scalar()
+        merge = conn.execute(select(L.merged).where(L.repo_id == "mlabonne/NeuralBeagle14-7B")).scalars().all()
+    assert mixtral.moe is True and mixtral.flagged is False and mixtral.params_b > 40
+    assert zero == 0, "params 0 is stored as unknown, never zero"
+    assert merge and all(merge), "the merge is a merge once the inverted column is read right"
+
+
+def func_count():
+    from sqlalchemy import func
+
+    return func.count()
+
+
+# ---------------------------------------------------------------------------------------------- views vs independent
+def test_dedupe_rule_best_row_stands_for_a_repo(v1_only, v1_csv):
+    rows = list(csv.DictReader(v1_csv.open(encoding="utf-8", newline="")))
+    repeated = Counter(r["fullname"] for r in rows if r["flagged"] == "TRUE" and r["date"])
+    repo = next(name for name, n in repeated.items() if n > 1)
+    expected = max(float(r["average"]) for r in rows if r["fullname"] == repo and r["flagged"] == "TRUE")
+    result = run_view(v1_only, "authors", TrendParams(authors=[repo.split("/")[0]], top=1))
+    timeline_models = sum(t["models"] for t in result["timeline"])
+    assert timeline_models == result["rows"][0]["models"]
+    best = run_view(v1_only, "benchmarks", TrendParams(authors=[repo.split("/")[0]]))
+    assert max(r["best_score"] for r in best["rows"]) >= expected
+    from sqlalchemy import select
+
+    from store.models import LeaderboardRow as L
+
+    with v1_only.connect() as conn:
+        standing = conn.execute(select(L.average).where(L.repo_id == repo, L.best.is_(True))).scalars().all()
+    assert standing == [expected], "a repo submitted twice counts once, with its best score"
+
+
+def test_types_view_matches_independent_monthly_counts(v1_only, v1_csv):
+    expected = Counter()
+    for row in independent_v1(v1_csv).values():
+        expected[(parse_day(row["date"]).strftime("%Y-%m"), normalize_type(row["type"] or row["t"]))] += 1
+    result = run_view(v1_only, "types", TrendParams(unit="month"))
+    got = {(r["period"], r["type"]): r["new_models"] for r in result["rows"]}
+    assert got == dict(expected)
+
+
+def test_week_unit_sums_to_the_same_total(v1_only):
+    months = run_view(v1_only, "types", TrendParams(unit="month", start="2024-01-01", end="2024-03-31"))
+    weeks = run_view(v1_only, "types", TrendParams(unit="week", start="2024-01-01", end="2024-03-31"))
+    assert sum(r["new_models"] for r in months["rows"]) == sum(r["new_models"] for r in weeks["rows"])
+    assert all(date.fromisoformat(r["period"]).weekday() == 0 for r in weeks["rows"])
+
+
+def test_authors_view_matches_independent_counts_and_means(v1_only, v1_csv):
+    per_author = defaultdict(list)
+    for repo, row in independent_v1(v1_csv).items():
+        per_author[repo.split("/")[0]].append(float(row["average"]))
+    result = run_view(v1_only, "authors", TrendParams(top=5))
+    top_counts = sorted((len(v) for v in per_author.values()), reverse=True)[:5]
+    assert [r["models"] for r in result["rows"]] == top_counts
+    for row in result["rows"]:
+        scores = per_author[row["author"]]
+        assert row["models"] == len(scores)
+        assert row["avg_score"] == pytest.approx(sum(scores) / len(scores), abs=0.01)
+
+
+def test_benchmarks_view_best_and_average_per_type(v1_only, v1_csv):
+    grouped = defaultdict(list)
+    for repo, row in independent_v1(v1_csv).items():
+        grouped[(parse_day(row["date"]).strftime("%Y-%m"), normalize_type(row["type"] or row["t"]))].append(
+            (float(row["average"]), repo)
+        )
+    result = run_view(v1_only, "benchmarks", TrendParams())
+    assert len(result["rows"]) == len(grouped)
+    for row in result["rows"]:
+        scores = grouped[(row["period"], row["type"])]
+        assert row["best_score"] == pytest.approx(max(scores)[0], abs=0.01)
+        assert row["avg_score"] == pytest.approx(sum(s for s, _ in scores) / len(scores), abs=0.01)
+        assert row["best_model"] in {r for s, r in scores if s == max(scores)[0]}
+
+
+def test_architectures_view_relative_and_share(v1_only, v1_csv):
+    counts = Counter()
+    for row in independent_v1(v1_csv).values():
+        counts[(parse_day(row["date"]).strftime("%Y-%m"), arch_family(row["architecture"]))] += 1
+    result = run_view(v1_only, "architectures", TrendParams())
+    got = {(r["period"], r["architecture"]): r for r in result["rows"]}
+    assert {k: v["new_models"] for k, v in got.items()} == dict(counts)
+    peak = max(n for (per, fam), n in counts.items() if fam == "Mistral")
+    assert max(r["relative_to_own_peak"] for k, r in got.items() if k[1] == "Mistral") == 1.0
+    sample = next(k for k in counts if k[1] == "Mistral" and counts[k] == peak)
+    total = sum(n for (per, _), n in counts.items() if per == sample[0])
+    assert got[sample]["share_of_period"] == pytest.approx(peak / total, abs=0.001)
+
+
+def test_release_window_counts(v1_only, v1_csv):
+    day = date(2023, 12, 11)  # Mixtral 8x7B
+    window = timedelta(days=30)
+    before = after = 0
+    for row in independent_v1(v1_csv).values():
+        if arch_family(row["architecture"]) != "Mixtral":
+            continue
+        d = parse_day(row["date"])
+        if day - window <= d < day:
+            before += 1
+        elif day <= d < day + window:
+            after += 1
+    result = run_view(v1_only, "releases", TrendParams(archs=["Mixtral"], window_days=30))
+    row = next(r for r in result["rows"] if r["release"] == "Mixtral 8x7B" and r["architecture"] == "Mixtral")
+    assert (row["before"], row["after"], row["change"]) == (before, after, after - before)
+    assert after > before, "Mixtral fine-tunes appear after Mixtral's release"
+
+
+def test_base_model_records_never_decrease_and_peaks_are_reported(board):
+    engine, _ = board
+    result = run_view(engine, "base-models", TrendParams())
+    by_base = defaultdict(list)
+    for row in result["rows"]:
+        by_base[row["base"]].append(row)
+    assert {"Llama-2-7B", "Mistral-7B", "Mixtral-8x7B", "Phi-2"} <= set(by_base)
+    for rows in by_base.values():
+        records = [r["record_score"] for r in rows]
+        assert records == sorted(records)
+        assert all(r["best_score"] <= r["record_score"] for r in rows)
+    for peak in result["peaks"]:
+        assert peak["days_to_peak"] >= 0 and peak["peak_score"] == max(r["record_score"] for r in by_base[peak["base"]])
+
+
+def test_flagged_rows_are_excluded_unless_asked(v1_only):
+    default = sum(r["new_models"] for r in run_view(v1_only, "types", TrendParams())["rows"])
+    with_flagged = sum(r["new_models"] for r in run_view(v1_only, "types", TrendParams(include_flagged=True))["rows"])
+    assert with_flagged > default
+
+
+def test_scrape_borrows_dates_from_v1(board):
+    from sqlalchemy import func, select
+
+    from store.models import LeaderboardRow as L
+
+    engine, _ = board
+    with engine.connect() as conn:
+        dated = conn.execute(
+            select(func.count()).where(L.source == "leaderboard_v1_2024-05-20.csv", L.day.is_not(None))
+        ).scalar()
+    assert dated > 5000
+
+
+# ---------------------------------------------------------------------------------------------- history and alerts
+def test_history_and_alert_from_two_snapshot_dates(ingested):
+    engine, _, _ = ingested
+    history = run_view(engine, "history", TrendParams(model="google/gemma-7b"))
+    assert [r["observed_at"][:10] for r in history["rows"]] == ["2025-04-23", "2025-04-26"]
+    assert history["rows"][0]["downloads"] != history["rows"][1]["downloads"]
+    assert all(r["overall"] is not None for r in history["rows"])
+    alerts = run_view(engine, "alerts", TrendParams(model="OpenLLM-Ro/RoGemma-7b-Instruct"))["rows"]
+    assert alerts == [
+        {
+            "model_id": "OpenLLM-Ro/RoGemma-7b-Instruct",
+            "observed_at": "2025-04-26T00:00:00Z",
+            "previous": "2025-04-23T00:00:00Z",
+            "alert": "unsafe_files_added",
+            "before": 0,
+            "after": 1,
+        }
+    ]
+
+
+def test_alert_kinds_from_hand_made_observations(engine):
+    from factories import make_facts
+
+    from hub.snapshot import Parsed
+    from store.ingest import ingest_items
+
+    first = make_facts(id="x/m", observed="2025-04-01T00:00:00Z")
+    later = make_facts(id="x/m", observed="2025-04-10T00:00:00Z", gated="manual", cardData={"license": "llama2"},
+                       siblings=[{"rfilename": "model.safetensors"}, {"rfilename": "extra.pkl"}])  # fmt: skip
+    for facts in (first, later):
+        ingest_items(engine, [Parsed(1, facts, None)], source="t", kind="snapshot", observed_at=facts.observed_at)
+    kinds = {r["alert"]: (r["before"], r["after"]) for r in run_view(engine, "alerts", TrendParams())["rows"]}
+    assert kinds == {"unsafe_files_added": (0, 1), "license_changed": ("apache-2.0", "llama2"),
+                     "became_gated": ("false", "manual")}  # fmt: skip
+
+
+def test_movers_compare_first_and_last_observation(ingested):
+    engine, _, _ = ingested
+    result = run_view(engine, "movers", TrendParams(top=3))
+    gains = [r for r in result["rows"] if r["direction"] == "gain"]
+    assert gains[0]["model_id"] == "deepseek-ai/DeepSeek-R1"
+    assert gains[0]["change"] == gains[0]["to_value"] - gains[0]["from_value"] > 0
+    assert all(r["change"] < 0 for r in result["rows"] if r["direction"] == "drop")
+
+
+# ---------------------------------------------------------------------------------------------- CLI and plots
+@pytest.mark.parametrize("view", ["types", "authors", "benchmarks", "architectures", "base-models", "releases"])
+def test_cli_json_and_plots_for_every_leaderboard_view(board, view, tmp_path, monkeypatch, capsys):
+    engine, _ = board
+    monkeypatch.setenv("WHICHMODEL_DATABASE_URL", str(engine.url))
+    png, html = tmp_path / f"{view}.png", tmp_path / f"{view}.html"
+    assert main(["trends", view, "--from", "2023-06-01", "--to", "2024-06-30", "--json", "--plot", str(png)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["view"] == view and data["rows"] and data["params"]["start"] == "2023-06-01"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert main(["trends", view, "--plot", str(html)]) == 0
+    text = html.read_text()
+    assert "plotly" in text.lower() and '<script src="http' not in text, "self-contained: no CDN request"
+
+
+def test_cli_trends_errors(board, monkeypatch, capsys):
+    engine, _ = board
+    monkeypatch.setenv("WHICHMODEL_DATABASE_URL", str(engine.url))
+    assert main(["trends", "history", "--json"]) == 2
+    assert "needs --model" in json.loads(capsys.readouterr().out)["error"]
+    assert main(["trends", "types", "--plot", "x.svg"]) == 2
+
+
+def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys):
+    code = main(["--home", str(tmp_path), "ingest", "--leaderboard",
+                 str(shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv"), "--json"])  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["files"][0]["inserted"] == data["files"][0]["rows"]
