@@ -290,9 +290,10 @@ def refresh_best(engine: Engine) -> int:
     """
     changes = []
     with engine.connect() as conn:
+        rank = (L.c.average.is_(None), L.c.average.desc(), L.c.day.is_(None), L.c.day, L.c.source, L.c.line)
         current = conn.execute(
             select(L.c.key, L.c.board, L.c.repo_id, L.c.flagged, L.c.best, L.c.best_all).order_by(
-                L.c.board, L.c.repo_id, L.c.average.is_(None), L.c.average.desc(), L.c.day.is_(None), L.c.day, L.c.source, L.c.line
+                L.c.board, L.c.repo_id, *rank
             )
         ).all()
     group = None
