@@ -85,9 +85,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         scored = score_pending(engine, batch_size=settings.batch_size, progress=update)
     finally:
         close()
+    cards = None if args.no_cards else _sync_cards(engine, settings)
     skipped = sum(len(s.skipped) for s in summaries)
     if args.json:
-        _emit({"runs": [s.to_dict() for s in summaries], "scored": scored, "skipped": skipped})
+        _emit({"runs": [s.to_dict() for s in summaries], "scored": scored, "skipped": skipped, "cards": cards})
     else:
         for s in summaries:
             _say(
@@ -101,9 +102,31 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if len(s.skipped) > 20:
                 _say(f"  ... and {len(s.skipped) - 20} more (see `whichmodel status --json`)")
         _say(f"scored {scored} observation(s)")
+        if cards and "error" not in cards:
+            _say(f"cards: {cards['chunks_embedded']} chunks embedded, {cards['chunks_unchanged']} unchanged, "
+                 f"{cards['chunks_removed']} removed ({cards['models']} models with cards)")  # fmt: skip
     if failed:
         return EXIT_FAIL
     return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def _sync_cards(engine, settings: Settings) -> dict:
+    """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure."""
+    from dataclasses import asdict
+
+    from cards.embedding import EmbeddingUnavailable
+
+    try:
+        from store.vectors import CardIndex
+
+        update, close = _progress("embedding cards")
+        try:
+            return asdict(CardIndex(settings).sync(engine, progress=update))
+        finally:
+            close()
+    except EmbeddingUnavailable as err:
+        _say(f"warning: cards not indexed: {err}")
+        return {"error": str(err)}
 
 
 def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
@@ -352,6 +375,33 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------------- cards
+def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
+    """Semantic + keyword search over model cards, with citations (model id and section)."""
+    from cards.embedding import EmbeddingUnavailable
+    from store.vectors import CardFilters, CardIndex
+
+    size = args.size.upper().replace("X", "x") if args.size else None
+    filters = CardFilters(task=args.task, license_class=args.license_class, size_class=size)
+    try:
+        index = CardIndex(settings)
+        results = index.search(args.query, filters, k=args.k)
+    except EmbeddingUnavailable as err:
+        _say(f"error: {err}")
+        if args.json:
+            _emit({"error": str(err)})
+        return EXIT_FAIL
+    if args.json:
+        _emit({"results": results})
+        return EXIT_OK
+    if not results:
+        print("no matching card sections" + ("" if index.count() else " (no cards indexed: run whichmodel ingest)"))
+    for n, r in enumerate(results, start=1):
+        print(f"{n}. {r['model_id']} — {r['section']}  (score {r['score']:.4f}, {'+'.join(r['matched'])})")
+        print(f"   {r['snippet']}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
@@ -452,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--leaderboard", nargs="+", metavar="FILE", help="Open LLM Leaderboard CSV export(s)")
     p.add_argument("--limit", type=int, default=100, help="with --hub: how many models (default 100)")
     p.add_argument("--task", help="with --hub: only this pipeline tag")
-    p.add_argument("--no-cards", action="store_true", help="skip model cards")
+    p.add_argument("--no-cards", action="store_true", help="skip embedding model cards for search")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -500,6 +550,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fetch", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("cards", help="search model cards")
+    cards_sub = p.add_subparsers(dest="cards_command", required=True)
+    q = cards_sub.add_parser("search", help="semantic + keyword search with citations")
+    q.add_argument("query")
+    q.add_argument("--task", help="pipeline tag, e.g. text-generation")
+    q.add_argument("--license-class", choices=["permissive", "copyleft", "responsible-ai", "custom",
+                                               "non-commercial", "unknown"])  # fmt: skip
+    q.add_argument("--size", help="nominal size class, e.g. 7B")
+    q.add_argument("--k", type=int, default=5, help="results (default 5)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_cards)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
     p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",

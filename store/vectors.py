@@ -1,0 +1,339 @@
+"""Card search: Chroma vectors and an SQLite FTS5 keyword index over the same chunks, merged by RRF.
+
+Both live in the data directory (Chroma's folder, `cards_fts.db`), or Chroma on a server when
+`WHICHMODEL_CHROMA_HOST` is set. The keyword index is its own SQLite file so it works whatever database
+holds the scores. Chunk ids are stable, so `sync_cards` embeds only new chunks and deletes stale ones; the
+filterable metadata (task, license class, size, scores) is refreshed on every sync.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from cards.chunking import Chunk, chunk_card
+from cards.embedding import MiniLM
+from config import Settings
+from store.models import CardRow, ModelRow, Observation
+
+COLLECTION = "cards"
+RRF_K = 60
+FILTER_KEYS = ("pipeline_tag", "license_class", "size_class")
+_MODELS: dict[str, MiniLM] = {}
+
+
+def embedder(cache_dir: Path) -> MiniLM:
+    """One MiniLM per cache folder per process (loading the graph costs a fraction of a second)."""
+    key = str(cache_dir)
+    if key not in _MODELS:
+        _MODELS[key] = MiniLM(cache_dir)
+    return _MODELS[key]
+
+
+@register_embedding_function
+class WhichmodelMiniLM(EmbeddingFunction[Documents]):
+    """Chroma's handle on the offline MiniLM; registered so a persisted collection reopens with it."""
+
+    def __init__(self, cache_dir: str):
+        self.cache_dir = cache_dir
+
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's protocol names it so)
+        """Embed documents (Chroma calls this for queries given as text)."""
+        return list(embedder(Path(self.cache_dir)).embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        """The name Chroma stores in the collection's configuration."""
+        return "whichmodel-minilm-l6-v2"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> WhichmodelMiniLM:
+        """Rebuild from the stored configuration."""
+        return WhichmodelMiniLM(cache_dir=config["cache_dir"])
+
+    def get_config(self) -> dict[str, Any]:
+        """What Chroma stores to rebuild this function."""
+        return {"cache_dir": self.cache_dir}
+
+    def default_space(self) -> str:
+        """Vectors are L2-normalised: cosine distance."""
+        return "cosine"
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did."""
+
+    models: int = 0
+    chunks_embedded: int = 0
+    chunks_unchanged: int = 0
+    chunks_removed: int = 0
+
+
+@dataclass
+class CardFilters:
+    """Filters on chunk metadata."""
+
+    task: str | None = None
+    license_class: str | None = None
+    size_class: str | None = None
+    model_ids: list[str] = field(default_factory=list)
+
+    def chroma_where(self) -> dict | None:
+        """Chroma's `where` clause."""
+        conds: list[dict] = []
+        for key, value in (("pipeline_tag", self.task), ("license_class", self.license_class),
+                           ("size_class", self.size_class)):  # fmt: skip
+            if value:
+                conds.append({key: value})
+        if self.model_ids:
+            conds.append({"model_id": {"$in": list(self.model_ids)}})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+class CardIndex:
+    """The card search index of one data directory."""
+
+    def __init__(self, settings: Settings):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        home = settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        self.cache_dir = home / "models"
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_host:
+            host, _, port = settings.chroma_host.partition(":")
+            self.client = chromadb.HttpClient(host=host, port=int(port or 8000), settings=chroma_settings)
+        else:
+            self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir))
+        self.collection = self.client.get_or_create_collection(
+            COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self.fts = sqlite3.connect(home / "cards_fts.db", check_same_thread=False)
+        self.fts.execute("PRAGMA journal_mode=WAL")
+        self.fts.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
+            "text, section, model_id, id UNINDEXED, pipeline_tag UNINDEXED, license_class UNINDEXED, "
+            "size_class UNINDEXED, tokenize='unicode61 remove_diacritics 2')"
+        )
+        # Which card text each model's chunks were made from: an unchanged card is not chunked again.
+        self.fts.execute("CREATE TABLE IF NOT EXISTS indexed_cards (model_id TEXT PRIMARY KEY, card_hash TEXT)")
+
+    # ------------------------------------------------------------------------------------------ writing
+    def indexed_ids(self, model_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """Chunk ids per model as the keyword index records them."""
+        out: dict[str, set[str]] = {}
+        if model_ids is None:
+            rows = self.fts.execute("SELECT model_id, id FROM chunks")
+        else:
+            ids = list(model_ids)
+            rows = []
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows.extend(self.fts.execute(f"SELECT model_id, id FROM chunks WHERE model_id IN ({marks})", part))
+        for model_id, chunk_id in rows:
+            out.setdefault(model_id, set()).add(chunk_id)
+        return out
+
+    def _add(self, chunks: list[Chunk], meta: dict[str, dict]) -> None:
+        if not chunks:
+            return
+        vectors = embedder(self.cache_dir).embed([c.text for c in chunks])
+        self.collection.upsert(
+            ids=[c.id for c in chunks],
+            documents=[c.text for c in chunks],
+            embeddings=vectors,
+            metadatas=[meta[c.model_id] | {"section": c.section} for c in chunks],
+        )
+        self.fts.executemany(
+            "INSERT INTO chunks (text, section, model_id, id, pipeline_tag, license_class, size_class) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(c.text, c.section, c.model_id, c.id, *(meta[c.model_id].get(k, "") for k in FILTER_KEYS))
+             for c in chunks],
+        )  # fmt: skip
+        self.fts.commit()
+
+    def _remove(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        self.collection.delete(ids=ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            self.fts.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
+        self.fts.commit()
+
+    def _refresh_meta(self, ids_by_model: dict[str, set[str]], meta: dict[str, dict]) -> None:
+        ids = [i for m, chunk_ids in ids_by_model.items() for i in chunk_ids]
+        if not ids:
+            return
+        current = self.collection.get(ids=ids, include=["metadatas"])
+        stale_ids, stale_meta = [], []
+        for chunk_id, old in zip(current["ids"], current["metadatas"], strict=True):
+            new = meta[old["model_id"]] | {"section": old["section"]}
+            if new != old:
+                stale_ids.append(chunk_id)
+                stale_meta.append(new)
+        if stale_ids:
+            self.collection.update(ids=stale_ids, metadatas=stale_meta)
+            self.fts.executemany(
+                "UPDATE chunks SET pipeline_tag = ?, license_class = ?, size_class = ? WHERE id = ?",
+                [(*(m.get(k, "") for k in FILTER_KEYS), i) for i, m in zip(stale_ids, stale_meta, strict=True)],
+            )
+            self.fts.commit()
+
+    def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
+        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
+        summary = SyncSummary()
+        count = embedder(self.cache_dir).count_tokens
+        m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__
+        query = (
+            select(m.c.id, m.c.author, m.c.pipeline_tag, m.c.license_class, m.c.size_class, m.c.params,
+                   m.c.overall, m.c.security, o.c.card_hash)
+            .join(o, o.c.id == m.c.latest_observation_id)
+        )  # fmt: skip
+        indexed = self.indexed_ids()
+        done = dict(self.fts.execute("SELECT model_id, card_hash FROM indexed_cards"))
+        pending: list[Chunk] = []
+        meta: dict[str, dict] = {}
+        keep: dict[str, set[str]] = {}
+        stale: list[str] = []
+        hashes: dict[str, str | None] = {}
+        with engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                model_id = row["id"]
+                have = indexed.pop(model_id, set())
+                hashes[model_id] = row["card_hash"]
+                if not row["card_hash"]:
+                    stale.extend(have)
+                    continue
+                summary.models += 1
+                meta[model_id] = _metadata(row)
+                if done.get(model_id) == row["card_hash"] and have:
+                    keep[model_id] = have
+                    summary.chunks_unchanged += len(have)
+                    continue
+                text = conn.execute(select(c.c.text).where(c.c.hash == row["card_hash"])).scalar()
+                chunks = chunk_card(model_id, text or "", count)
+                wanted = {ch.id for ch in chunks}
+                stale.extend(have - wanted)
+                keep[model_id] = have & wanted
+                summary.chunks_unchanged += len(have & wanted)
+                fresh = [ch for ch in chunks if ch.id not in have]
+                pending.extend(fresh)
+                if len(pending) >= batch:
+                    self._add(pending, meta)
+                    summary.chunks_embedded += len(pending)
+                    if progress:
+                        progress(len(pending))
+                    pending = []
+        self._add(pending, meta)
+        summary.chunks_embedded += len(pending)
+        for leftover in indexed.values():  # models no longer in the database
+            stale.extend(leftover)
+        self._remove(stale)
+        summary.chunks_removed = len(stale)
+        self._refresh_meta(keep, meta)
+        self.fts.execute("DELETE FROM indexed_cards")
+        self.fts.executemany("INSERT INTO indexed_cards VALUES (?, ?)", [(k, v) for k, v in hashes.items() if v])
+        self.fts.commit()
+        return summary
+
+    # ------------------------------------------------------------------------------------------ reading
+    def count(self) -> int:
+        """Chunks indexed."""
+        return self.fts.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def vector_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, dict, str, float]]:
+        """(chunk id, metadata, text, distance) nearest to the query."""
+        if self.collection.count() == 0:
+            return []
+        result = self.collection.query(query_texts=[query], n_results=n, where=filters.chroma_where(),
+                                       include=["metadatas", "documents", "distances"])  # fmt: skip
+        return list(zip(result["ids"][0], result["metadatas"][0], result["documents"][0], result["distances"][0],
+                        strict=True))  # fmt: skip
+
+    def keyword_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, str, str, str]]:
+        """(chunk id, model id, section, snippet) best matching the query's words (BM25)."""
+        words = re.findall(r"\w+", query.lower())
+        if not words:
+            return []
+        phrase = '"' + " ".join(words) + '"'
+        match = " OR ".join([phrase] + [f'"{w}"' for w in dict.fromkeys(words)])
+        conds, args = ["chunks MATCH ?"], [match]
+        for key, value in (("pipeline_tag", filters.task), ("license_class", filters.license_class),
+                           ("size_class", filters.size_class)):  # fmt: skip
+            if value:
+                conds.append(f"{key} = ?")
+                args.append(value)
+        if filters.model_ids:
+            conds.append(f"model_id IN ({','.join('?' * len(filters.model_ids))})")
+            args.extend(filters.model_ids)
+        sql = (f"SELECT id, model_id, section, snippet(chunks, 0, '[', ']', ' … ', 24) FROM chunks "
+               f"WHERE {' AND '.join(conds)} ORDER BY bm25(chunks, 1.0, 2.0, 4.0) LIMIT ?")  # fmt: skip
+        return list(self.fts.execute(sql, [*args, n]))
+
+    def search(self, query: str, filters: CardFilters | None = None, k: int = 5, per_model: int = 2) -> list[dict]:
+        """Vector and keyword results merged by reciprocal rank fusion; each cites model id and section.
+
+        At most `per_model` sections of one model are returned, so k results name several models.
+        """
+        filters = filters or CardFilters()
+        pool = max(20, 4 * k)
+        fused: dict[str, dict] = {}
+        for rank, (chunk_id, meta, text, distance) in enumerate(self.vector_hits(query, filters, pool)):
+            entry = fused.setdefault(chunk_id, {"model_id": meta["model_id"], "section": meta["section"],
+                                                "snippet": _snippet(text), "score": 0.0, "matched": []})  # fmt: skip
+            entry["score"] += 1.0 / (RRF_K + rank + 1)
+            entry["matched"].append("vector")
+            entry["similarity"] = round(1.0 - float(distance), 4)
+        for rank, (chunk_id, model_id, section, snippet) in enumerate(self.keyword_hits(query, filters, pool)):
+            entry = fused.setdefault(chunk_id, {"model_id": model_id, "section": section, "snippet": snippet,
+                                                "score": 0.0, "matched": []})  # fmt: skip
+            entry["score"] += 1.0 / (RRF_K + rank + 1)
+            entry["matched"].append("keyword")
+            entry["snippet"] = snippet if "[" in snippet else entry["snippet"]
+        ranked, taken = [], {}
+        for entry in sorted(fused.values(), key=lambda e: -e["score"]):
+            if taken.get(entry["model_id"], 0) < per_model:
+                taken[entry["model_id"]] = taken.get(entry["model_id"], 0) + 1
+                ranked.append(entry)
+            if len(ranked) == k:
+                break
+        for entry in ranked:
+            entry["score"] = round(entry["score"], 5)
+        return ranked
+
+
+def _snippet(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _metadata(row: dict) -> dict:
+    """Chunk metadata for filtering; Chroma takes no None, so absent values are left out."""
+    values = {
+        "model_id": row["id"],
+        "author": row["author"],
+        "pipeline_tag": row["pipeline_tag"],
+        "license_class": row["license_class"],
+        "size_class": row["size_class"],
+        "params": row["params"],
+        "overall": row["overall"],
+        "security": row["security"],
+    }
+    return {k: v for k, v in values.items() if v is not None}
