@@ -402,6 +402,34 @@ def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_cards_extract(args: argparse.Namespace, settings: Settings) -> int:
+    """Read card facts with the configured LLM, log every interaction, and re-score what changed."""
+    from cards.llm import LlmCardExtractor
+    from store.cards import extract_with_llm
+
+    if not settings.llm_api_key:
+        message = "no LLM configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)"
+        _say(f"error: {message}")
+        if args.json:
+            _emit({"error": message})
+        return EXIT_FAIL
+    engine = _engine(settings)
+    update, close = _progress("reading cards")
+    try:
+        counts = extract_with_llm(
+            engine, lambda log: LlmCardExtractor.from_settings(settings, log=log), model_ids=args.model or None,
+            limit=args.limit, progress=update,
+        )  # fmt: skip
+    finally:
+        close()
+    if args.json:
+        _emit(counts)
+    else:
+        _say(f"{counts['extracted']} of {counts['models']} card(s) read by {settings.llm_model}; "
+             f"{counts['not_available']} not available after retries; {counts['rescored']} re-scored")  # fmt: skip
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
@@ -562,6 +590,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--k", type=int, default=5, help="results (default 5)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_cards)
+    q = cards_sub.add_parser("extract", help="read card facts with the configured LLM (logged for review)")
+    q.add_argument("--model", action="append", help="only this model (repeatable)")
+    q.add_argument("--limit", type=int, help="at most N cards (most downloaded first)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_cards_extract)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
     p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",

@@ -58,6 +58,19 @@ class Settings:
     batch_size: int = field(
         default=500, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
     )
+    llm_api_key: str | None = field(
+        default=None, metadata={"env": "OPENAI_API_KEY", "help": "Key of an OpenAI-compatible endpoint."}
+    )
+    llm_base_url: str | None = field(
+        default=None,
+        metadata={"env": "OPENAI_BASE_URL", "help": "OpenAI-compatible server (vLLM, Ollama, llama.cpp ...)."},
+    )
+    llm_model: str = field(
+        default="gpt-4o-mini", metadata={"env": "WHICHMODEL_LLM_MODEL", "help": "Chat model name at the endpoint."}
+    )
+    llm_timeout_s: float = field(
+        default=60.0, metadata={"env": "WHICHMODEL_LLM_TIMEOUT", "help": "Seconds per LLM request."}
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

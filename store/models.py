@@ -197,3 +197,23 @@ class LeaderboardRow(SQLModel, table=True):
     base_model: str | None = Field(default=None, index=True)
     best: bool = False
     best_all: bool = False
+
+
+class LlmInteraction(SQLModel, table=True):
+    """One request to an LLM, kept so that extractions can be reviewed: prompt, raw answer, parsed result."""
+
+    __tablename__ = "llm_interactions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(index=True)
+    model_id: str = Field(index=True)
+    card_hash: str | None = None
+    llm_model: str
+    attempt: int
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    raw_response: str | None = Field(default=None, sa_column=Column(Text))
+    parsed: str | None = Field(default=None, sa_column=Column(Text))
+    status: str  # ok | invalid | error
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    latency_ms: int
+    created_at: str
