@@ -1,0 +1,187 @@
+"""Card chunking, embeddings that match sentence-transformers, and hybrid search with filters and citations."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import RICH_CARD, wire
+
+from cards.chunking import MAX_TOKENS, chunk_card
+from cards.embedding import MiniLM, read_safetensors
+from cli.main import main
+from config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def minilm(tmp_path_factory):
+    return MiniLM(tmp_path_factory.mktemp("models"))
+
+
+def test_vectors_match_sentence_transformers(minilm):
+    """Reference vectors were computed once with sentence-transformers (torch, CPU) and stored."""
+    reference = json.loads((FIXTURES / "minilm_reference.json").read_text())
+    ours = minilm.embed(reference["texts"])
+    theirs = np.array(reference["vectors"], dtype=np.float32)
+    cosine = (ours * theirs).sum(axis=1) / np.linalg.norm(theirs, axis=1)
+    assert cosine.min() > 0.9999, cosine
+    assert minilm.count_tokens(reference["texts"][-1]) > 256, "the long text really exercises truncation at 256"
+
+
+def test_padding_per_batch_does_not_change_vectors(minilm):
+    texts = ["short", "a much longer sentence about a model fine-tuned for support tickets and refunds"]
+    together = minilm.embed(texts)
+    alone = np.vstack([minilm.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_numpy_safetensors_reader_matches_the_header(minilm):
+    from cards.embedding import model_dir
+
+    tensors = read_safetensors(model_dir() / "model.safetensors")
+    assert tensors["embeddings.word_embeddings.weight"].shape == (30522, 384)
+    assert tensors["encoder.layer.5.output.dense.weight"].dtype == np.float32
+
+
+def test_chunks_fit_the_model_and_ids_are_stable(minilm):
+    long_section = "## Training\n\n" + "\n\n".join(f"Paragraph {i}. " + "The model learns. " * 60 for i in range(6))
+    card = RICH_CARD + long_section + "\n\n## Blob\n\n" + "x" * 5000 + "\n"
+    chunks = chunk_card("acme/widget-7b", card, minilm.count_tokens)
+    assert all(minilm.count_tokens(c.text) <= MAX_TOKENS + 2 for c in chunks)
+    sections = [c.section for c in chunks]
+    assert sections[0] == "metadata" and "Limitations" in sections and sections.count("Training") > 1
+    assert "license: apache-2.0" in chunks[0].text
+    again = chunk_card("acme/widget-7b", card, minilm.count_tokens)
+    assert [c.id for c in again] == [c.id for c in chunks]
+    edited = chunk_card("acme/widget-7b", card.replace("Accuracy 71.2", "Accuracy 73.0"), minilm.count_tokens)
+    changed = {c.id for c in edited} ^ {c.id for c in chunks}
+    assert len(changed) == 2, "only the edited section's chunk changes"
+
+
+def _snapshot(tmp_path, name, models):
+    from test_snapshot_faults import write_snapshot
+
+    lines = [(json.dumps(wire(**m["record"])) + "\n").encode() for m in models]
+    cards = [{"id": m["record"]["id"], "readme": m["card"]} for m in models if m.get("card")]
+    return write_snapshot(tmp_path / name, lines, cards, observed=name)
+
+
+MODELS = [
+    {"record": {"id": "acme/support-7b"}, "card": RICH_CARD},
+    {"record": {"id": "paint/anime-diffusion", "pipeline_tag": "text-to-image", "cardData": {"license": "openrail"},
+                "tags": ["license:openrail"]},
+     "card": "---\nlicense: openrail\n---\n# Anime diffusion\n\nGenerates anime style illustrations from text "
+             "prompts. Fine-tuned from stable diffusion 2.1 on hand-drawn frames.\n"},
+    {"record": {"id": "lab/sql-coder-7b", "cardData": {"license": "cc-by-nc-4.0"}, "tags": ["license:cc-by-nc-4.0"]},
+     "card": "---\nlicense: cc-by-nc-4.0\ndatasets:\n- zz-lab/spider-sql-2k\n---\n# SQL coder\n\n"
+             "Translates natural language questions into SQL queries over relational databases.\n"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def indexed(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    snap = _snapshot(tmp_path, "2025-05-01", MODELS)
+    assert main(["--home", str(home), "ingest", "--snapshot", str(snap)]) == 0
+    return home, tmp_path
+
+
+def _search(home, *argv):
+    from io import StringIO
+    from unittest import mock
+
+    with mock.patch("sys.stdout", new=StringIO()) as out:
+        code = main(["--home", str(home), "cards", "search", *argv, "--json"])
+    return code, json.loads(out.getvalue())
+
+
+def test_search_cites_model_and_section(indexed):
+    home, _ = indexed
+    code, data = _search(home, "which model writes SQL from questions", "--k", "3")
+    assert code == 0
+    first = data["results"][0]
+    assert set(first) >= {"model_id", "section", "snippet", "score"}
+    assert first["model_id"] == "lab/sql-coder-7b"
+    _, data = _search(home, "anime illustrations", "--k", "1")
+    assert data["results"][0]["model_id"] == "paint/anime-diffusion"
+
+
+def test_keyword_search_finds_exact_ids_and_license_strings(indexed):
+    home, _ = indexed
+    _, data = _search(home, "zz-lab/spider-sql-2k", "--k", "1")
+    assert data["results"][0]["model_id"] == "lab/sql-coder-7b" and "keyword" in data["results"][0]["matched"]
+    _, data = _search(home, "cc-by-nc-4.0", "--k", "1")
+    assert data["results"][0]["model_id"] == "lab/sql-coder-7b"
+
+
+def test_filters_restrict_results(indexed):
+    home, _ = indexed
+    _, data = _search(home, "fine-tuned model", "--task", "text-to-image")
+    assert {r["model_id"] for r in data["results"]} == {"paint/anime-diffusion"}
+    _, data = _search(home, "fine-tuned model", "--license-class", "non-commercial")
+    assert {r["model_id"] for r in data["results"]} == {"lab/sql-coder-7b"}
+    _, data = _search(home, "fine-tuned model", "--size", "7b", "--license-class", "permissive")
+    assert {r["model_id"] for r in data["results"]} == {"acme/support-7b"}
+
+
+def test_reingest_embeds_only_changed_chunks_and_removes_stale(indexed, capsys):
+    home, tmp_path = indexed
+    changed = [dict(MODELS[0], card=RICH_CARD.replace("Accuracy 71.2", "Accuracy 74.9")),
+               dict(MODELS[1], card=None), MODELS[2]]  # fmt: skip
+    snap = _snapshot(tmp_path, "2025-05-02", changed)
+    capsys.readouterr()
+    assert main(["--home", str(home), "ingest", "--snapshot", str(snap), "--json"]) == 0
+    cards = json.loads(capsys.readouterr().out)["cards"]
+    assert cards["chunks_embedded"] == 1, "one edited section"
+    assert cards["chunks_removed"] >= 2, "the edited section's old chunk and the vanished card's chunks"
+    _, data = _search(home, "anime illustrations", "--k", "5")
+    assert "paint/anime-diffusion" not in {r["model_id"] for r in data["results"]}
+    _, data = _search(home, "Accuracy 74.9", "--k", "1")
+    assert data["results"][0]["model_id"] == "acme/support-7b"
+
+
+def test_collection_reopens_with_the_registered_embedding_function(indexed):
+    import chromadb
+
+    home, _ = indexed
+    from chromadb.config import Settings as ChromaSettings
+
+    import store.vectors  # noqa: F401  (registers the function, as every whichmodel process does)
+
+    client = chromadb.PersistentClient(
+        path=str(Settings(home=home).chroma_path),
+        settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+    )
+    collection = client.get_collection("cards")
+    result = collection.query(query_texts=["SQL"], n_results=1)
+    assert result["metadatas"][0][0]["model_id"] == "lab/sql-coder-7b"
+    meta = result["metadatas"][0][0]
+    assert meta["license_class"] == "non-commercial" and "overall" in meta and "security" in meta
+
+
+def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data):
+    """A slice of real cards, indexed and searched: answers name models whose cards say so."""
+    from hub.snapshot import Parsed, open_snapshot, read_snapshot
+    from store.db import engine_for
+    from store.ingest import ingest_items, score_pending
+    from store.vectors import CardFilters, CardIndex
+
+    snap = open_snapshot(shared_data / "hub-snapshots" / "2025-04-22")
+    wanted = {"juliajoanna/sd2-1-flintstones-model", "bigscience/bloom", "teddy-f-47/phi-pl-2_7B-v_0_1"}
+    items = [i for n, i in enumerate(read_snapshot(snap)) if isinstance(i, Parsed) and (n < 40 or i.facts.id in wanted)]
+    settings = Settings(home=tmp_path / "real")
+    engine = engine_for(settings)
+    ingest_items(engine, iter(items), source="slice", kind="snapshot", observed_at=snap.observed_at)
+    score_pending(engine)
+    index = CardIndex(settings)
+    summary = index.sync(engine)
+    assert summary.chunks_embedded == index.count() > 100
+    assert index.search("Flintstones cartoon style images", k=1)[0]["model_id"] == "juliajoanna/sd2-1-flintstones-model"
+    assert index.search("phi-2 for the Polish language", k=1)[0]["model_id"] == "teddy-f-47/phi-pl-2_7B-v_0_1"
+    hits = index.search("bigscience-bloom-rail-1.0", k=3)
+    assert "bigscience/bloom" in {h["model_id"] for h in hits}
+    text_to_image = index.search("model", CardFilters(task="text-to-image"), k=10)
+    assert text_to_image and all(h["model_id"] != "bigscience/bloom" for h in text_to_image)
