@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.engine import Engine
 
 from hub.facts import parse_size_label, size_class_label
@@ -115,6 +115,7 @@ class SearchFilters:
     min_params: int | None = None
     max_params: int | None = None
     license_class: str | None = None
+    license: str | None = None
     chat: bool | None = None
     exclude_gated: bool = False
     min_scores: dict[str, float] = field(default_factory=dict)
@@ -156,6 +157,8 @@ def filter_conditions(filters: SearchFilters) -> list[tuple[str, object]]:
         conds.append((f"params<={filters.max_params:,}", M.c.params <= filters.max_params))
     if filters.license_class:
         conds.append((f"license_class={filters.license_class}", M.c.license_class == filters.license_class))
+    if filters.license:
+        conds.append((f"license={filters.license}", func.lower(M.c.license) == filters.license.lower()))
     if filters.chat is not None:
         conds.append((f"chat={filters.chat}", M.c.chat.is_(filters.chat)))
     if filters.exclude_gated:
@@ -223,3 +226,75 @@ def data_status(engine: Engine) -> dict:
         "ingest_runs": [dict(r) for r in runs],
         "method_versions": {v or "unscored": n for v, n in versions},
     }
+
+
+def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list[dict]:
+    """For each active filter: how many more models would match without it, and the best of them.
+
+    These are the near misses a recommendation should mention ("X scores higher but is non-commercial").
+    """
+    conds = filter_conditions(filters)
+    sort_col = M.c[filters.sort]
+    effects = []
+    with engine.connect() as conn:
+        for label, cond in conds:
+            others = [c for other, c in conds if other != label]
+            # A NULL column fails the filter too (an unknown size is not 7B): `(cond) IS NULL` counts it.
+            removed = or_(~cond, cond.is_(None))
+            where = and_(*others, removed) if others else removed
+            n = conn.execute(select(func.count()).select_from(M).where(where)).scalar_one()
+            best = conn.execute(
+                select(*[M.c[c] for c in RESULT_COLUMNS]).where(where)
+                .order_by(sort_col.is_(None), sort_col.desc(), M.c.downloads.desc(), M.c.id).limit(top)
+            ).mappings().all()  # fmt: skip
+            effects.append({"filter": label, "would_add": n,
+                            "best": [dict(b) | {"model_id": b["id"]} for b in best]})  # fmt: skip
+    return effects
+
+
+@dataclass
+class Resolution:
+    """How a name the user typed maps to stored model ids."""
+
+    query: str
+    model_id: str | None
+    how: str  # exact | case | name | fuzzy | none
+    candidates: list[str] = field(default_factory=list)
+
+
+def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
+    """Resolve a full id, a bare name ('phi-2'), or a name with a typo ('gemma-7bb') to a stored model.
+
+    Bare names prefer the most downloaded model of that name (the original over its re-uploads).
+    """
+    from rapidfuzz import fuzz, process
+
+    query = text.strip().strip("'\"`.,?!")
+    with engine.connect() as conn:
+        if "/" in query:
+            exact = conn.execute(select(M.c.id).where(M.c.id == query)).scalar()
+            if exact:
+                return Resolution(text, exact, "exact")
+            case = conn.execute(select(M.c.id).where(func.lower(M.c.id) == query.lower()).limit(1)).scalar()
+            if case:
+                return Resolution(text, case, "case")
+        name = query.split("/")[-1].lower()
+        pattern = "%/" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        same_name = select(M.c.id).where(func.lower(M.c.id).like(pattern, escape="\\"))
+        by_name = conn.execute(same_name.order_by(M.c.downloads.desc().nulls_last(), M.c.id)).scalars().all()
+        if by_name:
+            return Resolution(text, by_name[0], "name", list(by_name[:limit]))
+        ids = conn.execute(select(M.c.id, M.c.downloads)).all()
+    popularity = dict(ids)
+    names = {}
+    for model_id in popularity:
+        names.setdefault(model_id.split("/")[-1].lower(), []).append(model_id)
+    target = query.lower() if "/" in query else name
+    choices = list(popularity) if "/" in query else list(names)
+    matches = process.extract(target, choices, scorer=fuzz.ratio, score_cutoff=85, limit=limit)
+    if not matches:
+        return Resolution(text, None, "none")
+    found = []
+    for match, _, _ in matches:
+        found.extend(sorted(names.get(match, [match]), key=lambda m: -(popularity.get(m) or 0)))
+    return Resolution(text, found[0], "fuzzy", found[:limit])

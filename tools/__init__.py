@@ -1,4 +1,10 @@
-"""Tools: thin, typed LangChain tools over store queries, shared by the agent and its planner.
+"""Tools: thin, typed LangChain tools over store queries, scoring and trends.
 
-Imports: `store`, `scoring`, `hub`, `config`.
+The LLM agent, the offline planner and the UI share them.
+
+Imports: `store`, `trends`, `scoring`, `hub`, `config`.
 """
+
+from tools.tools import Services, make_tools, untrusted
+
+__all__ = ["Services", "make_tools", "untrusted"]
