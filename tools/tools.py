@@ -280,8 +280,14 @@ def make_tools(services: Services) -> list[BaseTool]:
         artifact = {"models": resolved, "scores": table, "leaders": leaders, "deciding": deciding[:8],
                     "facts": {m: {k: cards[m]["facts"].get(k) for k in KEY_FACTS} for m in resolved},
                     "notes": [n for n in notes if n]}  # fmt: skip
-        decisive = [{"check": d["check"], "category": d["category"],
-                     "by_model": {m: v["outcome"] for m, v in d["by_model"].items()}} for d in deciding[:8]]  # fmt: skip
+        decisive = [
+            {
+                "check": d["check"],
+                "category": d["category"],
+                "by_model": {m: v["outcome"] for m, v in d["by_model"].items()},
+            }
+            for d in deciding[:8]
+        ]
         text = {"models": resolved, "scores": table, "leaders": leaders, "deciding": decisive}
         return " ".join(n for n in notes if n) + _dump(text), artifact
 
