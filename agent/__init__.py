@@ -1,4 +1,9 @@
 """Agent: the LangGraph graph, its state and context, and the offline planner.
 
-Imports: `tools`, `prompts`, `config`.
+Imports: `tools`, `prompts`, `store` (read-only name resolution for the planner), `trends` (release dates),
+`scoring`, `config`.
 """
+
+from agent.graph import build_graph
+
+__all__ = ["build_graph"]

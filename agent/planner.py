@@ -1,0 +1,444 @@
+"""The offline planner: the agent node when no LLM is configured.
+
+It reads the newest question, plans the same tool calls an LLM would make, and once their results are in,
+writes the answer from the tool artifacts alone: every model it names comes from a tool result and every
+number it prints is a tool result's number. What it understood and named is kept in the thread's memory,
+so "and the second one?" or "what about 13B?" continue the conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+
+from agent.parse import Plan, ordinal, parse, parse_slots
+from store.queries import resolve_model
+from tools import Services
+
+RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
+                  "sort")  # fmt: skip
+TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric")
+HELP = (
+    "I answer from whichmodel's score database. Try:\n"
+    '- "safest permissive 7B chat model" (filters: size, license, task, chat; ranked by a score)\n'
+    '- "compare phi-2 and gemma-7b"\n'
+    '- "why does gemma-7b score 9 on security?"\n'
+    '- "how did Mistral\'s popularity move after Mixtral came out?" (leaderboard trends)\n'
+    '- "which models were trained on medical data?" (card search)\n'
+    '- "score google/gemma-7b"'
+)
+CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity"}
+
+
+def _call(name: str, args: dict) -> dict:
+    return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+class Planner:
+    """Plans tool calls for a question and writes the answer from their results."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def _resolve(self, name: str) -> str | None:
+        found = resolve_model(self.services.engine, name)
+        return found.model_id
+
+    # --------------------------------------------------------------------------------------------- turn
+    def respond(self, messages: list[AnyMessage], memory: dict) -> tuple[AIMessage, dict]:
+        """The next message of the agent for this turn, and the memory to keep."""
+        start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+        question = str(messages[start].content)
+        results = [m for m in messages[start + 1 :] if isinstance(m, ToolMessage)]
+        plan = memory.get("pending") if results else None
+        if plan is None:
+            plan = self.understand(question, memory)
+            calls = self.first_calls(plan)
+            if calls:
+                return AIMessage("", tool_calls=calls), memory | {"pending": plan}
+            return self.finish(plan, [], memory)
+        artifacts = [(m.name, getattr(m, "artifact", None) or {}, m.content) for m in results]
+        more = self.next_calls(plan, artifacts)
+        if more:
+            return AIMessage("", tool_calls=more), memory
+        return self.finish(plan, artifacts, memory)
+
+    def understand(self, question: str, memory: dict) -> dict:
+        """Parse the question, folding in the thread's memory for follow-ups.
+
+        Memory holds `last` (the previous answer: intent, slots, models), `list` (the models of the last answer
+        that named several, in order) and `search` (the filters of the last recommendation).
+        """
+        last = memory.get("last") or {}
+        listed = memory.get("list") or []
+        context = {"models": listed or last.get("models") or []}
+        plan: Plan = parse(question, self._resolve, context)
+        out = {"intent": plan.intent, "slots": plan.slots, "models": plan.models, "unresolved": plan.unresolved,
+               "question": question}  # fmt: skip
+        lowered = question.lower()
+        if plan.intent == "followup":
+            index = ordinal(question)
+            new_slots = parse_slots(question)
+            refines = new_slots.keys() & set(RECOMMEND_KEYS)
+            if index is not None and listed:
+                if not -len(listed) <= index < len(listed):
+                    return out | {"intent": "say", "text": f"The last list named only {len(listed)} model(s)."}
+                category = _category(memory.get("search") or last.get("slots", {}))
+                return out | {"intent": "explain", "models": [listed[index]], "slots": {"category": category}}
+            if refines and memory.get("search") is not None:
+                slots = dict(memory["search"])
+                for exclusive in (("size", "min_params_b", "max_params_b"), ("license", "license_class")):
+                    if new_slots.keys() & set(exclusive):
+                        for key in exclusive:
+                            slots.pop(key, None)
+                return out | {"intent": "recommend", "slots": slots | {k: new_slots[k] for k in refines}}
+            focus = (last.get("models") or listed or [None])[0]
+            if lowered.lstrip().startswith("why") and focus:
+                category = (
+                    _category(last.get("slots", {}))
+                    if last.get("intent") != "explain"
+                    else (last.get("slots", {}).get("category", "overall"))
+                )
+                return out | {"intent": "explain", "models": [focus], "slots": {"category": category}}
+            if focus:
+                return out | {"intent": "score", "models": [focus]}
+        if plan.intent == "compare" and len(plan.models) < 2 and len(listed) >= 2:
+            count = 2 if re.search(r"\b(two|2|both)\b", lowered) else 3
+            return out | {"models": (plan.models + [m for m in listed if m not in plan.models])[:count]}
+        if plan.intent == "explain" and not plan.models and (last.get("models") or listed):
+            return out | {"models": [(last.get("models") or listed)[0]]}
+        return out
+
+    # --------------------------------------------------------------------------------------------- calls
+    def first_calls(self, plan: dict) -> list[dict]:
+        """The first tool calls of a plan (none for help)."""
+        intent, slots, models = plan["intent"], plan["slots"], plan["models"]
+        if intent == "recommend":
+            return [_call("search_models", {k: slots[k] for k in RECOMMEND_KEYS if k in slots} | {"limit": 5})]
+        if intent == "compare" and len(models) >= 2:
+            return [_call("compare_models", {"model_ids": models[:4]})]
+        if intent == "explain" and models:
+            return [_call("explain_score", {"model_id": models[0], "category": _category(slots)})]
+        if intent == "score":
+            if models:
+                return [_call("get_score", {"model_id": m}) for m in models[:3]]
+            if plan["unresolved"]:
+                return [_call("fetch_and_score", {"model_id": plan["unresolved"][0]})]
+        if intent == "trend":
+            view = slots.get("view", "types")
+            args = {"view": view} | {k: slots[k] for k in TREND_KEYS if k in slots}
+            if view in ("history", "alerts") and models:
+                args["model"] = models[0]
+            if view == "releases":
+                args.pop("start", None)
+                args.pop("end", None)
+            if view == "movers" and slots.get("sort") in ("overall", "security", "quality", "popularity"):
+                args["metric"] = slots["sort"]
+            return [_call("trends", args)]
+        if intent == "cards":
+            query = plan["question"]
+            args = {"query": query, "k": 5}
+            for key, target in (("task", "task"), ("license_class", "license_class"), ("size", "size")):
+                if key in slots and not (key == "task" and slots.get("chat")):
+                    args[target] = slots[key]
+            return [_call("search_cards", args)]
+        return []
+
+    def next_calls(self, plan: dict, artifacts: list[tuple[str, dict, str]]) -> list[dict]:
+        """Second-stage calls: a recommendation fetches each top model's reasons in the ranked category."""
+        if plan["intent"] != "recommend" or len(artifacts) != 1:
+            return []
+        search = artifacts[0][1]
+        if search.get("error"):
+            return []
+        category = _category(plan["slots"])
+        return [_call("explain_score", {"model_id": r["model_id"], "category": category})
+                for r in search.get("results", [])[:3]]  # fmt: skip
+
+    # --------------------------------------------------------------------------------------------- answers
+    def finish(self, plan: dict, artifacts: list[tuple[str, dict, str]], memory: dict) -> tuple[AIMessage, dict]:
+        """The final answer, its named models, and the memory for follow-ups."""
+        writer = getattr(self, f"_answer_{plan['intent']}", None)
+        if plan["intent"] == "say":
+            text, named, extra = plan["text"], [], {}
+        elif writer is None or (not artifacts and plan["intent"] != "help"):
+            text, named, extra = self._cannot(plan), [], {}
+        else:
+            text, named, extra = writer(plan, artifacts)
+        errors = [a.get("error") for _, a, _ in artifacts if a.get("error")]
+        if errors and not named:
+            text = " ".join(dict.fromkeys(errors))
+        keep = {"intent": plan["intent"], "slots": plan["slots"], "models": named}
+        if plan["intent"] == "recommend":
+            keep["models"] = extra.get("recommended", named)
+        memory = {k: v for k, v in memory.items() if k != "pending"} | {"last": keep}
+        if len(keep["models"]) > 1:
+            memory["list"] = keep["models"]
+        if plan["intent"] == "recommend" and not errors:
+            memory["search"] = {k: v for k, v in plan["slots"].items() if k in RECOMMEND_KEYS}
+        message = AIMessage(text, additional_kwargs={"whichmodel": {"models": named, **extra}})
+        return message, memory
+
+    def _cannot(self, plan: dict) -> str:
+        if plan["intent"] in ("explain", "score", "compare") and plan.get("unresolved"):
+            return f"I could not find {', '.join(plan['unresolved'])} in the database. " + HELP
+        if plan["intent"] in ("explain", "score", "compare"):
+            return "I could not tell which model you mean; name it (e.g. google/gemma-7b or gemma-7b). " + HELP
+        return "I can't answer that one. " + HELP
+
+    def _answer_help(self, plan, artifacts):
+        return HELP, [], {}
+
+    def _answer_recommend(self, plan, artifacts):
+        search = artifacts[0][1]
+        if search.get("error"):
+            return search["error"], [], {}
+        explained = {a["model_id"]: a for name, a, _ in artifacts[1:] if name == "explain_score" and not a.get("error")}
+        sort = search.get("sort", "overall")
+        category = _category(plan["slots"])
+        filters = _describe_filters(search.get("filters", {}))
+        lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match."]
+        recommended = []
+        for n, row in enumerate(search["results"][:3], start=1):
+            recommended.append(row["model_id"])
+            shown = dict.fromkeys([sort, "overall", "security"])
+            scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else f"{k} {_fmt(row.get(k))}"
+                               for k in shown)  # fmt: skip
+            reason = _reason(explained.get(row["model_id"]), category)
+            lines.append(f"{n}. {row['model_id']} ({row.get('size_class') or 'size n/a'}, "
+                         f"{row.get('license') or 'no license'}): {scores}. {reason}")  # fmt: skip
+        if not search["results"]:
+            lines.append("Nothing meets all of these filters.")
+        ruled_out = []
+        for effect in search.get("removed_by", []):
+            best = effect["best"][0] if effect["best"] else None
+            if not best or best["model_id"] in recommended:
+                continue
+            top_score = search["results"][0].get(sort) if search["results"] else None
+            better = best.get(sort) is not None and (top_score is None or best.get(sort) >= top_score)
+            if better or not search["results"]:
+                ruled_out.append(best["model_id"])
+                lines.append(f"Ruled out by {effect['filter']}: {best['model_id']} ({sort} {_fmt(best.get(sort))}"
+                             f"{_why_out(effect['filter'], best)}); without that filter {effect['would_add']} more "
+                             "would match.")  # fmt: skip
+        if not ruled_out and search.get("removed_by"):
+            counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in search["removed_by"])
+            lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
+        named = recommended + ruled_out
+        return "\n".join(lines), named, {"recommended": recommended, "ruled_out": ruled_out,
+                                         "filters": search.get("filters", {}), "sort": sort}  # fmt: skip
+
+    def _answer_compare(self, plan, artifacts):
+        data = artifacts[0][1]
+        if data.get("error"):
+            return data["error"], [], {}
+        models = data["models"]
+        lines = [f"Side by side ({', '.join(models)}):"]
+        for name, row in data["scores"].items():
+            cells = ", ".join(f"{m} {_fmt(row[m])}" for m in models)
+            leader = data["leaders"].get(name)
+            lines.append(f"- {name}: {cells}" + (f" (best: {leader})" if leader else ""))
+        if data["deciding"]:
+            lines.append("What decides the difference:")
+            for d in data["deciding"][:4]:
+                parts = [f"{m}: {v['outcome']} ({v['reason']})" for m, v in d["by_model"].items()]
+                lines.append(f"- {d['check']} ({d['category']}): " + "; ".join(parts))
+        if data.get("notes"):
+            lines.append(" ".join(data["notes"]))
+        return "\n".join(lines), models, {}
+
+    def _answer_explain(self, plan, artifacts):
+        data = artifacts[0][1]
+        if data.get("error"):
+            return data["error"], [], {}
+        model, category = data["model_id"], data["category"]
+        label = "overall" if category == "overall" else category
+        lines = [f"{model} scores {_fmt(data['score'])}/10 on {label} (coverage {_pct(data['coverage'])})."]
+        if data["costly"]:
+            lines.append("Costing points:")
+            for f in data["costly"][:4]:
+                lines.append(f"- {f['check']} ({f['category']}): {f['points']:g} of {f['max_points']:g}. {f['reason']}"
+                             + (f" Fix: {f['remediation']}" if f.get("remediation") else ""))  # fmt: skip
+        if data["earned"]:
+            lines.append("Earning points: " + "; ".join(f"{f['check']} {f['points']:g}/{f['max_points']:g}"
+                                                         for f in data["earned"][:4]) + ".")  # fmt: skip
+        if data["not_available"]:
+            lines.append("Not available (not counted against it): " + ", ".join(data["not_available"]) + ".")
+        gains = [w for w in data["what_ifs"] if (w["overall_if_passed"] or 0) > (w["overall_now"] or 0)]
+        for w in gains[:2]:
+            lines.append(f"What if {w['check']} passed: {w['category']} {_fmt(w['category_score_now'])} -> "
+                         f"{_fmt(w['category_score_if_passed'])}, overall {_fmt(w['overall_now'])} -> "
+                         f"{_fmt(w['overall_if_passed'])}.")  # fmt: skip
+        return "\n".join(lines), [model], {}
+
+    def _answer_score(self, plan, artifacts):
+        lines, named = [], []
+        for name, data, _ in artifacts:
+            if data.get("error"):
+                lines.append(data["error"])
+                continue
+            model = data["model_id"]
+            named.append(model)
+            cats = ", ".join(f"{n} {_fmt(c['score'])}" for n, c in data["categories"].items())
+            facts = data.get("facts", {})
+            lines.append(f"{model}: overall {_fmt(data['overall'])}/10 (coverage {_pct(data['coverage'])}; {cats}). "
+                         f"License {facts.get('license') or 'none declared'}, size {facts.get('size_class') or 'n/a'}, "
+                         f"{facts.get('downloads') or 0:,} downloads.")  # fmt: skip
+            failed = [f for c in data["categories"].values() for f in c["findings"] if f["outcome"] == "fail"]
+            failed.sort(key=lambda f: -(f["max_points"] - (f["points"] or 0)))
+            if failed:
+                lines.append("  Main concerns: " + "; ".join(f["reason"] for f in failed[:3]))
+        return "\n".join(lines), named, {}
+
+    def _answer_trend(self, plan, artifacts):
+        data = artifacts[0][1]
+        if data.get("error"):
+            return data["error"], [], {}
+        view, rows = data["view"], data["rows"]
+        return _trend_text(view, rows, data, plan), _trend_models(view, rows), {"view": view}
+
+    def _answer_cards(self, plan, artifacts):
+        data = artifacts[0][1]
+        if data.get("error"):
+            return data["error"], [], {}
+        if not data["results"]:
+            return "No card section matches that.", [], {}
+        lines = [f'Card sections matching "{data["query"]}" (quoted card text is the authors\' own words):']
+        named = []
+        for n, r in enumerate(data["results"], start=1):
+            named.append(r["model_id"])
+            snippet = " ".join(r["snippet"].split())[:200]
+            lines.append(f'{n}. {r["model_id"]}, section "{r["section"]}": “{snippet}”')
+        return "\n".join(lines), list(dict.fromkeys(named)), {}
+
+
+def _category(slots: dict) -> str:
+    if "category" in slots:
+        return slots["category"]
+    sort = slots.get("sort", "overall")
+    return CATEGORY_OF_SORT.get(sort, sort)
+
+
+def _describe_filters(filters: dict) -> str:
+    if not filters:
+        return "none"
+    parts = []
+    for key, value in filters.items():
+        if key == "chat":
+            parts.append("chat models" if value else "non-chat models")
+        elif key == "exclude_gated":
+            parts.append("not gated")
+        elif key == "min_params_b":
+            parts.append(f"at least {value:g}B parameters")
+        elif key == "max_params_b":
+            parts.append(f"at most {value:g}B parameters")
+        elif key == "min_scores":
+            parts.append(", ".join(f"{k} >= {v:g}" for k, v in value.items()))
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def _reason(explained: dict | None, category: str) -> str:
+    if not explained:
+        return ""
+    earned = [f for f in explained.get("earned", []) if f["points"]]
+    if earned:
+        return f"Why: {earned[0]['reason']}"
+    costly = explained.get("costly", [])
+    return f"Watch: {costly[0]['reason']}" if costly else ""
+
+
+def _why_out(label: str, row: dict) -> str:
+    key = label.split("=")[0].split(">")[0].split("<")[0]
+    mapping = {"size": "size_class", "license_class": "license_class", "license": "license", "task": "pipeline_tag",
+               "chat": "chat", "not gated": "gated"}  # fmt: skip
+    column = mapping.get(key)
+    if column and column in row:
+        return f", {column.replace('_', ' ')} {row[column]}"
+    if key.startswith("params"):
+        return f", {row.get('params') or 0:,} parameters"
+    return ""
+
+
+def _trend_models(view: str, rows: list[dict]) -> list[str]:
+    keys = {"movers": "model_id", "alerts": "model_id", "base-models": "record_model"}
+    key = keys.get(view)
+    return list(dict.fromkeys(r[key] for r in rows if r.get(key)))[:10] if key else []
+
+
+def _trend_text(view: str, rows: list[dict], data: dict, plan: dict) -> str:
+    if view == "releases":
+        window = data.get("params", {}).get("window_days", 30)
+        lines = [f"New leaderboard models per architecture, {window} days before vs after each release:"]
+        archs = set(plan["slots"].get("archs") or [])
+        release = plan["slots"].get("release")
+        for r in rows:
+            if archs and r["architecture"] not in archs:
+                continue
+            if release and release.lower() not in r["release"].lower():
+                continue
+            lines.append(f"- {r['release']} ({r['release_date']}): {r['architecture']} {r['before']} -> {r['after']} "
+                         f"({r['change']:+d})")  # fmt: skip
+        return "\n".join(lines[:16])
+    if view == "types":
+        totals: dict[str, int] = {}
+        for r in rows:
+            totals[r["type"]] = totals.get(r["type"], 0) + r["new_models"]
+        periods = sorted({r["period"] for r in rows})
+        span = f"{periods[0]} to {periods[-1]}" if periods else "the period"
+        parts = ", ".join(f"{t} {n}" for t, n in sorted(totals.items(), key=lambda x: -x[1]))
+        return f"New leaderboard models per type, {span}: {parts} (total {sum(totals.values())})."
+    if view == "authors":
+        return "Top authors on the leaderboard:\n" + "\n".join(
+            f"{n}. {r['author']}: {r['models']} models, average score {_fmt(r['avg_score'])}"
+            for n, r in enumerate(rows, start=1))  # fmt: skip
+    if view == "architectures":
+        totals = {}
+        for r in rows:
+            totals[r["architecture"]] = totals.get(r["architecture"], 0) + r["new_models"]
+        return "New leaderboard models per architecture: " + ", ".join(
+            f"{a} {n}" for a, n in sorted(totals.items(), key=lambda x: -x[1])) + "."  # fmt: skip
+    if view == "benchmarks":
+        best: dict[str, dict] = {}
+        for r in rows:
+            if r["type"] not in best or r["best_score"] > best[r["type"]]["best_score"]:
+                best[r["type"]] = r
+        parts = [f"{t} {_fmt(r['best_score'])} ({r['best_model']}, {r['period']})" for t, r in best.items()]
+        return "Best leaderboard average per type: " + "; ".join(parts) + "."
+    if view == "base-models":
+        peaks = data.get("peaks", [])
+        return "Best derivative per base model:\n" + "\n".join(
+            f"- {p['base']}: peak {_fmt(p['peak_score'])} by {p['peak_model']} on {p['peak_day']}, "
+            f"{p['days_to_peak']} days after the base's release" for p in peaks)  # fmt: skip
+    if view == "history":
+        first, last = rows[0], rows[-1]
+        return (f"{plan['models'][0] if plan.get('models') else 'The model'} across {len(rows)} snapshot(s): "
+                f"downloads {first['downloads']:,} -> {last['downloads']:,}, overall {_fmt(first['overall'])} -> "
+                f"{_fmt(last['overall'])} ({first['observed_at'][:10]} to {last['observed_at'][:10]}).")  # fmt: skip
+    if view == "movers":
+        return "Largest changes between snapshots:\n" + "\n".join(
+            f"- {r['model_id']}: {r['metric']} {r['from_value']} -> {r['to_value']} ({r['change']:+g})"
+            for r in rows[:10])  # fmt: skip
+    if view == "alerts":
+        return "Alerts between snapshots:\n" + "\n".join(
+            f"- {r['model_id']} ({r['observed_at'][:10]}): {r['alert']} ({r['before']} -> {r['after']})"
+            for r in rows[:10])  # fmt: skip
+    return json.dumps(rows[:10], default=str)
+
+
+def answer_models(message: AIMessage) -> dict[str, Any]:
+    """The planner's structured side of an answer (named, recommended and ruled-out models)."""
+    return message.additional_kwargs.get("whichmodel", {})
