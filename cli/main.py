@@ -430,6 +430,59 @@ def cmd_cards_extract(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------------- agent
+def _agent(settings: Settings):
+    from agent.context import Context
+    from agent.graph import build_graph, checkpointer_for
+    from tools import Services
+
+    services = Services(_engine(settings), settings)
+    context = Context.from_settings(settings)
+    graph = build_graph(services, context, checkpointer=checkpointer_for(settings.home))
+    return graph, services, context
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question (with the LLM when configured, else the offline planner)."""
+    from agent.graph import run_turn
+
+    graph, services, context = _agent(settings)
+    result = run_turn(graph, services, context, args.question, thread_id=args.thread)
+    if args.json:
+        _emit(result)
+    else:
+        print(result["answer"])
+        _say(f"[{result['engine']}; thread {result['thread_id']}; tools: "
+             f"{', '.join(c['name'] for c in result['tool_calls']) or 'none'}]")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """An interactive conversation on one thread; 'exit' or Ctrl-D ends it."""
+    import uuid
+
+    from agent.graph import run_turn
+
+    graph, services, context = _agent(settings)
+    thread = args.thread or uuid.uuid4().hex
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"whichmodel ({context.engine}); thread {thread}. Ask about models; 'exit' to leave.")
+    while True:
+        try:
+            question = input("> " if interactive else "")
+        except EOFError:
+            break
+        if question.strip().lower() in ("exit", "quit", ":q"):
+            break
+        if not question.strip():
+            continue
+        result = run_turn(graph, services, context, question, thread_id=thread)
+        print(result["answer"])
+        print()
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
@@ -595,6 +648,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, help="at most N cards (most downloaded first)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_cards_extract)
+
+    p = sub.add_parser("ask", help="ask a question (LLM if OPENAI_API_KEY is set, else the offline planner)")
+    p.add_argument("question")
+    p.add_argument("--thread", help="conversation id, to continue an earlier conversation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="an interactive conversation that keeps context")
+    p.add_argument("--thread", help="conversation id to continue")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
     p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",
