@@ -168,8 +168,8 @@ def parse_slots(text: str) -> dict:
         if re.search(pattern, lowered):
             slots["sort"] = criterion
             break
-    if re.search(r"\b(not|non|un)[- ]?gated\b|\bwithout (gating|approval|access request)|no (gating|approval)",
-                 lowered):  # fmt: skip
+    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|access request)|"
+                 r"no (gating|approval)", lowered):  # fmt: skip
         slots["exclude_gated"] = True
     slots.update(_years(text))
     if re.search(r"\b(weekly|per week|by week|each week)\b", lowered):
@@ -240,7 +240,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
         r"\barchitectures?\b|\bauthors?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
-        r"how (did|has) .* (move|change|grow|evolve)|\bevolution\b|\bin 20\d\d\b|new models"
+        r"how (did|has) .* (move|change|grow|evolve)|\bevolution\b|\bin 20\d\d\b|\bnew (\w+ )?models\b|"
+        r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)"
     )
     if re.search(trend, lowered):
         return "trend"
@@ -254,8 +255,17 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     recommendish = re.search(r"\brecommend|\bsuggest|\bbest\b|\bsafest\b|\btop\b|which model|what model|\bfind\b|"
                              r"\bneed\b|looking for|\bpick\b|\bchoose\b|\bmost\b|\bgood\b|\bshould i use\b|"
                              r"\boptions?\b|\balternatives?\b|\bmodels?\b", lowered)  # fmt: skip
-    if recommendish and (slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "task",
-                                          "chat", "sort"}):  # fmt: skip
+    filters = slots.keys() & {
+        "size",
+        "max_params_b",
+        "min_params_b",
+        "license",
+        "license_class",
+        "task",
+        "chat",
+        "sort",
+    }
+    if filters and (recommendish or not has_models):
         return "recommend"
     if has_models:
         return "score"
@@ -264,11 +274,45 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     return "help"
 
 
-def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None = None) -> Plan:
-    """The plan for one question. `resolve` maps a typed name to a stored model id (or None)."""
+_PLAIN_CUE = re.compile(
+    r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})\b"
+    r"|\b([a-z][a-z]{3,})'s\b",
+    re.I,
+)
+_STOP = set(
+    "model models best safest safe secure license licensed score scores chat image text small large tiny popular "
+    "this that these those which what there their them they your mine good very most more less with about under over "
+    "than open source commercial permissive instruct assistant data dataset datasets card cards trend trends help "
+    "security quality activity popularity overall operational leaderboard architecture authors history type types "
+    "something anything everything other another same".split()
+)  # fmt: skip
+
+
+def plain_names(text: str) -> list[str]:
+    """Plain-word names ('bloom') in possessive form or after a cue word, outside a stoplist."""
+    found = []
+    for match in _PLAIN_CUE.finditer(text):
+        word = (match[1] or match[2]).lower()
+        if word not in _STOP:
+            found.append(word)
+    return found
+
+
+def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None = None,
+          resolve_exact: Callable[[str], str | None] | None = None) -> Plan:  # fmt: skip
+    """The plan for one question.
+
+    `resolve` maps a typed name to a stored model id (or None), typos allowed; `resolve_exact` is used for
+    plain words, which must match a stored name exactly (so "model" or "best" never turn into a model).
+    """
     memory = memory or {}
     slots = parse_slots(text)
     models, unresolved = [], []
+    exact = resolve_exact or resolve
+    for word in plain_names(text):
+        stored = exact(word)
+        if stored and stored not in models:
+            models.append(stored)
     for name in mentioned_names(text):
         stored = resolve(name)
         if stored:

@@ -53,8 +53,11 @@ class Planner:
         self.services = services
 
     def _resolve(self, name: str) -> str | None:
+        return resolve_model(self.services.engine, name).model_id
+
+    def _resolve_exact(self, name: str) -> str | None:
         found = resolve_model(self.services.engine, name)
-        return found.model_id
+        return found.model_id if found.how in ("exact", "case", "name") else None
 
     # --------------------------------------------------------------------------------------------- turn
     def respond(self, messages: list[AnyMessage], memory: dict) -> tuple[AIMessage, dict]:
@@ -84,7 +87,7 @@ class Planner:
         last = memory.get("last") or {}
         listed = memory.get("list") or []
         context = {"models": listed or last.get("models") or []}
-        plan: Plan = parse(question, self._resolve, context)
+        plan: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact)
         out = {"intent": plan.intent, "slots": plan.slots, "models": plan.models, "unresolved": plan.unresolved,
                "question": question}  # fmt: skip
         lowered = question.lower()

@@ -1,0 +1,216 @@
+"""The planner's question parsing: a table of questions with the intent and slots they must yield."""
+
+import pytest
+
+from agent.parse import mentioned_names, ordinal, parse
+
+KNOWN = {
+    "phi-2": "microsoft/phi-2",
+    "phi2": "microsoft/phi-2",
+    "gemma-7b": "google/gemma-7b",
+    "gemma-7bb": "google/gemma-7b",
+    "gemma-7b-it": "google/gemma-7b-it",
+    "google/gemma-7b": "google/gemma-7b",
+    "microsoft/phi-2": "microsoft/phi-2",
+    "deepseek-r1": "deepseek-ai/DeepSeek-R1",
+    "llama-2-7b-chat-hf": "meta-llama/Llama-2-7b-chat-hf",
+    "mistral-7b-v0.1": "mistralai/Mistral-7B-v0.1",
+    "bloom": "bigscience/bloom",
+}
+
+
+def resolve(name: str):
+    return KNOWN.get(name.lower())
+
+
+MEMORY = {"models": ["a/one", "b/two", "c/three"]}
+
+# question, expected intent, expected slots (subset), expected models (None: don't care)
+CASES = [
+    # recommend: size, license, task, chat, criterion
+    (
+        "safest permissive 7B chat model",
+        "recommend",
+        {"size": "7B", "license_class": "permissive", "chat": True, "sort": "security"},
+        [],
+    ),
+    (
+        "What's the most secure 7b chat model with a permissive license?",
+        "recommend",
+        {"size": "7B", "sort": "security", "chat": True},
+        [],
+    ),
+    (
+        "recommend a chatbot model under 3B for commercial use",
+        "recommend",
+        {"max_params_b": 3.0, "license_class": "permissive", "chat": True},
+        [],
+    ),
+    ("best documented text-to-image model", "recommend", {"task": "text-to-image", "sort": "quality"}, []),
+    ("most popular embedding model", "recommend", {"task": "sentence-similarity", "sort": "popularity"}, []),
+    ("which model should I use for translation?", "recommend", {"task": "translation"}, []),
+    (
+        "I need an apache licensed 13B instruct model",
+        "recommend",
+        {"size": "13B", "license": "apache-2.0", "chat": True},
+        [],
+    ),
+    (
+        "MIT licensed small model please, best overall",
+        "recommend",
+        {"license": "mit", "max_params_b": 4.0, "sort": "overall"},
+        [],
+    ),
+    ("top non-commercial research model", "recommend", {"license_class": "non-commercial"}, []),
+    ("most actively maintained chat model", "recommend", {"sort": "activity", "chat": True}, []),
+    ("find me a tiny model for on-device use", "recommend", {"max_params_b": 1.5}, []),
+    ("large open-source LLM, at least 30B", "recommend", {"min_params_b": 30.0, "license_class": "permissive"}, []),
+    ("best 8x7B model", "recommend", {"size": "8x7B", "sort": "overall"}, []),
+    ("safest model that isn't gated", "recommend", {"sort": "security", "exclude_gated": True}, []),
+    ("most liked image generation model", "recommend", {"task": "text-to-image", "sort": "likes"}, []),
+    ("good summarization models?", "recommend", {"task": "summarization"}, []),
+    (
+        "a trustworthy model for speech recognition",
+        "recommend",
+        {"task": "automatic-speech-recognition", "sort": "security"},
+        [],
+    ),
+    (
+        "chat model over 20B with OpenRAIL license",
+        "recommend",
+        {"min_params_b": 20.0, "license_class": "responsible-ai", "chat": True},
+        [],
+    ),
+    ("copyleft text generation model", "recommend", {"license_class": "copyleft", "task": "text-generation"}, []),
+    ("suggest a 1.5B assistant model", "recommend", {"size": "1.5B", "chat": True}, []),
+    ("Which 70b model is the safest?", "recommend", {"size": "70B", "sort": "security"}, []),
+    ("most downloaded classifier", "recommend", {"task": "text-classification", "sort": "popularity"}, []),
+    (
+        "best model for question answering that I can use commercially",
+        "recommend",
+        {"task": "question-answering", "license_class": "permissive"},
+        [],
+    ),
+    (
+        "pick a safe small chat model without approval gates",
+        "recommend",
+        {"sort": "security", "chat": True, "exclude_gated": True},
+        [],
+    ),
+    ("coding model less than 7B", "recommend", {"task": "text-generation", "max_params_b": 7.0}, []),
+    # compare
+    ("compare phi-2 and gemma-7b", "compare", {}, ["microsoft/phi-2", "google/gemma-7b"]),
+    ("phi-2 vs gemma-7b", "compare", {}, ["microsoft/phi-2", "google/gemma-7b"]),
+    ("gemma-7b versus microsoft/phi-2 side by side", "compare", {}, ["google/gemma-7b", "microsoft/phi-2"]),
+    ("difference between google/gemma-7b and gemma-7b-it", "compare", {}, ["google/gemma-7b", "google/gemma-7b-it"]),
+    ("is phi-2 better than gemma-7b?", "compare", {}, ["microsoft/phi-2", "google/gemma-7b"]),
+    (
+        "compare phi2, gemma-7bb and deepseek-r1",
+        "compare",
+        {},
+        ["microsoft/phi-2", "google/gemma-7b", "deepseek-ai/DeepSeek-R1"],
+    ),
+    ("phi-2 or gemma-7b?", "compare", {}, ["microsoft/phi-2", "google/gemma-7b"]),
+    # explain
+    ("why does gemma-7b score 9 on security?", "explain", {"sort": "security"}, ["google/gemma-7b"]),
+    ("explain the score of microsoft/phi-2", "explain", {}, ["microsoft/phi-2"]),
+    ("Why is phi2's quality so low?", "explain", {"sort": "quality"}, ["microsoft/phi-2"]),
+    ("what's dragging down deepseek-r1?", "explain", {}, ["deepseek-ai/DeepSeek-R1"]),
+    ("breakdown of bloom's operational score", "explain", {"sort": "operational"}, ["bigscience/bloom"]),
+    ("how come llama-2-7b-chat-hf has a low score", "explain", {}, ["meta-llama/Llama-2-7b-chat-hf"]),
+    # trend
+    (
+        "how did Mistral's popularity move after Mixtral came out?",
+        "trend",
+        {"view": "releases", "archs": ["Mixtral", "Mistral"], "release": "Mixtral"},
+        [],
+    ),
+    ("new models per type in 2024", "trend", {"view": "types", "start": "2024-01-01", "end": "2024-12-31"}, []),
+    ("leaderboard trends per week since March 2024", "trend", {"unit": "week", "start": "2024-03-01"}, []),
+    ("who are the top 5 authors on the leaderboard?", "trend", {"view": "authors", "top": 5}, []),
+    ("which architectures are most popular over time", "trend", {"view": "architectures"}, []),
+    ("how did base models evolve?", "trend", {"view": "base-models"}, []),
+    ("average benchmark score per type over time", "trend", {"view": "benchmarks"}, []),
+    ("history of gemma-7b", "trend", {"view": "history"}, ["google/gemma-7b"]),
+    ("biggest movers in downloads", "trend", {"view": "movers"}, []),
+    ("any alerts about license changes?", "trend", {"view": "alerts"}, []),
+    ("effect of the Llama 3 release on Llama models", "trend", {"view": "releases", "archs": ["Llama"]}, []),
+    ("new chat models since Llama 3", "trend", {"view": "types", "start": "2024-04-18"}, []),
+    (
+        "what happened to phi models after Phi-2 came out",
+        "trend",
+        {"view": "releases", "archs": ["Phi"]},
+        ["microsoft/phi-2"],
+    ),
+    # card search
+    ("which models were trained on medical data?", "cards", {}, []),
+    ("models fine-tuned on ultrachat", "cards", {}, []),
+    ("which cards mention the HuggingFaceH4/ultrafeedback_binarized dataset?", "cards", {}, []),
+    ("search cards for kanji", "cards", {}, []),
+    ("what does the documentation about Romanian models say", "cards", {}, []),
+    # score
+    ("score google/gemma-7b", "score", {}, ["google/gemma-7b"]),
+    ("how safe is phi-2?", "score", {}, ["microsoft/phi-2"]),
+    ("is deepseek-r1 trustworthy?", "score", {}, ["deepseek-ai/DeepSeek-R1"]),
+    ("tell me about bloom", "score", {}, ["bigscience/bloom"]),
+    ("gemma-7b", "score", {}, ["google/gemma-7b"]),
+    ("check unknown-org/brand-new-model", "score", {}, []),
+    ("What license does mistral-7b-v0.1 have?", "score", {}, ["mistralai/Mistral-7B-v0.1"]),
+    # help and nonsense
+    ("help", "help", {}, []),
+    ("what can you do?", "help", {}, []),
+    ("hello", "help", {}, []),
+    ("the weather in Paris tomorrow", "help", {}, []),
+]
+
+
+@pytest.mark.parametrize(("question", "intent", "slots", "models"), CASES, ids=[c[0] for c in CASES])
+def test_parse(question, intent, slots, models):
+    plan = parse(question, resolve, {})
+    assert plan.intent == intent, (plan.intent, plan.slots)
+    for key, value in slots.items():
+        if key == "archs":
+            assert set(plan.slots.get(key, [])) == set(value)
+        else:
+            assert plan.slots.get(key) == value, (key, plan.slots)
+    assert plan.models == models
+
+
+def test_at_least_sixty_questions():
+    assert len(CASES) >= 60
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("and the second one?", "followup"),
+        ("what about 13B?", "followup"),
+        ("why?", "followup"),
+        ("compare them", "compare"),
+        ("compare the top two", "compare"),
+        ("tell me more about the third", "followup"),
+        ("same but apache", "followup"),
+        ("and #2?", "followup"),
+    ],
+)
+def test_follow_ups_need_memory(question, intent):
+    assert parse(question, resolve, MEMORY).intent == intent
+    assert parse(question, resolve, {}).intent != "followup"
+
+
+def test_unresolved_full_ids_are_kept_for_fetching():
+    plan = parse("check unknown-org/brand-new-model", resolve, {})
+    assert plan.unresolved == ["unknown-org/brand-new-model"] and plan.models == []
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("the second one", 1), ("#3", 2), ("first", 0), ("the last one", -1), ("number 2 please", 1), ("nothing", None)],
+)
+def test_ordinals(text, index):
+    assert ordinal(text) == index
+
+
+def test_names_skip_sizes_years_and_license_words():
+    names = mentioned_names("compare gemma-7b with a 7B apache-2.0 model from 2024 that is open-source")
+    assert names == ["gemma-7b"]
