@@ -100,6 +100,8 @@ def mentioned_models(answer: str, turn: list, services: Services) -> list[str]:
             for key, inner in value.items():
                 if key in ("model_id", "best_model", "record_model", "peak_model") and isinstance(inner, str):
                     known.add(inner)
+                elif key in ("models", "recommended", "ruled_out") and isinstance(inner, list):
+                    known.update(m for m in inner if isinstance(m, str) and "/" in m)
                 else:
                     collect(inner)
         elif isinstance(value, list):
