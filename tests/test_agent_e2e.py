@@ -133,8 +133,8 @@ def test_follow_ups_use_the_threads_context(agent):
     first = ask("safest permissive 7B chat model", thread="f")
     second = ask("and the second one?", thread="f")
     assert second["models"] == [first["recommended"][1]]
-    assert second["tool_calls"][0] == {"name": "explain_score",
-                                       "args": {"model_id": first["recommended"][1], "category": "security"}}  # fmt: skip
+    expected = {"model_id": first["recommended"][1], "category": "security"}
+    assert second["tool_calls"][0] == {"name": "explain_score", "args": expected}
     third = ask("what about 13B?", thread="f")
     assert third["tool_calls"][0]["name"] == "search_models"
     assert third["tool_calls"][0]["args"] | {"limit": 5} == {"size": "13B", "license_class": "permissive", "chat": True,
