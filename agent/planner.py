@@ -225,6 +225,7 @@ class Planner:
         if not search["results"]:
             lines.append("Nothing meets all of these filters.")
         ruled_out = []
+        lines.append("")  # near misses start a new paragraph, not a continuation of the list
         for effect in search.get("removed_by", []):
             best = effect["best"][0] if effect["best"] else None
             if not best or best["model_id"] in recommended:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -483,6 +484,16 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from ui.app import launch
+
+    _say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    launch(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
@@ -658,6 +669,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="an interactive conversation that keeps context")
     p.add_argument("--thread", help="conversation id to continue")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("ui", help="the Gradio app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
     p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",

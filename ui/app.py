@@ -1,0 +1,221 @@
+"""The Gradio app: chat with tool calls shown, score cards, comparisons, trend plots and data status.
+
+Analytics are off before Gradio is imported, fonts are the system's (no font CDN), and there is no share
+link: no request leaves the machine. Each browser session gets its own conversation thread.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+from langchain_core.messages import HumanMessage  # noqa: E402
+
+from agent.context import Context  # noqa: E402
+from agent.graph import build_graph, checkpointer_for  # noqa: E402
+from config import Settings  # noqa: E402
+from store.db import engine_for  # noqa: E402
+from store.queries import data_status, resolve_model, scorecard  # noqa: E402
+from tools import Services, make_tools  # noqa: E402
+from trends.plots import plotly_figure  # noqa: E402
+from trends.views import VIEWS, TrendParams, run_view  # noqa: E402
+from ui.adapter import (  # noqa: E402
+    FINDING_HEADERS,
+    category_figure,
+    compare_markdown,
+    facts_markdown,
+    findings_rows,
+    history_figure,
+    status_markdown,
+    stream_messages,
+)
+
+EXAMPLES = [
+    "safest permissive 7B chat model",
+    "compare phi-2 and gemma-7b",
+    "why does gemma-7b score 9 on security?",
+    "how did Mistral's popularity move after Mixtral came out?",
+    "which models were trained on medical data?",
+]
+LEADERBOARD_VIEWS = ["types", "authors", "benchmarks", "architectures", "base-models", "releases"]
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
+
+
+class App:
+    """The handlers behind the page, over one database and data directory."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = engine_for(settings)
+        self.services = Services(self.engine, settings)
+        self.context = Context.from_settings(settings)
+        self.graph = build_graph(self.services, self.context, checkpointer=checkpointer_for(settings.home))
+        self.tools = {t.name: t for t in make_tools(self.services)}
+
+    # ------------------------------------------------------------------------------------------ chat
+    def respond(self, message: str, history: list, thread: str | None):
+        """Stream the agent's steps for one question: tool calls as they run, then the answer."""
+        thread = thread or uuid.uuid4().hex
+        history = list(history or []) + [gr.ChatMessage(role="user", content=message)]
+        yield history, "", thread
+        if not message.strip():
+            return
+        config = {"configurable": {"thread_id": thread}, "recursion_limit": 4 * self.context.step_limit + 8}
+        events = self.graph.stream({"messages": [HumanMessage(message)], "steps": 0}, config=config,
+                                   context=self.context, stream_mode="updates")  # fmt: skip
+        for assistant in stream_messages(events):
+            yield history + assistant, "", thread
+
+    # ------------------------------------------------------------------------------------------ model
+    def show_model(self, text: str):
+        """Score card, findings, facts and history of one model."""
+        empty = (None, [], "", None)
+        found = resolve_model(self.engine, text or "")
+        if not text or found.model_id is None:
+            return (None, [], f"**{text or 'No model'}** is not in the database.", None)
+        card = scorecard(self.engine, found.model_id)
+        if card is None:
+            return empty[:2] + (f"{found.model_id} is not scored yet.", None)
+        try:
+            history = history_figure(run_view(self.engine, "history", TrendParams(model=found.model_id)))
+        except LookupError:
+            history = None
+        note = "" if found.how in ("exact", "case") else f"*(showing {found.model_id} for '{text}')*\n\n"
+        return category_figure(card), findings_rows(card), note + facts_markdown(card), history
+
+    # ------------------------------------------------------------------------------------------ compare
+    def compare(self, text: str):
+        """Two to four models side by side."""
+        names = [n.strip() for n in (text or "").replace(";", ",").split(",") if n.strip()]
+        message = self.tools["compare_models"].invoke(
+            {"type": "tool_call", "id": "ui", "name": "compare_models", "args": {"model_ids": names}}
+        )
+        artifact = message.artifact or {}
+        if artifact.get("error"):
+            return f"**{artifact['error']}**"
+        return compare_markdown(artifact)
+
+    # ------------------------------------------------------------------------------------------ trends
+    def trend(self, view: str, unit: str, start: str, end: str, types: list, archs: list, model: str):
+        """One trend view as an interactive plot and its rows."""
+        params = TrendParams(unit=unit, start=start or None, end=end or None, types=list(types or []),
+                             archs=list(archs or []), model=model or None)  # fmt: skip
+        try:
+            result = run_view(self.engine, view, params)
+        except (ValueError, LookupError) as err:
+            return None, [], f"**{err}**"
+        rows = result["rows"]
+        table = [list(r.values()) for r in rows[:500]]
+        note = f"{len(rows)} row(s)" + (" (first 500 shown)" if len(rows) > 500 else "")
+        if not rows:
+            note = "No rows: ingest the leaderboard (`whichmodel ingest --leaderboard ...`) or widen the dates."
+            return None, [], note
+        return plotly_figure(result), gr.update(value=table, headers=list(rows[0])), note
+
+    # ------------------------------------------------------------------------------------------ data
+    def status(self) -> str:
+        """The Data tab's markdown."""
+        from sqlalchemy import func, select
+
+        from scoring.method import load_method
+        from store.models import LeaderboardRow
+
+        status = data_status(self.engine)
+        method = load_method()
+        with self.engine.connect() as conn:
+            status["leaderboard_rows"] = conn.execute(select(func.count()).select_from(LeaderboardRow)).scalar_one()
+            status["leaderboard_files"] = list(conn.execute(select(LeaderboardRow.source).distinct()).scalars())
+        try:
+            status["card_chunks"] = self.services.cards.count()
+        except Exception:  # the embedder may be missing; the Data tab still shows the rest
+            status["card_chunks"] = 0
+        status |= {"method_version": method.version, "weights_hash": method.weights_hash}
+        return status_markdown(status)
+
+    # ------------------------------------------------------------------------------------------ load
+    def on_load(self, request: gr.Request):
+        """A fresh thread per browser session; `?model=ID` opens that model's score card."""
+        thread = uuid.uuid4().hex
+        model = (request.query_params.get("model") if request else None) or ""
+        if model:
+            plot, rows, facts, history = self.show_model(model)
+            return thread, gr.Tabs(selected="model"), model, plot, rows, facts, history
+        return thread, gr.Tabs(selected="chat"), "", None, [], "", None
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    """The page."""
+    app = App(settings)
+    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+    with gr.Blocks(title="whichmodel", analytics_enabled=False) as demo:
+        demo.theme = theme
+        thread = gr.State()
+        gr.Markdown("## whichmodel — which Hugging Face model should I use, and can I trust it?")
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab("Chat", id="chat"):
+                chatbot = gr.Chatbot(height=520, label="whichmodel", elem_id="chatbot", buttons=["copy"])
+                question = gr.Textbox(placeholder="Ask: safest permissive 7B chat model", show_label=False,
+                                      elem_id="question", submit_btn=True)  # fmt: skip
+                gr.Examples(EXAMPLES, inputs=question, label="Try")
+            with gr.Tab("Model", id="model"):
+                with gr.Row():
+                    model_id = gr.Textbox(label="Model id or name", elem_id="model-id", scale=4)
+                    show = gr.Button("Show score card", elem_id="show-model", scale=1)
+                with gr.Row():
+                    category_plot = gr.Plot(label="Category scores", elem_id="category-plot")
+                    facts = gr.Markdown(elem_id="model-facts")
+                findings = gr.Dataframe(headers=FINDING_HEADERS, label="Findings", wrap=True, elem_id="findings")
+                history = gr.Plot(label="History", elem_id="history-plot")
+            with gr.Tab("Compare", id="compare"):
+                with gr.Row():
+                    compare_ids = gr.Textbox(label="Two to four models, comma-separated", elem_id="compare-ids",
+                                             value="microsoft/phi-2, google/gemma-7b", scale=4)  # fmt: skip
+                    compare_button = gr.Button("Compare", elem_id="compare-button", scale=1)
+                comparison = gr.Markdown(elem_id="comparison")
+            with gr.Tab("Trends", id="trends"):
+                with gr.Row():
+                    view = gr.Dropdown(list(VIEWS), value="types", label="View", elem_id="trend-view")
+                    unit = gr.Radio(["day", "week", "month"], value="month", label="Unit", elem_id="trend-unit")
+                    start = gr.Textbox(label="From (YYYY-MM-DD)", value="2023-06-01", elem_id="trend-from")
+                    end = gr.Textbox(label="To (YYYY-MM-DD)", value="2024-06-30", elem_id="trend-to")
+                with gr.Row():
+                    types = gr.CheckboxGroup(["pretrained", "continuously_pretrained", "fine_tuned", "chat", "merge",
+                                              "unknown"], label="Types (none: all)")  # fmt: skip
+                    archs = gr.CheckboxGroup(["Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT", "GPT2",
+                                              "GPT-NeoX", "Other"], label="Architectures (none: all)")  # fmt: skip
+                    trend_model = gr.Textbox(label="Model (history, alerts, base-models)")
+                trend_note = gr.Markdown(elem_id="trend-note")
+                trend_plot = gr.Plot(label="Trend", elem_id="trend-plot")
+                trend_rows = gr.Dataframe(label="Rows", elem_id="trend-rows", wrap=True)
+            with gr.Tab("Data", id="data"):
+                status = gr.Markdown(elem_id="data-status")
+                refresh = gr.Button("Refresh", elem_id="refresh-status")
+
+        question.submit(app.respond, [question, chatbot, thread], [chatbot, question, thread])
+        show.click(app.show_model, [model_id], [category_plot, findings, facts, history])
+        model_id.submit(app.show_model, [model_id], [category_plot, findings, facts, history])
+        compare_button.click(app.compare, [compare_ids], [comparison])
+        trend_inputs = [view, unit, start, end, types, archs, trend_model]
+        for control in (view, unit, types, archs):
+            control.change(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
+        for box in (start, end, trend_model):
+            box.submit(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
+        refresh.click(app.status, None, [status])
+        demo.load(app.on_load, None, [thread, tabs, model_id, category_plot, findings, facts, history])
+        demo.load(app.status, None, [status])
+        demo.load(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
+    demo.app_handlers = app  # for tests and the concurrency bench
+    return demo
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
+    """Serve the app on host:port (no share link)."""
+    demo = build_app(settings)
+    demo.queue(default_concurrency_limit=8)
+    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
+                show_error=True, quiet=not block)  # fmt: skip
+    return demo
