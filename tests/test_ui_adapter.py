@@ -89,10 +89,11 @@ def test_score_card_views(ingested):
 
 
 def test_compare_highlights_the_best_per_row():
+    names = ("popularity", "activity", "operational", "security", "quality", "overall")
+    scores = {c: {"a/x": 5.0, "b/y": 7.0} for c in names} | {"activity": {"a/x": 4.0, "b/y": 4.0}}
     artifact = {
         "models": ["a/x", "b/y"],
-        "scores": {c: {"a/x": 5.0, "b/y": 7.0} for c in ("popularity", "activity", "operational", "security",
-                                                          "quality", "overall")} | {"activity": {"a/x": 4.0, "b/y": 4.0}},  # fmt: skip
+        "scores": scores,
         "facts": {"a/x": {"license": "mit"}, "b/y": {"license": "gemma"}},
         "deciding": [{"check": "safetensors", "category": "security",
                       "by_model": {"a/x": {"outcome": "fail"}, "b/y": {"outcome": "pass"}}}],
