@@ -105,5 +105,13 @@ def files(*names: str) -> list[dict]:
 
 
 def make_facts(card: str | None = None, observed: str = OBSERVED, **overrides) -> ModelFacts:
-    """Facts parsed from `wire(**overrides)` and an optional card."""
+    """Facts parsed from `wire(**overrides)` and an optional card.
+
+    As on the Hub, a record's `cardData` is its card's front matter, unless a test overrides it.
+    """
+    if card is not None and "cardData" not in overrides:
+        from hub.card import split_front_matter
+
+        front, _, _ = split_front_matter(card)
+        overrides["cardData"] = front or None
     return parse_record(wire(**overrides), card_text=card, observed_at=observed)
