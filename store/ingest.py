@@ -391,6 +391,15 @@ def score_pending(
         last_id = ids[-1]
         if progress:
             progress(len(rows))
+        if len(rows) < batch_size:
+            _optimize(engine)
+
+
+def _optimize(engine: Engine) -> None:
+    """Refresh SQLite's planner statistics after bulk writes (cheap; it only analyses what changed)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
 
 
 def mark_for_rescore(engine: Engine) -> int:

