@@ -1,0 +1,239 @@
+"""Every scale and speed figure in one JSON document: `{"figure": {"value", "unit", "target", "scale"}}`.
+
+    python bench/run_all.py [--scale 10000] [--only ingest,search,...]
+
+Ingest runs over synthetic records (bench/synth.py) in child processes, so each peak memory is its own; the
+same ingest at a tenth of the scale shows whether memory stays flat. Search, trend, card and planner figures
+run on synthetic tables of the given scale (card chunks capped at 100,000, as the target states).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def bench_module(name: str):
+    """A sibling bench script, loaded by path: bench/trends.py and bench/cards.py would shadow packages."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def figure(value, unit, target, scale) -> dict:
+    return {"value": value, "unit": unit, "target": target, "scale": scale}
+
+
+def p95(samples: list[float]) -> float:
+    samples = sorted(samples)
+    return round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 2)
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+def child_ingest(folder: str, home: str) -> None:
+    """Run in a child process: parse-only pass, then ingest + score; print timings and own peak memory."""
+    from cli.main import main
+
+    started = time.perf_counter()
+    with open(Path(folder) / "models.jsonl", "rb") as handle:
+        for line in handle:
+            json.loads(line)
+    parse_s = time.perf_counter() - started
+    started = time.perf_counter()
+    code = main(["--home", home, "ingest", "--snapshot", folder, "--no-cards", "--json"])
+    ingest_s = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "code": code}), file=sys.stderr)
+
+
+def run_child(folder: Path, home: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(folder), str(home)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def bench_ingest(scale: int, shared: Path, work: Path) -> dict:
+    write_snapshot = bench_module("synth").write_snapshot
+    small = run_child(write_snapshot(work / "synth-small", max(1000, scale // 10), shared), work / "home-small")
+    large = run_child(write_snapshot(work / "synth-large", scale, shared), work / "home-large")
+    return {
+        "ingest_parse_only_s": figure(round(large["parse_s"], 2), "s", None, scale),
+        "ingest_and_score_s": figure(round(large["ingest_s"], 2), "s", None, scale),
+        "ingest_models_per_s": figure(round(scale / large["ingest_s"], 1), "models/s", None, scale),
+        "ingest_to_parse_ratio": figure(round(large["ingest_s"] / large["parse_s"], 1), "ratio", 3, scale),
+        "ingest_peak_rss_mb": figure(round(large["peak_mb"], 1), "MB", None, scale),
+        "ingest_peak_rss_growth": figure(
+            round(large["peak_mb"] / small["peak_mb"], 2), "ratio (x10 models)", 1.2, scale
+        ),  # fmt: skip
+    }
+
+
+# ---------------------------------------------------------------------------------------------- search
+SEARCHES = [
+    {"size": "7B", "chat": True, "license_class": "permissive", "sort": "security", "limit": 5},
+    {"task": "text-generation", "sort": "overall"},
+    {"min_scores": {"security": 8}, "sort": "downloads"},
+    {"sort": "popularity"},
+    {"license_class": "non-commercial", "size": "13B", "sort": "quality"},
+    {"task": "text-to-image", "license_class": "permissive", "sort": "likes"},
+]
+
+
+def bench_search(scale: int, work: Path) -> tuple[dict, object]:
+    from store.db import make_engine
+    from store.queries import SearchFilters, search_models
+
+    fill_models = bench_module("scale").fill_models
+    engine = make_engine(f"sqlite:///{work / 'search.db'}")
+    fill_models(engine, scale)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    samples = []
+    for _ in range(10):
+        for args in SEARCHES:
+            started = time.perf_counter()
+            search_models(engine, SearchFilters(**args))
+            samples.append((time.perf_counter() - started) * 1000)
+    return {"search_p95_ms": figure(p95(samples), "ms", 20, scale),
+            "search_p50_ms": figure(round(statistics.median(samples), 2), "ms", None, scale)}, engine  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- trends
+def bench_trends(scale: int, work: Path) -> dict:
+    from store.db import make_engine
+
+    trend_bench = bench_module("trends")
+    synthetic, time_views = trend_bench.synthetic, trend_bench.time_views
+    engine = make_engine(f"sqlite:///{work / 'trends.db'}")
+    synthetic(engine, scale)
+    views = time_views(engine, 8)
+    worst = max(views, key=lambda v: views[v]["p95_ms"])
+    out = {"trend_view_p95_ms": figure(views[worst]["p95_ms"], f"ms (worst view: {worst})", 200, scale)}
+    for view, numbers in views.items():
+        out[f"trend_{view.replace('-', '_')}_p95_ms"] = figure(numbers["p95_ms"], "ms", 200, scale)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- cards
+def bench_cards(scale: int, work: Path) -> dict:
+    import numpy as np
+
+    from config import Settings
+    from store.vectors import CardFilters, CardIndex, embedder
+
+    chunks = min(scale, 100_000)
+    index = CardIndex(Settings(home=work / "cards-home"))
+    rng = np.random.default_rng(5)
+    words = "model fine tuned chat medical legal code sql anime diffusion llama mistral gemma phi license".split()
+    batch = 5000
+    for start in range(0, chunks, batch):
+        n = min(batch, chunks - start)
+        vectors = rng.normal(size=(n, 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        ids = [f"synthetic/m{i // 6}|s{i % 6}|{i:08x}" for i in range(start, start + n)]
+        texts = [" ".join(random.Random(i).choices(words, k=40)) for i in range(start, start + n)]
+        metas = [{"model_id": i.split("|")[0], "section": "synthetic", "pipeline_tag": "text-generation",
+                  "license_class": "permissive" if k % 2 else "custom", "size_class": "7B" if k % 3 else "13B"}
+                 for k, i in enumerate(ids)]  # fmt: skip
+        index.collection.add(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
+        index.fts.executemany(
+            "INSERT INTO chunks (text, section, model_id, id, pipeline_tag, license_class, size_class) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(t, "synthetic", m["model_id"], i, m["pipeline_tag"], m["license_class"], m["size_class"])
+             for t, i, m in zip(texts, ids, metas, strict=True)],
+        )  # fmt: skip
+        index.fts.commit()
+    queries = ["medical chat model", "sql code generation", "anime diffusion", "llama fine tuned license", "legal"]
+    index.search("warm up")
+    plain, filtered = [], []
+    for _ in range(8):
+        for q in queries:
+            started = time.perf_counter()
+            index.search(q, k=5)
+            plain.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            index.search(q, CardFilters(license_class="permissive", size_class="7B"), k=5)
+            filtered.append((time.perf_counter() - started) * 1000)
+    model = embedder(index.cache_dir)
+    texts = [f"## Training\n\nThis model was fine-tuned for {w} with DPO. " * 12 for w in words * 16]
+    started = time.perf_counter()
+    model.embed(texts)
+    rate = len(texts) / (time.perf_counter() - started)
+    return {
+        "card_query_p95_ms": figure(p95(plain), "ms", 50, chunks),
+        "card_query_filtered_p95_ms": figure(p95(filtered), "ms", 50, chunks),
+        "chunks_embedded_per_s": figure(round(rate, 1), "chunks/s", None, len(texts)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- planner
+def bench_ask(scale: int, engine, work: Path) -> dict:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from test_planner_parse import CASES
+
+    from agent.context import Context
+    from agent.graph import build_graph, run_turn
+    from config import Settings
+    from tools import Services
+
+    services = Services(engine, Settings(home=work / "ask-home"))
+    context = Context()
+    graph = build_graph(services, context, checkpointer=InMemorySaver())
+    run_turn(graph, services, context, "safest permissive 7B chat model", thread_id="warm")
+    samples = []
+    for i, case in enumerate(CASES):
+        if case[1] == "cards":
+            continue  # card search is measured above; here the planner and its store queries
+        started = time.perf_counter()
+        run_turn(graph, services, context, case[0], thread_id=f"q{i}")
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"ask_p95_ms": figure(p95(samples), "ms", 300, scale),
+            "ask_p50_ms": figure(round(statistics.median(samples), 1), "ms", None, scale)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=10_000)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--only", default="ingest,search,ask,trends,cards")
+    parser.add_argument("--child-ingest", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_ingest:
+        child_ingest(*args.child_ingest)
+        return
+    parts = set(args.only.split(","))
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if "ingest" in parts:
+            out |= bench_ingest(args.scale, args.shared, work)
+        engine = None
+        if parts & {"search", "ask"}:
+            figures, engine = bench_search(args.scale, work)
+            out |= figures if "search" in parts else {}
+        if "ask" in parts:
+            out |= bench_ask(args.scale, engine, work)
+        if "trends" in parts:
+            out |= bench_trends(args.scale, work)
+        if "cards" in parts:
+            out |= bench_cards(args.scale, work)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
