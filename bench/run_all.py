@@ -140,13 +140,15 @@ def bench_cards(scale: int, work: Path) -> dict:
     index = CardIndex(Settings(home=work / "cards-home"))
     rng = np.random.default_rng(5)
     words = "model fine tuned chat medical legal code sql anime diffusion llama mistral gemma phi license".split()
+    # A realistic spread of words: with a handful only, every keyword query would match every chunk.
+    lexicon = words + [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in "lmnrst"]  # ~2,000 words
     batch = 5000
     for start in range(0, chunks, batch):
         n = min(batch, chunks - start)
         vectors = rng.normal(size=(n, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         ids = [f"synthetic/m{i // 6}|s{i % 6}|{i:08x}" for i in range(start, start + n)]
-        texts = [" ".join(random.Random(i).choices(words, k=40)) for i in range(start, start + n)]
+        texts = [" ".join(random.Random(i).choices(lexicon, k=60)) for i in range(start, start + n)]
         metas = [{"model_id": i.split("|")[0], "section": "synthetic", "pipeline_tag": "text-generation",
                   "license_class": "permissive" if k % 2 else "custom", "size_class": "7B" if k % 3 else "13B"}
                  for k, i in enumerate(ids)]  # fmt: skip
