@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-SCHEMA_VERSION = "2"  # 2: composite search indexes
+SCHEMA_VERSION = "3"  # 2: composite search indexes; 3: leaderboard rollup and trend indexes
 
 
 class Meta(SQLModel, table=True):
@@ -181,6 +181,9 @@ class LeaderboardRow(SQLModel, table=True):
         Index("ix_lb_best_day", "board", "best", "day"),
         Index("ix_lb_best_all_day", "board", "best_all", "day"),
         Index("ix_lb_repo", "board", "repo_id", "average"),
+        # authors: the group-by reads this index alone; base-models: family and size ranges are index seeks.
+        Index("ix_lb_authors", "board", "best", "day", "author", "average"),
+        Index("ix_lb_family_params", "board", "best", "arch_family", "params_b", "day"),
     )
 
     key: str = Field(primary_key=True)  # hash of source file and raw row: re-ingesting a file adds nothing
@@ -228,3 +231,27 @@ class LlmInteraction(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     latency_ms: int
     created_at: str
+
+
+class LeaderboardDaily(SQLModel, table=True):
+    """Leaderboard rows rolled up per (board, mode, day, type, family), rebuilt on every leaderboard load.
+
+    `mode` is "best" (the row standing for its repo, flagged rows left out) or "best_all" (flagged kept).
+    The types, architectures, benchmarks and releases views read this instead of every row.
+    """
+
+    __tablename__ = "leaderboard_daily"
+    __table_args__ = (Index("ix_lb_daily_period", "board", "mode", "day"),)
+
+    board: str = Field(primary_key=True)
+    mode: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)
+    type: str = Field(primary_key=True)
+    arch_family: str = Field(primary_key=True)
+    week: str
+    month: str
+    models: int
+    scored: int  # rows with an average
+    sum_average: float | None = None
+    max_average: float | None = None
+    max_repo: str | None = None  # the repo with max_average (the first by id on a tie)

@@ -21,9 +21,10 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
-from store.models import LeaderboardRow
+from store.models import LeaderboardDaily, LeaderboardRow
 
 L = LeaderboardRow.__table__
+D = LeaderboardDaily.__table__
 
 TYPES = ("pretrained", "continuously_pretrained", "fine_tuned", "chat", "merge", "unknown")
 FAMILIES = ("Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT", "GPT2", "GPT-NeoX", "Other")
@@ -311,7 +312,43 @@ def refresh_best(engine: Engine) -> int:
         with engine.begin() as conn:
             stmt = update(L).where(L.c.key == bindparam("k")).values(best=bindparam("b"), best_all=bindparam("ba"))
             conn.execute(stmt, changes)
+    refresh_rollup(engine)
     return len(changes)
+
+
+def refresh_rollup(engine: Engine) -> int:
+    """Rebuild `leaderboard_daily` from the standing rows, in one transaction (readers see old or new)."""
+    from sqlalchemy import and_, delete, func, literal
+
+    with engine.begin() as conn:
+        conn.execute(delete(D))
+        for mode, flag in (("best", L.c.best), ("best_all", L.c.best_all)):
+            grouped = (
+                select(L.c.board, literal(mode), L.c.day, L.c.type, L.c.arch_family, L.c.week, L.c.month,
+                       func.count(), func.count(L.c.average), func.sum(L.c.average), func.max(L.c.average))
+                .where(flag.is_(True), L.c.day.is_not(None))
+                .group_by(L.c.board, L.c.day, L.c.type, L.c.arch_family, L.c.week, L.c.month)
+            )  # fmt: skip
+            columns = ["board", "mode", "day", "type", "arch_family", "week", "month", "models", "scored",
+                       "sum_average", "max_average"]  # fmt: skip
+            conn.execute(insert(D).from_select(columns, grouped))
+            best = (
+                select(L.c.board, L.c.day, L.c.type, L.c.arch_family, func.min(L.c.repo_id).label("repo"))
+                .join(D, and_(D.c.board == L.c.board, D.c.mode == mode, D.c.day == L.c.day, D.c.type == L.c.type,
+                              D.c.arch_family == L.c.arch_family, D.c.max_average == L.c.average))
+                .where(flag.is_(True))
+                .group_by(L.c.board, L.c.day, L.c.type, L.c.arch_family)
+            )  # fmt: skip
+            rows = [dict(r) for r in conn.execute(best).mappings()]
+            if rows:
+                conn.execute(
+                    update(D).where(D.c.board == bindparam("b_board"), D.c.mode == mode, D.c.day == bindparam("b_day"),
+                                    D.c.type == bindparam("b_type"), D.c.arch_family == bindparam("b_fam"))
+                    .values(max_repo=bindparam("b_repo")),
+                    [{"b_board": r["board"], "b_day": r["day"], "b_type": r["type"], "b_fam": r["arch_family"],
+                      "b_repo": r["repo"]} for r in rows],
+                )  # fmt: skip
+        return conn.execute(select(func.count()).select_from(D)).scalar_one()
 
 
 def order_files(paths: list[Path]) -> list[Path]:

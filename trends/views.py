@@ -16,9 +16,10 @@ import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from store.models import LeaderboardRow, Observation, ScoreRow
+from store.models import LeaderboardDaily, LeaderboardRow, Observation, ScoreRow
 
 L = LeaderboardRow.__table__
+D = LeaderboardDaily.__table__
 O = Observation.__table__  # noqa: E741
 S = ScoreRow.__table__
 UNITS = ("day", "week", "month")
@@ -83,15 +84,49 @@ def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+@dataclass
+class _Source:
+    """Where a grouped view reads from: the daily rollup, or every row when authors are filtered."""
+
+    where: object
+    day: object
+    period: object
+    type: object
+    arch: object
+    count: object
+    avg: object
+    best: object
+    value: object  # per-row value compared with the group's best
+    repo: object  # per-row repo id of that value
+    scored: object  # rows that have a score
+
+
+def _source(p: TrendParams) -> _Source:
+    if p.authors:  # the rollup has no author dimension
+        return _Source(_where(p), L.c.day, L.c[p.unit], L.c.type, L.c.arch_family, func.count(), func.avg(L.c.average),
+                       func.max(L.c.average), L.c.average, L.c.repo_id, L.c.average.is_not(None))  # fmt: skip
+    conds = [D.c.board == p.board, D.c.mode == ("best_all" if p.include_flagged else "best")]
+    if p.start:
+        conds.append(D.c.day >= p.start[:10])
+    if p.end:
+        conds.append(D.c.day <= p.end[:10])
+    if p.types:
+        conds.append(D.c.type.in_(p.types))
+    if p.archs:
+        conds.append(D.c.arch_family.in_(p.archs))
+    return _Source(and_(*conds), D.c.day, D.c[p.unit], D.c.type, D.c.arch_family, func.sum(D.c.models),
+                   func.sum(D.c.sum_average) / func.sum(D.c.scored), func.max(D.c.max_average), D.c.max_average,
+                   D.c.max_repo, D.c.scored > 0)  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------- 1. types
 def types_view(engine: Engine, p: TrendParams) -> dict:
     """New models per type per period."""
-    period = L.c[p.unit]
-    query = (
-        select(period, L.c.type, func.count()).where(_where(p)).group_by(period, L.c.type).order_by(period, L.c.type)
-    )
+    src = _source(p)
+    query = select(src.period, src.type, src.count).where(src.where).group_by(src.period, src.type)
     with engine.connect() as conn:
-        rows = [{"period": per, "type": t, "new_models": n} for per, t, n in conn.execute(query)]
+        rows = [{"period": per, "type": t, "new_models": int(n)} for per, t, n in
+                conn.execute(query.order_by(src.period, src.type))]  # fmt: skip
     return _result("types", p, rows)
 
 
@@ -129,46 +164,43 @@ def authors_view(engine: Engine, p: TrendParams) -> dict:
 # ------------------------------------------------------------------------------------------- 3. benchmarks
 def benchmarks_view(engine: Engine, p: TrendParams) -> dict:
     """Average and best benchmark score per type per period, the best model of each, and totals per type."""
-    period = L.c[p.unit]
-    where = and_(_where(p), L.c.average.is_not(None))
+    src = _source(p)
+    where = and_(src.where, src.scored)
     grouped = (
-        select(period.label("period"), L.c.type.label("type"), func.avg(L.c.average).label("avg"),
-               func.max(L.c.average).label("best"), func.count().label("n"))
+        select(src.period.label("period"), src.type.label("type"), src.avg.label("avg"), src.best.label("best"),
+               src.count.label("n"))
         .where(where)
-        .group_by(period, L.c.type)
+        .group_by(src.period, src.type)
         .subquery()
     )  # fmt: skip
-    # The best model of each (period, type): join the maximum back to its row.
+    # The best model of each (period, type): join the maximum back to the rows that reach it.
     best_rows = (
-        select(grouped.c.period, grouped.c.type, grouped.c.avg, grouped.c.best, grouped.c.n, func.min(L.c.repo_id))
-        .join(L, and_(period == grouped.c.period, L.c.type == grouped.c.type, L.c.average == grouped.c.best))
+        select(grouped.c.period, grouped.c.type, grouped.c.avg, grouped.c.best, grouped.c.n, func.min(src.repo))
+        .join_from(grouped, src.value.table,
+                   and_(src.period == grouped.c.period, src.type == grouped.c.type, src.value == grouped.c.best))
         .where(where)
         .group_by(grouped.c.period, grouped.c.type, grouped.c.avg, grouped.c.best, grouped.c.n)
         .order_by(grouped.c.period, grouped.c.type)
-    )
+    )  # fmt: skip
     with engine.connect() as conn:
         rows = [
-            {"period": per, "type": t, "avg_score": _r(avg), "best_score": _r(best), "best_model": model, "models": n}
+            {"period": per, "type": t, "avg_score": _r(avg), "best_score": _r(best), "best_model": model,
+             "models": int(n)}
             for per, t, avg, best, n, model in conn.execute(best_rows)
-        ]
+        ]  # fmt: skip
         totals = conn.execute(
-            select(L.c.type, func.count()).where(_where(p)).group_by(L.c.type).order_by(func.count().desc())
+            select(src.type, src.count).where(src.where).group_by(src.type).order_by(src.count.desc())
         ).all()
-    return _result("benchmarks", p, rows, totals=[{"type": t, "models": n} for t, n in totals])
+    return _result("benchmarks", p, rows, totals=[{"type": t, "models": int(n)} for t, n in totals])
 
 
 # ------------------------------------------------------------------------------------------- 4. architectures
 def architectures_view(engine: Engine, p: TrendParams) -> dict:
     """New models per architecture family per period: absolute, relative to the family's own peak, and share."""
-    period = L.c[p.unit]
-    query = (
-        select(period, L.c.arch_family, func.count())
-        .where(_where(p))
-        .group_by(period, L.c.arch_family)
-        .order_by(period, L.c.arch_family)
-    )
+    src = _source(p)
+    query = select(src.period, src.arch, src.count).where(src.where).group_by(src.period, src.arch)
     with engine.connect() as conn:
-        grouped = conn.execute(query).all()
+        grouped = [(per, fam, int(n)) for per, fam, n in conn.execute(query.order_by(src.period, src.arch))]
     peak: dict[str, int] = {}
     per_period: dict[str, int] = {}
     for per, fam, n in grouped:
@@ -250,20 +282,21 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
         releases = [r for r in releases if str(r["date"]) >= p.start[:10]]
     if p.end:
         releases = [r for r in releases if str(r["date"]) <= p.end[:10]]
-    base = TrendParams(**{**asdict(p), "start": None, "end": None, "archs": []})
+    src = _source(TrendParams(**{**asdict(p), "start": None, "end": None, "archs": []}))
     rows = []
     with engine.connect() as conn:
         for release in releases:
             day = date.fromisoformat(str(release["date"]))
             before_from, after_to = (day - window).isoformat(), (day + window).isoformat()
+            before = (src.day < day.isoformat()).label("before")
             counts = conn.execute(
-                select(L.c.arch_family, (L.c.day < day.isoformat()).label("before"), func.count())
-                .where(_where(base), L.c.day >= before_from, L.c.day < after_to)
-                .group_by(L.c.arch_family, "before")
+                select(src.arch, before, src.count)
+                .where(src.where, src.day >= before_from, src.day < after_to)
+                .group_by(src.arch, before)
             ).all()
             tally: dict[str, list[int]] = {}
-            for fam, before, n in counts:
-                tally.setdefault(fam, [0, 0])[0 if before else 1] += n
+            for fam, is_before, n in counts:
+                tally.setdefault(fam, [0, 0])[0 if is_before else 1] += int(n)
             for fam in sorted(tally, key=lambda f: (f != release["family"], f)):
                 b, a = tally[fam]
                 rows.append({"release": release["name"], "release_date": day.isoformat(), "release_family":
