@@ -17,6 +17,7 @@ from typing import Any
 from config import Settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BELOW, EXIT_PARTIAL, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+LICENSE_CLASSES = ["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"]
 
 
 def _emit(data: Any) -> None:
@@ -648,8 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cards_sub.add_parser("search", help="semantic + keyword search with citations")
     q.add_argument("query")
     q.add_argument("--task", help="pipeline tag, e.g. text-generation")
-    q.add_argument("--license-class", choices=["permissive", "copyleft", "responsible-ai", "custom",
-                                               "non-commercial", "unknown"])  # fmt: skip
+    q.add_argument("--license-class", choices=LICENSE_CLASSES)
     q.add_argument("--size", help="nominal size class, e.g. 7B")
     q.add_argument("--k", type=int, default=5, help="results (default 5)")
     q.add_argument("--json", action="store_true")

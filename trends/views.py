@@ -58,19 +58,25 @@ class TrendParams:
             raise ValueError("metric must be downloads, likes or a score category")
 
 
+def _period_filters(table, p: TrendParams) -> list:
+    """Date range, types and families: the filters the rows table and the daily rollup share."""
+    conds = []
+    if p.start:
+        conds.append(table.c.day >= p.start[:10])
+    if p.end:
+        conds.append(table.c.day <= p.end[:10])
+    if p.types:
+        conds.append(table.c.type.in_(p.types))
+    if p.archs:
+        conds.append(table.c.arch_family.in_(p.archs))
+    return conds
+
+
 def _where(p: TrendParams, dated: bool = True):
     best = L.c.best_all if p.include_flagged else L.c.best
-    conds = [L.c.board == p.board, best.is_(True)]
+    conds = [L.c.board == p.board, best.is_(True), *_period_filters(L, p)]
     if dated:
         conds.append(L.c.day.is_not(None))
-    if p.start:
-        conds.append(L.c.day >= p.start[:10])
-    if p.end:
-        conds.append(L.c.day <= p.end[:10])
-    if p.types:
-        conds.append(L.c.type.in_(p.types))
-    if p.archs:
-        conds.append(L.c.arch_family.in_(p.archs))
     if p.authors:
         conds.append(L.c.author.in_(p.authors))
     return and_(*conds)
@@ -105,15 +111,7 @@ def _source(p: TrendParams) -> _Source:
     if p.authors:  # the rollup has no author dimension
         return _Source(_where(p), L.c.day, L.c[p.unit], L.c.type, L.c.arch_family, func.count(), func.avg(L.c.average),
                        func.max(L.c.average), L.c.average, L.c.repo_id, L.c.average.is_not(None))  # fmt: skip
-    conds = [D.c.board == p.board, D.c.mode == ("best_all" if p.include_flagged else "best")]
-    if p.start:
-        conds.append(D.c.day >= p.start[:10])
-    if p.end:
-        conds.append(D.c.day <= p.end[:10])
-    if p.types:
-        conds.append(D.c.type.in_(p.types))
-    if p.archs:
-        conds.append(D.c.arch_family.in_(p.archs))
+    conds = [D.c.board == p.board, D.c.mode == ("best_all" if p.include_flagged else "best"), *_period_filters(D, p)]
     return _Source(and_(*conds), D.c.day, D.c[p.unit], D.c.type, D.c.arch_family, func.sum(D.c.models),
                    func.sum(D.c.sum_average) / func.sum(D.c.scored), func.max(D.c.max_average), D.c.max_average,
                    D.c.max_repo, D.c.scored > 0)  # fmt: skip
