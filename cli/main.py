@@ -611,10 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--size", help="nominal size class, e.g. 7B")
     size.add_argument("--min-params", type=int, help="at least N parameters")
     p.add_argument("--max-params", type=int, help="at most N parameters")
-    p.add_argument(
-        "--license-class",
-        choices=["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"],
-    )
+    p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
