@@ -140,7 +140,16 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
     if new_models:
         conn.execute(
             insert(M),
-            [{"id": i.facts.id, "first_seen": observed_at, "last_seen": observed_at} for i in new_models],
+            [
+                {
+                    "id": i.facts.id,
+                    "id_lower": i.facts.id.lower(),
+                    "name_lower": i.facts.name.lower(),
+                    "first_seen": observed_at,
+                    "last_seen": observed_at,
+                }
+                for i in new_models
+            ],  # fmt: skip
         )
     summary.new_models += len(new_models)
     summary.new_observations += len(fresh) - len(new_models)

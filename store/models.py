@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-SCHEMA_VERSION = "3"  # 2: composite search indexes; 3: leaderboard rollup and trend indexes
+SCHEMA_VERSION = "4"  # 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns
 
 
 class Meta(SQLModel, table=True):
@@ -41,6 +41,9 @@ class ModelRow(SQLModel, table=True):
     )  # fmt: skip
 
     id: str = Field(primary_key=True)
+    # Lower-cased id and repo name, indexed: users type 'phi-2' or 'GOOGLE/GEMMA-7B'.
+    id_lower: str = Field(index=True)
+    name_lower: str = Field(index=True)
     author: str | None = Field(default=None, index=True)
     first_seen: str
     last_seen: str = Field(index=True)

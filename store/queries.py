@@ -32,7 +32,7 @@ def resolve_model_id(engine: Engine, model_id: str) -> str | None:
         exact = conn.execute(select(M.c.id).where(M.c.id == model_id)).scalar()
         if exact:
             return exact
-        return conn.execute(select(M.c.id).where(func.lower(M.c.id) == model_id.lower()).limit(1)).scalar()
+        return conn.execute(select(M.c.id).where(M.c.id_lower == model_id.lower()).limit(1)).scalar()
 
 
 def _findings_of(conn, obs_id: int, version: str) -> list[Finding]:
@@ -263,39 +263,64 @@ class Resolution:
     candidates: list[str] = field(default_factory=list)
 
 
+class _NameIndex:
+    """Repo names for fuzzy matching, grouped by first character, rebuilt only when the table changes."""
+
+    def __init__(self):
+        self.key: tuple | None = None
+        self.by_initial: dict[str, list[str]] = {}
+        self.ids_by_name: dict[str, list[str]] = {}
+
+    def refresh(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.last_seen))).one())
+            if key == self.key:
+                return
+            rows = conn.execute(select(M.c.name_lower, M.c.id).order_by(M.c.downloads.desc().nulls_last())).all()
+        self.ids_by_name, self.by_initial = {}, {}
+        for name, model_id in rows:
+            if name not in self.ids_by_name:
+                self.by_initial.setdefault(name[:1], []).append(name)
+            self.ids_by_name.setdefault(name, []).append(model_id)
+        self.key = key
+
+
+_NAMES = _NameIndex()
+
+
 def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
     """Resolve a full id, a bare name ('phi-2'), or a name with a typo ('gemma-7bb') to a stored model.
 
-    Bare names prefer the most downloaded model of that name (the original over its re-uploads).
+    Bare names prefer the most downloaded model of that name (the original over its re-uploads). Every step
+    but the last is an index lookup; the fuzzy step compares against names sharing the first character.
     """
     from rapidfuzz import fuzz, process
 
     query = text.strip().strip("'\"`.,?!")
+    lowered = query.lower()
     with engine.connect() as conn:
         if "/" in query:
             exact = conn.execute(select(M.c.id).where(M.c.id == query)).scalar()
             if exact:
                 return Resolution(text, exact, "exact")
-            case = conn.execute(select(M.c.id).where(func.lower(M.c.id) == query.lower()).limit(1)).scalar()
+            case = conn.execute(select(M.c.id).where(M.c.id_lower == lowered).limit(1)).scalar()
             if case:
                 return Resolution(text, case, "case")
-        name = query.split("/")[-1].lower()
-        pattern = "%/" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        same_name = select(M.c.id).where(func.lower(M.c.id).like(pattern, escape="\\"))
-        by_name = conn.execute(same_name.order_by(M.c.downloads.desc().nulls_last(), M.c.id)).scalars().all()
-        if by_name:
-            return Resolution(text, by_name[0], "name", list(by_name[:limit]))
-        ids = conn.execute(select(M.c.id, M.c.downloads)).all()
-    popularity = dict(ids)
-    names = {}
-    for model_id in popularity:
-        names.setdefault(model_id.split("/")[-1].lower(), []).append(model_id)
-    target = query.lower() if "/" in query else name
-    choices = list(popularity) if "/" in query else list(names)
-    matches = process.extract(target, choices, scorer=fuzz.ratio, score_cutoff=85, limit=limit)
-    if not matches:
+        name = lowered.split("/")[-1]
+        by_name = conn.execute(
+            select(M.c.id).where(M.c.name_lower == name).order_by(M.c.downloads.desc().nulls_last(), M.c.id)
+        ).scalars().all()  # fmt: skip
+    if by_name:
+        return Resolution(text, by_name[0], "name", list(by_name[:limit]))
+    if not name:
         return Resolution(text, None, "none")
-    found = []
-    for match, _, _ in matches:
-        found.extend(sorted(names.get(match, [match]), key=lambda m: -(popularity.get(m) or 0)))
+    _NAMES.refresh(engine)
+    matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
+                              limit=limit)  # fmt: skip
+    found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]
+    if "/" in query:  # prefer candidates whose org matches what was typed
+        org = lowered.split("/")[0]
+        found.sort(key=lambda m: m.split("/")[0].lower() != org)
+    if not found:
+        return Resolution(text, None, "none")
     return Resolution(text, found[0], "fuzzy", found[:limit])

@@ -21,7 +21,7 @@ def agent(ingested, shared_data, tmp_path_factory):
     engine, _, _ = ingested
     for path in order_files(sorted((shared_data / "leaderboard").glob("huggingface_v1_final.csv"))):
         load_file(engine, path)
-    services = Services(engine, Settings(home=tmp_path_factory.mktemp("agent-home")))
+    services = Services(engine, Settings(home=tmp_path_factory.mktemp("agent-home"), hf_endpoint="http://127.0.0.1:9"))
     context = Context()
     graph = build_graph(services, context, checkpointer=InMemorySaver())
 
@@ -160,8 +160,9 @@ def test_unparseable_question_gets_the_menu_not_a_wrong_answer(agent):
     assert "safest permissive 7B chat model" in result["answer"]
 
 
-def test_unknown_model_offline_says_so_plainly(agent, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_unknown_model_offline_says_so_plainly(agent):
+    # The agent's Hub endpoint is a closed port on loopback (see the fixture). Not HF_HUB_OFFLINE:
+    # huggingface_hub reads that once, at import, and it would leak into later tests.
     ask, _ = agent
     result = ask("score someone/not-in-the-database", thread="u")
     assert result["tool_calls"][0]["name"] == "fetch_and_score"
