@@ -225,11 +225,15 @@ def load_releases() -> list[dict]:
     return yaml.safe_load(resources.files("trends").joinpath("data", "releases.yaml").read_text())["releases"]
 
 
-def _base_condition(base: dict):
+def _base_condition(base: dict, board: str):
     low, high = base["params"]
     by_shape = and_(L.c.arch_family == base["family"], L.c.params_b >= low, L.c.params_b <= high)
-    by_name = [L.c.base_model.like(f"{i}%") for i in base.get("ids", [])]
-    return and_(L.c.day >= str(base["released"]), or_(by_shape, *by_name))
+    released = L.c.day >= str(base["released"])
+    if board == "v1":  # v1 rows name no base model: family and size alone, an index seek
+        return and_(released, by_shape)
+    # Prefix matches as ranges, so the base_model index can serve them.
+    by_name = [and_(L.c.base_model >= i, L.c.base_model < i + "\uffff") for i in base.get("ids", [])]
+    return and_(released, or_(by_shape, *by_name))
 
 
 def base_models_view(engine: Engine, p: TrendParams) -> dict:
@@ -242,7 +246,7 @@ def base_models_view(engine: Engine, p: TrendParams) -> dict:
     rows, peaks = [], []
     with engine.connect() as conn:
         for base in chosen:
-            where = and_(_where(p), L.c.average.is_not(None), _base_condition(base))
+            where = and_(_where(p), L.c.average.is_not(None), _base_condition(base, p.board))
             best = (
                 select(period, func.max(L.c.average), func.count()).where(where).group_by(period).order_by(period)
             ).subquery()
