@@ -150,9 +150,7 @@ class App:
 def build_app(settings: Settings) -> gr.Blocks:
     """The page."""
     app = App(settings)
-    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
     with gr.Blocks(title="whichmodel", analytics_enabled=False) as demo:
-        demo.theme = theme
         thread = gr.State()
         gr.Markdown("## whichmodel — which Hugging Face model should I use, and can I trust it?")
         with gr.Tabs(selected="chat") as tabs:
@@ -216,6 +214,8 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block:
     """Serve the app on host:port (no share link)."""
     demo = build_app(settings)
     demo.queue(default_concurrency_limit=8)
+    # System fonts only: a theme's default web fonts would be fetched from a font CDN by the browser.
+    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
-                show_error=True, quiet=not block)  # fmt: skip
+                show_error=True, quiet=not block, theme=theme)  # fmt: skip
     return demo
