@@ -247,15 +247,19 @@ def base_models_view(engine: Engine, p: TrendParams) -> dict:
     with engine.connect() as conn:
         for base in chosen:
             where = and_(_where(p), L.c.average.is_not(None), _base_condition(base, p.board))
-            best = (
-                select(period, func.max(L.c.average), func.count()).where(where).group_by(period).order_by(period)
-            ).subquery()
-            data = conn.execute(
-                select(best.c[0], best.c[1], best.c[2], func.min(L.c.repo_id), func.min(L.c.day))
-                .join(L, and_(period == best.c[0], L.c.average == best.c[1]))
+            # One pass: each period's best row by a window (joining maxima back to rows grew quadratically).
+            ranked = (
+                select(period.label("period"), L.c.average, L.c.repo_id, L.c.day,
+                       func.count().over(partition_by=period).label("n"),
+                       func.row_number().over(partition_by=period, order_by=(L.c.average.desc(), L.c.repo_id))
+                       .label("rank"))
                 .where(where)
-                .group_by(best.c[0], best.c[1], best.c[2])
-                .order_by(best.c[0])
+                .subquery()
+            )  # fmt: skip
+            data = conn.execute(
+                select(ranked.c.period, ranked.c.average, ranked.c.n, ranked.c.repo_id, ranked.c.day)
+                .where(ranked.c.rank == 1)
+                .order_by(ranked.c.period)
             ).all()
             record, record_model, first_day, peak = None, None, None, None
             for per, score, n, model, day in data:
