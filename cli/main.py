@@ -157,8 +157,9 @@ def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
         _emit({"files": [asdict(r) for r in results], "skipped": skipped})
     else:
         for r in results:
+            ignored = f", {len(r.ignored)} ignored (not models)" if r.ignored else ""
             _say(f"{r.source} ({r.layout}): {r.rows} rows, {r.inserted} new, {r.unchanged} unchanged, "
-                 f"{len(r.skipped)} skipped")  # fmt: skip
+                 f"{len(r.skipped)} skipped{ignored}")  # fmt: skip
             for s in r.skipped[:10]:
                 _say(f"  skipped line {s['line']}: {s['reason']}")
     return EXIT_PARTIAL if skipped else EXIT_OK

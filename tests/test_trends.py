@@ -106,9 +106,11 @@ def test_every_file_loads_and_reloading_adds_nothing(board, shared_data):
     layouts = {s.source: s.layout for s in summaries}
     assert layouts["leaderboard_v1_2024-05-20.csv"] == "v1-scrape"
     assert layouts["huggingface_v2_2025-03-21.csv"] == "v2-final"
-    assert all(s.inserted + len(s.skipped) == s.rows for s in summaries)
+    assert all(s.inserted + len(s.skipped) + len(s.ignored) == s.rows for s in summaries)
+    scrape = next(s for s in summaries if s.layout == "v1-scrape")
+    assert [i["reason"] for i in scrape.ignored] == ["leaderboard baseline row, not a model"]
     again = load_file(engine, shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv")
-    assert again.inserted == 0 and again.unchanged == again.rows - len(again.skipped)
+    assert again.inserted == 0 and again.unchanged == again.rows - len(again.skipped) - len(again.ignored)
 
 
 def test_unknown_params_and_inverted_flags(v1_only):
@@ -339,3 +341,11 @@ def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys):
                  str(shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv"), "--json"])  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["files"][0]["inserted"] == data["files"][0]["rows"]
+
+
+def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_data, capsys):
+    """The exports' baseline row is ignored, not skipped: README's main command continues after this step."""
+    files = [str(p) for p in sorted((shared_data / "leaderboard").glob("*.csv"))]
+    assert main(["--home", str(tmp_path), "ingest", "--leaderboard", *files, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["skipped"] == 0 and sum(len(f["ignored"]) for f in data["files"]) == 1

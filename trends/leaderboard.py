@@ -128,7 +128,11 @@ class LoadSummary:
     rows: int = 0
     inserted: int = 0
     unchanged: int = 0
-    skipped: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # bad rows: the exit code says some were skipped
+    ignored: list[dict] = field(default_factory=list)  # rows that are not models (the exports' baseline)
+
+
+IGNORED_BASELINE = "leaderboard baseline row, not a model"
 
 
 def _layout(header: list[str]) -> str:
@@ -228,8 +232,8 @@ def read_rows(path: Path) -> tuple[str, Iterator[tuple[int, dict | None, str | N
                 if not repo or any(c.isspace() for c in repo):
                     yield number, None, f"no usable repo id ({values['repo_id']!r})"
                     continue
-                if repo == "baseline":  # the exports' reference row, not a model
-                    yield number, None, "leaderboard baseline row, not a model"
+                if repo == "baseline":  # the exports' reference row: not a model, and not an error
+                    yield number, None, IGNORED_BASELINE
                     continue
                 values["repo_id"] = repo
                 values["_raw"] = "\x1f".join(f"{k}={v}" for k, v in raw.items())
@@ -266,7 +270,7 @@ def load_file(engine: Engine, path: Path) -> LoadSummary:
     for line, values, error in rows:
         summary.rows += 1
         if values is None:
-            summary.skipped.append({"line": line, "reason": error})
+            (summary.ignored if error == IGNORED_BASELINE else summary.skipped).append({"line": line, "reason": error})
             continue
         raw = values.pop("_raw")
         day = values.pop("day")
