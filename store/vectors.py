@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ VECTOR_WEIGHT = 0.5
 KEYWORD_WEIGHT = 1.0
 FILTER_KEYS = ("pipeline_tag", "license_class", "size_class")
 _MODELS: dict[str, MiniLM] = {}
+# Chroma's client for a folder is a process-wide shared system: two threads creating one at once can catch
+# it half-started ("Could not connect to tenant default_tenant"), so creation is serialized.
+_CLIENT_LOCK = threading.Lock()
 
 
 def embedder(cache_dir: Path) -> MiniLM:
@@ -128,15 +132,16 @@ class CardIndex:
         home.mkdir(parents=True, exist_ok=True)
         self.cache_dir = home / "models"
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        if settings.chroma_host:
-            host, _, port = settings.chroma_host.partition(":")
-            self.client = chromadb.HttpClient(host=host, port=int(port or 8000), settings=chroma_settings)
-        else:
-            self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
         self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir))
-        self.collection = self.client.get_or_create_collection(
-            COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
-        )
+        with _CLIENT_LOCK:
+            if settings.chroma_host:
+                host, _, port = settings.chroma_host.partition(":")
+                self.client = chromadb.HttpClient(host=host, port=int(port or 8000), settings=chroma_settings)
+            else:
+                self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+            self.collection = self.client.get_or_create_collection(
+                COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
+            )
         self.fts = sqlite3.connect(home / "cards_fts.db", check_same_thread=False)
         self.fts.execute("PRAGMA journal_mode=WAL")
         self.fts.execute(

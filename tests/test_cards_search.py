@@ -185,3 +185,30 @@ def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data):
     assert "bigscience/bloom" in {h["model_id"] for h in hits}
     text_to_image = index.search("model", CardFilters(task="text-to-image"), k=10)
     assert text_to_image and all(h["model_id"] != "bigscience/bloom" for h in text_to_image)
+
+
+def test_the_card_index_opens_once_when_requests_race(indexed):
+    """A page load runs several handlers at once; each may be the first to need the card index."""
+    import threading
+
+    from store.db import engine_for
+    from tools import Services
+
+    home, _ = indexed
+    settings = Settings(home=home)
+    services = Services(engine_for(settings), settings)
+    barrier, errors, found = threading.Barrier(6), [], []
+
+    def search():
+        barrier.wait()
+        try:
+            found.append(services.cards.search("SQL", k=1)[0]["model_id"])
+        except Exception as err:  # collected, so the assertion shows what went wrong
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=search) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and found == ["lab/sql-coder-7b"] * 6

@@ -9,6 +9,7 @@ wrapped in <untrusted>...</untrusted> markers, and no tool takes SQL.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -37,14 +38,17 @@ class Services:
     engine: Engine
     settings: Settings
     _cards: Any = field(default=None, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
     def cards(self):
-        """The card index, opened on first use (loading Chroma and the embedder costs a moment)."""
+        """The card index, opened once on first use, even when several requests need it at the same moment."""
         if self._cards is None:
-            from store.vectors import CardIndex
+            with self._lock:
+                if self._cards is None:
+                    from store.vectors import CardIndex
 
-            self._cards = CardIndex(self.settings)
+                    self._cards = CardIndex(self.settings)
         return self._cards
 
 

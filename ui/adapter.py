@@ -218,7 +218,8 @@ def status_markdown(status: dict) -> str:
     lines = [
         f"**{status['models']:,} models**, {status['observations']:,} observations, {status['scored_models']:,} scored "
         f"(method {status['method_version']}, weights `{status['weights_hash'][:12]}`).",
-        f"Card chunks indexed: {status.get('card_chunks', 0):,}. "
+        f"Card chunks indexed: {status.get('card_chunks', 0):,}"
+        f"{' (card index unavailable: ' + status['card_error'] + ')' if status.get('card_error') else ''}. "
         f"Leaderboard rows: {status.get('leaderboard_rows', 0):,} "
         f"from {', '.join(status.get('leaderboard_files', [])) or 'no files'}.",
         "",

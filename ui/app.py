@@ -131,8 +131,9 @@ class App:
             status["leaderboard_files"] = list(conn.execute(select(LeaderboardRow.source).distinct()).scalars())
         try:
             status["card_chunks"] = self.services.cards.count()
-        except Exception:  # the embedder may be missing; the Data tab still shows the rest
+        except Exception as err:  # the Data tab still shows the rest, and says why cards are missing
             status["card_chunks"] = 0
+            status["card_error"] = f"{err.__class__.__name__}: {err}"
         status |= {"method_version": method.version, "weights_hash": method.weights_hash}
         return status_markdown(status)
 
