@@ -585,6 +585,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
+    from trends.leaderboard import FAMILIES, TYPES
+    from trends.views import VIEWS
+
     parser = argparse.ArgumentParser(prog="whichmodel", description="Which Hugging Face model, and can I trust it?")
     parser.add_argument("--home", type=Path, help="data directory (default: $WHICHMODEL_HOME or ~/.whichmodel)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -674,16 +677,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
-    p.add_argument("view", choices=["types", "authors", "benchmarks", "architectures", "base-models", "releases",
-                                    "history", "movers", "alerts"])  # fmt: skip
+    p.add_argument("view", choices=list(VIEWS))
     p.add_argument("--from", dest="start", metavar="DATE", help="start date, YYYY-MM-DD (inclusive)")
     p.add_argument("--to", dest="end", metavar="DATE", help="end date, YYYY-MM-DD (inclusive)")
     p.add_argument("--unit", default="month", choices=["day", "week", "month"])
     p.add_argument("--top", type=int, default=10, help="authors: how many; movers: gains and drops each")
-    p.add_argument("--type", action="append", choices=["pretrained", "continuously_pretrained", "fine_tuned",
-                                                       "chat", "merge", "unknown"])  # fmt: skip
-    p.add_argument("--arch", action="append", choices=["Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT",
-                                                       "GPT2", "GPT-NeoX", "Other"])  # fmt: skip
+    p.add_argument("--type", action="append", choices=TYPES)
+    p.add_argument("--arch", action="append", choices=FAMILIES)
     p.add_argument("--author", action="append")
     p.add_argument("--model", help="history/alerts: a model id; base-models: a base name such as Mistral-7B")
     p.add_argument("--board", default="v1", choices=["v1", "v2"], help="leaderboard version (default v1)")

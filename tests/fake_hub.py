@@ -7,11 +7,12 @@ Each path has a script: a list of answers served in order (the last one repeats)
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlparse
+
+from loopback import LoopbackServer
 
 
 @dataclass
@@ -53,7 +54,7 @@ def gated() -> Answer:
     return json_answer({"error": "Access to this model is restricted"}, status=403, **{"X-Error-Code": "GatedRepo"})
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     """Start with `with FakeHub() as hub:`; `hub.url` is the endpoint; `hub.script(path, *answers)`."""
 
     def __init__(self):
@@ -90,9 +91,8 @@ class FakeHub:
             def do_HEAD(self):  # noqa: N802
                 self._answer(head=True)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def script(self, path: str, *answers: Answer) -> None:
         self.scripts[path] = list(answers)
@@ -103,11 +103,3 @@ class FakeHub:
         self.script(f"/api/models/{repo}/discussions", discussions_answer(*discussions, repo=repo))
         if readme is not None:
             self.script(f"/{repo}/resolve/main/README.md", readme_answer(readme))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

@@ -8,10 +8,11 @@ POST /v1/chat/completions takes the next one (the last repeats). Streaming reque
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import LoopbackServer
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Reply:
     raw: bytes | None = None  # sent as the body as-is (broken answers)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self):
         self.replies: list[Reply] = []
         self.requests: list[dict] = []
@@ -75,9 +76,8 @@ class FakeOpenAI:
             def do_GET(self):  # noqa: N802
                 self._send(200, json.dumps({"data": [{"id": "fake", "object": "model"}]}).encode(), "application/json")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def next_reply(self) -> Reply:
         if not self.replies:
@@ -124,11 +124,3 @@ class FakeOpenAI:
             for start in range(0, len(args), 5):  # arguments arrive in fragments
                 yield chunk({"tool_calls": [{"index": n, "function": {"arguments": args[start : start + 5]}}]})
         yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

@@ -20,6 +20,7 @@ from config import Settings  # noqa: E402
 from store.db import engine_for  # noqa: E402
 from store.queries import data_status, resolve_model, scorecard  # noqa: E402
 from tools import Services, make_tools  # noqa: E402
+from trends.leaderboard import FAMILIES, TYPES  # noqa: E402
 from trends.plots import plotly_figure  # noqa: E402
 from trends.views import VIEWS, TrendParams, run_view  # noqa: E402
 from ui.adapter import (  # noqa: E402
@@ -40,7 +41,6 @@ EXAMPLES = [
     "how did Mistral's popularity move after Mixtral came out?",
     "which models were trained on medical data?",
 ]
-LEADERBOARD_VIEWS = ["types", "authors", "benchmarks", "architectures", "base-models", "releases"]
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
 
@@ -182,10 +182,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                     start = gr.Textbox(label="From (YYYY-MM-DD)", value="2023-06-01", elem_id="trend-from")
                     end = gr.Textbox(label="To (YYYY-MM-DD)", value="2024-06-30", elem_id="trend-to")
                 with gr.Row():
-                    types = gr.CheckboxGroup(["pretrained", "continuously_pretrained", "fine_tuned", "chat", "merge",
-                                              "unknown"], label="Types (none: all)")  # fmt: skip
-                    archs = gr.CheckboxGroup(["Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT", "GPT2",
-                                              "GPT-NeoX", "Other"], label="Architectures (none: all)")  # fmt: skip
+                    types = gr.CheckboxGroup(list(TYPES), label="Types (none: all)")
+                    archs = gr.CheckboxGroup(list(FAMILIES), label="Architectures (none: all)")
                     trend_model = gr.Textbox(label="Model (history, alerts, base-models)")
                 trend_note = gr.Markdown(elem_id="trend-note")
                 trend_plot = gr.Plot(label="Trend", elem_id="trend-plot")
