@@ -303,7 +303,7 @@ class Planner:
             failed = [f for c in data["categories"].values() for f in c["findings"] if f["outcome"] == "fail"]
             failed.sort(key=lambda f: -(f["max_points"] - (f["points"] or 0)))
             if failed:
-                lines.append("  Main concerns: " + "; ".join(f["reason"] for f in failed[:3]))
+                lines.append("  Main concerns: " + "; ".join(f["reason"].rstrip(".") for f in failed[:3]) + ".")
         return "\n".join(lines), named, {}
 
     def _answer_trend(self, plan, artifacts):
