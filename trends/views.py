@@ -16,10 +16,19 @@ import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from store.models import LeaderboardDaily, LeaderboardRow, Observation, ScoreRow
+from store.models import (
+    LeaderboardAuthor,
+    LeaderboardAuthorDaily,
+    LeaderboardDaily,
+    LeaderboardRow,
+    Observation,
+    ScoreRow,
+)
 
 L = LeaderboardRow.__table__
 D = LeaderboardDaily.__table__
+AD = LeaderboardAuthorDaily.__table__
+AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 S = ScoreRow.__table__
 UNITS = ("day", "week", "month")
@@ -129,33 +138,94 @@ def types_view(engine: Engine, p: TrendParams) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- 2. authors
+# Candidate authors are summed a batch at a time; past the limit, one grouped query over the rollup is cheaper.
+AUTHOR_PROBE_BATCH = 64
+AUTHOR_PROBE_LIMIT = 2048
+
+
+def _cannot_enter(total: int, author: str, last: tuple) -> bool:
+    """Whether an author with `total` models at most ranks below `last` (more models first, then by name)."""
+    return total < last[1] or (total == last[1] and author > last[0])
+
+
 def authors_view(engine: Engine, p: TrendParams) -> dict:
-    """The top N authors by models in the range: count and average score; `timeline` has their models over time."""
-    where = _where(p)
-    summary = (
-        select(L.c.author, func.count(), func.avg(L.c.average), func.max(L.c.average), func.min(L.c.day),
-               func.max(L.c.day))
-        .where(where)
-        .group_by(L.c.author)
-        .order_by(func.count().desc(), L.c.author)
-        .limit(p.top)
-    )  # fmt: skip
+    """The top N authors by models in the range: count and average score; `timeline` has their models over time.
+
+    Without a date range or type/family filter, the per-author totals answer directly. With one, authors are
+    visited in order of their totals (`leaderboard_authors`), which bound what each can reach under any filter:
+    the visit stops as soon as the next author's total cannot beat the N-th count found, so a top 10 over a
+    million rows sums the per-author rollup of a few dozen authors.
+    """
+    mode = "best_all" if p.include_flagged else "best"
+    conds = [AD.c.board == p.board, AD.c.mode == mode, *_period_filters(AD, p)]
+    summary = select(
+        AD.c.author,
+        func.sum(AD.c.models),
+        func.sum(AD.c.sum_average) / func.nullif(func.sum(AD.c.scored), 0),
+        func.max(AD.c.max_average),
+        func.min(AD.c.day),
+        func.max(AD.c.day),
+    ).where(*conds)
+    found: list[tuple] = []  # (author, models, avg, best, first, last)
+
+    def probe(conn, names: list[str]) -> None:
+        found.extend(conn.execute(summary.where(AD.c.author.in_(names)).group_by(AD.c.author)).all())
+        found.sort(key=lambda r: (-r[1], r[0]))
+        del found[p.top :]
+
     with engine.connect() as conn:
+        if not (p.start or p.end or p.types or p.archs):  # every dated row counts: the totals are the answer
+            totals = select(
+                AT.c.author,
+                AT.c.models,
+                AT.c.sum_average / func.nullif(AT.c.scored, 0),
+                AT.c.max_average,
+                AT.c.first,
+                AT.c.last,
+            ).where(AT.c.board == p.board, AT.c.mode == mode)
+            if p.authors:
+                totals = totals.where(AT.c.author.in_(p.authors))
+            found = conn.execute(totals.order_by(AT.c.models.desc(), AT.c.author).limit(p.top)).all()
+        elif p.authors:
+            probe(conn, list(dict.fromkeys(p.authors)))
+        else:
+            candidates = conn.execute(
+                select(AT.c.author, AT.c.models).where(AT.c.board == p.board, AT.c.mode == mode)
+                .order_by(AT.c.models.desc(), AT.c.author)
+            )  # fmt: skip
+            probed, done = 0, False
+            while not done and probed < AUTHOR_PROBE_LIMIT:
+                batch = candidates.fetchmany(AUTHOR_PROBE_BATCH)
+                names = []
+                for author, total in batch:
+                    if len(found) == p.top and _cannot_enter(total, author, found[-1]):
+                        done = True  # neither this author nor any later one can enter the top N
+                        break
+                    names.append(author)
+                if names:
+                    probe(conn, names)
+                probed += len(names)
+                done = done or len(batch) < AUTHOR_PROBE_BATCH
+            candidates.close()
+            if not done:
+                found = conn.execute(
+                    summary.group_by(AD.c.author).order_by(func.sum(AD.c.models).desc(), AD.c.author).limit(p.top)
+                ).all()
         rows = [
-            {"author": a, "models": n, "avg_score": _r(avg), "best_score": _r(best), "first": first, "last": last}
-            for a, n, avg, best, first, last in conn.execute(summary)
-        ]
-        names = [r["author"] for r in rows]
-        period = L.c[p.unit]
+            {"author": a, "models": int(n), "avg_score": _r(avg), "best_score": _r(best), "first": first,
+             "last": last}
+            for a, n, avg, best, first, last in found
+        ]  # fmt: skip
+        period = AD.c[p.unit]
         timeline = conn.execute(
-            select(L.c.author, period, L.c.type, func.count())
-            .where(where, L.c.author.in_(names))
-            .group_by(L.c.author, period, L.c.type)
-            .order_by(L.c.author, period, L.c.type)
+            select(AD.c.author, period, AD.c.type, func.sum(AD.c.models))
+            .where(*conds, AD.c.author.in_([r["author"] for r in rows]))
+            .group_by(AD.c.author, period, AD.c.type)
+            .order_by(AD.c.author, period, AD.c.type)
         ).all()
     return _result(
         "authors", p, rows,
-        timeline=[{"author": a, "period": per, "type": t, "models": n} for a, per, t, n in timeline],
+        timeline=[{"author": a, "period": per, "type": t, "models": int(n)} for a, per, t, n in timeline],
     )  # fmt: skip
 
 
