@@ -274,19 +274,26 @@ def test_opening_a_schema_4_database_fills_the_author_rollup(tmp_path, v1_csv):
         assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "5"
 
 
-def test_benchmarks_view_best_and_average_per_type(v1_only, v1_csv):
+@pytest.mark.parametrize(
+    "params", [TrendParams(), TrendParams(unit="week", start="2023-11-01", end="2024-02-29")], ids=["month", "week"]
+)
+def test_benchmarks_view_best_and_average_per_type(v1_only, v1_csv, params):
     grouped = defaultdict(list)
     for repo, row in independent_v1(v1_csv).items():
-        grouped[(parse_day(row["date"]).strftime("%Y-%m"), normalize_type(row["type"] or row["t"]))].append(
-            (float(row["average"]), repo)
-        )
-    result = run_view(v1_only, "benchmarks", TrendParams())
+        day = parse_day(row["date"])
+        if params.start and day.isoformat() < params.start or params.end and day.isoformat() > params.end:
+            continue
+        period = buckets(day)[params.unit]
+        grouped[(period, normalize_type(row["type"] or row["t"]))].append((float(row["average"]), repo))
+    result = run_view(v1_only, "benchmarks", params)
     assert len(result["rows"]) == len(grouped)
     for row in result["rows"]:
         scores = grouped[(row["period"], row["type"])]
-        assert row["best_score"] == pytest.approx(max(scores)[0], abs=0.01)
+        top = max(s for s, _ in scores)
+        assert row["best_score"] == pytest.approx(top, abs=0.01)
         assert row["avg_score"] == pytest.approx(sum(s for s, _ in scores) / len(scores), abs=0.01)
-        assert row["best_model"] in {r for s, r in scores if s == max(scores)[0]}
+        assert row["best_model"] == min(r for s, r in scores if s == top), "a tie goes to the first repo by id"
+        assert row["models"] == len(scores)
 
 
 def test_architectures_view_relative_and_share(v1_only, v1_csv):
