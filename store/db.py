@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Settings
-from store.models import SCHEMA_VERSION, Meta
+from store.models import SCHEMA_VERSION, LeaderboardRow, Meta
 
 
 class SchemaMismatch(RuntimeError):
@@ -27,9 +27,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _fill_author_rollup(engine: Engine) -> str:
-    """4 -> 5: the author rollup tables are new; rebuild the rollups from the stored leaderboard rows."""
+    """4 -> 5: the author rollup tables are new; rebuild the rollups from the stored leaderboard rows.
+
+    The authors view no longer reads `ix_lb_authors`, and a covering index replaced `ix_lb_family_params`.
+    """
     from trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
 
+    with engine.begin() as conn:
+        for index in ("ix_lb_authors", "ix_lb_family_params"):
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+        for index in LeaderboardRow.__table__.indexes:  # create_all leaves an existing table's indexes alone
+            index.create(conn, checkfirst=True)
     refresh_rollup(engine)
     return "5"
 

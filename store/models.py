@@ -184,9 +184,8 @@ class LeaderboardRow(SQLModel, table=True):
         Index("ix_lb_best_day", "board", "best", "day"),
         Index("ix_lb_best_all_day", "board", "best_all", "day"),
         Index("ix_lb_repo", "board", "repo_id", "average"),
-        # authors: the group-by reads this index alone; base-models: family and size ranges are index seeks.
-        Index("ix_lb_authors", "board", "best", "day", "author", "average"),
-        Index("ix_lb_family_params", "board", "best", "arch_family", "params_b", "day"),
+        # base-models: family and size ranges are index seeks, and the index alone answers them.
+        Index("ix_lb_family_params_cover", "board", "best", "arch_family", "params_b", "day", "average", "repo_id"),
     )
 
     key: str = Field(primary_key=True)  # hash of source file and raw row: re-ingesting a file adds nothing

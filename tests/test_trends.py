@@ -264,14 +264,18 @@ def test_opening_a_schema_4_database_fills_the_author_rollup(tmp_path, v1_csv):
     load_file(engine, v1_csv)
     before = run_view(engine, "authors", TrendParams(top=5, start="2023-10-01"))
     engine.dispose()
-    with sqlite3.connect(path) as conn:  # as a version-4 database left it: no author tables
+    with sqlite3.connect(path) as conn:  # as a version-4 database left it: no author tables, its indexes
         conn.execute("DROP TABLE leaderboard_author_daily")
         conn.execute("DROP TABLE leaderboard_authors")
+        conn.execute("DROP INDEX ix_lb_family_params_cover")
+        conn.execute("CREATE INDEX ix_lb_family_params ON leaderboard (board, best, arch_family, params_b, day)")
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "5"
+        indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(leaderboard)")}
+    assert "ix_lb_family_params_cover" in indexes and "ix_lb_family_params" not in indexes
 
 
 @pytest.mark.parametrize(
@@ -341,6 +345,29 @@ def test_base_model_records_never_decrease_and_peaks_are_reported(board):
         assert all(r["best_score"] <= r["record_score"] for r in rows)
     for peak in result["peaks"]:
         assert peak["days_to_peak"] >= 0 and peak["peak_score"] == max(r["record_score"] for r in by_base[peak["base"]])
+
+
+@pytest.mark.parametrize("unit", ["month", "week"])
+def test_base_models_view_matches_independent_derivatives(v1_only, v1_csv, unit):
+    from trends.views import load_bases
+
+    for base in (b for b in load_bases() if b["name"] in ("Mistral-7B", "Llama-2-13B")):
+        low, high = base["params"]
+        per_period = defaultdict(list)
+        for repo, row in independent_v1(v1_csv).items():
+            day, params = parse_day(row["date"]), float(row["params_b"] or 0)
+            if arch_family(row["architecture"]) == base["family"] and low <= params <= high and day >= base["released"]:
+                per_period[buckets(day)[unit]].append((float(row["average"]), repo, day.isoformat()))
+        result = run_view(v1_only, "base-models", TrendParams(model=base["name"], unit=unit))
+        assert [r["period"] for r in result["rows"]] == sorted(per_period)
+        for row in result["rows"]:
+            group = per_period[row["period"]]
+            top = max(score for score, _, _ in group)
+            assert row["derivatives"] == len(group)
+            assert row["best_score"] == pytest.approx(top, abs=0.01)
+            assert row["best_model"] == min(repo for score, repo, _ in group if score == top)
+        (peak,) = result["peaks"]
+        assert peak["first_derivative"] == min(day for group in per_period.values() for _, _, day in group)
 
 
 def test_flagged_rows_are_excluded_unless_asked(v1_only):
