@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Settings
+from store import facets
 from store.models import SCHEMA_VERSION, LeaderboardRow, Meta
 
 
@@ -71,6 +72,7 @@ def make_engine(url: str) -> Engine:
                 f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
                 "folder and ingest again"
             )
+    facets.install(engine)
     return engine
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.engine import Engine
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from hub.facts import parse_size_label, size_class_label
 from scoring.findings import Finding
 from scoring.method import CATEGORIES
+from store import facets
 from store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
 
 M = ModelRow.__table__
@@ -147,42 +149,65 @@ class _Unindexed:
     __getitem__ = __getattr__
 
 
-def _size_condition(label: str, cols=M.c):
-    """Size class match: '7B' finds models named 7B and unnamed ones whose parameters snap to 7B."""
+def _size_class(label: str) -> str:
+    """The size class a label stands for.
+
+    '7B' matches models named 7B and unnamed ones whose parameters snap to 7B: both are stored as the class.
+    """
     value = parse_size_label(label)
     normal = label.strip().upper().replace("X", "x")
     if "x" not in normal and value is not None:
         normal = size_class_label(value)
-    return cols.size_class == normal
+    return normal
 
 
-def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[tuple[str, object]]:
-    """Each active filter as (label, SQL condition), in the order they are applied.
+class Filter(NamedTuple):
+    """One active search filter: its label, its SQL condition, and its `model_facets` column and value.
+
+    The facet is None where the facet counts cannot answer the filter: ranges, scores, a license name.
+    """
+
+    label: str
+    condition: object
+    facet: tuple[str, object] | None
+
+
+def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[Filter]:
+    """Each active filter, in the order they are applied.
 
     `unindexed` writes each column as SQLite's `+column`, which keeps the planner from using that column's
     index (so it walks the sort index instead).
     """
     cols = _Unindexed() if unindexed else M.c
-    conds: list[tuple[str, object]] = []
+    conds: list[Filter] = []
     if filters.task:
-        conds.append((f"task={filters.task}", cols.pipeline_tag == filters.task))
+        conds.append(Filter(f"task={filters.task}", cols.pipeline_tag == filters.task, ("pipeline_tag", filters.task)))
     if filters.size:
-        conds.append((f"size={filters.size}", _size_condition(filters.size, cols)))
+        size = _size_class(filters.size)
+        conds.append(Filter(f"size={filters.size}", cols.size_class == size, ("size_class", size)))
     if filters.min_params is not None:
-        conds.append((f"params>={filters.min_params:,}", cols.params >= filters.min_params))
+        conds.append(Filter(f"params>={filters.min_params:,}", cols.params >= filters.min_params, None))
     if filters.max_params is not None:
-        conds.append((f"params<={filters.max_params:,}", cols.params <= filters.max_params))
+        conds.append(Filter(f"params<={filters.max_params:,}", cols.params <= filters.max_params, None))
     if filters.license_class:
-        conds.append((f"license_class={filters.license_class}", cols.license_class == filters.license_class))
+        conds.append(Filter(f"license_class={filters.license_class}", cols.license_class == filters.license_class,
+                            ("license_class", filters.license_class)))  # fmt: skip
     if filters.license:
-        conds.append((f"license={filters.license}", func.lower(cols.license) == filters.license.lower()))
+        conds.append(Filter(f"license={filters.license}", func.lower(cols.license) == filters.license.lower(), None))
     if filters.chat is not None:
-        conds.append((f"chat={filters.chat}", cols.chat.is_(filters.chat)))
+        conds.append(Filter(f"chat={filters.chat}", cols.chat.is_(filters.chat), ("chat", filters.chat)))
     if filters.exclude_gated:
-        conds.append(("not gated", cols.gated == "false"))
+        conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
-        conds.append((f"{key}>={bar:g}", cols[key] >= bar))
+        conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
     return conds
+
+
+def count_matching(conn, active: list[Filter]) -> int:
+    """Models that pass every filter: from the facet counts where they can answer, else by counting rows."""
+    if conn.dialect.name == "sqlite" and all(f.facet for f in active):
+        return facets.count(conn, dict(f.facet for f in active))
+    return conn.execute(select(func.count()).select_from(M).where(*[f.condition for f in active])).scalar_one()
 
 
 RESULT_COLUMNS = (
@@ -194,15 +219,16 @@ RESULT_COLUMNS = (
 def search_models(engine: Engine, filters: SearchFilters) -> dict:
     """Filtered, ranked models: `{"total_matched", "results": [...]}` (the CLI's JSON shape)."""
     filters.validate()
-    conds = [c for _, c in filter_conditions(filters)]
+    active = filter_conditions(filters)
+    conds = [f.condition for f in active]
     sort_col = M.c[filters.sort]
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(M).where(*conds)).scalar_one()
+        total = count_matching(conn, active)
         if total >= SORT_SCAN_MIN_MATCHES and engine.dialect.name == "sqlite":
             # Many matches: walking the sort index and stopping at the first `limit` rows that pass the filters
             # reads about limit / selectivity rows, where a filter index reads and sorts every match (at 1M
             # models, 41k matches: 65 ms). Few matches: the planner's filter index is the better plan.
-            conds = [c for _, c in filter_conditions(filters, unindexed=True)]
+            conds = [f.condition for f in filter_conditions(filters, unindexed=True)]
         query: Select = (
             select(*[M.c[c] for c in RESULT_COLUMNS])
             .where(*conds)
@@ -256,14 +282,14 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     These are the near misses a recommendation should mention ("X scores higher but is non-commercial").
     The count is count(other filters) - count(all filters), which indexes answer; a NOT condition could not.
     """
-    conds = filter_conditions(filters)
+    active = filter_conditions(filters)
     sort_col = M.c[filters.sort]
     effects = []
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(M).where(and_(*[c for _, c in conds]))).scalar_one()
-        for label, cond in conds:
-            others = [c for other, c in conds if other != label]
-            n = conn.execute(select(func.count()).select_from(M).where(and_(*others))).scalar_one() - total
+        total = count_matching(conn, active)
+        for label, cond, _ in active:
+            n = count_matching(conn, [f for f in active if f.label != label]) - total
+            others = [f.condition for f in active if f.label != label]
             # A NULL column fails the filter too (an unknown size is not 7B): `(cond) IS NULL` counts it.
             removed = or_(~cond, cond.is_(None))
             best = conn.execute(

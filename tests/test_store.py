@@ -205,3 +205,65 @@ def test_older_snapshot_ingested_later_does_not_replace_the_newest(engine):
         row = conn.execute(select(ModelRow).where(ModelRow.id == "x/m")).first()
     assert (row.downloads, row.first_seen, row.last_seen) == (900, old.observed_at, new.observed_at)
     assert scorecard(engine, "x/m")["observed_at"] == new.observed_at
+
+
+# ---------------------------------------------------------------------------------------------- facet counts
+def _direct_count(engine, filters: SearchFilters) -> int:
+    from store.queries import filter_conditions
+
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(ModelRow).where(*[f.condition for f in filter_conditions(filters)])
+        ).scalar_one()
+
+
+def test_facet_counts_equal_counting_rows_for_every_filter_combination(ingested):
+    """Search totals come from `model_facets` when only equality filters are active: for each combination
+    of values the data has, they must equal a count over the rows (eight snapshots have updated the
+    facet columns of many models since their first insert)."""
+    import itertools
+
+    engine, _, _ = ingested
+    with engine.connect() as conn:
+        values = {
+            col: [v for v in conn.execute(select(getattr(ModelRow, col)).distinct()).scalars() if v]
+            for col in ("pipeline_tag", "size_class", "license_class")
+        }
+    checked = 0
+    for task, size, lic, chat, gated in itertools.product(
+        [None, *values["pipeline_tag"][:6]], [None, *values["size_class"][:5]], [None, *values["license_class"]],
+        [None, True, False], [False, True],
+    ):  # fmt: skip
+        filters = SearchFilters(task=task, size=size, license_class=lic, chat=chat, exclude_gated=gated)
+        assert search_models(engine, filters)["total_matched"] == _direct_count(engine, filters), filters
+        checked += 1
+    assert checked > 500
+    total = search_models(engine, SearchFilters())["total_matched"]
+    assert total == _direct_count(engine, SearchFilters()) == 1768
+
+
+def test_facet_counts_follow_updates_and_deletes_and_fill_an_older_database(engine, tmp_path):
+    from sqlalchemy import delete, insert, update
+
+    from store.db import make_engine
+
+    items = [Parsed(n, make_facts(id=f"o/m{n}", pipeline_tag="text-generation"), None) for n in range(1, 6)]
+    ingest_items(engine, items, source="s", kind="snapshot", observed_at="2025-04-01T00:00:00Z")
+    task = SearchFilters(task="text-generation")
+    assert search_models(engine, task)["total_matched"] == 5
+    bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
+    with engine.begin() as conn:
+        conn.execute(insert(ModelRow.__table__).values(id="o/x", id_lower="o/x", name_lower="x", **bare,
+                                                       pipeline_tag="text-generation"))  # fmt: skip
+    assert search_models(engine, task)["total_matched"] == 6
+    with engine.begin() as conn:
+        conn.execute(delete(ModelRow.__table__).where(ModelRow.id == "o/x"))
+        conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m1").values(pipeline_tag="text-to-image"))
+        conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m3").values(downloads=5))  # not a facet
+    assert search_models(engine, task)["total_matched"] == 4 == _direct_count(engine, task)
+    assert search_models(engine, SearchFilters(task="text-to-image"))["total_matched"] == 1
+    with engine.begin() as conn:  # a database from before the facet table: it is filled when opened
+        conn.exec_driver_sql("DROP TABLE model_facets")
+    reopened = make_engine(str(engine.url))
+    assert search_models(reopened, task)["total_matched"] == 4
+    assert search_models(reopened, SearchFilters())["total_matched"] == 5
