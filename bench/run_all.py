@@ -152,14 +152,7 @@ def bench_cards(scale: int, work: Path) -> dict:
         metas = [{"model_id": i.split("|")[0], "section": "synthetic", "pipeline_tag": "text-generation",
                   "license_class": "permissive" if k % 2 else "custom", "size_class": "7B" if k % 3 else "13B"}
                  for k, i in enumerate(ids)]  # fmt: skip
-        index.collection.add(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
-        index.fts.executemany(
-            "INSERT INTO chunks (text, section, model_id, id, pipeline_tag, license_class, size_class) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(t, "synthetic", m["model_id"], i, m["pipeline_tag"], m["license_class"], m["size_class"])
-             for t, i, m in zip(texts, ids, metas, strict=True)],
-        )  # fmt: skip
-        index.fts.commit()
+        index.store(ids, texts, metas, vectors)
     queries = ["medical chat model", "sql code generation", "anime diffusion", "llama fine tuned license", "legal"]
     index.search("warm up")
     plain, filtered = [], []

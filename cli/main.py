@@ -398,7 +398,7 @@ def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
         _emit({"results": results})
         return EXIT_OK
     if not results:
-        print("no matching card sections" + ("" if index.count() else " (no cards indexed: run whichmodel ingest)"))
+        print("no matching card sections" + (" (no cards indexed: run whichmodel ingest)" if index.is_empty() else ""))
     for n, r in enumerate(results, start=1):
         print(f"{n}. {r['model_id']} — {r['section']}  (score {r['score']:.4f}, {'+'.join(r['matched'])})")
         print(f"   {r['snippet']}")

@@ -127,6 +127,41 @@ def test_filters_restrict_results(indexed):
     assert {r["model_id"] for r in data["results"]} == {"acme/support-7b"}
 
 
+def test_filters_follow_a_changed_license_without_re_embedding(indexed, capsys):
+    """Filters are index tokens as well as columns: a model whose license changes is found under the new
+    class and no longer under the old one, though its card (and so its chunks) did not change."""
+    home, tmp_path = indexed
+    relicensed = dict(MODELS[2], record={**MODELS[2]["record"], "cardData": {"license": "apache-2.0"},
+                                         "tags": ["license:apache-2.0"]})  # fmt: skip
+    snap = _snapshot(tmp_path, "2025-05-03", [MODELS[0], MODELS[1], relicensed])
+    capsys.readouterr()
+    assert main(["--home", str(home), "ingest", "--snapshot", str(snap), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cards"]["chunks_embedded"] == 0
+    _, data = _search(home, "SQL queries", "--license-class", "non-commercial")
+    assert data["results"] == []
+    _, data = _search(home, "SQL queries", "--license-class", "permissive")
+    assert data["results"][0]["model_id"] == "lab/sql-coder-7b"
+
+
+def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexed):
+    import sqlite3
+
+    from store.vectors import FILTER_KEYS, CardFilters, CardIndex
+
+    home, _ = indexed
+    path = home / "cards_fts.db"
+    with sqlite3.connect(path) as conn:  # as an earlier version wrote it
+        rows = conn.execute(f"SELECT text, section, model_id, id, {', '.join(FILTER_KEYS)} FROM chunks").fetchall()
+        conn.execute("DROP TABLE chunks")
+        conn.execute("CREATE VIRTUAL TABLE chunks USING fts5(text, section, model_id, id UNINDEXED, "
+                     "pipeline_tag UNINDEXED, license_class UNINDEXED, size_class UNINDEXED)")  # fmt: skip
+        conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    index = CardIndex(Settings(home=home))
+    assert index.count() == len(rows)
+    hits = index.keyword_hits("fine tuned model", CardFilters(task="text-to-image"), 10)
+    assert {model for _, model, _, _ in hits} == {"paint/anime-diffusion"}
+
+
 def test_reingest_embeds_only_changed_chunks_and_removes_stale(indexed, capsys):
     home, tmp_path = indexed
     changed = [dict(MODELS[0], card=RICH_CARD.replace("Accuracy 71.2", "Accuracy 74.9")),

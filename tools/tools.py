@@ -311,7 +311,7 @@ def make_tools(services: Services) -> list[BaseTool]:
         """
         from store.vectors import CardFilters
 
-        if services.cards.count() == 0:
+        if services.cards.is_empty():
             return _error("No model cards are indexed yet: run `whichmodel ingest` without --no-cards.")
         filters = CardFilters(task=task, license_class=license_class, size_class=size.upper() if size else None)
         results = services.cards.search(query, filters, k=max(1, min(k, 10)))
