@@ -559,9 +559,12 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """What is in the database."""
     from scoring.method import load_method
+    from store.ingest import close_abandoned_runs
     from store.queries import data_status
 
-    status = data_status(_engine(settings))
+    engine = _engine(settings)
+    close_abandoned_runs(engine)
+    status = data_status(engine)
     method = load_method()
     status |= {
         "home": str(settings.home),

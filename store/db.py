@@ -28,13 +28,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _fill_author_rollup(engine: Engine) -> str:
-    """4 -> 5: the author rollup tables are new; rebuild the rollups from the stored leaderboard rows.
+    """4 -> 5: ingest runs record their process; the author rollup tables are new, so rebuild the rollups.
 
     The authors view no longer reads `ix_lb_authors`, and a covering index replaced `ix_lb_family_params`.
     """
     from trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
 
+    have = {c["name"] for c in inspect(engine).get_columns("ingest_runs")}
     with engine.begin() as conn:
+        for column in ("host VARCHAR", "pid INTEGER"):
+            if column.split()[0] not in have:
+                conn.exec_driver_sql(f"ALTER TABLE ingest_runs ADD COLUMN {column}")
         for index in ("ix_lb_authors", "ix_lb_family_params"):
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
         for index in LeaderboardRow.__table__.indexes:  # create_all leaves an existing table's indexes alone

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -231,10 +233,12 @@ def ingest_items(
     Interrupts (Ctrl-C) propagate as they are.
     """
     summary = IngestSummary(source=source, observed_at=observed_at)
+    close_abandoned_runs(engine)
     with engine.begin() as conn:
         summary.run_id = conn.execute(
-            insert(R).values(source=source, kind=kind, observed_at=observed_at, started_at=now_iso())
-        ).inserted_primary_key[0]
+            insert(R).values(source=source, kind=kind, observed_at=observed_at, started_at=now_iso(),
+                             host=socket.gethostname(), pid=os.getpid())
+        ).inserted_primary_key[0]  # fmt: skip
     batch: list[Parsed] = []
 
     def flush() -> None:
@@ -268,6 +272,31 @@ def ingest_items(
         raise
     _finish_run(engine, summary)
     return summary
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def close_abandoned_runs(engine: Engine) -> int:
+    """Mark runs still "running" whose process on this machine is gone (killed, crashed) as interrupted.
+
+    What such a run wrote is whole batches and stays; a re-run of the same source completes it. Runs of
+    other machines are left alone: their processes cannot be checked from here.
+    """
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        running = conn.execute(select(R.c.id, R.c.pid).where(R.c.status == "running", R.c.host == host)).all()
+        gone = [run_id for run_id, pid in running if pid is not None and not _alive(pid)]
+        if gone:
+            conn.execute(update(R).where(R.c.id.in_(gone)).values(status="interrupted", finished_at=now_iso()))
+    return len(gone)
 
 
 def _finish_run(engine: Engine, summary: IngestSummary) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-SCHEMA_VERSION = "5"  # 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup
+# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid
+SCHEMA_VERSION = "5"
 
 
 class Meta(SQLModel, table=True):
@@ -82,7 +83,9 @@ class IngestRun(SQLModel, table=True):
     observed_at: str
     started_at: str
     finished_at: str | None = None
-    status: str = "running"  # running | complete | failed
+    status: str = "running"  # running | complete | failed | interrupted (its process ended without finishing)
+    host: str | None = None  # where the run's process ran, and its pid: a run whose process is gone is interrupted
+    pid: int | None = None
     parsed: int = 0
     new_models: int = 0
     new_observations: int = 0

@@ -67,6 +67,10 @@ def test_kill_9_during_ingest_then_rerun_is_consistent_complete_and_duplicate_fr
                                "WHERE f.observation_id IS NULL").fetchone()[0]  # fmt: skip
     assert models == (3000, 3000) and observations == (3000, 3000)
     assert unscored == 0 and scores == 3000 and orphans == 0
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT status, pid FROM ingest_runs ORDER BY id").fetchall()
+    assert [status for status, _ in runs] == ["interrupted", "complete"], "the killed run does not stay running"
+    assert runs[0][1] == proc.pid
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Integration over every shared snapshot folder: counts, idempotence, known facts, crash consistency."""
 
 import json
+import os
 
 import pytest
 from factories import make_facts
@@ -267,3 +268,36 @@ def test_facet_counts_follow_updates_and_deletes_and_fill_an_older_database(engi
     reopened = make_engine(str(engine.url))
     assert search_models(reopened, task)["total_matched"] == 4
     assert search_models(reopened, SearchFilters())["total_matched"] == 5
+
+
+def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert
+
+    from store.ingest import close_abandoned_runs
+    from store.models import IngestRun
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = socket.gethostname()
+    base = {
+        "source": "s",
+        "kind": "snapshot",
+        "observed_at": "2025-04-01T00:00:00Z",
+        "started_at": "x",
+        "status": "running",
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(IngestRun.__table__), [
+            base | {"host": here, "pid": dead.pid},  # killed: interrupted
+            base | {"host": here, "pid": os.getpid()},  # still running (this process)
+            base | {"host": "elsewhere", "pid": dead.pid},  # another machine's: cannot be checked
+            base | {"host": here, "pid": dead.pid, "status": "complete"},
+        ])  # fmt: skip
+    assert close_abandoned_runs(engine) == 1
+    with engine.connect() as conn:
+        statuses = conn.execute(select(IngestRun.status).order_by(IngestRun.id)).scalars().all()
+    assert statuses == ["interrupted", "running", "running", "complete"]

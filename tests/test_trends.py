@@ -254,7 +254,7 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, m
     assert [(r["author"], r["models"]) for r in result["rows"]] == [("a", 3)]
 
 
-def test_opening_a_schema_4_database_fills_the_author_rollup(tmp_path, v1_csv):
+def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
     from store.db import make_engine
@@ -269,13 +269,17 @@ def test_opening_a_schema_4_database_fills_the_author_rollup(tmp_path, v1_csv):
         conn.execute("DROP TABLE leaderboard_authors")
         conn.execute("DROP INDEX ix_lb_family_params_cover")
         conn.execute("CREATE INDEX ix_lb_family_params ON leaderboard (board, best, arch_family, params_b, day)")
+        conn.execute("ALTER TABLE ingest_runs DROP COLUMN host")
+        conn.execute("ALTER TABLE ingest_runs DROP COLUMN pid")
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "5"
         indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(leaderboard)")}
+        columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(ingest_runs)")}
     assert "ix_lb_family_params_cover" in indexes and "ix_lb_family_params" not in indexes
+    assert {"host", "pid"} <= columns
 
 
 @pytest.mark.parametrize(
