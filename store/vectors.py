@@ -42,6 +42,10 @@ FTS_SCHEMA = (
     "tokenize='unicode61 remove_diacritics 2')"
 )
 # Column weights: a match in the model id counts most, then the section title; facet tokens only filter.
+# A filtered vector query looks at the OVERFETCH x n nearest chunks first; when too few of them pass and
+# fewer than SUBSET_MAX chunks pass in all, exactly those are ranked.
+OVERFETCH = 8
+SUBSET_MAX = 2000
 BM25_WEIGHTS = "1.0, 2.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0"
 _MODELS: dict[str, MiniLM] = {}
 _SEARCH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="card-keyword")
@@ -313,24 +317,54 @@ class CardIndex:
     def vector_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, dict, str, float]]:
         """(chunk id, metadata, text, distance) nearest to the query.
 
-        With filters, the nearest 8n chunks are fetched unfiltered and filtered here; Chroma's own metadata
-        filter is used only when fewer than n survive (it was the slow part: 280 ms at 100k chunks). Chroma
-        returns fewer results than asked when the collection is smaller, so no count is needed (one cost
-        10 ms at 100k chunks).
+        With filters, the nearest OVERFETCH x n chunks are fetched unfiltered and filtered here. When fewer
+        than n pass, a selective filter (under SUBSET_MAX passing chunks, listed by the keyword index) ranks
+        exactly the passing chunks; otherwise Chroma's own metadata filter runs (the slow way: 20 ms at 10k
+        chunks, 260 ms at 100k). Chroma returns fewer results than asked when the collection is smaller, so
+        no count is needed (one cost 10 ms at 100k chunks).
         """
         where = filters.chroma_where()
         include = ["metadatas", "documents", "distances"]
         vector = [self.function.embed_query([query])[0]]
         if where is not None:
-            result = self.collection.query(query_embeddings=vector, n_results=8 * n, include=include)
+            result = self.collection.query(query_embeddings=vector, n_results=OVERFETCH * n, include=include)
             nearest = list(zip(result["ids"][0], result["metadatas"][0], result["documents"][0],
                                result["distances"][0], strict=True))  # fmt: skip
             hits = [h for h in nearest if filters.matches(h[1])]
-            if len(hits) >= n or len(nearest) < 8 * n:  # enough, or every chunk was looked at
+            if len(hits) >= n or len(nearest) < OVERFETCH * n:  # enough, or every chunk was looked at
                 return hits[:n]
+            passing = self._passing_ids(filters, SUBSET_MAX)
+            if passing is not None:  # a selective filter: rank just the chunks that pass (5 ms, not 20-260)
+                if not passing:
+                    return []
+                result = self.collection.query(query_embeddings=vector, n_results=n, ids=passing, include=include)
+                return list(zip(result["ids"][0], result["metadatas"][0], result["documents"][0],
+                                result["distances"][0], strict=True))  # fmt: skip
         result = self.collection.query(query_embeddings=vector, n_results=n, where=where, include=include)
         return list(zip(result["ids"][0], result["metadatas"][0], result["documents"][0], result["distances"][0],
                         strict=True))  # fmt: skip
+
+    def _passing_ids(self, filters: CardFilters, limit: int) -> list[str] | None:
+        """Ids of the chunks that pass the filters, from the keyword index; None when more than `limit` do."""
+        values = {"pipeline_tag": filters.task, "license_class": filters.license_class,
+                  "size_class": filters.size_class}  # fmt: skip
+        tokens = _facet_tokens(values).split()
+        if filters.model_ids or not tokens:
+            return None
+        match = " AND ".join(f'facets : "{t}"' for t in tokens)
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT id, {', '.join(FILTER_KEYS)} FROM chunks WHERE chunks MATCH ? LIMIT ?", [match, limit + 1]
+            )
+            .fetchall()
+        )
+        if len(rows) > limit:
+            return None
+        wanted = {k: v for k, v in values.items() if v}
+        return [
+            r[0] for r in rows if all(dict(zip(FILTER_KEYS, r[1:], strict=True))[k] == v for k, v in wanted.items())
+        ]
 
     def keyword_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, str, str, str]]:
         """(chunk id, model id, section, snippet) best matching the query's words (BM25).

@@ -162,6 +162,26 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
     assert {model for _, model, _, _ in hits} == {"paint/anime-diffusion"}
 
 
+def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
+    """When the unfiltered nearest chunks hold too few that pass, the chunks that pass are ranked directly."""
+    import store.vectors
+    from store.vectors import CardFilters, CardIndex
+
+    home, _ = indexed
+    index = CardIndex(Settings(home=home))
+    monkeypatch.setattr(store.vectors, "OVERFETCH", 1)  # the nearest chunk alone is looked at first
+    calls = []
+    real = CardIndex._passing_ids
+    monkeypatch.setattr(CardIndex, "_passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
+    hits = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
+    assert [meta["model_id"] for _, meta, _, _ in hits] == ["paint/anime-diffusion"]
+    assert calls, "the subset path ran"
+    monkeypatch.setattr(store.vectors, "SUBSET_MAX", 0)  # too many pass: Chroma's own filter, same answer
+    again = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
+    assert [h[0] for h in again] == [h[0] for h in hits]
+    assert index.vector_hits("anything", CardFilters(task="no-such-task"), 3) == []
+
+
 def test_reingest_embeds_only_changed_chunks_and_removes_stale(indexed, capsys):
     home, tmp_path = indexed
     changed = [dict(MODELS[0], card=RICH_CARD.replace("Accuracy 71.2", "Accuracy 74.9")),
