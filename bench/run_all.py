@@ -153,6 +153,7 @@ def bench_cards(scale: int, work: Path) -> dict:
                   "license_class": "permissive" if k % 2 else "custom", "size_class": "7B" if k % 3 else "13B"}
                  for k, i in enumerate(ids)]  # fmt: skip
         index.store(ids, texts, metas, vectors)
+    index.optimize()  # as a sync ends
     queries = ["medical chat model", "sql code generation", "anime diffusion", "llama fine tuned license", "legal"]
     index.search("warm up")
     plain, filtered = [], []
@@ -189,6 +190,7 @@ def bench_ask(scale: int, engine, work: Path) -> dict:
     services = Services(engine, Settings(home=work / "ask-home"))
     context = Context()
     graph = build_graph(services, context, checkpointer=InMemorySaver())
+    services.warm()  # start-up, as the UI does it
     run_turn(graph, services, context, "safest permissive 7B chat model", thread_id="warm")
     samples = []
     for i, case in enumerate(CASES):

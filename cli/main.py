@@ -462,11 +462,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """An interactive conversation on one thread; 'exit' or Ctrl-D ends it."""
+    import threading
     import uuid
 
     from agent.graph import run_turn
 
     graph, services, context = _agent(settings)
+    threading.Thread(target=services.warm, name="warm-up", daemon=True).start()  # while the user types
     thread = args.thread or uuid.uuid4().hex
     interactive = sys.stdin.isatty()
     if interactive:

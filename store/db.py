@@ -6,11 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, create_engine
 
 from config import Settings
 from store import facets
-from store.models import SCHEMA_VERSION, LeaderboardRow, Meta
+from store.models import SCHEMA_VERSION, Meta
 
 
 class SchemaMismatch(RuntimeError):
@@ -41,8 +42,6 @@ def _fill_author_rollup(engine: Engine) -> str:
                 conn.exec_driver_sql(f"ALTER TABLE ingest_runs ADD COLUMN {column}")
         for index in ("ix_lb_authors", "ix_lb_family_params"):
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
-        for index in LeaderboardRow.__table__.indexes:  # create_all leaves an existing table's indexes alone
-            index.create(conn, checkfirst=True)
     refresh_rollup(engine)
     return "5"
 
@@ -60,6 +59,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     fresh = not inspect(engine).has_table("models")
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:  # create_all leaves an existing table's indexes alone: add the new ones
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                conn.execute(CreateIndex(index, if_not_exists=True))
     meta = Meta.__table__
     with engine.begin() as conn:
         stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()

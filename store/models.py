@@ -8,7 +8,7 @@ Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
@@ -70,6 +70,10 @@ class ModelRow(SQLModel, table=True):
     quality: float | None = None
     coverage: float | None = None
     method_version: str | None = None
+
+
+# `search --license mit` compares lower-cased names: without this index it read every row.
+Index("ix_models_license_lower", func.lower(ModelRow.__table__.c.license))
 
 
 class IngestRun(SQLModel, table=True):
@@ -238,7 +242,18 @@ class LlmInteraction(SQLModel, table=True):
     created_at: str
 
 
-class LeaderboardDaily(SQLModel, table=True):
+class _Rollup(SQLModel):
+    """What each rollup row holds besides its key: its periods, and counts and sums over its rows."""
+
+    week: str
+    month: str
+    models: int
+    scored: int  # rows with an average
+    sum_average: float | None = None
+    max_average: float | None = None
+
+
+class LeaderboardDaily(_Rollup, table=True):
     """Leaderboard rows rolled up per (board, mode, day, type, family), rebuilt on every leaderboard load.
 
     `mode` is "best" (the row standing for its repo, flagged rows left out) or "best_all" (flagged kept).
@@ -253,17 +268,11 @@ class LeaderboardDaily(SQLModel, table=True):
     day: str = Field(primary_key=True)
     type: str = Field(primary_key=True)
     arch_family: str = Field(primary_key=True)
-    week: str
-    month: str
-    models: int
-    scored: int  # rows with an average
-    sum_average: float | None = None
-    max_average: float | None = None
     max_repo: str | None = None  # the repo with max_average (the first by id on a tie)
 
 
-class LeaderboardAuthorDaily(SQLModel, table=True):
-    """The daily rollup with the author kept: the authors view, and any view filtered by author, read this.
+class LeaderboardAuthorDaily(_Rollup, table=True):
+    """The daily rollup with the author kept, for the authors view.
 
     Prolific authors collapse to a row per (day, type, family); `leaderboard_authors` holds each author's total.
     """
@@ -278,12 +287,6 @@ class LeaderboardAuthorDaily(SQLModel, table=True):
     day: str = Field(primary_key=True)
     type: str = Field(primary_key=True)
     arch_family: str = Field(primary_key=True)
-    week: str
-    month: str
-    models: int
-    scored: int
-    sum_average: float | None = None
-    max_average: float | None = None
 
 
 class LeaderboardAuthor(SQLModel, table=True):

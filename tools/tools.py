@@ -51,6 +51,12 @@ class Services:
                     self._cards = CardIndex(self.settings)
         return self._cards
 
+    def warm(self) -> None:
+        """Start-up work done ahead of the first question: the index that resolves misspelled model names."""
+        from store.queries import warm_names
+
+        warm_names(self.engine)
+
 
 def untrusted(text: str | None) -> str:
     """Mark text from cards or Hub metadata as data, so a model reading tool output does not obey it."""

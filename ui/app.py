@@ -7,6 +7,7 @@ link: no request leaves the machine. Each browser session gets its own conversat
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -55,6 +56,7 @@ class App:
         self.context = Context.from_settings(settings)
         self.graph = build_graph(self.services, self.context, checkpointer=checkpointer_for(settings.home))
         self.tools = {t.name: t for t in make_tools(self.services)}
+        threading.Thread(target=self.services.warm, name="warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------------------------------ chat
     def respond(self, message: str, history: list, thread: str | None):
