@@ -149,6 +149,8 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
                     "name_lower": i.facts.name.lower(),
                     "first_seen": observed_at,
                     "last_seen": observed_at,
+                    # Written now, so the update below leaves the search facets (and their triggers) alone.
+                    **_model_columns(i.facts),
                 }
                 for i in new_models
             ],  # fmt: skip
