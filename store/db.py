@@ -59,26 +59,26 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     fresh = not inspect(engine).has_table("models")
     SQLModel.metadata.create_all(engine)
+    meta = Meta.__table__
+    with engine.begin() as conn:
+        stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if stored is None and fresh:
+            conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
+            stored = SCHEMA_VERSION
+    if stored != SCHEMA_VERSION and stored not in MIGRATIONS:
+        raise SchemaMismatch(
+            f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
+            f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
+            "folder and ingest again"
+        )
     with engine.begin() as conn:  # create_all leaves an existing table's indexes alone: add the new ones
         for table in SQLModel.metadata.sorted_tables:
             for index in table.indexes:
                 conn.execute(CreateIndex(index, if_not_exists=True))
-    meta = Meta.__table__
-    with engine.begin() as conn:
-        stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-    while stored in MIGRATIONS:  # new tables exist by now (create_all); a migration fills them
+    while stored in MIGRATIONS:  # new tables and indexes exist by now; a migration fills them
         stored = MIGRATIONS[stored](engine)
         with engine.begin() as conn:
             conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
-    with engine.begin() as conn:
-        if stored is None and fresh:
-            conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
-        elif stored != SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
-                f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
-                "folder and ingest again"
-            )
     facets.install(engine)
     return engine
 

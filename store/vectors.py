@@ -120,6 +120,10 @@ class CardFilters:
             and (not self.model_ids or meta.get("model_id") in self.model_ids)
         )
 
+    def columns(self) -> dict[str, str | None]:
+        """The filter values by the chunk metadata keys they test."""
+        return {"pipeline_tag": self.task, "license_class": self.license_class, "size_class": self.size_class}
+
     def chroma_where(self) -> dict | None:
         """Chroma's `where` clause."""
         conds: list[dict] = []
@@ -357,8 +361,7 @@ class CardIndex:
 
     def _passing_ids(self, filters: CardFilters, limit: int) -> list[str] | None:
         """Ids of the chunks that pass the filters, from the keyword index; None when more than `limit` do."""
-        values = {"pipeline_tag": filters.task, "license_class": filters.license_class,
-                  "size_class": filters.size_class}  # fmt: skip
+        values = filters.columns()
         tokens = _facet_tokens(values).split()
         if filters.model_ids or not tokens:
             return None
@@ -389,8 +392,7 @@ class CardIndex:
             return []
         phrase = '"' + " ".join(words) + '"'
         match = " OR ".join([phrase] + [f'"{w}"' for w in dict.fromkeys(words)])
-        values = {"pipeline_tag": filters.task, "license_class": filters.license_class,
-                  "size_class": filters.size_class}  # fmt: skip
+        values = filters.columns()
         tokens = _facet_tokens(values).split()
         if tokens:
             match = f"({match}) AND " + " AND ".join(f'facets : "{t}"' for t in tokens)

@@ -301,3 +301,18 @@ def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
     with engine.connect() as conn:
         statuses = conn.execute(select(IngestRun.status).order_by(IngestRun.id)).scalars().all()
     assert statuses == ["interrupted", "running", "running", "complete"]
+
+
+def test_a_database_of_an_unknown_schema_is_refused_with_a_clear_error(tmp_path):
+    import sqlite3
+
+    from store.db import SchemaMismatch, make_engine
+
+    path = tmp_path / "old.db"
+    make_engine(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as conn:  # as version 3 left it: no lower-cased id column, so no index on it
+        conn.execute("DROP INDEX ix_models_id_lower")
+        conn.execute("ALTER TABLE models DROP COLUMN id_lower")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaMismatch, match="has schema 3, this whichmodel needs 5"):
+        make_engine(f"sqlite:///{path}")
