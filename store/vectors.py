@@ -36,6 +36,7 @@ VECTOR_WEIGHT = 0.5
 KEYWORD_WEIGHT = 1.0
 FILTER_KEYS = ("pipeline_tag", "license_class", "size_class")
 FTS_COLUMNS = ("text", "section", "model_id", "id", *FILTER_KEYS, "facets")
+ROW_KEYS = ("model_id", *FILTER_KEYS)  # what CardFilters.matches reads from a keyword-index row
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5(text, section, model_id, id UNINDEXED, "
     "pipeline_tag UNINDEXED, license_class UNINDEXED, size_class UNINDEXED, facets, "
@@ -361,24 +362,14 @@ class CardIndex:
 
     def _passing_ids(self, filters: CardFilters, limit: int) -> list[str] | None:
         """Ids of the chunks that pass the filters, from the keyword index; None when more than `limit` do."""
-        values = filters.columns()
-        tokens = _facet_tokens(values).split()
-        if filters.model_ids or not tokens:
+        match = _facet_match(filters)
+        if filters.model_ids or not match:
             return None
-        match = " AND ".join(f'facets : "{t}"' for t in tokens)
-        rows = (
-            self._reader()
-            .execute(
-                f"SELECT id, {', '.join(FILTER_KEYS)} FROM chunks WHERE chunks MATCH ? LIMIT ?", [match, limit + 1]
-            )
-            .fetchall()
-        )
+        sql = f"SELECT id, model_id, {', '.join(FILTER_KEYS)} FROM chunks WHERE chunks MATCH ? LIMIT ?"
+        rows = self._reader().execute(sql, [match, limit + 1]).fetchall()
         if len(rows) > limit:
             return None
-        wanted = {k: v for k, v in values.items() if v}
-        return [
-            r[0] for r in rows if all(dict(zip(FILTER_KEYS, r[1:], strict=True))[k] == v for k, v in wanted.items())
-        ]
+        return [r[0] for r in rows if filters.matches(dict(zip(ROW_KEYS, r[1:], strict=True)))]
 
     def keyword_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, str, str, str]]:
         """(chunk id, model id, section, snippet) best matching the query's words (BM25).
@@ -392,22 +383,16 @@ class CardIndex:
             return []
         phrase = '"' + " ".join(words) + '"'
         match = " OR ".join([phrase] + [f'"{w}"' for w in dict.fromkeys(words)])
-        values = filters.columns()
-        tokens = _facet_tokens(values).split()
-        if tokens:
-            match = f"({match}) AND " + " AND ".join(f'facets : "{t}"' for t in tokens)
+        if facets := _facet_match(filters):
+            match = f"({match}) AND {facets}"
         conds, args = ["chunks MATCH ?"], [match]
         if filters.model_ids:
             conds.append(f"model_id IN ({','.join('?' * len(filters.model_ids))})")
             args.extend(filters.model_ids)
         sql = (f"SELECT id, model_id, section, snippet(chunks, 0, '[', ']', ' … ', 24), {', '.join(FILTER_KEYS)} "
                f"FROM chunks WHERE {' AND '.join(conds)} ORDER BY bm25(chunks, {BM25_WEIGHTS}) LIMIT ?")  # fmt: skip
-        wanted = {k: v for k, v in values.items() if v}
-        return [
-            row[:4]
-            for row in self._reader().execute(sql, [*args, n])
-            if all(dict(zip(FILTER_KEYS, row[4:], strict=True))[k] == v for k, v in wanted.items())
-        ]
+        rows = self._reader().execute(sql, [*args, n])
+        return [row[:4] for row in rows if filters.matches(dict(zip(ROW_KEYS, (row[1], *row[4:]), strict=True)))]
 
     def search(self, query: str, filters: CardFilters | None = None, k: int = 5, per_model: int = 2) -> list[dict]:
         """Vector and keyword results merged by reciprocal rank fusion; each cites model id and section.
@@ -441,6 +426,11 @@ class CardIndex:
         for entry in ranked:
             entry["score"] = round(entry["score"], 5)
         return ranked
+
+
+def _facet_match(filters: CardFilters) -> str:
+    """The filters as an FTS5 expression over the facets column ('' without filters)."""
+    return " AND ".join(f'facets : "{t}"' for t in _facet_tokens(filters.columns()).split())
 
 
 def _facet_tokens(values: dict) -> str:

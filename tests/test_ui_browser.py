@@ -49,6 +49,15 @@ def browser():
         chromium.close()
 
 
+def ask_headline_question(page) -> None:
+    """Ask "safest permissive 7B chat model" and wait for the answer that lists matches."""
+    page.fill("#question textarea", "safest permissive 7B chat model")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(document.querySelector('#chatbot') || {innerText: ''}).innerText.includes('model(s) match')", timeout=30_000
+    )
+
+
 def test_ask_open_score_card_and_change_a_trend(server, browser):
     url, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -60,11 +69,7 @@ def test_ask_open_score_card_and_change_a_trend(server, browser):
     page.wait_for_selector("#question textarea", timeout=30_000)
 
     # 1. The headline question: an answer naming a model, and a tool-call message.
-    page.fill("#question textarea", "safest permissive 7B chat model")
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        "(document.querySelector('#chatbot') || {innerText: ''}).innerText.includes('model(s) match')", timeout=30_000
-    )
+    ask_headline_question(page)
     chat = page.locator("#chatbot").inner_text()
     assert "🛠️ search_models(" in chat and "Filters: size 7B" in chat
     link = page.locator("#chatbot a[href*='?model=']").first
@@ -105,11 +110,7 @@ def test_sessions_get_their_own_threads(server, browser):
     for page in (first, second):
         page.goto(url, wait_until="load")
         page.wait_for_selector("#question textarea", timeout=30_000)
-    first.fill("#question textarea", "safest permissive 7B chat model")
-    first.keyboard.press("Enter")
-    first.wait_for_function(
-        "(document.querySelector('#chatbot') || {innerText: ''}).innerText.includes('model(s) match')", timeout=30_000
-    )
+    ask_headline_question(first)
     second.fill("#question textarea", "and the second one?")
     second.keyboard.press("Enter")
     second.wait_for_function("document.querySelectorAll('#chatbot .message').length >= 2 && "

@@ -83,12 +83,12 @@ def _resolve(services: Services, model_id: str) -> tuple[str | None, str, dict]:
 
 
 def _empty_database(services: Services) -> bool:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from store.models import ModelRow
 
-    with services.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(ModelRow)).scalar_one() == 0
+    with services.engine.connect() as conn:  # one row read, not a count (5 ms at 1M models, on every search)
+        return conn.execute(select(ModelRow.id).limit(1)).first() is None
 
 
 def _brief_findings(findings: list[dict], limit: int = 4) -> list[dict]:
