@@ -348,7 +348,9 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
     if not isinstance(record, dict):
         raise RecordError(f"record should be a JSON object, got {type(record).__name__}")
     model_id = record.get("id") or record.get("modelId")
-    if not isinstance(model_id, str) or not model_id.strip():
+    if model_id is not None and not isinstance(model_id, str):
+        raise RecordError(f"'id' should be a string, got {type(model_id).__name__}")
+    if not model_id or not model_id.strip():
         raise RecordError("record has no 'id'")
     model_id = model_id.strip()
     if len(model_id) > 200 or any(c.isspace() for c in model_id):

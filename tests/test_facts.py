@@ -120,6 +120,7 @@ def test_partial_record_yields_facts_with_the_rest_not_available():
     [
         ([1, 2], "JSON object"),
         ({"sha": "x"}, "no 'id'"),
+        ({"id": 42}, "'id' should be a string, got int"),
         ({"id": "has space/x"}, "not a Hub repo id"),
         ({"id": "a/b", "downloads": "many"}, "'downloads' should be an integer"),
         ({"id": "a/b", "downloads": True}, "'downloads' should be an integer"),
