@@ -4,6 +4,6 @@ Imports: `tools`, `prompts`, `store` (read-only name resolution for the planner)
 `scoring`, `config`.
 """
 
-from agent.graph import build_graph
+from whichmodel.agent.graph import build_graph
 
 __all__ = ["build_graph"]

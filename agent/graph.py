@@ -19,13 +19,12 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
-
-import prompts
-from agent.context import Context
-from agent.planner import Planner
-from agent.state import State
-from scoring.method import load_method
-from tools import Services, make_tools
+from whichmodel import prompts
+from whichmodel.agent.context import Context
+from whichmodel.agent.planner import Planner
+from whichmodel.agent.state import State
+from whichmodel.scoring.method import load_method
+from whichmodel.tools import Services, make_tools
 
 STEP_LIMIT_ANSWER = (
     "I stopped after {steps} steps without a complete answer. Try a narrower question, for example one model or "

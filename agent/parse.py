@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from trends.views import load_releases
+from whichmodel.trends.views import load_releases
 
 INTENTS = ("recommend", "compare", "explain", "trend", "cards", "score", "followup", "help")
 

@@ -14,10 +14,9 @@ import uuid
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-
-from agent.parse import Plan, ordinal, parse, parse_slots
-from store.queries import resolve_model
-from tools import Services
+from whichmodel.agent.parse import Plan, ordinal, parse, parse_slots
+from whichmodel.store.queries import resolve_model
+from whichmodel.tools import Services
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort")  # fmt: skip

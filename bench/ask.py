@@ -24,15 +24,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from test_planner_parse import CASES  # noqa: E402
-
-from agent.context import Context  # noqa: E402
-from agent.graph import build_graph, run_turn  # noqa: E402
-from config import Settings  # noqa: E402
-from hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
-from store.db import engine_for  # noqa: E402
-from store.ingest import ingest_items, score_pending  # noqa: E402
-from tools import Services  # noqa: E402
-from trends.leaderboard import load_file  # noqa: E402
+from whichmodel.agent.context import Context  # noqa: E402
+from whichmodel.agent.graph import build_graph, run_turn  # noqa: E402
+from whichmodel.config import Settings  # noqa: E402
+from whichmodel.hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
+from whichmodel.store.db import engine_for  # noqa: E402
+from whichmodel.store.ingest import ingest_items, score_pending  # noqa: E402
+from whichmodel.tools import Services  # noqa: E402
+from whichmodel.trends.leaderboard import load_file  # noqa: E402
 
 
 def main() -> None:

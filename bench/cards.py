@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import prompts  # noqa: E402
-from cards.llm import MAX_CARD_CHARS  # noqa: E402
-from config import Settings  # noqa: E402
-from hub.card import CARD_FACT_KINDS  # noqa: E402
-from hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
-from store.db import engine_for  # noqa: E402
-from store.ingest import ingest_items, score_pending  # noqa: E402
-from store.vectors import CardFilters, CardIndex, embedder  # noqa: E402
+from whichmodel import prompts  # noqa: E402
+from whichmodel.cards.llm import MAX_CARD_CHARS  # noqa: E402
+from whichmodel.config import Settings  # noqa: E402
+from whichmodel.hub.card import CARD_FACT_KINDS  # noqa: E402
+from whichmodel.hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
+from whichmodel.store.db import engine_for  # noqa: E402
+from whichmodel.store.ingest import ingest_items, score_pending  # noqa: E402
+from whichmodel.store.vectors import CardFilters, CardIndex, embedder  # noqa: E402
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -98,8 +98,7 @@ def main() -> None:
     # One schema for all facts vs one prompt per fact: prompt word pieces over the shared cards.
     count = embedder(settings.home / "models").count_tokens
     from sqlalchemy import select
-
-    from store.models import CardRow
+    from whichmodel.store.models import CardRow
 
     with engine.connect() as conn:
         texts = conn.execute(select(CardRow.text)).scalars().all()

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
-from store.db import make_engine  # noqa: E402
-from store.ingest import ingest_items, score_pending  # noqa: E402
+from whichmodel.hub.snapshot import open_snapshot, read_snapshot  # noqa: E402
+from whichmodel.store.db import make_engine  # noqa: E402
+from whichmodel.store.ingest import ingest_items, score_pending  # noqa: E402
 
 
 def parse_only(folders: list[Path]) -> tuple[int, float]:

@@ -47,7 +47,7 @@ def p95(samples: list[float]) -> float:
 # ---------------------------------------------------------------------------------------------- ingest
 def child_ingest(folder: str, home: str) -> None:
     """Run in a child process: parse-only pass, then ingest + score; print timings and own peak memory."""
-    from cli.main import main
+    from whichmodel.cli.main import main
 
     started = time.perf_counter()
     with open(Path(folder) / "models.jsonl", "rb") as handle:
@@ -95,8 +95,8 @@ SEARCHES = [
 
 
 def bench_search(scale: int, work: Path) -> tuple[dict, object]:
-    from store.db import make_engine
-    from store.queries import SearchFilters, search_models
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.queries import SearchFilters, search_models
 
     fill_models = bench_module("scale").fill_models
     engine = make_engine(f"sqlite:///{work / 'search.db'}")
@@ -115,7 +115,7 @@ def bench_search(scale: int, work: Path) -> tuple[dict, object]:
 
 # ---------------------------------------------------------------------------------------------- trends
 def bench_trends(scale: int, work: Path) -> dict:
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     trend_bench = bench_module("trends")
     synthetic, time_views = trend_bench.synthetic, trend_bench.time_views
@@ -132,9 +132,8 @@ def bench_trends(scale: int, work: Path) -> dict:
 # ---------------------------------------------------------------------------------------------- cards
 def bench_cards(scale: int, work: Path) -> dict:
     import numpy as np
-
-    from config import Settings
-    from store.vectors import CardFilters, CardIndex, embedder
+    from whichmodel.config import Settings
+    from whichmodel.store.vectors import CardFilters, CardIndex, embedder
 
     chunks = min(scale, 100_000)
     index = CardIndex(Settings(home=work / "cards-home"))
@@ -181,11 +180,10 @@ def bench_cards(scale: int, work: Path) -> dict:
 def bench_ask(scale: int, engine, work: Path) -> dict:
     from langgraph.checkpoint.memory import InMemorySaver
     from test_planner_parse import CASES
-
-    from agent.context import Context
-    from agent.graph import build_graph, run_turn
-    from config import Settings
-    from tools import Services
+    from whichmodel.agent.context import Context
+    from whichmodel.agent.graph import build_graph, run_turn
+    from whichmodel.config import Settings
+    from whichmodel.tools import Services
 
     services = Services(engine, Settings(home=work / "ask-home"))
     context = Context()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 from sqlalchemy import insert
-
-from store.models import ModelRow
+from whichmodel.store.models import ModelRow
 
 TASKS = ["text-generation"] * 6 + ["text-to-image", "text-classification", "sentence-similarity", "translation", None]
 SIZES = ["7B", "8B", "13B", "3B", "1B", "70B", "2B", "350M", None]

@@ -22,11 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
-
-from store.db import make_engine  # noqa: E402
-from store.models import LeaderboardRow  # noqa: E402
-from trends.leaderboard import FAMILIES, TYPES, buckets, load_file, order_files, refresh_best  # noqa: E402
-from trends.views import TrendParams, run_view  # noqa: E402
+from whichmodel.store.db import make_engine  # noqa: E402
+from whichmodel.store.models import LeaderboardRow  # noqa: E402
+from whichmodel.trends.leaderboard import FAMILIES, TYPES, buckets, load_file, order_files, refresh_best  # noqa: E402
+from whichmodel.trends.views import TrendParams, run_view  # noqa: E402
 
 VIEWS = ("types", "authors", "benchmarks", "architectures", "base-models", "releases")
 

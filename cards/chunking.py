@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hub.card import parse_card
+from whichmodel.hub.card import parse_card
 
 MAX_TOKENS = 240  # under the embedder's 256, leaving room for [CLS]/[SEP] and the heading line
 METADATA_KEYS = ("license", "license_name", "license_link", "base_model", "datasets", "language", "tags",

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import prompts
-from hub.card import CARD_FACT_KINDS, CardFact, CardFacts, extract_card_facts, parse_card
+from whichmodel import prompts
+from whichmodel.hub.card import CARD_FACT_KINDS, CardFact, CardFacts, extract_card_facts, parse_card
 
 MAX_CARD_CHARS = 24_000  # long cards are cut; the facts that matter sit near the top
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config import Settings
+from whichmodel.config import Settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BELOW, EXIT_PARTIAL, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 LICENSE_CLASSES = ["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"]
@@ -39,7 +39,7 @@ def _progress(desc: str):
 
 
 def _engine(settings: Settings):
-    from store.db import engine_for
+    from whichmodel.store.db import engine_for
 
     return engine_for(settings)
 
@@ -47,8 +47,8 @@ def _engine(settings: Settings):
 # ---------------------------------------------------------------------------------------------------- ingest
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest snapshot folders or the live Hub, then score what is new."""
-    from hub.snapshot import SnapshotError, open_snapshot, read_snapshot
-    from store.ingest import ingest_items, score_pending
+    from whichmodel.hub.snapshot import SnapshotError, open_snapshot, read_snapshot
+    from whichmodel.store.ingest import ingest_items, score_pending
 
     engine = _engine(settings)
     if args.leaderboard:
@@ -116,10 +116,10 @@ def _sync_cards(engine, settings: Settings) -> dict:
     """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure."""
     from dataclasses import asdict
 
-    from cards.embedding import EmbeddingUnavailable
+    from whichmodel.cards.embedding import EmbeddingUnavailable
 
     try:
-        from store.vectors import CardIndex
+        from whichmodel.store.vectors import CardIndex
 
         update, close = _progress("embedding cards")
         try:
@@ -133,7 +133,7 @@ def _sync_cards(engine, settings: Settings) -> dict:
 
 def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
     """Load leaderboard CSVs (files with their own dates first, so the undated scrape can borrow them)."""
-    from trends.leaderboard import load_file, order_files
+    from whichmodel.trends.leaderboard import load_file, order_files
 
     missing = [p for p in args.leaderboard if not Path(p).is_file()]
     if missing:
@@ -167,10 +167,10 @@ def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
 
 def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
     """Stream models from the live Hub; what was fetched before a failure stays stored."""
-    from hub.client import HubClient, HubError, HubUnreachable
-    from hub.facts import RecordError, parse_record
-    from hub.snapshot import Parsed, Rejected
-    from store.ingest import IngestInterrupted, ingest_items, now_iso
+    from whichmodel.hub.client import HubClient, HubError, HubUnreachable
+    from whichmodel.hub.facts import RecordError, parse_record
+    from whichmodel.hub.snapshot import Parsed, Rejected
+    from whichmodel.store.ingest import IngestInterrupted, ingest_items, now_iso
 
     client = HubClient(settings)
     observed = now_iso()
@@ -211,9 +211,9 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
 # ---------------------------------------------------------------------------------------------------- score
 def _fetch_and_score(engine, settings: Settings, model_id: str) -> tuple[str | None, str | None]:
     """Fetch a model from the Hub, store and score it. Returns (stored id, error message)."""
-    from hub.client import HubClient, HubError
-    from hub.snapshot import Parsed
-    from store.ingest import ingest_items, score_pending
+    from whichmodel.hub.client import HubClient, HubError
+    from whichmodel.hub.snapshot import Parsed
+    from whichmodel.store.ingest import ingest_items, score_pending
 
     try:
         facts, card = HubClient(settings).fetch_facts(model_id)
@@ -232,7 +232,7 @@ def _fetch_and_score(engine, settings: Settings, model_id: str) -> tuple[str | N
 
 
 def _load_card(engine, settings: Settings, model_id: str, fetch: bool) -> tuple[dict | None, str | None]:
-    from store.queries import resolve_model_id, scorecard
+    from whichmodel.store.queries import resolve_model_id, scorecard
 
     stored = resolve_model_id(engine, model_id)
     if stored is None:
@@ -321,7 +321,7 @@ def _min_score(text: str) -> tuple[str, float]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Filter and rank models."""
-    from store.queries import SearchFilters, search_models
+    from whichmodel.store.queries import SearchFilters, search_models
 
     filters = SearchFilters(
         task=args.task,
@@ -381,8 +381,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- cards
 def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
     """Semantic + keyword search over model cards, with citations (model id and section)."""
-    from cards.embedding import EmbeddingUnavailable
-    from store.vectors import CardFilters, CardIndex
+    from whichmodel.cards.embedding import EmbeddingUnavailable
+    from whichmodel.store.vectors import CardFilters, CardIndex
 
     size = args.size.upper().replace("X", "x") if args.size else None
     filters = CardFilters(task=args.task, license_class=args.license_class, size_class=size)
@@ -407,8 +407,8 @@ def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_cards_extract(args: argparse.Namespace, settings: Settings) -> int:
     """Read card facts with the configured LLM, log every interaction, and re-score what changed."""
-    from cards.llm import LlmCardExtractor
-    from store.cards import extract_with_llm
+    from whichmodel.cards.llm import LlmCardExtractor
+    from whichmodel.store.cards import extract_with_llm
 
     if not settings.llm_api_key:
         message = "no LLM configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)"
@@ -435,9 +435,9 @@ def cmd_cards_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------------------------------------------- agent
 def _agent(settings: Settings):
-    from agent.context import Context
-    from agent.graph import build_graph, checkpointer_for
-    from tools import Services
+    from whichmodel.agent.context import Context
+    from whichmodel.agent.graph import build_graph, checkpointer_for
+    from whichmodel.tools import Services
 
     services = Services(_engine(settings), settings)
     context = Context.from_settings(settings)
@@ -447,7 +447,7 @@ def _agent(settings: Settings):
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question (with the LLM when configured, else the offline planner)."""
-    from agent.graph import run_turn
+    from whichmodel.agent.graph import run_turn
 
     graph, services, context = _agent(settings)
     result = run_turn(graph, services, context, args.question, thread_id=args.thread)
@@ -465,7 +465,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     import threading
     import uuid
 
-    from agent.graph import run_turn
+    from whichmodel.agent.graph import run_turn
 
     graph, services, context = _agent(settings)
     threading.Thread(target=services.warm, name="warm-up", daemon=True).start()  # while the user types
@@ -491,7 +491,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    from ui.app import launch
+    from whichmodel.ui.app import launch
 
     _say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
     launch(settings, host=args.host, port=args.port)
@@ -501,8 +501,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
-    from trends.plots import save_plot
-    from trends.views import TrendParams, run_view
+    from whichmodel.trends.plots import save_plot
+    from whichmodel.trends.views import TrendParams, run_view
 
     params = TrendParams(
         start=args.start, end=args.end, unit=args.unit, top=args.top, types=args.type or [], archs=args.arch or [],
@@ -542,7 +542,7 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- admin
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every stored score with the current method and database context."""
-    from store.ingest import mark_for_rescore, score_pending
+    from whichmodel.store.ingest import mark_for_rescore, score_pending
 
     engine = _engine(settings)
     marked = mark_for_rescore(engine)
@@ -560,9 +560,9 @@ def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """What is in the database."""
-    from scoring.method import load_method
-    from store.ingest import close_abandoned_runs
-    from store.queries import data_status
+    from whichmodel.scoring.method import load_method
+    from whichmodel.store.ingest import close_abandoned_runs
+    from whichmodel.store.queries import data_status
 
     engine = _engine(settings)
     close_abandoned_runs(engine)
@@ -590,8 +590,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
-    from trends.leaderboard import FAMILIES, TYPES
-    from trends.views import VIEWS
+    from whichmodel.trends.leaderboard import FAMILIES, TYPES
+    from whichmodel.trends.views import VIEWS
 
     parser = argparse.ArgumentParser(prog="whichmodel", description="Which Hugging Face model, and can I trust it?")
     parser.add_argument("--home", type=Path, help="data directory (default: $WHICHMODEL_HOME or ~/.whichmodel)")
@@ -714,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `whichmodel` console script."""
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(home=args.home)
-    from store.db import SchemaMismatch
+    from whichmodel.store.db import SchemaMismatch
 
     try:
         return args.func(args, settings)

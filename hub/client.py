@@ -22,9 +22,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
 )
 from huggingface_hub.utils import get_session, hf_raise_for_status
-
-from config import Settings
-from hub.facts import ModelFacts, RecordError, iso_utc, parse_record
+from whichmodel.config import Settings
+from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_record
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.card import CardFacts, extract_card_facts, parse_card
-from hub.licenses import classify_license
+from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card
+from whichmodel.hub.licenses import classify_license
 
 
 class RecordError(ValueError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
+from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 

@@ -20,7 +20,7 @@ class PromptError(KeyError):
 def load(name: str) -> string.Template:
     """The template of prompts/NAME.txt."""
     try:
-        return string.Template(resources.files("prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8"))
+        return string.Template(resources.files(__package__).joinpath(f"{name}.txt").read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise PromptError(f"no prompt named {name!r}") from err
 

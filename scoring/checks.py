@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.facts import WEIGHT_KINDS, ModelFacts, parse_date
-from hub.licenses import UNKNOWN, is_looser
-from scoring.context import ScoringContext
-from scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS, Result
+from whichmodel.hub.facts import WEIGHT_KINDS, ModelFacts, parse_date
+from whichmodel.hub.licenses import UNKNOWN, is_looser
+from whichmodel.scoring.context import ScoringContext
+from whichmodel.scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS, Result
 
 CheckFn = Callable[[ModelFacts, ScoringContext, dict[str, Any]], Result]
 CHECKS: dict[str, CheckFn] = {}

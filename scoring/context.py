@@ -13,8 +13,7 @@ from functools import cached_property
 import yaml
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
-
-from scoring.method import read_data
+from whichmodel.scoring.method import read_data
 
 # Characters that look alike in repo ids, folded before comparing orgs (a zero for an o, rn for m ...).
 _LOOKALIKE = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"), ("3", "e"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hub.facts import ModelFacts
-from scoring.checks import CHECKS
-from scoring.context import ScoringContext
-from scoring.findings import CONCLUSIVE, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
-from scoring.method import CATEGORIES, Method, load_method
+from whichmodel.hub.facts import ModelFacts
+from whichmodel.scoring.checks import CHECKS
+from whichmodel.scoring.context import ScoringContext
+from whichmodel.scoring.findings import CONCLUSIVE, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
+from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
 
 def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[Finding]:

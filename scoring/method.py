@@ -81,7 +81,7 @@ def parse_method(raw: bytes) -> Method:
 
 def read_data(name: str) -> bytes:
     """Bytes of a file in scoring/data."""
-    return resources.files("scoring").joinpath("data", name).read_bytes()
+    return resources.files("whichmodel.scoring").joinpath("data", name).read_bytes()
 
 
 @lru_cache(maxsize=1)

@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
-
-from cards.llm import Interaction, LlmCardExtractor, as_record
-from store.ingest import score_pending
-from store.models import CardRow, FactsRow, LlmInteraction, ModelRow, Observation
+from whichmodel.cards.llm import Interaction, LlmCardExtractor, as_record
+from whichmodel.store.ingest import score_pending
+from whichmodel.store.models import CardRow, FactsRow, LlmInteraction, ModelRow, Observation
 
 M, O, F, C, LI = (t.__table__ for t in (ModelRow, Observation, FactsRow, CardRow, LlmInteraction))  # noqa: E741
 

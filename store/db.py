@@ -8,10 +8,9 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, create_engine
-
-from config import Settings
-from store import facets
-from store.models import SCHEMA_VERSION, Meta
+from whichmodel.config import Settings
+from whichmodel.store import facets
+from whichmodel.store.models import SCHEMA_VERSION, Meta
 
 
 class SchemaMismatch(RuntimeError):
@@ -33,7 +32,7 @@ def _fill_author_rollup(engine: Engine) -> str:
 
     The authors view no longer reads `ix_lb_authors`, and a covering index replaced `ix_lb_family_params`.
     """
-    from trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
+    from whichmodel.trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
 
     have = {c["name"] for c in inspect(engine).get_columns("ingest_runs")}
     with engine.begin() as conn:

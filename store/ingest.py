@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-
-from hub.facts import ModelFacts, iso_utc
-from hub.snapshot import Parsed, Rejected
-from scoring.context import Reference, ScoringContext
-from scoring.engine import aggregate, run_checks
-from scoring.method import CATEGORIES, Method, load_method
-from store.models import CardRow, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.hub.facts import ModelFacts, iso_utc
+from whichmodel.hub.snapshot import Parsed, Rejected
+from whichmodel.scoring.context import Reference, ScoringContext
+from whichmodel.scoring.engine import aggregate, run_checks
+from whichmodel.scoring.method import CATEGORIES, Method, load_method
+from whichmodel.store.models import CardRow, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741

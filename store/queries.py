@@ -12,12 +12,11 @@ from typing import NamedTuple
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Engine
-
-from hub.facts import parse_size_label, size_class_label
-from scoring.findings import Finding
-from scoring.method import CATEGORIES
-from store import facets
-from store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.hub.facts import parse_size_label, size_class_label
+from whichmodel.scoring.findings import Finding
+from whichmodel.scoring.method import CATEGORIES
+from whichmodel.store import facets
+from whichmodel.store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741

@@ -21,11 +21,10 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-
-from cards.chunking import Chunk, chunk_card
-from cards.embedding import MiniLM
-from config import Settings
-from store.models import CardRow, ModelRow, Observation
+from whichmodel.cards.chunking import Chunk, chunk_card
+from whichmodel.cards.embedding import MiniLM
+from whichmodel.config import Settings
+from whichmodel.store.models import CardRow, ModelRow, Observation
 
 COLLECTION = "cards"
 RRF_K = 60

@@ -26,7 +26,7 @@ def snapshot_dirs(shared_data) -> list[Path]:
 
 @pytest.fixture
 def engine(tmp_path):
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     return make_engine(f"sqlite:///{tmp_path / 'test.db'}")
 
@@ -34,9 +34,9 @@ def engine(tmp_path):
 @pytest.fixture(scope="session")
 def ingested(tmp_path_factory, snapshot_dirs):
     """A database holding every shared snapshot, ingested and scored once for the session."""
-    from hub.snapshot import open_snapshot, read_snapshot
-    from store.db import make_engine
-    from store.ingest import ingest_items, score_pending
+    from whichmodel.hub.snapshot import open_snapshot, read_snapshot
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.ingest import ingest_items, score_pending
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('ingested') / 'all.db'}")
     summaries = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from hub.facts import ModelFacts, parse_record
+from whichmodel.hub.facts import ModelFacts, parse_record
 
 OBSERVED = "2025-04-22T00:00:00Z"
 
@@ -110,7 +110,7 @@ def make_facts(card: str | None = None, observed: str = OBSERVED, **overrides) -
     As on the Hub, a record's `cardData` is its card's front matter, unless a test overrides it.
     """
     if card is not None and "cardData" not in overrides:
-        from hub.card import split_front_matter
+        from whichmodel.hub.card import split_front_matter
 
         front, _, _ = split_front_matter(card)
         overrides["cardData"] = front or None

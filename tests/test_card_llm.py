@@ -7,11 +7,10 @@ from factories import RICH_CARD, wire
 from fake_openai import FakeOpenAI
 from langchain_openai import ChatOpenAI
 from sqlalchemy import select
-
-import prompts
-from cards.llm import SCHEMA, LlmCardExtractor
-from cli.main import main
-from hub.card import CARD_FACT_KINDS
+from whichmodel import prompts
+from whichmodel.cards.llm import SCHEMA, LlmCardExtractor
+from whichmodel.cli.main import main
+from whichmodel.hub.card import CARD_FACT_KINDS
 
 GOOD = {kind: {"present": False, "quote": None} for kind in CARD_FACT_KINDS}
 GOOD |= {
@@ -115,8 +114,8 @@ def test_cli_extract_logs_interactions_and_rescores_with_quotes(llm, tmp_path, m
     asked = len(llm.requests)
     assert main(["--home", home, "cards", "extract", "--json"]) == 0
     assert len(llm.requests) == asked
-    from store.db import make_engine
-    from store.models import LlmInteraction
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.models import LlmInteraction
 
     engine = make_engine(f"sqlite:///{home}/whichmodel.db")
     with engine.connect() as conn:

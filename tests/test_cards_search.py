@@ -6,11 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from factories import RICH_CARD, wire
-
-from cards.chunking import MAX_TOKENS, chunk_card
-from cards.embedding import MiniLM, read_safetensors
-from cli.main import main
-from config import Settings
+from whichmodel.cards.chunking import MAX_TOKENS, chunk_card
+from whichmodel.cards.embedding import MiniLM, read_safetensors
+from whichmodel.cli.main import main
+from whichmodel.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -39,7 +38,7 @@ def test_padding_per_batch_does_not_change_vectors(minilm):
 
 
 def test_numpy_safetensors_reader_matches_the_header(minilm):
-    from cards.embedding import model_dir
+    from whichmodel.cards.embedding import model_dir
 
     tensors = read_safetensors(model_dir() / "model.safetensors")
     assert tensors["embeddings.word_embeddings.weight"].shape == (30522, 384)
@@ -146,7 +145,7 @@ def test_filters_follow_a_changed_license_without_re_embedding(indexed, capsys):
 def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexed):
     import sqlite3
 
-    from store.vectors import FILTER_KEYS, CardFilters, CardIndex
+    from whichmodel.store.vectors import FILTER_KEYS, CardFilters, CardIndex
 
     home, _ = indexed
     path = home / "cards_fts.db"
@@ -164,19 +163,19 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
 
 def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
     """When the unfiltered nearest chunks hold too few that pass, the chunks that pass are ranked directly."""
-    import store.vectors
-    from store.vectors import CardFilters, CardIndex
+    from whichmodel.store import vectors as store_vectors
+    from whichmodel.store.vectors import CardFilters, CardIndex
 
     home, _ = indexed
     index = CardIndex(Settings(home=home))
-    monkeypatch.setattr(store.vectors, "OVERFETCH", 1)  # the nearest chunk alone is looked at first
+    monkeypatch.setattr(store_vectors, "OVERFETCH", 1)  # the nearest chunk alone is looked at first
     calls = []
     real = CardIndex._passing_ids
     monkeypatch.setattr(CardIndex, "_passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
     hits = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
     assert [meta["model_id"] for _, meta, _, _ in hits] == ["paint/anime-diffusion"]
     assert calls, "the subset path ran"
-    monkeypatch.setattr(store.vectors, "SUBSET_MAX", 0)  # too many pass: Chroma's own filter, same answer
+    monkeypatch.setattr(store_vectors, "SUBSET_MAX", 0)  # too many pass: Chroma's own filter, same answer
     again = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
     assert [h[0] for h in again] == [h[0] for h in hits]
     assert index.vector_hits("anything", CardFilters(task="no-such-task"), 3) == []
@@ -202,9 +201,8 @@ def test_collection_reopens_with_the_registered_embedding_function(indexed):
     import chromadb
 
     home, _ = indexed
+    import whichmodel.store.vectors  # noqa: F401  (registers the function, as every whichmodel process does)
     from chromadb.config import Settings as ChromaSettings
-
-    import store.vectors  # noqa: F401  (registers the function, as every whichmodel process does)
 
     client = chromadb.PersistentClient(
         path=str(Settings(home=home).chroma_path),
@@ -219,10 +217,10 @@ def test_collection_reopens_with_the_registered_embedding_function(indexed):
 
 def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data):
     """A slice of real cards, indexed and searched: answers name models whose cards say so."""
-    from hub.snapshot import Parsed, open_snapshot, read_snapshot
-    from store.db import engine_for
-    from store.ingest import ingest_items, score_pending
-    from store.vectors import CardFilters, CardIndex
+    from whichmodel.hub.snapshot import Parsed, open_snapshot, read_snapshot
+    from whichmodel.store.db import engine_for
+    from whichmodel.store.ingest import ingest_items, score_pending
+    from whichmodel.store.vectors import CardFilters, CardIndex
 
     snap = open_snapshot(shared_data / "hub-snapshots" / "2025-04-22")
     wanted = {"juliajoanna/sd2-1-flintstones-model", "bigscience/bloom", "teddy-f-47/phi-pl-2_7B-v_0_1"}
@@ -246,8 +244,8 @@ def test_the_card_index_opens_once_when_requests_race(indexed):
     """A page load runs several handlers at once; each may be the first to need the card index."""
     import threading
 
-    from store.db import engine_for
-    from tools import Services
+    from whichmodel.store.db import engine_for
+    from whichmodel.tools import Services
 
     home, _ = indexed
     settings = Settings(home=home)

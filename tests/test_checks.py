@@ -2,11 +2,10 @@
 
 import pytest
 from factories import RICH_CARD, TEMPLATE_CARD, files, make_facts
-
-from scoring.checks import CHECKS
-from scoring.context import Reference, ScoringContext
-from scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS
-from scoring.method import load_method
+from whichmodel.scoring.checks import CHECKS
+from whichmodel.scoring.context import Reference, ScoringContext
+from whichmodel.scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS
+from whichmodel.scoring.method import load_method
 
 METHOD = load_method()
 PARTIAL = {  # what list_models returns without expand: id, sha, downloads, tags, pipeline_tag only

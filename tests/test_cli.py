@@ -8,8 +8,7 @@ import sys
 import time
 
 import pytest
-
-from cli.main import main
+from whichmodel.cli.main import main
 
 FINDING_KEYS = {"check", "outcome", "points", "max_points", "evidence", "reason", "remediation"}
 CATEGORY_NAMES = {"popularity", "activity", "operational", "security", "quality"}

@@ -2,10 +2,9 @@ import json
 
 import pytest
 from factories import RICH_CARD, TEMPLATE_CARD, files, make_facts, wire
-
-from hub.card import parse_card
-from hub.facts import RecordError, parse_record, parse_size_label, size_from_name, snap_size_class
-from hub.licenses import classify_license, is_looser
+from whichmodel.hub.card import parse_card
+from whichmodel.hub.facts import RecordError, parse_record, parse_size_label, size_from_name, snap_size_class
+from whichmodel.hub.licenses import classify_license, is_looser
 
 
 @pytest.mark.parametrize(
@@ -217,7 +216,7 @@ def test_golden_api_samples(shared_data, model_id):
 
 
 def test_golden_samples_score_as_expected(shared_data):
-    from scoring.engine import score_facts
+    from whichmodel.scoring.engine import score_facts
 
     cards = {
         mid: score_facts(parse_record(b, observed_at="2025-01-22T00:00:00Z"))
@@ -237,8 +236,7 @@ def test_golden_samples_score_as_expected(shared_data):
 def test_modelinfo_round_trips_to_wire(shared_data):
     """The live client's ModelInfo -> wire conversion feeds the same parser with the same result."""
     from huggingface_hub.hf_api import ModelInfo
-
-    from hub.client import modelinfo_to_wire
+    from whichmodel.hub.client import modelinfo_to_wire
 
     for body in _samples(shared_data).values():
         direct = parse_record(body, observed_at="2025-01-22T00:00:00Z")

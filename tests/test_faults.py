@@ -38,7 +38,7 @@ def test_kill_9_during_ingest_then_rerun_is_consistent_complete_and_duplicate_fr
     home = tmp_path / "home"
     db = home / "whichmodel.db"
     env = os.environ | {"WHICHMODEL_BATCH_SIZE": "100", "WHICHMODEL_HOME": str(home)}
-    command = [sys.executable, "-m", "cli.main", "ingest", "--snapshot", str(snap), "--no-cards"]
+    command = [sys.executable, "-m", "whichmodel.cli.main", "ingest", "--snapshot", str(snap), "--no-cards"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _count(db, "SELECT count(*) FROM observations") < 500 and time.monotonic() < deadline:
@@ -75,8 +75,8 @@ def test_kill_9_during_ingest_then_rerun_is_consistent_complete_and_duplicate_fr
 
 @pytest.fixture(scope="module")
 def app(ingested, tmp_path_factory):
-    from config import Settings
-    from ui.app import App
+    from whichmodel.config import Settings
+    from whichmodel.ui.app import App
 
     engine, _, _ = ingested
     return App(Settings(home=tmp_path_factory.mktemp("concurrent"), database_url=str(engine.url)))

@@ -6,10 +6,9 @@ import time
 import pytest
 from factories import RICH_CARD, wire
 from fake_hub import Answer, FakeHub, gated, json_answer, not_found
-
-from cli.main import main
-from config import Settings
-from hub.client import HubClient, HubUnreachable, ModelGated, ModelNotFound
+from whichmodel.cli.main import main
+from whichmodel.config import Settings
+from whichmodel.hub.client import HubClient, HubUnreachable, ModelGated, ModelNotFound
 
 
 @pytest.fixture

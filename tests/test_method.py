@@ -1,16 +1,16 @@
 from pathlib import Path
 
 import pytest
-
-from scoring.docs import render
-from scoring.method import load_method, parse_method, read_data
+from whichmodel.scoring.docs import render
+from whichmodel.scoring.method import load_method, parse_method, read_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_docs_are_generated_from_the_current_method():
     expected = render(load_method())
-    assert (ROOT / "docs" / "scoring.md").read_text() == expected, "run: python -m scoring.docs > docs/scoring.md"
+    hint = "run: python -m whichmodel.scoring.docs > docs/scoring.md"
+    assert (ROOT / "docs" / "scoring.md").read_text() == expected, hint
 
 
 def test_method_hash_changes_with_any_edit():

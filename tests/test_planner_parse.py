@@ -1,8 +1,7 @@
 """The planner's question parsing: a table of questions with the intent and slots they must yield."""
 
 import pytest
-
-from agent.parse import mentioned_names, ordinal, parse
+from whichmodel.agent.parse import mentioned_names, ordinal, parse
 
 KNOWN = {
     "phi-2": "microsoft/phi-2",

@@ -4,9 +4,8 @@ import json
 
 import pytest
 from factories import wire
-
-from cli.main import main
-from hub.snapshot import MAX_LINE_BYTES, Parsed, Rejected, SnapshotError, open_snapshot, read_snapshot
+from whichmodel.cli.main import main
+from whichmodel.hub.snapshot import MAX_LINE_BYTES, Parsed, Rejected, SnapshotError, open_snapshot, read_snapshot
 
 
 def write_snapshot(folder, lines: list[bytes], cards: list[dict] | None = None, observed="2025-05-01"):

@@ -6,13 +6,12 @@ import os
 import pytest
 from factories import make_facts
 from sqlalchemy import func, select
-
-from hub.snapshot import Parsed, open_snapshot, read_snapshot
-from scoring.engine import aggregate
-from scoring.method import load_method
-from store.ingest import IngestInterrupted, ingest_items, score_pending
-from store.models import FindingRow, ModelRow, Observation, ScoreRow
-from store.queries import SearchFilters, data_status, scorecard, search_models, stored_findings
+from whichmodel.hub.snapshot import Parsed, open_snapshot, read_snapshot
+from whichmodel.scoring.engine import aggregate
+from whichmodel.scoring.method import load_method
+from whichmodel.store.ingest import IngestInterrupted, ingest_items, score_pending
+from whichmodel.store.models import FindingRow, ModelRow, Observation, ScoreRow
+from whichmodel.store.queries import SearchFilters, data_status, scorecard, search_models, stored_findings
 
 
 def _expected_counts(snapshot_dirs):
@@ -82,7 +81,7 @@ def test_pickle_only_model_fails_safetensors_and_safetensors_model_passes(ingest
     with engine.connect() as conn:
         rows = conn.execute(select(ModelRow.id, ModelRow.latest_observation_id)).all()
     pickle_only = safe = None
-    from store.models import FactsRow
+    from whichmodel.store.models import FactsRow
 
     with engine.connect() as conn:
         for model_id, obs in rows:
@@ -210,7 +209,7 @@ def test_older_snapshot_ingested_later_does_not_replace_the_newest(engine):
 
 # ---------------------------------------------------------------------------------------------- facet counts
 def _direct_count(engine, filters: SearchFilters) -> int:
-    from store.queries import filter_conditions
+    from whichmodel.store.queries import filter_conditions
 
     with engine.connect() as conn:
         return conn.execute(
@@ -245,8 +244,7 @@ def test_facet_counts_equal_counting_rows_for_every_filter_combination(ingested)
 
 def test_facet_counts_follow_updates_and_deletes_and_fill_an_older_database(engine, tmp_path):
     from sqlalchemy import delete, insert, update
-
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     items = [Parsed(n, make_facts(id=f"o/m{n}", pipeline_tag="text-generation"), None) for n in range(1, 6)]
     ingest_items(engine, items, source="s", kind="snapshot", observed_at="2025-04-01T00:00:00Z")
@@ -276,9 +274,8 @@ def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
     import sys
 
     from sqlalchemy import insert
-
-    from store.ingest import close_abandoned_runs
-    from store.models import IngestRun
+    from whichmodel.store.ingest import close_abandoned_runs
+    from whichmodel.store.models import IngestRun
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -306,7 +303,7 @@ def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
 def test_a_database_of_an_unknown_schema_is_refused_with_a_clear_error(tmp_path):
     import sqlite3
 
-    from store.db import SchemaMismatch, make_engine
+    from whichmodel.store.db import SchemaMismatch, make_engine
 
     path = tmp_path / "old.db"
     make_engine(f"sqlite:///{path}").dispose()

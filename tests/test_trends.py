@@ -6,10 +6,9 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 import pytest
-
-from cli.main import main
-from trends.leaderboard import arch_family, buckets, load_file, normalize_type, order_files, parse_day
-from trends.views import TrendParams, run_view
+from whichmodel.cli.main import main
+from whichmodel.trends.leaderboard import arch_family, buckets, load_file, normalize_type, order_files, parse_day
+from whichmodel.trends.views import TrendParams, run_view
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +19,7 @@ def v1_csv(shared_data):
 @pytest.fixture(scope="session")
 def board(tmp_path_factory, shared_data):
     """Every shared leaderboard file loaded into one database."""
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('lb') / 'lb.db'}")
     summaries = [load_file(engine, p) for p in order_files(sorted((shared_data / "leaderboard").glob("*.csv")))]
@@ -29,7 +28,7 @@ def board(tmp_path_factory, shared_data):
 
 @pytest.fixture(scope="session")
 def v1_only(tmp_path_factory, v1_csv):
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('v1') / 'v1.db'}")
     load_file(engine, v1_csv)
@@ -115,8 +114,7 @@ def test_every_file_loads_and_reloading_adds_nothing(board, shared_data):
 
 def test_unknown_params_and_inverted_flags(v1_only):
     from sqlalchemy import select
-
-    from store.models import LeaderboardRow as L
+    from whichmodel.store.models import LeaderboardRow as L
 
     with v1_only.connect() as conn:
         mixtral = conn.execute(
@@ -150,8 +148,7 @@ def test_dedupe_rule_best_row_stands_for_a_repo(v1_only, v1_csv):
     best = run_view(v1_only, "benchmarks", TrendParams(authors=[repo.split("/")[0]]))
     assert max(r["best_score"] for r in best["rows"]) >= expected
     from sqlalchemy import select
-
-    from store.models import LeaderboardRow as L
+    from whichmodel.store.models import LeaderboardRow as L
 
     with v1_only.connect() as conn:
         standing = conn.execute(select(L.average).where(L.repo_id == repo, L.best.is_(True))).scalars().all()
@@ -200,9 +197,9 @@ def test_authors_view_matches_independent_counts_and_means(v1_only, v1_csv):
 def test_filtered_authors_view_matches_independent_counts(v1_only, v1_csv, monkeypatch, params, probe_limit):
     """However the top authors are found (visiting candidates by total, or one grouped query), the answer is
     the independent one, ties included (more models first, then by name)."""
-    import trends.views
+    from whichmodel.trends import views as trend_views
 
-    monkeypatch.setattr(trends.views, "AUTHOR_PROBE_LIMIT", probe_limit)
+    monkeypatch.setattr(trend_views, "AUTHOR_PROBE_LIMIT", probe_limit)
     per_author = defaultdict(list)
     for repo, row in independent_v1(v1_csv).items():
         day = parse_day(row["date"]).isoformat()
@@ -230,11 +227,10 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, m
     """b has more models in all, but in 2024 a ties with b and comes first by name: visiting candidates by
     total must not stop at a just because its total equals the count b reached."""
     from sqlalchemy import insert
-
-    import trends.views
-    from store.db import make_engine
-    from store.models import LeaderboardRow
-    from trends.leaderboard import refresh_best
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.models import LeaderboardRow
+    from whichmodel.trends import views as trend_views
+    from whichmodel.trends.leaderboard import refresh_best
 
     engine = make_engine(f"sqlite:///{tmp_path / 'tie.db'}")
     days = {"b": ["2023-01-05"] * 7 + ["2024-01-05"] * 3, "a": ["2024-01-09"] * 3, "c": ["2024-02-01"] * 2}
@@ -247,7 +243,7 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, m
     with engine.begin() as conn:
         conn.execute(insert(LeaderboardRow.__table__), rows)
     refresh_best(engine)
-    monkeypatch.setattr(trends.views, "AUTHOR_PROBE_BATCH", batch)
+    monkeypatch.setattr(trend_views, "AUTHOR_PROBE_BATCH", batch)
     result = run_view(engine, "authors", TrendParams(top=2, start="2024-01-01"))
     assert [(r["author"], r["models"]) for r in result["rows"]] == [("a", 3), ("b", 3)]
     result = run_view(engine, "authors", TrendParams(top=1, start="2024-01-01"))
@@ -257,7 +253,7 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, m
 def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
-    from store.db import make_engine
+    from whichmodel.store.db import make_engine
 
     path = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -353,7 +349,7 @@ def test_base_model_records_never_decrease_and_peaks_are_reported(board):
 
 @pytest.mark.parametrize("unit", ["month", "week"])
 def test_base_models_view_matches_independent_derivatives(v1_only, v1_csv, unit):
-    from trends.views import load_bases
+    from whichmodel.trends.views import load_bases
 
     for base in (b for b in load_bases() if b["name"] in ("Mistral-7B", "Llama-2-13B")):
         low, high = base["params"]
@@ -382,8 +378,7 @@ def test_flagged_rows_are_excluded_unless_asked(v1_only):
 
 def test_scrape_borrows_dates_from_v1(board):
     from sqlalchemy import func, select
-
-    from store.models import LeaderboardRow as L
+    from whichmodel.store.models import LeaderboardRow as L
 
     engine, _ = board
     with engine.connect() as conn:
@@ -415,9 +410,8 @@ def test_history_and_alert_from_two_snapshot_dates(ingested):
 
 def test_alert_kinds_from_hand_made_observations(engine):
     from factories import make_facts
-
-    from hub.snapshot import Parsed
-    from store.ingest import ingest_items
+    from whichmodel.hub.snapshot import Parsed
+    from whichmodel.store.ingest import ingest_items
 
     first = make_facts(id="x/m", observed="2025-04-01T00:00:00Z")
     later = make_facts(id="x/m", observed="2025-04-10T00:00:00Z", gated="manual", cardData={"license": "llama2"},

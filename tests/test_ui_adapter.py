@@ -3,9 +3,8 @@
 from itertools import count
 
 from langchain_core.messages import AIMessage, ToolMessage
-
-from store.queries import scorecard
-from ui.adapter import (
+from whichmodel.store.queries import scorecard
+from whichmodel.ui.adapter import (
     category_figure,
     compare_markdown,
     facts_markdown,

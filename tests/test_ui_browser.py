@@ -8,8 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from config import Settings
+from whichmodel.config import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,8 +24,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(ingested, shared_data, tmp_path_factory):
-    from trends.leaderboard import load_file
-    from ui.app import launch
+    from whichmodel.trends.leaderboard import load_file
+    from whichmodel.ui.app import launch
 
     engine, _, _ = ingested
     load_file(engine, shared_data / "leaderboard" / "huggingface_v1_final.csv")

@@ -5,6 +5,6 @@ The LLM agent, the offline planner and the UI share them.
 Imports: `store`, `trends`, `scoring`, `hub`, `config`.
 """
 
-from tools.tools import Services, make_tools, untrusted
+from whichmodel.tools.tools import Services, make_tools, untrusted
 
 __all__ = ["Services", "make_tools", "untrusted"]

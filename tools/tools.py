@@ -15,13 +15,12 @@ from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, tool
 from sqlalchemy.engine import Engine
-
-from config import Settings
-from scoring.engine import aggregate
-from scoring.findings import PASS
-from scoring.method import CATEGORIES, load_method
-from store import queries
-from store.queries import SearchFilters, filter_effects, resolve_model, scorecard, stored_findings
+from whichmodel.config import Settings
+from whichmodel.scoring.engine import aggregate
+from whichmodel.scoring.findings import PASS
+from whichmodel.scoring.method import CATEGORIES, load_method
+from whichmodel.store import queries
+from whichmodel.store.queries import SearchFilters, filter_effects, resolve_model, scorecard, stored_findings
 
 Category = Literal["overall", "popularity", "activity", "operational", "security", "quality"]
 LicenseClass = Literal["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"]
@@ -46,14 +45,14 @@ class Services:
         if self._cards is None:
             with self._lock:
                 if self._cards is None:
-                    from store.vectors import CardIndex
+                    from whichmodel.store.vectors import CardIndex
 
                     self._cards = CardIndex(self.settings)
         return self._cards
 
     def warm(self) -> None:
         """Start-up work done ahead of the first question: the index that resolves misspelled model names."""
-        from store.queries import warm_names
+        from whichmodel.store.queries import warm_names
 
         warm_names(self.engine)
 
@@ -84,8 +83,7 @@ def _resolve(services: Services, model_id: str) -> tuple[str | None, str, dict]:
 
 def _empty_database(services: Services) -> bool:
     from sqlalchemy import select
-
-    from store.models import ModelRow
+    from whichmodel.store.models import ModelRow
 
     with services.engine.connect() as conn:  # one row read, not a count (5 ms at 1M models, on every search)
         return conn.execute(select(ModelRow.id).limit(1)).first() is None
@@ -315,7 +313,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             size: size class filter such as "7B".
             k: number of results (1-10).
         """
-        from store.vectors import CardFilters
+        from whichmodel.store.vectors import CardFilters
 
         if services.cards.is_empty():
             return _error("No model cards are indexed yet: run `whichmodel ingest` without --no-cards.")
@@ -350,7 +348,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             window_days: releases: days before and after each release.
             metric: movers: downloads, likes or a score category.
         """
-        from trends.views import TrendParams, run_view
+        from whichmodel.trends.views import TrendParams, run_view
 
         params = TrendParams(start=start, end=end, unit=unit, top=top, types=list(types or []),
                              archs=list(archs or []), model=model, window_days=window_days, metric=metric)  # fmt: skip
@@ -379,9 +377,9 @@ def make_tools(services: Services) -> list[BaseTool]:
         Args:
             model_id: the full Hub id, e.g. "org/name".
         """
-        from hub.client import HubClient, HubError
-        from hub.snapshot import Parsed
-        from store.ingest import ingest_items, score_pending
+        from whichmodel.hub.client import HubClient, HubError
+        from whichmodel.hub.snapshot import Parsed
+        from whichmodel.store.ingest import ingest_items, score_pending
 
         if "/" not in model_id:
             return _error("fetch_and_score needs a full Hub id such as 'org/name'.")

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
-
-from store.models import LeaderboardAuthor, LeaderboardAuthorDaily, LeaderboardDaily, LeaderboardRow
+from whichmodel.store.models import LeaderboardAuthor, LeaderboardAuthorDaily, LeaderboardDaily, LeaderboardRow
 
 L = LeaderboardRow.__table__
 D = LeaderboardDaily.__table__

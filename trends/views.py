@@ -15,8 +15,7 @@ from importlib import resources
 import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
-
-from store.models import (
+from whichmodel.store.models import (
     LeaderboardAuthor,
     LeaderboardAuthorDaily,
     LeaderboardDaily,
@@ -24,7 +23,7 @@ from store.models import (
     Observation,
     ScoreRow,
 )
-from trends.leaderboard import buckets
+from whichmodel.trends.leaderboard import buckets
 
 L = LeaderboardRow.__table__
 D = LeaderboardDaily.__table__
@@ -283,15 +282,19 @@ def architectures_view(engine: Engine, p: TrendParams) -> dict:
 
 # ------------------------------------------------------------------------------------------- 5. base-models
 @lru_cache(maxsize=1)
+def _data(name: str) -> str:
+    return resources.files("whichmodel.trends").joinpath("data", name).read_text()
+
+
 def load_bases() -> list[dict]:
     """The base-model groups of trends/data/bases.yaml."""
-    return yaml.safe_load(resources.files("trends").joinpath("data", "bases.yaml").read_text())["bases"]
+    return yaml.safe_load(_data("bases.yaml"))["bases"]
 
 
 @lru_cache(maxsize=1)
 def load_releases() -> list[dict]:
     """The big releases of trends/data/releases.yaml."""
-    return yaml.safe_load(resources.files("trends").joinpath("data", "releases.yaml").read_text())["releases"]
+    return yaml.safe_load(_data("releases.yaml"))["releases"]
 
 
 def _base_condition(base: dict, board: str):

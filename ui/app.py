@@ -14,17 +14,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
-
-from agent.context import Context  # noqa: E402
-from agent.graph import build_graph, checkpointer_for  # noqa: E402
-from config import Settings  # noqa: E402
-from store.db import engine_for  # noqa: E402
-from store.queries import data_status, resolve_model, scorecard  # noqa: E402
-from tools import Services, make_tools  # noqa: E402
-from trends.leaderboard import FAMILIES, TYPES  # noqa: E402
-from trends.plots import plotly_figure  # noqa: E402
-from trends.views import VIEWS, TrendParams, run_view  # noqa: E402
-from ui.adapter import (  # noqa: E402
+from whichmodel.agent.context import Context  # noqa: E402
+from whichmodel.agent.graph import build_graph, checkpointer_for  # noqa: E402
+from whichmodel.config import Settings  # noqa: E402
+from whichmodel.store.db import engine_for  # noqa: E402
+from whichmodel.store.queries import data_status, resolve_model, scorecard  # noqa: E402
+from whichmodel.tools import Services, make_tools  # noqa: E402
+from whichmodel.trends.leaderboard import FAMILIES, TYPES  # noqa: E402
+from whichmodel.trends.plots import plotly_figure  # noqa: E402
+from whichmodel.trends.views import VIEWS, TrendParams, run_view  # noqa: E402
+from whichmodel.ui.adapter import (  # noqa: E402
     FINDING_HEADERS,
     category_figure,
     compare_markdown,
@@ -122,9 +121,8 @@ class App:
     def status(self) -> str:
         """The Data tab's markdown."""
         from sqlalchemy import func, select
-
-        from scoring.method import load_method
-        from store.models import LeaderboardRow
+        from whichmodel.scoring.method import load_method
+        from whichmodel.store.models import LeaderboardRow
 
         status = data_status(self.engine)
         method = load_method()
