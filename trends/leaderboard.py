@@ -21,14 +21,13 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from whichmodel.store.models import LeaderboardAuthor, LeaderboardAuthorDaily, LeaderboardDaily, LeaderboardRow
+from whichmodel.trends.names import FAMILIES, TYPES  # noqa: F401 (re-exported: the loaders and views name them)
 
 L = LeaderboardRow.__table__
 D = LeaderboardDaily.__table__
 AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 
-TYPES = ("pretrained", "continuously_pretrained", "fine_tuned", "chat", "merge", "unknown")
-FAMILIES = ("Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT", "GPT2", "GPT-NeoX", "Other")
 
 _TYPE_BY_EMOJI = {"🟢": "pretrained", "🟩": "continuously_pretrained", "🔶": "fine_tuned", "💬": "chat", "🤝": "merge"}
 _TYPE_BY_WORD = (  # checked in order against the lower-cased label with spaces and dashes removed
