@@ -1,4 +1,4 @@
-"""Every branch of the planner's trend answers, from hand-made `trends` artifacts (the view's JSON shape)."""
+"""The planner's answers from hand-made tool artifacts: every branch of the trend answers, and compare's ties."""
 
 import pytest
 from whichmodel.agent.planner import Planner, ToolResult
@@ -97,3 +97,14 @@ def test_a_failed_view_answers_with_its_error(artifact):
     message, memory = Planner(services=None).finish(plan, [ToolResult("trends", artifact, "")], Memory())
     assert message.content == artifact["error"]
     assert memory.last.intent == "trend" and memory.last.models == []
+
+
+def test_compare_answer_calls_a_tie_a_tie():
+    from whichmodel.usecases.models import Comparison, Verdict
+
+    scores = {"security": {"a/x": 7.04, "b/y": 6.96}, "quality": {"a/x": 5.0, "b/y": 8.0}}
+    artifact = Comparison(["a/x", "b/y"], {c: Verdict(c, s) for c, s in scores.items()}, [], {}).to_dict()
+    plan = TurnPlan("compare", {}, ["a/x", "b/y"], [], "q")
+    message, _ = Planner(services=None).finish(plan, [ToolResult("compare_models", artifact, "")], Memory())
+    assert "- security: a/x 7.0, b/y 7.0 (tie: a/x, b/y)" in message.content, "equal at the shown precision"
+    assert "- quality: a/x 5.0, b/y 8.0 (best: b/y)" in message.content
