@@ -164,14 +164,15 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
 def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
     """When the unfiltered nearest chunks hold too few that pass, the chunks that pass are ranked directly."""
     from whichmodel.store import vectors as store_vectors
+    from whichmodel.store.card_keywords import KeywordIndex
     from whichmodel.store.vectors import CardFilters, CardIndex
 
     home, _ = indexed
     index = CardIndex(Settings(home=home))
     monkeypatch.setattr(store_vectors, "OVERFETCH", 1)  # the nearest chunk alone is looked at first
     calls = []
-    real = CardIndex._passing_ids
-    monkeypatch.setattr(CardIndex, "_passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
+    real = KeywordIndex.passing_ids
+    monkeypatch.setattr(KeywordIndex, "passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
     hits = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
     assert [meta["model_id"] for _, meta, _, _ in hits] == ["paint/anime-diffusion"]
     assert calls, "the subset path ran"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from whichmodel.usecases.base import BadRequest, NoData, Services
 
 if TYPE_CHECKING:
+    from whichmodel.store.card_keywords import CardFilters
     from whichmodel.store.queries import SearchFilters
-    from whichmodel.store.vectors import CardFilters
 
 # The columns of a result row in the CLI's `search --json` (a contract: extend, never rename).
 ROW_KEYS = ("model_id", "overall", "popularity", "activity", "operational", "security", "quality", "params",
