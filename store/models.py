@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
+from whichmodel.scoring.method import CATEGORIES
 
-SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
+SCORE_COLUMNS = ("overall", *CATEGORIES)  # the `models` table's denormalized score columns
 # 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid
 SCHEMA_VERSION = "5"
 
@@ -36,8 +37,7 @@ class ModelRow(SQLModel, table=True):
         Index("ix_models_size_license_chat", "size_class", "license_class", "chat"),
         Index("ix_models_task_license_chat", "pipeline_tag", "license_class", "chat"),
         Index("ix_models_license_chat", "license_class", "chat"),
-        *(Index(f"ix_models_{c}_downloads", c, "downloads") for c in
-          ("overall", "popularity", "activity", "operational", "security", "quality", "likes")),
+        *(Index(f"ix_models_{c}_downloads", c, "downloads") for c in (*SCORE_COLUMNS, "likes")),
         Index("ix_models_downloads", "downloads"),
     )  # fmt: skip
 

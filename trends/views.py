@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from whichmodel.store.models import (
+    SCORE_COLUMNS,
     LeaderboardAuthor,
     LeaderboardAuthorDaily,
     LeaderboardDaily,
@@ -32,7 +33,7 @@ AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 S = ScoreRow.__table__
-SCORE_METRICS = ("overall", "popularity", "activity", "operational", "security", "quality")
+SCORE_METRICS = SCORE_COLUMNS
 
 
 @dataclass

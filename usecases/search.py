@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from whichmodel.usecases.base import BadRequest, NoData, Services
+from whichmodel.usecases.base import SCORE_NAMES, BadRequest, NoData, Services
 
 if TYPE_CHECKING:
     from whichmodel.store.card_keywords import CardFilters
     from whichmodel.store.queries import SearchFilters
 
 # The columns of a result row in the CLI's `search --json` (a contract: extend, never rename).
-ROW_KEYS = ("model_id", "overall", "popularity", "activity", "operational", "security", "quality", "params",
-            "size_class", "license", "license_class", "pipeline_tag", "downloads", "likes")  # fmt: skip
+ROW_KEYS = ("model_id", *SCORE_NAMES, "params", "size_class", "license", "license_class", "pipeline_tag", "downloads",
+            "likes")  # fmt: skip
 # Filters given in parameters, shown in billions (the unit people ask in).
 _BILLIONS = {"min_params": "min_params_b", "max_params": "max_params_b"}
 _NOT_FILTERS = ("sort", "limit")
