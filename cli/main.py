@@ -169,6 +169,7 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
     """Stream models from the live Hub; what was fetched before a failure stays stored."""
     from whichmodel.hub.client import HubClient, HubError, HubUnreachable
     from whichmodel.hub.facts import RecordError, parse_record
+    from whichmodel.hub.scan import attach_scan
     from whichmodel.hub.snapshot import Parsed, Rejected
     from whichmodel.store.ingest import IngestInterrupted, ingest_items, now_iso
 
@@ -181,7 +182,8 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
             try:
                 record.update(client.discussion_counts(model_id))
                 card = client.card_text(model_id) if not args.no_cards else None
-                yield Parsed(number, parse_record(record, card_text=card, observed_at=observed), card)
+                facts = attach_scan(client, parse_record(record, card_text=card, observed_at=observed))
+                yield Parsed(number, facts, card)
             except HubUnreachable:
                 raise
             except (RecordError, HubError) as err:  # this model only: not found, gated, bad record
@@ -212,11 +214,12 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
 def _fetch_and_score(engine, settings: Settings, model_id: str) -> tuple[str | None, str | None]:
     """Fetch a model from the Hub, store and score it. Returns (stored id, error message)."""
     from whichmodel.hub.client import HubClient, HubError
+    from whichmodel.hub.scan import fetch_scanned
     from whichmodel.hub.snapshot import Parsed
     from whichmodel.store.ingest import ingest_items, score_pending
 
     try:
-        facts, card = HubClient(settings).fetch_facts(model_id)
+        facts, card = fetch_scanned(HubClient(settings), model_id)
     except HubError as err:
         return None, str(err)
     ingest_items(

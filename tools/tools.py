@@ -378,13 +378,14 @@ def make_tools(services: Services) -> list[BaseTool]:
             model_id: the full Hub id, e.g. "org/name".
         """
         from whichmodel.hub.client import HubClient, HubError
+        from whichmodel.hub.scan import fetch_scanned
         from whichmodel.hub.snapshot import Parsed
         from whichmodel.store.ingest import ingest_items, score_pending
 
         if "/" not in model_id:
             return _error("fetch_and_score needs a full Hub id such as 'org/name'.")
         try:
-            facts, card = HubClient(services.settings).fetch_facts(model_id)
+            facts, card = fetch_scanned(HubClient(services.settings), model_id)
         except HubError as err:
             return _error(f"Could not fetch {model_id} from the Hub: {err}. Only models already in the database "
                           "can be answered about right now.")  # fmt: skip
