@@ -681,12 +681,8 @@ def pickle_imports(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resu
         evidence.append(ev("not scanned", open_files))
     if dangerous:
         evidence.append(ev("flagged", dangerous))
-        return Result(
-            FAIL,
-            0.0,
-            evidence,
-            f"{_listed(dangerous)}: loading would import what can run code on your machine.",
-        )
+        said = [d.replace(": ", " imports ", 1) for d in dangerous]
+        return Result(FAIL, 0.0, evidence, f"{_listed(said)}: loading it can run code on your machine.")
     if open_files:
         done = len(pickles) - len(open_files)
         return Result(
