@@ -165,8 +165,8 @@ def _scan_pickle(
 ) -> FileScan:
     settings = client.settings
     limit = settings.scan_max_mb * 1024 * 1024
-    if size is not None and size > limit:
-        return FileScan(path, "pickle", TOO_LARGE, size, error=f"{size / 2**20:.0f} MB is above the limit")
+    if limit <= 0 or (size is not None and size > limit):
+        return FileScan(path, "pickle", TOO_LARGE, size, error=f"above the {settings.scan_max_mb} MB limit")
     dest = settings.scan_cache_path / facts.id / revision / path
     try:
         reuse = settings.scan_keep_downloads and dest.is_file() and (size is None or dest.stat().st_size == size)

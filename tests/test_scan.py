@@ -453,6 +453,11 @@ def test_cli_score_names_the_dangerous_global_and_the_file(hub, tmp_path, monkey
     assert card["facts"]["security_scan"]["files"][0]["imports"] == [
         {"module": "os", "name": "system", "safety": "dangerous"}]  # fmt: skip
     assert not list((tmp_path / "home").rglob("pytorch_model.bin")), "the download was removed"
+    # The UI's findings table shows the same reason.
+    from whichmodel.ui.adapter import findings_rows
+
+    row = next(r for r in findings_rows(card) if r[1] == "pickle_imports")
+    assert row[2] == "fail" and "pytorch_model.bin imports os.system" in row[4]
 
 
 def test_explain_score_shows_the_scan_finding(hub, tmp_path, monkeypatch):
