@@ -605,10 +605,11 @@ def hub_scan(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
         )
     listed = [f"{f['path']} ({f['level']})" for f in status["files"]]
     evidence = [ev("hub.scans_done", status["scans_done"]), ev("hub.files_with_issues", listed)]
-    unsafe = [f["path"] for f in status["files"] if f["level"] in params["unsafe_levels"]]
-    pending = [f["path"] for f in status["files"] if f["level"] in params["pending_levels"]]
+    issues = [f for f in status["files"] if f["level"] not in params["clean_levels"]]
+    unsafe = [f["path"] for f in issues if f["level"] in params["unsafe_levels"]]
+    pending = [f["path"] for f in issues if f["level"] in params["pending_levels"]]
     # A level the Hub adds later is treated like caution: unknown is never safe.
-    caution = [f"{f['path']} ({f['level']})" for f in status["files"] if f["path"] not in unsafe + pending]
+    caution = [f"{f['path']} ({f['level']})" for f in issues if f["path"] not in unsafe + pending]
     if unsafe:
         evidence.append(ev("flagged", unsafe))
         return Result(FAIL, 0.0, evidence, f"The Hub's scanners flag {_listed(unsafe)} as unsafe.")

@@ -326,6 +326,7 @@ def test_a_file_the_scanner_cannot_read_gets_no_verdict(hub, tmp_path):
         (security_status(("weights.pkl", "caution")), "fail"),
         (security_status(("weights.pkl", "some-new-level")), "fail"),
         (security_status(("weights.pkl", "queued")), "not_available"),
+        (security_status(("weights.pkl", "safe")), "pass"),
         (security_status(done=False), "not_available"),
         (None, "not_available"),
     ],
