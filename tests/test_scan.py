@@ -498,3 +498,21 @@ def test_alerts_report_a_new_scan_that_flags_a_file_that_was_clean(engine):
     assert rows == [{"model_id": "x/m", "observed_at": "2025-04-10T00:00:00Z", "previous": "2025-04-01T00:00:00Z",
                      "alert": "scan_flagged", "before": "pickle_imports passed",
                      "after": "pytorch_model.bin: posix.system"}]  # fmt: skip
+
+
+def test_hub_ingest_scans_each_model_it_fetches(hub, tmp_path, monkeypatch, capsys):
+    evil = serve_repo(hub, "acme/evil", {"pytorch_model.bin": os_system_pickle()}, security_status())
+    benign = serve_repo(hub, "acme/benign", {"pytorch_model.bin": torch_zip(tensor_state_dict_pickle())},
+                        security_status())  # fmt: skip
+    hub.script("/api/models", json_answer([{"id": "probe"}]), json_answer([evil, benign]))
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("WHICHMODEL_HUB_RETRIES", "1")
+    home = str(tmp_path / "home")
+    assert main(["--home", home, "ingest", "--hub", "--limit", "2", "--json"]) == 0
+    capsys.readouterr()
+    outcomes = {}
+    for model in ("acme/evil", "acme/benign"):
+        assert main(["--home", home, "score", model, "--no-fetch", "--json"]) == 0
+        security = json.loads(capsys.readouterr().out)["categories"]["security"]["findings"]
+        outcomes[model] = {f["check"]: f["outcome"] for f in security}["pickle_imports"]
+    assert outcomes == {"acme/evil": "fail", "acme/benign": "pass"}
