@@ -516,3 +516,14 @@ def test_hub_ingest_scans_each_model_it_fetches(hub, tmp_path, monkeypatch, caps
         security = json.loads(capsys.readouterr().out)["categories"]["security"]["findings"]
         outcomes[model] = {f["check"]: f["outcome"] for f in security}["pickle_imports"]
     assert outcomes == {"acme/evil": "fail", "acme/benign": "pass"}
+
+
+def test_scan_settings_come_from_the_environment(monkeypatch, tmp_path):
+    assert (Settings().scan_max_mb, Settings().scan_keep_downloads) == (500, False)
+    monkeypatch.setenv("WHICHMODEL_SCAN_MAX_MB", "40")
+    monkeypatch.setenv("WHICHMODEL_SCAN_KEEP", "yes")
+    settings = Settings.from_env(home=tmp_path)
+    assert (settings.scan_max_mb, settings.scan_keep_downloads) == (40, True)
+    assert settings.scan_cache_path == tmp_path / "cache" / "scan"
+    monkeypatch.setenv("WHICHMODEL_SCAN_KEEP", "0")
+    assert Settings.from_env().scan_keep_downloads is False
