@@ -58,6 +58,20 @@ class Settings:
     batch_size: int = field(
         default=500, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
     )
+    scan_max_mb: int = field(
+        default=500,
+        metadata={
+            "env": "WHICHMODEL_SCAN_MAX_MB",
+            "help": "Largest pickle-based file (MB) downloaded for a security scan; larger ones are not scanned.",
+        },
+    )
+    scan_keep_downloads: bool = field(
+        default=False,
+        metadata={
+            "env": "WHICHMODEL_SCAN_KEEP",
+            "help": "Keep files downloaded for a security scan in the cache (default: removed after the scan).",
+        },
+    )
     llm_api_key: str | None = field(
         default=None, metadata={"env": "OPENAI_API_KEY", "help": "Key of an OpenAI-compatible endpoint."}
     )
@@ -88,6 +102,8 @@ class Settings:
                 values[f.name] = float(raw)
             elif f.type in ("int",):
                 values[f.name] = int(raw)
+            elif f.type in ("bool",):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -104,6 +120,11 @@ class Settings:
     def effective_database_url(self) -> str:
         """The database URL in force: the configured one, else the SQLite file in home."""
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def scan_cache_path(self) -> Path:
+        """Where files downloaded for a security scan are written (and kept, with `scan_keep_downloads`)."""
+        return self.home / "cache" / "scan"
 
     @property
     def chroma_path(self) -> Path:

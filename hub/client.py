@@ -7,14 +7,16 @@ that cannot be reached at all fails within seconds rather than after minutes of 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -54,6 +56,7 @@ EXPAND = [
     "usedStorage",
 ]
 RETRY_STATUS = (429, 500, 502, 503, 504)
+DOWNLOAD_CHUNK = 1 << 20
 DISCUSSION_CAP = 500  # counting stops here; the activity curve saturates well before
 
 
@@ -192,6 +195,102 @@ class HubClient:
         observed = iso_utc(datetime.now(UTC))
         return parse_record(record, card_text=card, observed_at=observed), card
 
+    # ------------------------------------------------------------------------------------------- file access
+    def security_info(self, model_id: str) -> dict[str, Any]:
+        """The Hub's own scan verdict for a repo, with the commit and every file's size and LFS SHA-256.
+
+        A call of its own: the Hub's `securityStatus` cannot be combined with `expand`. Returns
+        `{"sha", "securityRepoStatus", "files": {path: {"size", "sha256"}}}`; `securityRepoStatus` is the
+        Hub's dict (`scansDone`, `filesWithIssues: [{path, level}]`) or None when the Hub gave none.
+        """
+        info = self._call(
+            f"{model_id} security status",
+            lambda: self.api.model_info(
+                model_id, securityStatus=True, files_metadata=True, timeout=self.settings.hub_timeout_s
+            ),
+        )
+        files: dict[str, dict[str, Any]] = {}
+        for sibling in info.siblings or []:
+            lfs = sibling.lfs or {}
+            files[sibling.rfilename] = {
+                "size": sibling.size if sibling.size is not None else lfs.get("size"),
+                "sha256": lfs.get("sha256"),
+            }
+        return {"sha": info.sha, "securityRepoStatus": info.security_repo_status, "files": files}
+
+    def _file_url(self, model_id: str, path: str, revision: str) -> str:
+        return hf_hub_url(model_id, path, revision=revision, endpoint=self.api.endpoint)
+
+    def download_file(
+        self, model_id: str, path: str, dest: Path, *, revision: str, max_bytes: int, sha256: str | None = None
+    ) -> int | None:
+        """Stream one repo file to `dest`; its size in bytes, or None (nothing kept) past `max_bytes`.
+
+        A body shorter than its Content-Length, or whose SHA-256 differs from the Hub's LFS record, is
+        retried like any other failed answer, then reported as `HubUnreachable`; no partial file is left.
+        """
+        url = self._file_url(model_id, path, revision)
+        part = dest.with_name(dest.name + ".part")
+
+        def fetch() -> int | None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            digest, written = hashlib.sha256(), 0
+            try:
+                with get_session().stream(
+                    "GET", url, headers=self.api._build_hf_headers(), timeout=self.settings.hub_timeout_s
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        hf_raise_for_status(response)
+                    length = response.headers.get("Content-Length")
+                    plain = "Content-Encoding" not in response.headers
+                    with open(part, "wb") as out:
+                        for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                            written += len(chunk)
+                            if written > max_bytes:
+                                return None
+                            digest.update(chunk)
+                            out.write(chunk)
+                if plain and length is not None and length.isdigit() and written != int(length):
+                    raise ValueError(f"{path}: got {written} of {length} bytes")
+                if sha256 and digest.hexdigest() != sha256:
+                    raise ValueError(f"{path}: SHA-256 differs from the Hub's record")
+                part.replace(dest)
+                return written
+            finally:
+                part.unlink(missing_ok=True)
+
+        return self._call(f"{model_id}/{path}", fetch)
+
+    def read_range(self, model_id: str, path: str, start: int, length: int, *, revision: str) -> bytes:
+        """Bytes `start` .. `start + length` of a repo file (fewer at its end), by an HTTP range request.
+
+        A server that ignores the range is read only as far as needed, never to the end of a large file.
+        """
+        url = self._file_url(model_id, path, revision)
+        headers = {**self.api._build_hf_headers(), "Range": f"bytes={start}-{start + length - 1}"}
+
+        def fetch() -> bytes:
+            with get_session().stream("GET", url, headers=headers, timeout=self.settings.hub_timeout_s) as response:
+                if response.status_code == 416:  # the range starts past the end of the file
+                    return b""
+                if response.status_code >= 400:
+                    response.read()
+                    hf_raise_for_status(response)
+                skip = start if response.status_code == 200 else 0
+                body = bytearray()
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                    if skip:
+                        dropped = min(skip, len(chunk))
+                        chunk, skip = chunk[dropped:], skip - dropped
+                    body += chunk
+                    if len(body) >= length:
+                        break
+                return bytes(body[:length])
+
+        return self._call(f"{model_id}/{path} bytes {start}-", fetch)
+
+    # ------------------------------------------------------------------------------------------- listing
     def iter_records(self, limit: int | None = None, task: str | None = None) -> Iterator[dict[str, Any]]:
         """Stream wire-format records from `list_models`, most downloaded first."""
         self.probe()
@@ -210,9 +309,13 @@ class HubClient:
                     observed_at: str | None = None) -> Iterator[Parsed | Rejected]:  # fmt: skip
         """Stream models from `list_models` as the snapshot reader does: `Parsed` facts or `Rejected` records.
 
+        Each model's files are scanned (`hub.scan.attach_scan`) before its facts are yielded.
+
         A model the Hub will not give (missing, gated) or a record that does not parse is `Rejected` and the
         stream goes on; an unreachable Hub raises `HubUnreachable`.
         """
+        from whichmodel.hub.scan import attach_scan  # the scan builds on this client: imported when used
+
         observed = observed_at or iso_utc(datetime.now(UTC))
         for number, record in enumerate(self.iter_records(limit=limit, task=task), start=1):
             model_id = record.get("id") if isinstance(record.get("id"), str) else None
@@ -221,7 +324,8 @@ class HubClient:
                     raise RecordError("record has no id")
                 record.update(self.discussion_counts(model_id))
                 card = self.card_text(model_id) if with_cards else None
-                yield Parsed(number, parse_record(record, card_text=card, observed_at=observed), card)
+                facts = attach_scan(self, parse_record(record, card_text=card, observed_at=observed))
+                yield Parsed(number, facts, card)
             except HubUnreachable:
                 raise
             except (RecordError, HubError) as err:  # this model only: not found, gated, bad record

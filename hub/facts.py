@@ -196,6 +196,9 @@ class ModelFacts:
     datasets: list[str] | None = None
     github_urls: list[str] | None = None
     card: CardFacts | None = None
+    # What reading the files themselves showed (hub/scan.py `SecurityScan.to_dict()`); None: no scan was made
+    # (snapshot data, or the Hub was not reachable).
+    security_scan: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

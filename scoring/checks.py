@@ -14,6 +14,7 @@ from typing import Any
 
 from whichmodel.hub.facts import WEIGHT_KINDS, ModelFacts, parse_date
 from whichmodel.hub.licenses import UNKNOWN, is_looser
+from whichmodel.hub.scan import SCANNED, TOO_LARGE, SecurityScan, gguf_files
 from whichmodel.scoring.context import ScoringContext
 from whichmodel.scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS, Result
 
@@ -571,3 +572,184 @@ def evaluation_consistency(facts: ModelFacts, ctx: ScoringContext, params: dict)
     if in_index:
         return Result(FAIL, 0.5, evidence, "model-index holds results the card's prose never describes.")
     return Result(NOT_APPLICABLE, 0.0, evidence, "No results are claimed anywhere.")
+
+
+# ------------------------------------------------------------------------------------------------ file scans
+# The checks that read the files themselves (hub/scan.py); the alerts view watches them for new flags.
+SCAN_CHECKS = ("hub_scan", "pickle_imports", "gguf_template")
+_NO_SCAN = "read only when whichmodel fetches the model from the live Hub (not in snapshot data)"
+
+
+def _security_scan(facts: ModelFacts) -> SecurityScan | None:
+    return SecurityScan.from_dict(facts.security_scan) if facts.security_scan else None
+
+
+def _listed(items: list[str], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+@check("hub_scan")
+def hub_scan(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
+    """The Hub's own verdict on the repository's files."""
+    scan = _security_scan(facts)
+    if scan is None:
+        return Result(NOT_AVAILABLE, 0.0, [ev("security_scan", None)], f"The Hub's own scan result is {_NO_SCAN}.")
+    status = scan.hub_status
+    if status is None:
+        return Result(
+            NOT_AVAILABLE,
+            0.0,
+            [ev("hub.securityRepoStatus", None), ev("hub_error", scan.hub_error)],
+            f"The Hub's own scan result could not be read: {scan.hub_error}.",
+        )
+    listed = [f"{f['path']} ({f['level']})" for f in status["files"]]
+    evidence = [ev("hub.scans_done", status["scans_done"]), ev("hub.files_with_issues", listed)]
+    issues = [f for f in status["files"] if f["level"] not in params["clean_levels"]]
+    unsafe = [f["path"] for f in issues if f["level"] in params["unsafe_levels"]]
+    pending = [f["path"] for f in issues if f["level"] in params["pending_levels"]]
+    # A level the Hub adds later is treated like caution: unknown is never safe.
+    caution = [f"{f['path']} ({f['level']})" for f in issues if f["path"] not in unsafe + pending]
+    if unsafe:
+        evidence.append(ev("flagged", unsafe))
+        return Result(FAIL, 0.0, evidence, f"The Hub's scanners flag {_listed(unsafe)} as unsafe.")
+    if caution:
+        evidence.append(ev("flagged", caution))
+        return Result(
+            FAIL,
+            params["caution_fraction"],
+            evidence,
+            f"The Hub's scanners ask for caution with {_listed(caution)}; review before loading.",
+        )
+    if not status["scans_done"]:
+        return Result(NOT_AVAILABLE, 0.0, evidence, "The Hub has not finished scanning this repository.")
+    if pending:
+        return Result(NOT_AVAILABLE, 0.0, evidence, f"The Hub has no verdict yet on {_listed(pending)}.")
+    return Result(PASS, 1.0, evidence, "The Hub's scans are done and flag no file.")
+
+
+def _matches(module: str, name: str, entries: list[str]) -> bool:
+    full = f"{module}.{name}"
+    return any(full == e or module == e or module.startswith(e + ".") for e in entries)
+
+
+def _why_open(scanned: dict, path: str, limit_mb: int) -> str | None:
+    """Why a file's verdict is open (not scanned, or only partly), or None when it was read completely."""
+    f = scanned.get(path)
+    if f is None:
+        return "not scanned"
+    if f.status == SCANNED:
+        return "only partly readable" if f.partial else None
+    if f.status == TOO_LARGE:
+        size = f"{f.size / 2**20:,.0f} MB" if f.size else "size"
+        return f"not scanned: {size} is above the {limit_mb} MB limit"
+    return f"not scanned: {f.error}"
+
+
+@check("pickle_imports")
+def pickle_imports(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
+    """What each pickle-based file would import when loaded, read by a scanner without loading it."""
+    if facts.file_kinds is None:
+        return na("files", "The file list")
+    pickles = facts.file_kinds.get("pickle", [])
+    if not pickles:
+        return Result(NOT_APPLICABLE, 0.0, [ev("files.pickle", [])], "No pickle-based files to scan.")
+    scan = _security_scan(facts)
+    if scan is None:
+        return Result(
+            NOT_AVAILABLE,
+            0.0,
+            [ev("files.pickle", pickles), ev("security_scan", None)],
+            f"{len(pickles)} pickle-based file(s) not scanned: what they import is {_NO_SCAN}.",
+        )
+    scanned = {f.path: f for f in scan.of_kind("pickle")}
+    evidence, dangerous, suspicious, open_files = [ev("scanner", scan.scanner)], [], [], []
+    for path in pickles:
+        why = _why_open(scanned, path, scan.max_mb)
+        if why:
+            open_files.append(f"{path} ({why})")
+        f = scanned.get(path)
+        if f is None or (not f.imports and f.status != SCANNED):
+            continue
+        evidence.append(ev(f"{path} imports", [f"{i['module']}.{i['name']}" for i in f.imports]))
+        for i in f.imports:
+            full = f"{i['module']}.{i['name']}"
+            if i["safety"] == "dangerous" or _matches(i["module"], i["name"], params["also_dangerous"]):
+                dangerous.append(f"{path}: {full}")
+            elif i["safety"] != "innocuous" and not _matches(i["module"], i["name"], params["also_safe"]):
+                suspicious.append(full)
+    if open_files:
+        evidence.append(ev("not scanned", open_files))
+    if dangerous:
+        evidence.append(ev("flagged", dangerous))
+        said = [d.replace(": ", " imports ", 1) for d in dangerous]
+        return Result(FAIL, 0.0, evidence, f"{_listed(said)}: loading it can run code on your machine.")
+    if open_files:
+        done = len(pickles) - len(open_files)
+        return Result(
+            NOT_AVAILABLE,
+            0.0,
+            evidence,
+            f"{done} of {len(pickles)} pickle-based file(s) scanned with no dangerous import; "
+            f"no verdict on {_listed(open_files)}.",
+        )
+    if suspicious:
+        unique = sorted(set(suspicious))
+        return Result(
+            PASS,
+            params["suspicious_fraction"],
+            evidence,
+            f"No dangerous import in {len(pickles)} pickle-based file(s); {len(unique)} import(s) outside the "
+            f"known-safe tensor globals to review: {_listed(unique)}.",
+        )
+    return Result(
+        PASS,
+        1.0,
+        evidence,
+        f"{len(pickles)} pickle-based file(s) scanned: they import only known-safe tensor globals.",
+    )
+
+
+@check("gguf_template")
+def gguf_template(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
+    """A GGUF chat template that reaches beyond formatting (the template-injection pattern)."""
+    if facts.files is None:
+        return na("files", "The file list")
+    ggufs = gguf_files(facts)
+    if not ggufs:
+        return Result(NOT_APPLICABLE, 0.0, [ev("files.gguf", [])], "No GGUF files.")
+    scan = _security_scan(facts)
+    if scan is None:
+        return Result(
+            NOT_AVAILABLE,
+            0.0,
+            [ev("files.gguf", ggufs), ev("security_scan", None)],
+            f"{len(ggufs)} GGUF file(s) not read: their chat templates are {_NO_SCAN}.",
+        )
+    scanned = {f.path: f for f in scan.of_kind("gguf")}
+    evidence, flagged, open_files, templates = [], [], [], 0
+    for path in ggufs:
+        why = _why_open(scanned, path, scan.max_mb)
+        if why:
+            open_files.append(f"{path} ({why})")
+            continue
+        for t in scanned[path].templates:
+            templates += 1
+            if t.get("error"):
+                open_files.append(f"{path} {t['key']} ({t['error']})")
+            elif t["issues"]:
+                flagged.append(f"{path} {t['key']}: {'; '.join(t['issues'][:4])}")
+        keys = [f"{t['key']} ({t['chars']} chars)" for t in scanned[path].templates]
+        evidence.append(ev(f"{path} chat templates", keys))
+    if open_files:
+        evidence.append(ev("not read", open_files))
+    if flagged:
+        evidence.append(ev("flagged", flagged))
+        return Result(
+            FAIL, 0.0, evidence, f"A chat template reaches beyond formatting, into Python internals: {flagged[0]}."
+        )
+    if open_files:
+        return Result(NOT_AVAILABLE, 0.0, evidence, f"No verdict on {_listed(open_files)}.")
+    if not templates:
+        return Result(PASS, 1.0, evidence, f"{len(ggufs)} GGUF header(s) read: no chat template embedded.")
+    return Result(PASS, 1.0, evidence, f"{templates} GGUF chat template(s) read: they only format messages.")

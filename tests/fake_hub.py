@@ -1,12 +1,15 @@
 """A fake Hugging Face Hub on 127.0.0.1 that speaks just enough of the API for the real client.
 
 Each path has a script: a list of answers served in order (the last one repeats), so a test can say
-"429 with Retry-After, then the record" or "500 forever".
+"429 with Retry-After, then the record" or "500 forever". File answers honour HTTP range requests (206), and
+an answer can be cut off in the middle of its body (`truncate_at`) to play a dropped connection.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -21,6 +24,7 @@ class Answer:
     body: bytes = b""
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
+    truncate_at: int | None = None  # send the full Content-Length, then only this many bytes, then close
 
 
 def json_answer(data, status=200, **headers) -> Answer:
@@ -46,6 +50,26 @@ def readme_answer(text: str, sha: str = "0" * 40) -> Answer:
                               "Content-Type": "text/plain"})  # fmt: skip
 
 
+def file_answer(body: bytes, **kwargs) -> Answer:
+    return Answer(200, body, {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}, **kwargs)
+
+
+def sibling(path: str, body: bytes | None = None, size: int | None = None) -> dict:
+    """A `siblings` entry as model_info(files_metadata=True) returns it; LFS info when the bytes are given."""
+    entry = {"rfilename": path}
+    if body is not None:
+        size = len(body)
+        entry["lfs"] = {"size": size, "sha256": hashlib.sha256(body).hexdigest(), "pointerSize": 134}
+    if size is not None:
+        entry["size"] = size
+    return entry
+
+
+def security_status(*flagged: tuple[str, str], done: bool = True) -> dict:
+    """The Hub's `securityRepoStatus`: (path, level) pairs for the files its scanners flag."""
+    return {"scansDone": done, "filesWithIssues": [{"path": p, "level": lvl} for p, lvl in flagged]}
+
+
 def not_found(code="RepoNotFound") -> Answer:
     return json_answer({"error": "Repository not found"}, status=404, **{"X-Error-Code": code})
 
@@ -60,6 +84,7 @@ class FakeHub(LoopbackServer):
     def __init__(self):
         self.scripts: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, str]] = []
+        self.headers: list[tuple[str, dict]] = []
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,16 +99,29 @@ class FakeHub(LoopbackServer):
                     answer = not_found()
                 else:
                     answer = script.pop(0) if len(script) > 1 else script[0]
+                hub.headers.append((path, dict(self.headers)))
                 if answer.delay:
                     time.sleep(answer.delay)
-                self.send_response(answer.status)
-                for key, value in answer.headers.items():
+                status, body, headers = answer.status, answer.body, dict(answer.headers)
+                wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                if wanted and status == 200 and headers.get("Accept-Ranges") == "bytes":
+                    start = int(wanted.group(1))
+                    end = min(int(wanted.group(2) or len(body) - 1), len(body) - 1)
+                    if start >= len(body):
+                        status, body = 416, b""
+                    else:
+                        status, body = 206, body[start : end + 1]
+                        headers["Content-Range"] = f"bytes {start}-{end}/{len(answer.body)}"
+                self.send_response(status)
+                for key, value in headers.items():
                     self.send_header(key, value)
-                if "Content-Length" not in answer.headers:
-                    self.send_header("Content-Length", str(len(answer.body)))
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if not head:
-                    self.wfile.write(answer.body)
+                    self.wfile.write(body if answer.truncate_at is None else body[: answer.truncate_at])
+                if answer.truncate_at is not None:
+                    self.close_connection = True
 
             def do_GET(self):  # noqa: N802
                 self._answer(head=False)
@@ -103,3 +141,10 @@ class FakeHub(LoopbackServer):
         self.script(f"/api/models/{repo}/discussions", discussions_answer(*discussions, repo=repo))
         if readme is not None:
             self.script(f"/{repo}/resolve/main/README.md", readme_answer(readme))
+
+    def serve_file(self, repo: str, path: str, *answers: Answer, revision: str = "main") -> None:
+        self.script(f"/{repo}/resolve/{revision}/{path}", *answers)
+
+    def file_requests(self, repo: str, path: str) -> list[dict]:
+        """The headers of every request made for one repo file (any revision)."""
+        return [h for p, h in self.headers if p.startswith(f"/{repo}/resolve/") and p.endswith(f"/{path}")]

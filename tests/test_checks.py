@@ -19,7 +19,35 @@ def run(check_id, card=None, ctx=None, **overrides):
     ctx = ctx or ScoringContext.curated()
     spec = METHOD.check(check_id)
     ctx.typo_params = METHOD.check("typosquatting").params
-    return CHECKS[check_id](make_facts(card, **overrides), ctx, spec.params)
+    scan = overrides.pop("security_scan", None)  # not a wire field: what hub/scan.py attaches after a fetch
+    facts = make_facts(card, **overrides)
+    facts.security_scan = scan
+    return CHECKS[check_id](facts, ctx, spec.params)
+
+
+def scan(hub=(), done=True, files_=(), hub_status=True):
+    """A `security_scan` fact: the Hub's flagged (path, level) pairs and scanned file entries."""
+    verdict = {"scans_done": done, "files": [{"path": p, "level": lvl} for p, lvl in hub]} if hub_status else None
+    return {"scanned_at": "2025-04-22T00:00:00Z", "scanner": "picklescan 1.0.5", "max_mb": 500, "revision": "x",
+            "hub_status": verdict, "hub_error": None if hub_status else "HTTP 503", "files": list(files_)}  # fmt: skip
+
+
+def pickle_entry(path, *imports, status="scanned", size=None):
+    """A scanned pickle: imports as (module.name, picklescan safety)."""
+    listed = [{"module": g.rsplit(".", 1)[0], "name": g.rsplit(".", 1)[1], "safety": s} for g, s in imports]
+    return {"path": path, "kind": "pickle", "status": status, "size": size, "imports": listed, "partial": False,
+            "templates": [], "error": None if status == "scanned" else "why"}  # fmt: skip
+
+
+def gguf_entry(path, *issues, status="scanned"):
+    template = {"key": "tokenizer.chat_template", "chars": 100, "issues": list(issues), "error": None}
+    return {"path": path, "kind": "gguf", "status": status, "size": None, "imports": [], "partial": False,
+            "templates": [template] if status == "scanned" else [], "error": None}  # fmt: skip
+
+
+TENSOR_GLOBALS = (("collections.OrderedDict", "innocuous"), ("torch._utils._rebuild_tensor_v2", "innocuous"))
+PICKLED = {"siblings": files("pytorch_model.bin")}
+GGUFS = {"siblings": files("m.Q4.gguf", "m.Q8.gguf")}
 
 
 CASES = [
@@ -187,6 +215,42 @@ CASES = [
     ("limitations", "absent", TEMPLATE_CARD, {}, FAIL, 0.0),
     ("evaluation_consistency", "prose without model-index", RICH_CARD, {}, FAIL, 0.5),
     ("evaluation_consistency", "nothing claimed", TEMPLATE_CARD, {}, NOT_APPLICABLE, 0.0),
+    ("hub_scan", "no scan (snapshot data) is never a pass", None, {}, NOT_AVAILABLE, 0.0),
+    ("hub_scan", "scans done, nothing flagged", None, {"security_scan": scan()}, PASS, 1.0),
+    ("hub_scan", "a file flagged unsafe", None, {"security_scan": scan(hub=[("a.bin", "unsafe")])}, FAIL, 0.0),
+    ("hub_scan", "a file marked for caution", None, {"security_scan": scan(hub=[("a.bin", "caution")])}, FAIL, 0.5),
+    ("hub_scan", "scans still running", None, {"security_scan": scan(done=False)}, NOT_AVAILABLE, 0.0),
+    ("hub_scan", "the Hub gave no status", None, {"security_scan": scan(hub_status=False)}, NOT_AVAILABLE, 0.0),
+    ("pickle_imports", "no pickle-based files", None, {"security_scan": scan()}, NOT_APPLICABLE, 0.0),
+    ("pickle_imports", "pickles but no scan", None, PICKLED, NOT_AVAILABLE, 0.0),
+    ("pickle_imports", "unknown file list", None, {"siblings": None}, NOT_AVAILABLE, 0.0),
+    ("pickle_imports", "tensor globals only", None,
+     {**PICKLED, "security_scan": scan(files_=[pickle_entry("pytorch_model.bin", *TENSOR_GLOBALS)])}, PASS, 1.0),
+    ("pickle_imports", "os.system", None,
+     {**PICKLED, "security_scan": scan(files_=[pickle_entry("pytorch_model.bin", ("os.system", "dangerous"))])},
+     FAIL, 0.0),
+    ("pickle_imports", "a resolver picklescan only calls suspicious", None,
+     {**PICKLED, "security_scan": scan(files_=[pickle_entry("pytorch_model.bin", ("importlib.import_module",
+                                                                                  "suspicious"))])},
+     FAIL, 0.0),
+    ("pickle_imports", "a class outside the known-safe set", None,
+     {**PICKLED, "security_scan": scan(files_=[pickle_entry("pytorch_model.bin", ("transformers.X", "suspicious"))])},
+     PASS, 0.6),
+    ("pickle_imports", "above the size limit", None,
+     {**PICKLED, "security_scan": scan(files_=[pickle_entry("pytorch_model.bin", status="too_large", size=2**31)])},
+     NOT_AVAILABLE, 0.0),
+    ("pickle_imports", "file missing from the scan", None, {**PICKLED, "security_scan": scan()}, NOT_AVAILABLE, 0.0),
+    ("gguf_template", "no GGUF files", None, {"security_scan": scan()}, NOT_APPLICABLE, 0.0),
+    ("gguf_template", "GGUF but no scan", None, GGUFS, NOT_AVAILABLE, 0.0),
+    ("gguf_template", "templates only format", None,
+     {**GGUFS, "security_scan": scan(files_=[gguf_entry("m.Q4.gguf"), gguf_entry("m.Q8.gguf")])}, PASS, 1.0),
+    ("gguf_template", "one template reaches __globals__", None,
+     {**GGUFS, "security_scan": scan(files_=[gguf_entry("m.Q4.gguf"),
+                                             gguf_entry("m.Q8.gguf", "attribute __globals__")])},
+     FAIL, 0.0),
+    ("gguf_template", "one header not read", None,
+     {**GGUFS, "security_scan": scan(files_=[gguf_entry("m.Q4.gguf"), gguf_entry("m.Q8.gguf", status="failed")])},
+     NOT_AVAILABLE, 0.0),
 ]
 
 

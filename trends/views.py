@@ -6,6 +6,7 @@ grouped SQL over indexed, pre-bucketed columns; Python only post-processes the g
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -15,8 +16,10 @@ from importlib import resources
 import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
+from whichmodel.scoring.checks import SCAN_CHECKS
 from whichmodel.store.models import (
     SCORE_COLUMNS,
+    FindingRow,
     LeaderboardAuthor,
     LeaderboardAuthorDaily,
     LeaderboardDaily,
@@ -33,6 +36,7 @@ AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 S = ScoreRow.__table__
+F = FindingRow.__table__
 SCORE_METRICS = SCORE_COLUMNS
 
 
@@ -474,7 +478,7 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
 
 
 def alerts_view(engine: Engine, p: TrendParams) -> dict:
-    """Observations that add unsafe files, change or lose their license, or become gated."""
+    """Observations that add unsafe files, change or lose their license, become gated, or newly fail a file scan."""
     prev = {c: func.lag(O.c[c]).over(partition_by=O.c.model_id, order_by=O.c.observed_at) for c in
             ("observed_at", "license", "gated", "pickle_files")}  # fmt: skip
     inner = select(O.c.model_id, O.c.observed_at, O.c.license, O.c.gated, O.c.pickle_files,
@@ -499,7 +503,42 @@ def alerts_view(engine: Engine, p: TrendParams) -> dict:
                 rows.append({**base, "alert": kind, "before": r["prev_license"], "after": r["license"]})
             if r["prev_gated"] == "false" and r["gated"] in ("auto", "manual", "true"):
                 rows.append({**base, "alert": "became_gated", "before": r["prev_gated"], "after": r["gated"]})
+    rows += _scan_alerts(engine, p)
+    rows.sort(key=lambda row: (row["observed_at"], row["model_id"]))
     return _result("alerts", p, rows)
+
+
+def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
+    """A file-scan check that fails where the model's previous conclusive verdict from it was a pass.
+
+    Only conclusive findings are compared, so an observation without a scan (snapshot data) between two
+    scans neither raises nor hides an alert.
+    """
+    window = {"partition_by": (O.c.model_id, F.c.check), "order_by": O.c.observed_at}
+    inner = (
+        select(O.c.model_id, O.c.observed_at, F.c.check, F.c.outcome, F.c.evidence,
+               func.lag(F.c.outcome).over(**window).label("prev_outcome"),
+               func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
+        .join(O, O.c.id == F.c.observation_id)
+        .where(F.c.method_version == O.c.scored_version, F.c.check.in_(SCAN_CHECKS),
+               F.c.outcome.in_(("pass", "fail")))
+    )  # fmt: skip
+    if p.model:
+        inner = inner.where(O.c.model_id == p.model)
+    seq = inner.subquery()
+    query = select(seq).where(seq.c.outcome == "fail", seq.c.prev_outcome == "pass")
+    if p.start:
+        query = query.where(seq.c.observed_at >= p.start[:10])
+    if p.end:
+        query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+    rows = []
+    with engine.connect() as conn:
+        for r in conn.execute(query).mappings():
+            flagged = next((e["value"] for e in json.loads(r["evidence"]) if e.get("field") == "flagged"), None)
+            after = "; ".join(map(str, flagged or [f"{r['check']} failed"]))
+            rows.append({"model_id": r["model_id"], "observed_at": r["observed_at"], "previous": r["prev_observed_at"],
+                         "alert": "scan_flagged", "before": f"{r['check']} passed", "after": after})  # fmt: skip
+    return rows
 
 
 VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {

@@ -16,11 +16,12 @@ Progress = Callable[[int], None] | None
 
 
 def fetch_and_score(services: Services, model_id: str) -> ModelCard:
-    """Fetch one model from the Hub, store and score it, and return its score card.
+    """Fetch one model from the Hub (record, card and a scan of its files), store and score it; its score card.
 
     Raises `HubFailed` when the Hub will not give it (unreachable, missing, gated).
     """
     from whichmodel.hub.client import HubClient, HubError
+    from whichmodel.hub.scan import fetch_scanned
     from whichmodel.hub.snapshot import Parsed
     from whichmodel.store.ingest import ingest_items, score_pending
     from whichmodel.usecases.models import Resolved, load_card
@@ -28,7 +29,7 @@ def fetch_and_score(services: Services, model_id: str) -> ModelCard:
     if "/" not in model_id:
         raise BadRequest(f"fetching from the Hub needs a full id such as 'org/name', not {model_id!r}")
     try:
-        facts, card = HubClient(services.settings).fetch_facts(model_id)
+        facts, card = fetch_scanned(HubClient(services.settings), model_id)
     except HubError as err:
         raise HubFailed(f"Could not fetch {model_id} from the Hub: {err}") from err
     ingest_items(services.engine, [Parsed(1, facts, card)], source=f"hub:{model_id}", kind="model",
