@@ -55,7 +55,8 @@ TASKS = (
 )
 CRITERIA = (
     (r"\bsafe(st|r)?\b|\bsecur(e|ity|est)\b|\btrust(worthy|ed)?\b|\brisk", "security"),
-    (r"most (popular|used|downloaded)|\bpopular(ity)?\b|downloads", "popularity"),
+    (r"most[- ]downloaded|\bdownloads\b", "downloads"),  # raw downloads, not the capped popularity score
+    (r"most (popular|used)|\bpopular(ity)?\b", "popularity"),
     (r"(best|well|most)[- ]documented|documentation|\bcard quality\b|\bquality\b", "quality"),
     (r"most active|actively maintained|\bmaintained\b|\bactivity\b", "activity"),
     (r"\boperational\b|\bcompliance\b|\blicense[- ]clean\b", "operational"),
