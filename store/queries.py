@@ -16,7 +16,17 @@ from whichmodel.hub.facts import parse_size_label, size_class_label
 from whichmodel.scoring.findings import Finding
 from whichmodel.scoring.method import CATEGORIES
 from whichmodel.store import facets
-from whichmodel.store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.store.models import (
+    COVERAGE_COLUMNS,
+    RANK_COLUMNS,
+    SCORE_COLUMNS,
+    FactsRow,
+    FindingRow,
+    IngestRun,
+    ModelRow,
+    Observation,
+    ScoreRow,
+)
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741
@@ -124,6 +134,8 @@ class SearchFilters:
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
+    # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
+    include_no_weights: bool = False
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -200,7 +212,13 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
+    if not filters.include_no_weights:
+        conds.append(Filter(NO_WEIGHTS_FILTER, or_(cols.has_weights.is_(None), cols.has_weights.is_(True)),
+                            ("has_weights", facets.Not((False,)))))  # fmt: skip
     return conds
+
+
+NO_WEIGHTS_FILTER = "has weight files"
 
 
 def count_matching(conn, active: list[Filter]) -> int:
@@ -213,7 +231,18 @@ def count_matching(conn, active: list[Filter]) -> int:
 RESULT_COLUMNS = (
     "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
     "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
+    "license_class_declared", "license_conflict", "params_conflict", "params_active", "adapter_params", "has_weights",
+    *(c for c in COVERAGE_COLUMNS.values() if c != "coverage"), *RANK_COLUMNS.values(),
 )  # fmt: skip
+
+
+def _order(order, sort: str) -> list:
+    """A score sorts by its rank value, then its coverage, then downloads; a count sorts by itself."""
+    if sort in RANK_COLUMNS:
+        keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
+    else:
+        keys = [order[sort], order.downloads]
+    return [k.desc().nulls_last() for k in keys]
 
 
 def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: int) -> list:
@@ -234,7 +263,7 @@ def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: 
     query: Select = (
         select(*[M.c[c] for c in RESULT_COLUMNS])
         .where(*conds)
-        .order_by(order[sort].desc().nulls_last(), order.downloads.desc().nulls_last())
+        .order_by(*_order(order, sort))
         .limit(limit)
     )
     return conn.execute(query).mappings().all()
@@ -249,12 +278,15 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
         total = count_matching(conn, active)
         unindexed = [f.condition for f in filter_conditions(filters, unindexed=True)]
         rows = _ranked(conn, filters.sort, conds, unindexed, total, filters.limit)
+        left_out = 0
+        if not filters.include_no_weights:
+            left_out = count_matching(conn, [f for f in active if f.label != NO_WEIGHTS_FILTER]) - total
     results = []
     for row in rows:
         item = dict(row)
         item["model_id"] = item.pop("id")
         results.append(item)
-    return {"total_matched": total, "results": results}
+    return {"total_matched": total, "left_out_no_weights": left_out, "results": results}
 
 
 def data_status(engine: Engine) -> dict:
@@ -310,6 +342,8 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     with engine.connect() as conn:
         total = count_matching(conn, active)
         for i, (label, _, _) in enumerate(active):
+            if label == NO_WEIGHTS_FILTER:
+                continue  # repos without weights are counted in search's `left_out_no_weights`, never offered
             n = count_matching(conn, active[:i] + active[i + 1 :]) - total
             best = _ranked(conn, filters.sort, _failing(active, i), _failing(unindexed, i), n, top)
             effects.append({"filter": label, "would_add": n,
