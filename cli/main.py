@@ -321,6 +321,7 @@ def _min_score(text: str) -> tuple[str, float]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Filter and rank models."""
+    from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCORE_COLUMNS
     from whichmodel.store.queries import SearchFilters, search_models
 
     filters = SearchFilters(
@@ -334,6 +335,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_scores=dict(args.min_score or []),
         sort=args.sort,
         limit=args.limit,
+        include_no_weights=args.include_no_weights,
     )
     try:
         result = search_models(_engine(settings), filters)
@@ -361,19 +363,30 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                     "pipeline_tag",
                     "downloads",
                     "likes",
+                    "license_class_declared",
+                    "license_conflict",
+                    "params_conflict",
+                    "has_weights",
                 )
             }
+            # Each score's coverage and the confidence-aware rank value search sorted by.
+            | {"coverage": {c: r[COVERAGE_COLUMNS[c]] for c in SCORE_COLUMNS},
+               "rank": {c: r[RANK_COLUMNS[c]] for c in SCORE_COLUMNS}}  # fmt: skip
             for r in result["results"]
         ]
         _emit(result)
         return EXIT_OK
-    print(f"{result['total_matched']} model(s) matched; top {len(result['results'])} by {args.sort}:")
+    left_out = result.get("left_out_no_weights") or 0
+    note = f" ({left_out} repo(s) without weight files left out; --include-no-weights shows them)" if left_out else ""
+    print(f"{result['total_matched']} model(s) matched; top {len(result['results'])} by {args.sort}{note}:")
     print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
     for r in result["results"]:
         print(
             f"  {r['model_id'][:52]:<52} {_fmt(r['overall']):>7} {_fmt(r['popularity']):>5} "
             f"{_fmt(r['activity']):>5} {_fmt(r['operational']):>5} {_fmt(r['security']):>5} "
             f"{_fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}"
+            f"  (coverage {_fmt(r['coverage'])})"
+            + (f"  [{r['license_conflict']}]" if r.get("license_conflict") else "")
         )
     return EXIT_OK
 
@@ -623,6 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--include-no-weights", action="store_true",
+                   help="keep repos without weight files (README/config only), left out by default")  # fmt: skip
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
     p.add_argument(
         "--sort",

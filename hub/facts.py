@@ -29,7 +29,7 @@ PICKLE_EXTS = next(f.extensions for f in WEIGHT_FORMATS if f.kind == "pickle")
 # Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
 # log space when the name carries no size.
 SIZE_CLASSES = (
-    0.1, 0.35, 0.5, 1, 1.5, 2, 3, 4, 7, 8, 13, 14, 20, 27, 32, 34, 40, 70, 72, 110, 180, 235, 405, 671,
+    0.1, 0.35, 0.5, 1, 1.5, 2, 2.7, 3, 4, 7, 8, 13, 14, 20, 27, 32, 34, 40, 70, 72, 110, 180, 235, 405, 671,
 )  # fmt: skip
 _NAME_SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d{1,2})x)?(\d{1,4}(?:\.\d{1,2})?)([bm])(?![a-z0-9])", re.I)
 # `phi-pl-2_7B`: an underscore between two digits before B/M may stand for a decimal point.
@@ -207,6 +207,8 @@ class ModelFacts:
     remote_code: bool | None = None
     chat_template: bool | None = None
     safetensors_total: int | None = None
+    safetensors_dtypes: dict[str, int] | None = None  # stored elements per dtype (packed weights count once)
+    quantization: dict[str, Any] | None = None  # the config's quantization_config (or MLX `quantization`)
     gguf_total: int | None = None
     used_storage: int | None = None
     discussions: int | None = None
@@ -480,6 +482,36 @@ _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)
 _HF_PAPERS = re.compile(r"huggingface\.co/papers/(\d{4}\.\d{4,5})", re.I)
 
 
+_DERIVED = (
+    "params", "params_source", "params_measured", "params_active", "params_conflict", "adapter_params",
+    "size_class", "size_class_source", "license", "license_source", "license_class", "license_class_effective",
+    "license_conflict", "base_models", "base_relation", "base_source", "chat", "chat_rule", "file_kinds",
+    "has_weights",
+)  # fmt: skip
+
+
+def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
+    """(Re)compute every derived fact from the observed ones; README "Derived facts" states the rules.
+
+    Pure in the observed fields, so `whichmodel rescore` brings facts stored by an older version up to
+    today's rules. `card_text` is read only for a size stated in the card.
+    """
+    for name in _DERIVED:
+        setattr(facts, name, None)
+    facts.extra.pop("params_sentence", None)
+    if facts.files is not None:
+        kinds: dict[str, list[str]] = {}
+        for name in facts.files:
+            kinds.setdefault(file_kind(name), []).append(name)
+        facts.file_kinds = kinds
+        facts.has_weights = any(k in WEIGHT_KINDS for k in kinds)
+    _derive_license(facts)
+    _derive_base(facts)
+    _derive_params(facts, card_text, facts.safetensors_dtypes, facts.quantization or {})
+    _derive_chat(facts)
+    return facts
+
+
 def parse_record(record: Any, card_text: str | None = None, observed_at: str | None = None) -> ModelFacts:
     """Turn one Hub wire-format record (and its card text, if any) into `ModelFacts`.
 
@@ -550,21 +582,18 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
         facts.chat_template = bool(tokenizer_config.get("chat_template"))
     if files is not None:
         facts.card_present = any(f.lower() == "readme.md" for f in files) or bool(card_text)
-        kinds: dict[str, list[str]] = {}
-        for name in files:
-            kinds.setdefault(file_kind(name), []).append(name)
-        facts.file_kinds = kinds
-        facts.has_weights = any(k in WEIGHT_KINDS for k in kinds)
     elif card_text:
         facts.card_present = True
+    dtypes = safetensors.get("parameters")
+    if isinstance(dtypes, dict):
+        facts.safetensors_dtypes = {k: v for k, v in dtypes.items() if isinstance(k, str) and _is_int(v)}
+    quant = config.get("quantization_config") or config.get("quantization")
+    if isinstance(quant, dict):
+        facts.quantization = {k: v for k, v in quant.items() if isinstance(v, str | int | float | bool)}
 
     if card_text:
         facts.card = extract_card_facts(parse_card(card_text, front_matter=facts.card_data))
-    _derive_license(facts)
-    _derive_base(facts)
-    quant = config.get("quantization_config") or config.get("quantization") or {}
-    _derive_params(facts, card_text, safetensors.get("parameters"), quant if isinstance(quant, dict) else {})
-    _derive_chat(facts)
+    derive(facts, card_text)
     if tags is not None:
         facts.arxiv_ids = sorted(set(_tag_values(tags, "arxiv:")))
         facts.datasets = sorted(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from whichmodel.hub.facts import ModelFacts, iso_utc
+from whichmodel.hub.facts import ModelFacts, derive, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected
 from whichmodel.scoring.context import Reference, ScoringContext
@@ -115,10 +115,6 @@ def _pickle_files(facts: ModelFacts) -> int | None:
     if facts.file_kinds is None:
         return None
     return sum(len(v) for k, v in facts.file_kinds.items() if load_class(k) == PICKLE)
-
-
-# Facts that the lineage (base models in the store) can change at scoring time, and the columns they fill.
-LINEAGE_COLUMNS = ("params", "size_class", "license_class", "license_conflict")
 
 
 def _card_hash(text: str) -> str:
@@ -419,13 +415,25 @@ def score_pending(
             return done
         findings_rows, score_rows, model_updates = [], [], []
         facts_updates = []
-        for obs_id, model_id, data, latest in rows:
-            facts = ModelFacts.from_dict(json.loads(data))
-            before = {c: getattr(facts, c) for c in ("params", "params_source", "size_class",
-                                                      "license_class_effective", "license_conflict")}  # fmt: skip
+        parsed = {obs_id: ModelFacts.from_dict(json.loads(data)) for obs_id, _, data, _ in rows}
+        stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
+        # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
+        # read only where nothing else gave a size.
+        for facts in parsed.values():
+            derive(facts)
+        sizeless = [obs_id for obs_id, facts in parsed.items() if facts.params is None and facts.card_present]
+        if sizeless:
+            with engine.connect() as conn:
+                cards = dict(conn.execute(select(O.c.id, C.c.text).join(C, C.c.hash == O.c.card_hash)
+                                          .where(O.c.id.in_(sizeless))).all())  # fmt: skip
+            for obs_id, text in cards.items():
+                derive(parsed[obs_id], text)
+        for obs_id, model_id, _, latest in rows:
+            facts = parsed[obs_id]
             findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
-            if any(getattr(facts, c) != v for c, v in before.items()):
-                facts_updates.append({"b_obs": obs_id, "b_data": json.dumps(facts.to_dict(), default=str)})
+            data = facts.to_dict()
+            if data != stored[obs_id]:
+                facts_updates.append({"b_obs": obs_id, "b_data": json.dumps(data, default=str)})
             card = aggregate(model_id, facts.observed_at, findings, method)
             for f in findings:
                 findings_rows.append(
@@ -464,7 +472,7 @@ def score_pending(
                     | {f"b_{name}": c.score for name, c in card.categories.items()}
                     | {f"b_{name}_rank": c.rank for name, c in card.categories.items()}
                     | {f"b_{name}_coverage": c.coverage for name, c in card.categories.items()}
-                    | {f"b_{c}": columns[c] for c in LINEAGE_COLUMNS}
+                    | {f"b_{c}": v for c, v in columns.items()}
                 )  # fmt: skip
         ids = [r[0] for r in rows]
         with engine.begin() as conn:
@@ -489,7 +497,7 @@ def score_pending(
                         **{name: bindparam(f"b_{name}") for name in CATEGORIES},
                         **{f"{name}_rank": bindparam(f"b_{name}_rank") for name in CATEGORIES},
                         **{f"{name}_coverage": bindparam(f"b_{name}_coverage") for name in CATEGORIES},
-                        **{c: bindparam(f"b_{c}") for c in LINEAGE_COLUMNS},
+                        **{c: bindparam(f"b_{c}") for c in _model_columns(ModelFacts(id="x"))},
                     ),
                     model_updates,
                 )
