@@ -342,7 +342,6 @@ def extract_card_facts(card: ParsedCard) -> CardFacts:
 
 # ------------------------------------------------------------------------------------------------ size sentences
 _SIZE_MENTION = re.compile(r"(?<![\w./-])(\d{1,4}(?:\.\d{1,2})?)\s?(b|m|billion|million)(?:[\s-]+param)", re.I)
-_ANY_SIZE = re.compile(r"(?<![\w./-])\d{1,4}(?:\.\d{1,2})?\s?(?:b|m|billion|million)\b", re.I)
 # Words before the number that make it a bound, a range or a comparison rather than this model's size.
 _NOT_OWN_SIZE = re.compile(
     r"\b(less|fewer|more|smaller|larger|bigger|greater)\s+than\b|\bthan\b|\bup\s+to\b|\bat\s+(most|least)\b|"
@@ -357,7 +356,8 @@ _SENTENCE = re.compile(r"[^.!?\n|]+(?:\.(?=\d)[^.!?\n|]*)*")
 def size_sentence(text: str) -> tuple[float, str] | None:
     """This model's size in billions as a card sentence states it, with the sentence; None when none does.
 
-    A number counts only when its sentence states one size and no bound, range, family or comparison:
+    A number counts only when its sentence states one parameter count and no bound, range, family or
+    comparison before it:
     "a 2.7 billion parameter model" counts, "among models with less than 13 billion parameters" and
     "ranging from 7 billion to 70 billion parameters" do not. Table rows and URLs are skipped.
     """
@@ -366,7 +366,7 @@ def size_sentence(text: str) -> tuple[float, str] | None:
             continue  # a table row compares sizes (a two-column "| Model Size | 8B |" row is read below)
         for sentence in _SENTENCE.findall(line):
             match = _SIZE_MENTION.search(sentence)
-            if not match or len(_ANY_SIZE.findall(sentence)) != 1:
+            if not match or len(_SIZE_MENTION.findall(sentence)) != 1:
                 continue
             if _NOT_OWN_SIZE.search(sentence[: match.start()]) or _BOUND_AFTER.search(sentence[match.end() :]):
                 continue

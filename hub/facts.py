@@ -337,10 +337,15 @@ def _is_adapter(facts: ModelFacts) -> bool:
     peft = facts.library_name == "peft" or "peft" in (facts.tags or [])
     if not adapter_files and not peft:
         return False
+    # Weights beside the adapter that are parts of it (`non_lora_trainables.bin`) do not make a full model.
     full = [
         f
         for f in files
-        if "/" not in f and not _ADAPTER_FILE.match(f) and load_class(file_kind(f)) and file_kind(f) != "training-state"
+        if "/" not in f
+        and not _ADAPTER_FILE.match(f)
+        and not re.search(r"lora|adapter", f, re.I)
+        and load_class(file_kind(f))
+        and file_kind(f) != "training-state"
     ]
     return not full
 

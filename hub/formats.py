@@ -106,8 +106,8 @@ OTHER_KINDS = {
 _GGML_BIN = re.compile(r"ggml|gguf|(?:^|[.\-_])(?:i?q[1-8]_(?:[0-9]|k)|q[1-8]_[01])(?:[._\-]|$)", re.I)
 # Trainer state pickled beside the weights: pickle-based, but not the model.
 _TRAINING_STATE = re.compile(
-    r"(?:^|/)(training_args\.bin|optimizer(?:\.[\w-]+)?\.(?:pt|bin)|scheduler\.pt|scaler\.pt|rng_state[\w-]*\.pth|"
-    r"random_states_\d+\.pkl)$",
+    r"(?:^|/)(training_args\.bin|(?:optimizer|scheduler|scaler)(?:\.[\w-]+)?\.(?:pt|bin|pth)|rng_state[\w-]*\.pth|"
+    r"random_states_\d+\.pkl|[\w-]*optim_states\.pt)$",
     re.I,
 )
 # Split uploads: `model.gguf.part1of5`, `model.safetensors.00001-of-00002` keep the inner extension's kind.

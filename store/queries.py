@@ -13,8 +13,9 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Engine
 from whichmodel.hub.facts import parse_size_label, size_class_label
+from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import Finding
-from whichmodel.scoring.method import CATEGORIES
+from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
 from whichmodel.store.models import (
     COVERAGE_COLUMNS,
@@ -87,10 +88,20 @@ def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) 
         findings = _findings_of(conn, obs_id, version)
         facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
     overall = scores.get("overall")
+    method = load_method()
+    vetoes = {c.id for c in method.checks if c.params.get("veto")}
+    ranks = {}
+    for name in CATEGORIES:
+        row = scores.get(name)
+        vetoed = any(f.check in vetoes and f.outcome == "fail" for f in findings if f.category == name)
+        ranks[name] = 0.0 if vetoed else rank_value(row["score"] if row else None, row["coverage"] if row else 0.0,
+                                                    method)  # fmt: skip
+    weights = {name: float(method.categories[name]["weight"]) for name in CATEGORIES}
     return {
         "model_id": model_id,
         "overall": overall["score"] if overall else None,
         "coverage": overall["coverage"] if overall else None,
+        "rank": round(sum(weights[c] * ranks[c] for c in CATEGORIES) / sum(weights.values()), 3),
         "method_version": version,
         "weights_hash": overall["weights_hash"] if overall else None,
         "observed_at": obs["observed_at"],
@@ -98,6 +109,7 @@ def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) 
             name: {
                 "score": scores[name]["score"] if name in scores else None,
                 "coverage": scores[name]["coverage"] if name in scores else 0.0,
+                "rank": ranks[name],
                 "findings": [f.to_dict() for f in findings if f.category == name],
             }
             for name in CATEGORIES
