@@ -373,10 +373,10 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
     adapter = _is_adapter(facts)
     if adapter:
         facts.base_relation = "adapter"  # the files say so, whatever the base_model tag's relation
-    elif facts.base_models and _is_quantized(facts, quant):
-        facts.base_relation = "quantized"
         facts.adapter_params = measured
         measured = None  # the adapter's own count says nothing about the model it runs on
+    elif facts.base_models and _is_quantized(facts, quant):
+        facts.base_relation = "quantized"
     facts.params_measured = measured
     named = next((r for r in readings if r.total is not None), None)
     active = next((r for r in readings if r.active is not None), None)

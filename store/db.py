@@ -53,9 +53,10 @@ def _add_derived_facts(engine: Engine) -> str:
     need the new parser (effective license, weights present, size conflicts) arrive with `whichmodel rescore`,
     which the method version bump calls for anyway.
     """
-    from whichmodel.scoring.method import load_method  # scoring is left of store: the prior lives in the method
+    from whichmodel.scoring.method import CATEGORIES, load_method  # scoring is left of store: the prior is there
 
-    prior = float(load_method().ranking.get("prior", 5.0))
+    method = load_method()
+    prior = float(method.ranking.get("prior", 5.0))
     have = {c["name"] for c in inspect(engine).get_columns("models")}
     added = {
         "license_class_declared": "VARCHAR", "license_conflict": "TEXT", "params_conflict": "TEXT",
@@ -82,6 +83,12 @@ def _add_derived_facts(engine: Engine) -> str:
                 f"ELSE round(coalesce({coverage}, 0) * {category} + (1 - coalesce({coverage}, 0)) * {prior}, 3) END "
                 "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
             )
+        weights = {c: float(method.categories[c]["weight"]) for c in CATEGORIES}
+        mean = " + ".join(f"{w} * {RANK_COLUMNS[c]}" for c, w in weights.items())
+        conn.exec_driver_sql(  # the overall rank is the category-weighted mean of the category ranks
+            f"UPDATE models SET overall_rank = round(({mean}) / {sum(weights.values())}, 3) "
+            "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
+        )
         if engine.dialect.name == "sqlite":
             facets.drop(conn)  # install() rebuilds it, with the new column, after the migrations
     return "6"
