@@ -149,13 +149,14 @@ def make_tools(services: Services) -> list[BaseTool]:
         applied = {k: v for k, v in given.items() if v is not None}
         artifact = {"filters": applied, "sort": sort, **result, "removed_by": effects}
         columns = ("model_id", "overall", "popularity", "activity", "operational", "security", "quality",
-                   "size_class", "license", "downloads")  # fmt: skip
+                   "size_class", "license", "downloads", "coverage", "license_class", "license_conflict")  # fmt: skip
         near = [{"without": e["filter"], "would_add": e["would_add"], "best": e["best"][0]["model_id"] if e["best"]
                  else None} for e in effects]  # fmt: skip
         text = {
             "filters": applied,
             "sort": sort,
             "total_matched": result["total_matched"],
+            "left_out_no_weights": result.get("left_out_no_weights", 0),  # README/config-only repos, not models
             "results": [{k: r[k] for k in columns} for r in result["results"]],
             "near_misses": near,
         }
