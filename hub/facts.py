@@ -179,6 +179,11 @@ def size_from_name(name: str) -> tuple[str, float] | None:
     return None
 
 
+# Fields where None is an answer ("no conflict", "not an adapter"), not a fact nobody could read.
+_NONE_IS_AN_ANSWER = {"chat_rule", "params_conflict", "license_conflict", "params_active", "adapter_params",
+                      "quantization", "safetensors_dtypes"}  # fmt: skip
+
+
 @dataclass
 class ModelFacts:
     """Facts about one model at one observation. None means not available."""
@@ -260,7 +265,7 @@ class ModelFacts:
         data = dict(self.__dict__)
         data["card"] = self.card.to_dict() if self.card else None
         data["not_available"] = sorted(
-            k for k, v in data.items() if v is None and not k.endswith("_source") and k != "chat_rule"
+            k for k, v in data.items() if v is None and not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER
         )
         return data
 
