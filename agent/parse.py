@@ -169,8 +169,9 @@ def parse_slots(text: str) -> dict:
         if re.search(pattern, lowered):
             slots["sort"] = criterion
             break
-    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|access request)|"
-                 r"no (gating|approval)", lowered):  # fmt: skip
+    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|(an )?access request)|"
+                 r"no (gating|approval|access request)|without (requesting|asking for|applying for) access|"
+                 r"\bopen access\b", lowered):  # fmt: skip
         slots["exclude_gated"] = True
     slots.update(_years(text))
     if re.search(r"\b(weekly|per week|by week|each week)\b", lowered):

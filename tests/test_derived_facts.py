@@ -252,6 +252,14 @@ def test_most_downloaded_sorts_by_downloads_not_popularity():
     assert parse_slots("most popular embedding model")["sort"] == "popularity"
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["best 7B chat model usable without requesting access", "a model I can use without asking for access"],
+)
+def test_usable_without_requesting_access_leaves_gated_models_out(question):
+    assert parse_slots(question)["exclude_gated"] is True
+
+
 # ------------------------------------------------------------------------------------------------ versions
 def test_rescore_brings_scores_to_the_new_method_and_history_keeps_both(engine):
     older = parse_method(read_data("method.yaml").replace(b'version: "2.0.0"', b'version: "1.9.0"'))
