@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card, size_sentence
-from whichmodel.hub.formats import CODE_EXTS, LOAD_CLASS_OF_KIND, WEIGHT_FORMATS, WEIGHT_KINDS, file_kind, load_class  # noqa: F401
+from whichmodel.hub.formats import WEIGHT_KINDS, file_kind, load_class
 from whichmodel.hub.licenses import classify_license
 
 
@@ -23,8 +23,7 @@ class RecordError(ValueError):
     """A record that cannot be turned into facts; the message says why."""
 
 
-# What each file is, and how weights load, lives in `formats`; these names stay importable from here.
-PICKLE_EXTS = next(f.extensions for f in WEIGHT_FORMATS if f.kind == "pickle")
+# What each file is, and how weights load, lives in `formats`.
 
 # Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
 # log space when the name carries no size.
