@@ -363,7 +363,12 @@ def _is_quantized(facts: ModelFacts, quant: dict) -> bool:
     if weights and weights <= _QUANTIZED_KINDS:
         return True
     method = str(quant.get("quant_method", "")).lower()
-    return bool(method and method != "fp8") or bool(_QUANT_NAME.search(facts.name))
+    if method and method != "fp8":
+        return True
+    named = [m.group(1).lower() for m in _QUANT_NAME.finditer(facts.name)]
+    # An MLX conversion in 16 or 32 bits (`...-mlx-fp16`) is a format copy, not a quantization.
+    full_width = re.search(r"(?<![a-z0-9])(b?f|fp)(16|32)(?![a-z0-9])", facts.name, re.I)
+    return bool(named) and not (full_width and set(named) <= {"mlx"})
 
 
 def _near(a: float, b: float) -> bool:

@@ -63,6 +63,12 @@ def test_gptq_and_bitsandbytes_packing_follow_the_configured_bits():
     assert neox.params == 20_739_117_584
 
 
+def test_a_full_width_mlx_conversion_is_not_a_quantized_copy():
+    tags = ["base_model:finetune:acme/Widget-24B"]
+    assert make_facts(id="a/Widget-24B-mlx-fp16", tags=tags).base_relation == "finetune"
+    assert make_facts(id="a/Widget-24B-mlx-4bit", tags=tags).base_relation == "quantized"
+
+
 def test_packed_weights_of_unknown_width_are_not_a_measurement():
     facts = make_facts(
         id="a/Widget-13B-quantized-exl2",
