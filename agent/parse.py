@@ -55,7 +55,8 @@ TASKS = (
 )
 CRITERIA = (
     (r"\bsafe(st|r)?\b|\bsecur(e|ity|est)\b|\btrust(worthy|ed)?\b|\brisk", "security"),
-    (r"most (popular|used|downloaded)|\bpopular(ity)?\b|downloads", "popularity"),
+    (r"most[- ]downloaded|\bdownloads\b", "downloads"),  # raw downloads, not the capped popularity score
+    (r"most (popular|used)|\bpopular(ity)?\b", "popularity"),
     (r"(best|well|most)[- ]documented|documentation|\bcard quality\b|\bquality\b", "quality"),
     (r"most active|actively maintained|\bmaintained\b|\bactivity\b", "activity"),
     (r"\boperational\b|\bcompliance\b|\blicense[- ]clean\b", "operational"),
@@ -168,8 +169,9 @@ def parse_slots(text: str) -> dict:
         if re.search(pattern, lowered):
             slots["sort"] = criterion
             break
-    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|access request)|"
-                 r"no (gating|approval)", lowered):  # fmt: skip
+    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|(an )?access request)|"
+                 r"no (gating|approval|access request)|without (requesting|asking for|applying for) access|"
+                 r"\bopen access\b", lowered):  # fmt: skip
         slots["exclude_gated"] = True
     slots.update(_years(text))
     if re.search(r"\b(weekly|per week|by week|each week)\b", lowered):

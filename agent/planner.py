@@ -222,16 +222,23 @@ class Planner:
         sort = search.get("sort", "overall")
         category = _category(plan.slots)
         filters = _describe_filters(search.get("filters", {}))
-        lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match."]
+        left_out = search.get("left_out_no_weights") or 0
+        lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match"
+                 + (f" ({left_out} repo(s) without weight files left out: not usable models)." if left_out else ".")]
         recommended = []
         for n, row in enumerate(search["results"][:3], start=1):
             recommended.append(row["model_id"])
             shown = dict.fromkeys([sort, "overall", "security"])
             scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else f"{k} {_fmt(row.get(k))}"
-                               for k in shown)  # fmt: skip
+                               + _coverage(row, k) for k in shown)  # fmt: skip
             reason = _reason(explained.get(row["model_id"]), category)
+            license = row.get("license") or "no license"
+            if row.get("license_conflict"):  # the declared license is looser than a base model's
+                license += f", effectively {row.get('license_class')}"
             lines.append(f"{n}. {row['model_id']} ({row.get('size_class') or 'size n/a'}, "
-                         f"{row.get('license') or 'no license'}): {scores}. {reason}")  # fmt: skip
+                         f"{license}): {scores}. {reason}")  # fmt: skip
+            if row.get("license_conflict"):
+                lines.append(f"   License: {row['license_conflict']}.")
         if not search["results"]:
             lines.append("Nothing meets all of these filters.")
         ruled_out = []
@@ -461,3 +468,13 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
 def answer_models(message: AIMessage) -> dict[str, Any]:
     """The planner's structured side of an answer (named, recommended and ruled-out models)."""
     return message.additional_kwargs.get("whichmodel", {})
+
+
+def _coverage(row: dict, key: str) -> str:
+    """' (coverage 0.62)' beside a score, from the search row; nothing for counts or an unknown coverage."""
+    coverage = row.get("coverage")  # the search JSON row: every score's coverage by category
+    if isinstance(coverage, dict):
+        value = coverage.get(key)
+    else:  # a raw store row
+        value = coverage if key == "overall" else row.get(f"{key}_coverage")
+    return f" (coverage {_fmt(value)})" if value is not None and key not in ("downloads", "likes") else ""

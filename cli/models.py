@@ -26,6 +26,8 @@ def register(sub) -> None:
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--include-no-weights", action="store_true",
+                   help="keep repos without weight files (README/config only), left out by default")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
     p.add_argument("--sort", default="overall", choices=SORT_KEYS)
     p.add_argument("--limit", type=int, default=10)
@@ -112,6 +114,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         task=args.task, size=args.size, min_params=args.min_params, max_params=args.max_params,
         license_class=args.license_class, chat=True if args.chat else None, exclude_gated=args.no_gated,
         min_scores=dict(args.min_score or []), sort=args.sort, limit=args.limit,
+        include_no_weights=args.include_no_weights,
     )  # fmt: skip
     try:
         found = search(services(settings), filters)
@@ -120,10 +123,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit(found.to_dict())
         return EXIT_OK
-    print(f"{found.total_matched} model(s) matched; top {len(found.rows)} by {args.sort}:")
+    left_out = found.left_out_no_weights
+    note = f" ({left_out} repo(s) without weight files left out; --include-no-weights shows them)" if left_out else ""
+    print(f"{found.total_matched} model(s) matched; top {len(found.rows)} by {args.sort}{note}:")
     print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
     for r in found.rows:
         print(f"  {r['model_id'][:52]:<52} {fmt(r['overall']):>7} {fmt(r['popularity']):>5} "
               f"{fmt(r['activity']):>5} {fmt(r['operational']):>5} {fmt(r['security']):>5} "
-              f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}")  # fmt: skip
+              f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}"
+              f"  (coverage {fmt(r['coverage'])})"
+              + (f"  [{r['license_conflict']}]" if r.get("license_conflict") else ""))  # fmt: skip
     return EXIT_OK

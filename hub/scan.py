@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from whichmodel.hub.client import HubClient, HubError
-from whichmodel.hub.facts import PICKLE_EXTS, ModelFacts, iso_utc
+from whichmodel.hub.facts import ModelFacts, iso_utc
+from whichmodel.hub.formats import PICKLE, file_kind
 
 # picklescan reports each dangerous import through logging; with no handler those lines would reach stderr
 # (logging's last resort) in the middle of a CLI's output. The findings carry them instead.
@@ -120,7 +121,7 @@ def pickle_files(facts: ModelFacts) -> list[str]:
     """The repository's pickle-based files, by the same rule the file inventory uses."""
     if facts.file_kinds is not None:
         return list(facts.file_kinds.get("pickle", []))
-    return [f for f in facts.files or [] if f.lower().endswith(PICKLE_EXTS)]
+    return [f for f in facts.files or [] if file_kind(f) == PICKLE]
 
 
 def gguf_files(facts: ModelFacts) -> list[str]:

@@ -13,10 +13,21 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Engine
 from whichmodel.hub.facts import parse_size_label, size_class_label
+from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
-from whichmodel.scoring.method import CATEGORIES
+from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
-from whichmodel.store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.store.models import (
+    COVERAGE_COLUMNS,
+    RANK_COLUMNS,
+    SCORE_COLUMNS,
+    FactsRow,
+    FindingRow,
+    IngestRun,
+    ModelRow,
+    Observation,
+    ScoreRow,
+)
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741
@@ -82,12 +93,22 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         findings = _findings_of(conn, obs_id, version)
         facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
     overall = scores.get("overall")
+    method = load_method()
+    vetoes = {c.id for c in method.checks if c.params.get("veto")}
+    ranks = {}
+    for name in CATEGORIES:
+        row = scores.get(name)
+        vetoed = any(f.check in vetoes and f.outcome == "fail" for f in findings if f.category == name)
+        ranks[name] = 0.0 if vetoed else rank_value(row["score"] if row else None, row["coverage"] if row else 0.0,
+                                                    method)  # fmt: skip
+    weights = {name: float(method.categories[name]["weight"]) for name in CATEGORIES}
     categories = {
         name: CategoryScore(
             name,
             scores[name]["score"] if name in scores else None,
             scores[name]["coverage"] if name in scores else 0.0,
             [f for f in findings if f.category == name],
+            rank=ranks[name],
         )
         for name in CATEGORIES
     }
@@ -99,6 +120,7 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         weights_hash=overall["weights_hash"] if overall else None,
         observed_at=obs["observed_at"],
         categories=categories,
+        rank=round(sum(weights[c] * ranks[c] for c in CATEGORIES) / sum(weights.values()), 3),
     )
     return card, facts
 
@@ -140,6 +162,8 @@ class SearchFilters:
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
+    # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
+    include_no_weights: bool = False
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -216,7 +240,13 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
+    if not filters.include_no_weights:
+        conds.append(Filter(NO_WEIGHTS_FILTER, or_(cols.has_weights.is_(None), cols.has_weights.is_(True)),
+                            ("has_weights", facets.Not((False,)))))  # fmt: skip
     return conds
+
+
+NO_WEIGHTS_FILTER = "has weight files"
 
 
 def count_matching(conn, active: list[Filter]) -> int:
@@ -229,7 +259,18 @@ def count_matching(conn, active: list[Filter]) -> int:
 RESULT_COLUMNS = (
     "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
     "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
+    "license_class_declared", "license_conflict", "params_conflict", "params_active", "adapter_params", "has_weights",
+    *(c for c in COVERAGE_COLUMNS.values() if c != "coverage"), *RANK_COLUMNS.values(),
 )  # fmt: skip
+
+
+def _order(order, sort: str) -> list:
+    """A score sorts by its rank value, then its coverage, then downloads; a count sorts by itself."""
+    if sort in RANK_COLUMNS:
+        keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
+    else:
+        keys = [order[sort], order.downloads]
+    return [k.desc().nulls_last() for k in keys]
 
 
 def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: int) -> list:
@@ -250,7 +291,7 @@ def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: 
     query: Select = (
         select(*[M.c[c] for c in RESULT_COLUMNS])
         .where(*conds)
-        .order_by(order[sort].desc().nulls_last(), order.downloads.desc().nulls_last())
+        .order_by(*_order(order, sort))
         .limit(limit)
     )
     return conn.execute(query).mappings().all()
@@ -265,12 +306,15 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
         total = count_matching(conn, active)
         unindexed = [f.condition for f in filter_conditions(filters, unindexed=True)]
         rows = _ranked(conn, filters.sort, conds, unindexed, total, filters.limit)
+        left_out = 0
+        if not filters.include_no_weights:
+            left_out = count_matching(conn, [f for f in active if f.label != NO_WEIGHTS_FILTER]) - total
     results = []
     for row in rows:
         item = dict(row)
         item["model_id"] = item.pop("id")
         results.append(item)
-    return {"total_matched": total, "results": results}
+    return {"total_matched": total, "left_out_no_weights": left_out, "results": results}
 
 
 def data_status(engine: Engine) -> dict:
@@ -326,6 +370,8 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     with engine.connect() as conn:
         total = count_matching(conn, active)
         for i, (label, _, _) in enumerate(active):
+            if label == NO_WEIGHTS_FILTER:
+                continue  # repos without weights are counted in search's `left_out_no_weights`, never offered
             n = count_matching(conn, active[:i] + active[i + 1 :]) - total
             best = _ranked(conn, filters.sort, _failing(active, i), _failing(unindexed, i), n, top)
             effects.append({"filter": label, "would_add": n,

@@ -81,10 +81,11 @@ def test_safest_permissive_7b_chat_model(agent):
     for model_id in result["recommended"]:
         card = scorecard(engine, model_id)
         facts = card["facts"]
-        assert facts["size_class"] == "7B" and facts["license_class"] == "permissive" and facts["chat"] is True
-        assert model_id in result["answer"]
-        securities.append(card["categories"]["security"]["score"])
-    assert securities == sorted(securities, reverse=True) and len(securities) == 3
+        # Effective license: a permissive fine-tune of Llama 2 is custom and is not recommended here.
+        assert facts["size_class"] == "7B" and facts["license_class_effective"] == "permissive"
+        assert facts["chat"] is True and model_id in result["answer"]
+        securities.append(card["categories"]["security"]["rank"])  # search ranks by the rank value
+    assert securities == sorted(securities, reverse=True) and len(securities) == min(3, search["total_matched"]) > 0
     for model_id in result["ruled_out"]:
         whole = re.compile(r"(?<![\w/-])" + re.escape(model_id) + r"(?![\w/-])")
         line = next(line for line in result["answer"].splitlines() if whole.search(line))

@@ -73,8 +73,9 @@ def test_search_json_shape_and_filters(cli):
                     "security=8", "--sort", "overall", "--limit", "3", "--json")  # fmt: skip
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"total_matched", "results"}
-    assert 0 < len(data["results"]) <= 3 <= data["total_matched"]
+    assert set(data) == {"total_matched", "left_out_no_weights", "results"}
+    # The effective license class: permissive fine-tunes of Llama 2 or Gemma are custom, so few are left.
+    assert 0 < len(data["results"]) == min(3, data["total_matched"])
     for row in data["results"]:
         assert SEARCH_ROW_KEYS <= set(row)
         assert row["size_class"] == "7B" and row["license_class"] == "permissive" and row["security"] >= 8

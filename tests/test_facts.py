@@ -26,7 +26,8 @@ def test_size_from_name(name, expected):
 
 def test_size_classes_snap_in_log_space_and_parse_back():
     assert snap_size_class(6.74) == "7B"
-    assert snap_size_class(2.78) == "3B"
+    assert snap_size_class(2.78) == "2.7B"  # phi-2, as the community names it
+    assert snap_size_class(3.1) == "3B"
     assert snap_size_class(0.124) == "100M"
     assert parse_size_label("8x7B") == 56
     assert parse_size_label("350m") == pytest.approx(0.35)

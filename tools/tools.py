@@ -151,13 +151,15 @@ def make_tools(services: Services) -> list[BaseTool]:
             max_params=int(max_params_b * 1e9) if max_params_b else None,
         )  # fmt: skip
         found = search.recommend(services, filters)
-        result = found.to_dict()
-        columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads")
+        columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
+                   "license_conflict")  # fmt: skip
         near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
                 for e in found.removed_by]  # fmt: skip
         text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
-                "results": [{k: r[k] for k in columns} for r in result["results"]], "near_misses": near}  # fmt: skip
-        return _dump(text), result
+                # README/config-only repos are not models: say how many the filters matched but search left out.
+                "left_out_no_weights": found.left_out_no_weights,
+                "results": [{k: r.get(k) for k in columns} for r in found.rows], "near_misses": near}  # fmt: skip
+        return _dump(text), found.to_dict()
 
     @tool(response_format="content_and_artifact")
     @_expected_failures

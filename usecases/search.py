@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 # The columns of a result row in the CLI's `search --json` (a contract: extend, never rename).
 ROW_KEYS = ("model_id", *SCORE_NAMES, "params", "size_class", "license", "license_class", "pipeline_tag", "downloads",
-            "likes")  # fmt: skip
+            "likes", "license_class_declared", "license_conflict", "params_conflict", "has_weights")  # fmt: skip
 # Filters given in parameters, shown in billions (the unit people ask in).
 _BILLIONS = {"min_params": "min_params_b", "max_params": "max_params_b"}
 _NOT_FILTERS = ("sort", "limit")
@@ -42,6 +42,7 @@ class SearchResult:
 
     total_matched: int
     rows: list[dict[str, Any]]
+    left_out_no_weights: int = 0  # README/config-only repos the filters matched but search left out
 
     @property
     def model_ids(self) -> list[str]:
@@ -49,8 +50,14 @@ class SearchResult:
         return [r["model_id"] for r in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        """The CLI's `search --json` shape."""
-        return {"total_matched": self.total_matched, "results": [{k: r.get(k) for k in ROW_KEYS} for r in self.rows]}
+        """The CLI's `search --json` shape: each row with every score's coverage and the rank value it sorted by."""
+        from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCORE_COLUMNS
+
+        rows = [{k: r.get(k) for k in ROW_KEYS}
+                | {"coverage": {c: r.get(COVERAGE_COLUMNS[c]) for c in SCORE_COLUMNS},
+                   "rank": {c: r.get(RANK_COLUMNS[c]) for c in SCORE_COLUMNS}}
+                for r in self.rows]  # fmt: skip
+        return {"total_matched": self.total_matched, "left_out_no_weights": self.left_out_no_weights, "results": rows}
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def search(services: Services, filters: SearchFilters) -> SearchResult:
         found = search_models(services.engine, filters)
     except ValueError as err:
         raise BadRequest(str(err)) from err
-    return SearchResult(found["total_matched"], found["results"])
+    return SearchResult(found["total_matched"], found["results"], found.get("left_out_no_weights") or 0)
 
 
 def _empty(services: Services) -> bool:
@@ -107,7 +114,8 @@ def recommend(services: Services, filters: SearchFilters) -> Recommendation:
         raise NoData("The database is empty: run `whichmodel ingest --snapshot DIR` (or --hub) first.")
     found = search(services, filters)
     effects = [FilterEffect(e["filter"], e["would_add"], e["best"]) for e in filter_effects(services.engine, filters)]
-    return Recommendation(found.total_matched, found.rows, applied_filters(filters), filters.sort, effects)
+    return Recommendation(found.total_matched, found.rows, found.left_out_no_weights, applied_filters(filters),
+                          filters.sort, effects)  # fmt: skip
 
 
 @dataclass

@@ -1,0 +1,77 @@
+"""Facts that need the base models: the effective license class and the usable size of derivatives.
+
+A model's own record cannot say what its base allows or how large its base is; the store knows both once
+the bases are ingested. `apply_lineage` fills them in from the `ScoringContext` before the checks run, so
+every scoring path (ingest, rescore, `score`) derives them the same way.
+"""
+
+from __future__ import annotations
+
+from whichmodel.hub.facts import ModelFacts, size_from_name
+from whichmodel.hub.licenses import FREEDOM_RANK
+from whichmodel.scoring.context import ScoringContext
+
+# Relations whose usable size is the base model's: an adapter runs on its base; a quantized copy keeps its
+# base's architecture (used only when the repo itself measures nothing). A fine-tune is not assumed to: many
+# repos tagged as fine-tunes of a large model hold a distilled or partial one, so its size stays unknown.
+_SIZE_FROM_BASE = ("adapter", "quantized")
+
+
+def strictest(classes: list[str]) -> str | None:
+    """The license class with the fewest freedoms among known classes (unknown ones are skipped)."""
+    known = [c for c in classes if c in FREEDOM_RANK]
+    return min(known, key=FREEDOM_RANK.__getitem__) if known else None
+
+
+def _partial_weights(facts: ModelFacts, ctx: ScoringContext) -> None:
+    """Weights far smaller than the base they are declared on, in a repo named like its base: a partial model.
+
+    `Mol-Llama-2-7b-chat` measures 0.17B (LoRA weights and projectors) on Llama-2-7b-chat (6.7B): the usable
+    size is the base's, and the measured count is kept as the repo's own, like an adapter's. A repo whose
+    measurement agrees with its base (a 6.7B model named after a 70B judge) keeps its measurement.
+    """
+    if not facts.params_measured or facts.base_relation == "adapter" or facts.params != facts.params_measured:
+        return
+    for base in facts.base_models or []:
+        base_params, base_class = ctx.base_params.get(base, (None, None))
+        named = size_from_name(facts.name)
+        if not base_params or not named or facts.params_measured * 2 >= base_params:
+            continue
+        if max(named[1] * 1e9, base_params) / min(named[1] * 1e9, base_params) > 2:
+            continue
+        facts.adapter_params = facts.params_measured
+        facts.params, facts.params_source = base_params, f"base model {base} (this repo holds partial weights)"
+        facts.size_class, facts.size_class_source = named[0], "name"
+        facts.params_conflict = (
+            f"{facts.params_measured / 1e9:.2f}B measured, far less than base {base}'s {base_params / 1e9:.1f}B "
+            f"that the name ({named[0]}) matches: partial weights (e.g. LoRA and projectors); the base's size is used"
+        )
+        return
+
+
+def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
+    """Set `license_class_effective`, `license_conflict` and, for derivatives, the base model's size."""
+    bases = facts.base_models or []
+    declared = facts.license_class
+    facts.license_class_effective, facts.license_conflict = declared, None
+    if declared in FREEDOM_RANK:
+        known = [(b, ctx.base_license_class[b]) for b in bases if ctx.base_license_class.get(b) in FREEDOM_RANK]
+        stricter = [(b, c) for b, c in known if FREEDOM_RANK[c] < FREEDOM_RANK[declared]]
+        if stricter:
+            base, base_class = min(stricter, key=lambda bc: FREEDOM_RANK[bc[1]])
+            facts.license_class_effective = base_class
+            facts.license_conflict = (
+                f"declares '{facts.license}' ({declared}), but base model {base} is {base_class}: "
+                f"the effective license class is {base_class}"
+            )
+    _partial_weights(facts, ctx)
+    usable = facts.has_weights is True  # a README-only repo holds no copy of its base to take the size of
+    if usable and facts.base_relation in _SIZE_FROM_BASE and (
+        facts.params_measured is None or facts.base_relation == "adapter"
+    ):
+        sized = [(b, ctx.base_params[b]) for b in bases if b in ctx.base_params]
+        if sized:
+            base, (params, size_class) = sized[0]
+            facts.params, facts.params_source = params, f"base model {base}"
+            facts.size_class, facts.size_class_source = size_class, f"base model {base}"
+    return facts
