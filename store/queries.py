@@ -6,13 +6,14 @@ No query here takes SQL text from a caller; filters are typed values bound as pa
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select, true
 from sqlalchemy.engine import Engine
-from whichmodel.hub.facts import parse_size_label, size_class_label
+from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
 from whichmodel.scoring.findings import Finding
 from whichmodel.scoring.method import CATEGORIES
 from whichmodel.store import facets
@@ -124,9 +125,30 @@ class SearchFilters:
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
+    tasks: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    base: str | None = None
+    relation: str | None = None
+    language: str | None = None
+    findings: list[str] = field(default_factory=list)
+    min_downloads: int | None = None
+    max_memory_gb: float | None = None
+    precision: str = "fp16"
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
+        if self.relation is not None and self.relation not in BASE_RELATIONS:
+            raise ValueError(f"relation must be one of {', '.join(BASE_RELATIONS)}, not {self.relation!r}")
+        if self.precision not in BYTES_PER_PARAM:
+            raise ValueError(f"precision must be one of {', '.join(BYTES_PER_PARAM)}, not {self.precision!r}")
+        if self.max_memory_gb is not None and not 0 < self.max_memory_gb <= 10_000:
+            raise ValueError("max memory must be between 0 and 10000 GB")
+        if self.min_downloads is not None and self.min_downloads < 0:
+            raise ValueError("min downloads must not be negative")
+        if self.language is not None and not re.fullmatch(r"[a-z]{2,3}", self.language):
+            raise ValueError(f"language must be an ISO 639 code such as 'ko' or 'en', not {self.language!r}")
+        for finding in self.findings:
+            parse_finding(finding)
         if self.sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
         for key in self.min_scores:
@@ -136,6 +158,89 @@ class SearchFilters:
             raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
         if self.limit < 1:
             raise ValueError("limit must be at least 1")
+
+
+# Bytes per parameter for the weights alone at each precision, and the margin a memory cap keeps for
+# activations and the KV cache: a 16 GB cap at fp16 allows 16e9 / (2 * 1.2) = 6.7B parameters.
+BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}
+MEMORY_OVERHEAD = 1.2
+OUTCOMES = ("pass", "fail", "not_available", "not_applicable")
+
+
+def params_for_memory(gigabytes: float, precision: str = "fp16") -> int:
+    """The most parameters whose weights fit `gigabytes` at `precision`, keeping `MEMORY_OVERHEAD` margin."""
+    return int(gigabytes * 1e9 / (BYTES_PER_PARAM[precision] * MEMORY_OVERHEAD))
+
+
+def parse_finding(text: str) -> tuple[str, str]:
+    """'typosquatting=fail' -> ('typosquatting', 'fail'); ValueError naming what is allowed otherwise."""
+    from whichmodel.scoring.method import load_method
+
+    check, _, outcome = text.partition("=")
+    checks = [c.id for c in load_method().checks]
+    if check not in checks:
+        raise ValueError(f"finding check must be one of {', '.join(checks)}, not {check!r}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"finding outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    return check, outcome
+
+
+def _tags_json(fact: str):
+    """`json_each` over one list of the newest observation's facts (tags, card language ...)."""
+    return func.json_each(F.c.data, f"$.{fact}").table_valued("value").alias(fact.replace(".", "_"))
+
+
+def _facts_has(column, fact: str, values: list[str]):
+    """The model's newest facts list `fact` holds one of `values` (SQLite's JSON functions over `facts`)."""
+    each = _tags_json(fact)
+    return exists(
+        select(literal(1))
+        .select_from(F.join(each, true()))
+        .where(F.c.observation_id == column, func.lower(each.c.value).in_([v.lower() for v in values]))
+    )
+
+
+def _language_condition(cols, code: str):
+    """A model is in a language when its card data lists it (list or single string) or the Hub tags it."""
+    card_lang = func.json_extract(F.c.data, "$.card_data.language")
+    single = exists(select(literal(1)).where(F.c.observation_id == cols.latest_observation_id,
+                                             func.lower(card_lang) == code))  # fmt: skip
+    return or_(
+        _facts_has(cols.latest_observation_id, "tags", [code, f"language:{code}"]),
+        _facts_has(cols.latest_observation_id, "card_data.language", [code]),
+        single,
+    )
+
+
+def _topic_condition(cols, topics: list[str]):
+    """A Hub tag among `topics`, or a topic as a word of the repo name ('coder' in 'deepseek-coder-6.7b')."""
+    words = [or_(cols.name_lower == t, cols.name_lower.like(f"{t}-%"), cols.name_lower.like(f"%-{t}"),
+                 cols.name_lower.like(f"%-{t}-%"), cols.name_lower.like(f"%_{t}_%"),
+                 cols.name_lower.like(f"{t}_%"), cols.name_lower.like(f"%_{t}")) for t in topics]  # fmt: skip
+    return or_(_facts_has(cols.latest_observation_id, "tags", topics), *words)
+
+
+def descendants(engine: Engine, base: str, relation: str | None = None, limit: int = 100_000) -> list[str]:
+    """Every stored model whose lineage leads to `base` through `base_model` links (not `base` itself).
+
+    `relation` keeps only models whose own link is of that kind (finetune, adapter, merge, quantized); the
+    chain above them may be of any kind (a quantized fine-tune of a fine-tune of the base is a quantized
+    descendant).
+    """
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(_descendants_query(base, relation, limit))]
+
+
+def _descendants_query(base: str, relation: str | None, limit: int = 100_000):
+    tree = select(literal(base).label("id"), literal(0).label("depth")).cte("lineage", recursive=True)
+    child = M.alias("child")
+    tree = tree.union(
+        select(child.c.id, tree.c.depth + 1).join(tree, child.c.base_model == tree.c.id).where(tree.c.depth < 20)
+    )
+    query = select(tree.c.id).where(tree.c.id != base)
+    if relation:
+        query = query.join(M, M.c.id == tree.c.id).where(M.c.base_relation == relation)
+    return query.limit(limit)
 
 
 class _Unindexed:
@@ -200,6 +305,28 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
+    if filters.tasks:
+        conds.append(Filter(f"task in {'|'.join(filters.tasks)}", cols.pipeline_tag.in_(filters.tasks), None))
+    if filters.topics:
+        conds.append(Filter(f"topic={'|'.join(filters.topics)}", _topic_condition(cols, filters.topics), None))
+    if filters.base:
+        label = f"{filters.relation or 'descendant'} of {filters.base}"
+        ids = _descendants_query(filters.base, filters.relation)
+        conds.append(Filter(label, cols.id.in_(ids), None))
+    if filters.language:
+        conds.append(Filter(f"language={filters.language}", _language_condition(cols, filters.language), None))
+    for finding in filters.findings:
+        check, outcome = parse_finding(finding)
+        found = exists(select(literal(1)).where(FI.c.observation_id == cols.latest_observation_id,
+                                                FI.c.method_version == cols.method_version, FI.c.check == check,
+                                                FI.c.outcome == outcome))  # fmt: skip
+        conds.append(Filter(f"finding {check}={outcome}", found, None))
+    if filters.min_downloads is not None:
+        conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
+    if filters.max_memory_gb is not None:
+        cap = params_for_memory(filters.max_memory_gb, filters.precision)
+        label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"
+        conds.append(Filter(label, cols.params <= cap, None))
     return conds
 
 
