@@ -167,7 +167,7 @@ _NAME = re.compile(r"(?<![\w/.-])([A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)+|[A-
 # Names typed with spaces: a word, then one to four parts that look like versions, sizes or variants
 # ("gemma 7b", "deepseek r1", "llama 2 7b chat", "mistral 7b instruct v0.2").
 _PART = r"(?:\d[\w.]{0,8}|v\d[\w.]{0,6}|[a-z]\d[\w.]{0,6}|chat|instruct|it|hf|base|coder|mini|medium|pro|distill)"
-_SPACED = re.compile(r"(?<![\w/.-])([a-z][a-z]{1,20}(?:[ -]" + _PART + r"){1,4})(?![\w/-])", re.I)
+_SPACED = re.compile(r"(?<![\w/.-])([a-z][a-z]{1,20}(?: [a-z]{2,20})?(?:[ -]" + _PART + r"){1,4})(?![\w/-])", re.I)
 _NOT_NAMES = {"e.g", "i.e", "open-source", "non-commercial", "text-to-image", "text-to-video", "text-generation",
               "side-by-side", "fine-tuned", "fine-tune", "fine-tunes", "well-documented", "best-documented",
               "research-only", "cc-by-nc", "gpt-4", "state-of-the-art", "mit", "apache-2.0", "x-ray",
@@ -534,8 +534,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
 
 
 _PLAIN_CUE = re.compile(
-    r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})\b"
-    r"|\b([a-z][a-z]{3,})'s\b",
+    r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})"
+    r"(?![\w.-])|(?<![\w.-])([a-z][a-z]{3,})'s\b",
     re.I,
 )
 _STOP = set(
@@ -574,11 +574,12 @@ def _spaced_names(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, in
 def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[str | None, int]:
     """Resolve a hyphen-joined spaced name, dropping trailing parts until one resolves: (id, parts used)."""
     parts = name.split("-")
-    for n in range(len(parts), 1, -1):
-        stored = resolve("-".join(parts[:n]))
-        if stored:
-            return stored, n
-    return None, 0
+    for skip in (0, 1):  # "compare llama 2 7b": the first word may be the verb, not the name
+        for n in range(len(parts), skip + 1, -1):
+            stored = resolve("-".join(parts[skip:n]))
+            if stored:
+                return stored, (skip, n)
+    return None, (0, 0)
 
 
 def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
@@ -621,21 +622,24 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     after = _LINEAGE_AFTER.search(scan.lowered)
     models, unresolved, spans = [], [], []
     exact = resolve_exact or resolve
-    named = _name_spans(text)
-    taken = [(a, b) for a, b, _ in named]
-    for start, end, name in named:
+    taken = []
+    for start, end, name in _name_spans(text):
         stored = resolve(name)
         if stored:
             spans.append((start, end, stored))
+            taken.append((start, end))
         elif "/" in name:
             unresolved.append(name)
             scan.use(start, end)
+            taken.append((start, end))
     for start, end, name in _spaced_names(text, taken):
-        stored, used = _resolve_longest(name, resolve)
+        stored, (skip, used) = _resolve_longest(name, resolve)
         if stored:
-            stop = start + len(" ".join(text[start:end].split()[:used]))
-            spans.append((start, stop, stored))
-            taken.append((start, stop))
+            words = re.split(r"[ -]", text[start:end])
+            first = start + len(" ".join(words[:skip])) + (1 if skip else 0)
+            stop = start + len(" ".join(words[:used]))
+            spans.append((first, stop, stored))
+            taken.append((first, stop))
     for start, end, word in plain_names(text):
         if any(a < end and start < b for a, b in taken):
             continue
@@ -644,14 +648,14 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
             spans.append((start, end, stored))
     spans.sort()
     base = None
-    if relation is None and after:  # "gemma-7b fine-tunes", "the most downloaded phi-2 fine-tune"
+    if relation is not None:  # "fine-tunes of deepseek r1", "derived from Janus-Pro-7B"
+        following = [s for s in spans if s[0] >= base_at and len(scan.lowered[base_at : s[0]].split()) <= 2]
+        base = following[0] if following else None
+    if base is None and after:  # "gemma-7b fine-tunes", "the most downloaded phi-2 fine-tune"
         ahead = [s for s in spans if s[1] <= after.start() and not scan.lowered[s[1] : after.start()].strip(" -'s")]
         if ahead:
             relation, base = _relation(after[1]), ahead[-1]
             scan.use(after.start(), after.end())
-    elif relation is not None:
-        following = [s for s in spans if s[0] >= base_at and len(scan.lowered[base_at : s[0]].split()) <= 2]
-        base = following[0] if following else None
     for start, end, stored in spans:
         scan.use(start, end)
         if base and stored == base[2]:
@@ -682,9 +686,8 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
             break
     else:
         slots["view"] = "history" if models else "types"
-    if slots["view"] == "merges":  # merges are a model type of the leaderboard
-        slots["view"], slots["types"] = "types", ["merge"]
-        slots["focus"] = "merges"
+    if slots["view"] == "merges":  # merges are a model type of the leaderboard: their share of all types
+        slots["view"], slots["focus"] = "types", "merge"
     if re.search(r"\btook off\b|\btake off\b|\btaking off\b|\bwhen did\b|\bpeak", lowered):
         slots["when"] = True
     if slots["view"] == "architectures" and re.search(r"over time|which led|\bwhen\b|changed?|evolv", lowered):

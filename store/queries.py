@@ -446,12 +446,22 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
 
 @dataclass
 class Resolution:
-    """How a name the user typed maps to stored model ids."""
+    """How a name the user typed maps to stored model ids.
+
+    `ambiguous` is set when another candidate of a different author is about as used as the pick (at least
+    half its downloads): the answer should ask which one was meant.
+    """
 
     query: str
     model_id: str | None
-    how: str  # exact | case | name | fuzzy | none
+    how: str  # exact | case | name | normalized | prefix | fuzzy | unused | none
     candidates: list[str] = field(default_factory=list)
+    ambiguous: bool = False
+
+
+def _norm(name: str) -> str:
+    """A name with case and separators dropped: 'Phi-2', 'phi2' and 'phi_2' are one key."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 class _NameIndex:
@@ -465,6 +475,9 @@ class _NameIndex:
         self.key: tuple | None = None
         self.by_initial: dict[str, list[str]] = {}
         self.ids_by_name: dict[str, list[str]] = {}
+        self.ids_by_norm: dict[str, list[str]] = {}
+        self.norms: list[str] = []
+        self.downloads: dict[str, int] = {}  # a use score: downloads, likes, curated provider (see refresh)
         self._lock = threading.Lock()
 
     def refresh(self, engine: Engine) -> None:
@@ -472,17 +485,36 @@ class _NameIndex:
             key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.last_seen))).one())
             if key == self.key:
                 return
-            rows = conn.execute(select(M.c.name_lower, M.c.id).order_by(M.c.downloads.desc().nulls_last())).all()
+            rows = conn.execute(
+                select(M.c.name_lower, M.c.id, M.c.downloads, M.c.likes)
+                .order_by(M.c.downloads.desc().nulls_last(), M.c.id)
+            ).all()  # fmt: skip
             ids_by_name: dict[str, list[str]] = {}
+            ids_by_norm: dict[str, list[str]] = {}
             by_initial: dict[str, list[str]] = {}
-            for name, model_id in rows:
+            downloads: dict[str, int] = {}
+            from whichmodel.scoring.context import load_providers
+
+            providers = {org.lower() for org in load_providers()}
+            for name, model_id, count, likes in rows:
                 if name not in ids_by_name:
                     by_initial.setdefault(name[:1], []).append(name)
                 ids_by_name.setdefault(name, []).append(model_id)
-            self.ids_by_name, self.by_initial, self.key = ids_by_name, by_initial, key
+                ids_by_norm.setdefault(_norm(name), []).append(model_id)
+                # Use: downloads, with likes for repos whose 30-day count is missing (gated originals), and
+                # a curated provider ahead of any re-upload of its model.
+                usage = (count or 0) + 10 * (likes or 0)
+                downloads[model_id] = usage * (10 if model_id.split("/")[0].lower() in providers else 1)
+            self.ids_by_name, self.by_initial, self.downloads = ids_by_name, by_initial, downloads
+            self.ids_by_norm, self.norms, self.key = ids_by_norm, sorted(ids_by_norm), key
 
 
 _NAMES = _NameIndex()
+# A bare name's extra characters a prefix match may skip: 'llama-2-7b-chat' finds 'Llama-2-7b-chat-hf'.
+PREFIX_SLACK = 3
+# Use (downloads + 10 x likes) under which a bare-name match counts as unused: a plain word never resolves to
+# such a repo (a README-only "Deepseek" upload with one like).
+UNUSED_DOWNLOADS = 100
 
 
 def warm_names(engine: Engine) -> None:
@@ -490,11 +522,25 @@ def warm_names(engine: Engine) -> None:
     _NAMES.refresh(engine)
 
 
-def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
-    """Resolve a full id, a bare name ('phi-2'), or a name with a typo ('gemma-7bb') to a stored model.
+def _pick(text: str, ids: list[str], how: str, limit: int) -> Resolution:
+    """The most downloaded of `ids` (they come sorted), flagged ambiguous when a rival is about as used."""
+    ranked = sorted(dict.fromkeys(ids), key=lambda m: -_NAMES.downloads.get(m, 0))
+    best = ranked[0]
+    top = _NAMES.downloads.get(best, 0)
+    rivals = [m for m in ranked[1:] if m.split("/")[0].lower() != best.split("/")[0].lower()
+              and top > 0 and _NAMES.downloads.get(m, 0) * 2 >= top]  # fmt: skip
+    if top < UNUSED_DOWNLOADS:
+        how = "unused"
+    return Resolution(text, best, how, ranked[:limit], ambiguous=bool(rivals))
 
-    Bare names prefer the most downloaded model of that name (the original over its re-uploads). Every step
-    but the last is an index lookup; the fuzzy step compares against names sharing the first character.
+
+def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
+    """Resolve a full id, a bare, joined or shortened name ('phi2', 'llama-2-7b-chat') or a typo to a model.
+
+    Bare names prefer the most downloaded model of that name (the original over its re-uploads); a name
+    whose every match is unused (0 downloads) resolves with how="unused", which plain words must not accept.
+    Order: exact id, id in any case, exact repo name, name without separators, name prefix (at most
+    `PREFIX_SLACK` more characters), then fuzzy among names sharing the first character.
     """
     from rapidfuzz import fuzz, process
 
@@ -508,15 +554,27 @@ def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
             case = conn.execute(select(M.c.id).where(M.c.id_lower == lowered).limit(1)).scalar()
             if case:
                 return Resolution(text, case, "case")
-        name = lowered.split("/")[-1]
-        by_name = conn.execute(
-            select(M.c.id).where(M.c.name_lower == name).order_by(M.c.downloads.desc().nulls_last(), M.c.id)
-        ).scalars().all()  # fmt: skip
-    if by_name:
-        return Resolution(text, by_name[0], "name", list(by_name[:limit]))
+    name = lowered.split("/")[-1]
     if not name:
         return Resolution(text, None, "none")
     _NAMES.refresh(engine)
+    if name in _NAMES.ids_by_name:
+        return _pick(text, _NAMES.ids_by_name[name], "name", limit)
+    key = _norm(name)
+    if key and key in _NAMES.ids_by_norm:
+        return _pick(text, _NAMES.ids_by_norm[key], "normalized", limit)
+    if len(key) >= 4:
+        from bisect import bisect_left
+
+        start = bisect_left(_NAMES.norms, key)
+        near = []
+        for norm in _NAMES.norms[start : start + 50]:
+            if not norm.startswith(key):
+                break
+            if len(norm) - len(key) <= PREFIX_SLACK:
+                near.extend(_NAMES.ids_by_norm[norm])
+        if near:
+            return _pick(text, near, "prefix", limit)
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
                               limit=limit)  # fmt: skip
     found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]

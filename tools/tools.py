@@ -111,6 +111,15 @@ def make_tools(services: Services) -> list[BaseTool]:
             "overall", "popularity", "activity", "operational", "security", "quality", "downloads", "likes"
         ] = "overall",  # fmt: skip
         limit: int = 5,
+        tasks: list[str] | None = None,
+        topics: list[str] | None = None,
+        base: str | None = None,
+        relation: Literal["finetune", "adapter", "merge", "quantized"] | None = None,
+        language: str | None = None,
+        finding: str | None = None,
+        min_downloads: int | None = None,
+        max_memory_gb: float | None = None,
+        precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
     ) -> tuple[str, dict]:
         """Find models by filters, ranked by a score or popularity.
 
@@ -127,16 +136,39 @@ def make_tools(services: Services) -> list[BaseTool]:
             min_scores: minimum 0-10 scores per category, e.g. {"security": 8}.
             sort: what to rank by ("security" answers "safest").
             limit: how many top rows to return (1-20).
+            tasks: several pipeline tags, any of them ("speech" -> automatic-speech-recognition,
+                text-to-speech, text-to-audio).
+            topics: Hub tags or repo-name words, any of them ("code", "coder", "medical", "reasoning").
+            base: lineage: only descendants of this model (id or name; fine-tunes of fine-tunes count), e.g.
+                "deepseek-ai/DeepSeek-R1" for "fine-tunes of DeepSeek-R1".
+            relation: with base, only this kind of link: finetune, adapter, merge or quantized.
+            language: ISO 639-1 code from the card's `language:` data or Hub tags ("ko" for Korean).
+            finding: CHECK=OUTCOME on the newest findings, e.g. "typosquatting=fail" (possible typosquats),
+                "license_consistency=fail" (looser license than the base), "limitations=pass" (documents its
+                limitations), "unsafe_files=fail" (pickle files).
+            min_downloads: at least this many downloads (30-day count).
+            max_memory_gb: hardware cap: only models whose weights fit this much memory at `precision`
+                (params <= GB / bytes-per-param / 1.2); models with an unknown parameter count are left out.
+            precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
         if _empty_database(services):
             return _error("The database is empty: run `whichmodel ingest --snapshot DIR` (or --hub) first.")
+        base_id = None
+        if base:
+            base_id, note, info = _resolve(services, base)
+            if base_id is None and "/" not in base:
+                return _error(f"{note}: name the base model's full id to search its descendants.", resolution=info)
+            base_id = base_id or base  # a base that is not stored itself may still have stored descendants
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),
             min_params=int(min_params_b * 1e9) if min_params_b else None,
             max_params=int(max_params_b * 1e9) if max_params_b else None,
+            tasks=list(tasks or []), topics=list(topics or []), base=base_id, relation=relation,
+            language=language.lower() if language else None, findings=[finding] if finding else [],
+            min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
         )  # fmt: skip
         try:
             result = queries.search_models(services.engine, filters)
@@ -145,7 +177,10 @@ def make_tools(services: Services) -> list[BaseTool]:
         effects = filter_effects(services.engine, filters)
         given = {"task": task, "size": size, "min_params_b": min_params_b, "max_params_b": max_params_b,
                  "license_class": license_class, "license": license, "chat": chat,
-                 "exclude_gated": exclude_gated or None, "min_scores": min_scores or None}  # fmt: skip
+                 "exclude_gated": exclude_gated or None, "min_scores": min_scores or None, "tasks": tasks or None,
+                 "topics": topics or None, "base": base_id, "relation": relation, "language": language,
+                 "finding": finding, "min_downloads": min_downloads, "max_memory_gb": max_memory_gb,
+                 "precision": precision if max_memory_gb else None}  # fmt: skip
         applied = {k: v for k, v in given.items() if v is not None}
         artifact = {"filters": applied, "sort": sort, **result, "removed_by": effects}
         columns = ("model_id", "overall", "popularity", "activity", "operational", "security", "quality",
@@ -187,7 +222,7 @@ def make_tools(services: Services) -> list[BaseTool]:
         return note + _dump(brief), card | {"resolution": info}
 
     @tool(response_format="content_and_artifact")
-    def explain_score(model_id: str, category: Category = "overall") -> tuple[str, dict]:
+    def explain_score(model_id: str, category: Category = "overall", target: float | None = None) -> tuple[str, dict]:
         """Why a model's score is what it is: the findings that cost or earned the most points, and what-ifs.
 
         Each what-if re-scores the model with one failed or unknown finding turned into a full pass, so the
@@ -196,6 +231,8 @@ def make_tools(services: Services) -> list[BaseTool]:
         Args:
             model_id: a Hub id or bare name.
             category: one category, or "overall" for all of them.
+            target: a score to reach ("what would it take to reach 9 overall?"): adds `to_target`, the
+                findings that passed together (largest gain first, each re-scored) reach it.
         """
         stored, note, info = _resolve(services, model_id)
         if stored is None:
@@ -212,16 +249,28 @@ def make_tools(services: Services) -> list[BaseTool]:
         earned = sorted((f for f in chosen if f.outcome == PASS), key=lambda f: -(f.points or 0))
         unknown = [f for f in chosen if f.outcome == "not_available"]
         what_ifs = []
-        for target in lost + unknown:
-            flipped = [replace(f, outcome=PASS, points=f.max_points) if f is target else f for f in findings]
+        for flip in lost + unknown:
+            flipped = [replace(f, outcome=PASS, points=f.max_points) if f is flip else f for f in findings]
             card = aggregate(stored, observed, flipped, method)
             what_ifs.append({
-                "check": target.check, "category": target.category, "now": target.outcome,
-                "category_score_now": base.categories[target.category].score,
-                "category_score_if_passed": card.categories[target.category].score,
+                "check": flip.check, "category": flip.category, "now": flip.outcome,
+                "category_score_now": base.categories[flip.category].score,
+                "category_score_if_passed": card.categories[flip.category].score,
                 "overall_now": base.overall, "overall_if_passed": card.overall,
             })  # fmt: skip
         what_ifs.sort(key=lambda w: -((w["overall_if_passed"] or 0) - (w["overall_now"] or 0)))
+        to_target = []
+        if target is not None:  # pass findings one at a time, largest gain first, until the score reaches it
+            current = list(findings)
+            key = "overall_if_passed" if category == "overall" else "category_score_if_passed"
+            for w in sorted(what_ifs, key=lambda w: -(w[key] or 0)):
+                current = [replace(f, outcome=PASS, points=f.max_points) if f.check == w["check"] else f
+                           for f in current]  # fmt: skip
+                card = aggregate(stored, observed, current, method)
+                after = card.overall if category == "overall" else card.categories[category].score
+                to_target.append({"check": w["check"], "category": w["category"], "score_after": after})
+                if after is not None and after >= target:
+                    break
 
         def shown(e: dict) -> dict:
             from_card = str(e["field"]).startswith("card.")
@@ -239,6 +288,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             "categories": {n: {"score": c.score, "coverage": c.coverage} for n, c in base.categories.items()},
             "costly": [row(f) for f in lost[:6]], "earned": [row(f) for f in earned[:6]],
             "not_available": [f.check for f in unknown], "what_ifs": what_ifs[:6], "resolution": info,
+            "target": target, "to_target": to_target,
         }  # fmt: skip
         return note + _dump(artifact), artifact
 
