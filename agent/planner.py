@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from whichmodel.agent.parse import Plan, QuestionTooLong, ordinal, parse, parse_slots
-from whichmodel.store.queries import params_for_memory, resolve_model
-from whichmodel.tools import Services
+from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
+from whichmodel.store.queries import params_for_memory
+from whichmodel.usecases.base import Services
+from whichmodel.usecases.models import resolve
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
@@ -53,6 +55,22 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+class ToolResult(NamedTuple):
+    """One tool call's result as the planner reads it: the tool, its artifact (a use case's `to_dict`), its text."""
+
+    name: str
+    artifact: dict[str, Any]
+    text: str
+
+
+class Answer(NamedTuple):
+    """What an answer writer returns: the text, the models it names in order, and structured extras."""
+
+    text: str
+    models: list[str]
+    extra: dict[str, Any]
+
+
 class Planner:
     """Plans tool calls for a question and writes the answer from their results."""
 
@@ -60,100 +78,95 @@ class Planner:
         self.services = services
 
     def _resolve(self, name: str) -> str | None:
-        return resolve_model(self.services.engine, name).model_id
+        return resolve(self.services, name).model_id
 
     def _resolve_exact(self, name: str) -> str | None:
-        found = resolve_model(self.services.engine, name)
+        found = resolve(self.services, name)
         return found.model_id if found.how in ("exact", "case", "name", "normalized") else None
 
     # --------------------------------------------------------------------------------------------- turn
-    def respond(self, messages: list[AnyMessage], memory: dict) -> tuple[AIMessage, dict]:
-        """The next message of the agent for this turn, and the memory to keep."""
+    def respond(self, messages: list[AnyMessage], stored: dict[str, Any]) -> tuple[AIMessage, dict[str, Any]]:
+        """The next message of the agent for this turn, and the memory to keep (as checkpoint data)."""
+        memory = Memory.from_dict(stored)
         start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         question = str(messages[start].content)
         results = [m for m in messages[start + 1 :] if isinstance(m, ToolMessage)]
-        plan = memory.get("pending") if results else None
+        plan = memory.pending if results else None
         if plan is None:
             plan = self.understand(question, memory)
             calls = self.first_calls(plan)
             if calls:
-                return AIMessage("", tool_calls=calls), memory | {"pending": plan}
-            return self.finish(plan, [], memory)
-        artifacts = [(m.name, getattr(m, "artifact", None) or {}, m.content) for m in results]
-        more = self.next_calls(plan, artifacts)
+                memory.pending = plan
+                return AIMessage("", tool_calls=calls), memory.to_dict()
+            message, memory = self.finish(plan, [], memory)
+            return message, memory.to_dict()
+        done = [ToolResult(m.name, getattr(m, "artifact", None) or {}, str(m.content)) for m in results]
+        more = self.next_calls(plan, done)
         if more:
-            return AIMessage("", tool_calls=more), memory
-        return self.finish(plan, artifacts, memory)
+            return AIMessage("", tool_calls=more), memory.to_dict()
+        message, memory = self.finish(plan, done, memory)
+        return message, memory.to_dict()
 
-    def understand(self, question: str, memory: dict) -> dict:
-        """Parse the question, folding in the thread's memory for follow-ups.
-
-        Memory holds `last` (the previous answer: intent, slots, models), `list` (the models of the last answer
-        that named several, in order) and `search` (the filters of the last recommendation).
-        """
-        last = memory.get("last") or {}
-        listed = memory.get("list") or []
-        context = {"models": listed or last.get("models") or []}
+    def understand(self, question: str, memory: Memory) -> TurnPlan:
+        """Parse the question, folding in the thread's memory for follow-ups."""
+        last = memory.last or LastAnswer("none")
+        listed = memory.listed
+        context = {"models": listed or last.models}
         try:
-            plan: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact)
+            parsed: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact)
         except QuestionTooLong as err:
-            return {"intent": "say", "text": str(err), "slots": {}, "models": [], "unresolved": [],
-                    "question": question[:200], "not_applied": []}  # fmt: skip
-        out = {"intent": plan.intent, "slots": plan.slots, "models": plan.models, "unresolved": plan.unresolved,
-               "question": question, "not_applied": [n.line() for n in plan.not_applied]}  # fmt: skip
+            return TurnPlan("say", question=question[:200], text=str(err))
+        plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
+                        not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
         lowered = question.lower()
         category = _asked_category(question)
-        if plan.intent == "followup" and re.search(r"\bruled[- ]out\b|\bleft out\b|\bexcluded\b|\bnear miss",
-                                                   lowered) and memory.get("ruled_out"):  # fmt: skip
-            return out | {"intent": "explain", "models": [memory["ruled_out"][0]],
-                          "slots": {"category": category or _category(memory.get("search") or {}),
-                                    "ruled_out_by": memory.get("ruled_out_by", {}).get(memory["ruled_out"][0])}}
-        if plan.intent == "followup" and category and (last.get("models") or listed) and \
+        if plan.intent == "followup" and memory.ruled_out and re.search(
+                r"\bruled[- ]out\b|\bleft out\b|\bexcluded\b|\bnear miss", lowered):  # fmt: skip
+            model = memory.ruled_out[0]
+            return plan.but(intent="explain", models=[model], slots={
+                "category": category or _category(memory.search or {}), "ruled_out_by": memory.ruled_out_by.get(model)})
+        if plan.intent == "followup" and category and (last.models or listed) and \
                 re.search(r"\bwhy\b|\bexplain\b|how come|\bscore\b", lowered):  # fmt: skip
-            return out | {"intent": "explain", "models": [(last.get("models") or listed)[0]],
-                          "slots": {"category": category}}
+            return plan.but(intent="explain", models=[(last.models or listed)[0]], slots={"category": category})
+        lowered = question.lower()
         if plan.intent == "followup":
             index = ordinal(question)
             new_slots = parse_slots(question)
             refines = new_slots.keys() & set(RECOMMEND_KEYS)
             if index is not None and listed:
                 if not -len(listed) <= index < len(listed):
-                    return out | {"intent": "say", "text": f"The last list named only {len(listed)} model(s)."}
-                category = _category(memory.get("search") or last.get("slots", {}))
-                return out | {"intent": "explain", "models": [listed[index]], "slots": {"category": category}}
-            if refines and memory.get("search") is not None:
-                slots = dict(memory["search"])
+                    return plan.but(intent="say", text=f"The last list named only {len(listed)} model(s).")
+                category = _category(memory.search or last.slots)
+                return plan.but(intent="explain", models=[listed[index]], slots={"category": category})
+            if refines and memory.search is not None:
+                slots = dict(memory.search)
                 for exclusive in (("size", "min_params_b", "max_params_b"), ("license", "license_class")):
                     if new_slots.keys() & set(exclusive):
                         for key in exclusive:
                             slots.pop(key, None)
-                return out | {"intent": "recommend", "slots": slots | {k: new_slots[k] for k in refines}}
-            focus = (last.get("models") or listed or [None])[0]
+                return plan.but(intent="recommend", slots=slots | {k: new_slots[k] for k in refines})
+            focus = (last.models or listed or [None])[0]
             if lowered.lstrip().startswith("why") and focus:
-                category = (
-                    _category(last.get("slots", {}))
-                    if last.get("intent") != "explain"
-                    else (last.get("slots", {}).get("category", "overall"))
-                )
-                return out | {"intent": "explain", "models": [focus], "slots": {"category": category}}
+                category = _category(last.slots) if last.intent != "explain" else last.slots.get("category", "overall")
+                return plan.but(intent="explain", models=[focus], slots={"category": category})
             if focus:
-                return out | {"intent": "score", "models": [focus]}
+                return plan.but(intent="score", models=[focus])
         if plan.intent == "compare" and len(plan.models) < 2 and len(listed) >= 2:
             count = 2 if re.search(r"\b(two|2|both)\b", lowered) else 3
-            return out | {"models": (plan.models + [m for m in listed if m not in plan.models])[:count]}
-        if plan.intent == "explain" and not plan.models and (last.get("models") or listed):
-            return out | {"models": [(last.get("models") or listed)[0]]}
+            return plan.but(models=(plan.models + [m for m in listed if m not in plan.models])[:count])
+        if plan.intent == "explain" and not plan.models and (last.models or listed):
+            return plan.but(models=[(last.models or listed)[0]])
         if plan.intent == "compare":
-            out["ask"] = category or ("overall" if re.search(r"\bbetter\b|\bworse\b", lowered) else None)
-        return out
+            return plan.but(ask=category or ("overall" if re.search(r"\bbetter\b|\bworse\b", lowered) else None))
+        return plan
 
     # --------------------------------------------------------------------------------------------- calls
-    def first_calls(self, plan: dict) -> list[dict]:
+    def first_calls(self, plan: TurnPlan) -> list[dict]:
         """The first tool calls of a plan (none for help)."""
-        intent, slots, models = plan["intent"], plan["slots"], plan["models"]
+        intent, slots, models = plan.intent, plan.slots, plan.models
         if intent == "recommend":
             args = {k: slots[k] for k in RECOMMEND_KEYS if k in slots}
-            if args.get("sort") == "popularity" and re.search(r"most[- ]downloaded|most downloads", plan["question"],
+            if args.get("sort") == "popularity" and re.search(r"most[- ]downloaded|most downloads", plan.question,
                                                               re.I):  # fmt: skip
                 args["sort"] = "downloads"
             if "precision" in args and "max_memory_gb" not in args:
@@ -169,8 +182,8 @@ class Planner:
         if intent == "score":
             if models:
                 return [_call("get_score", {"model_id": m}) for m in models[:3]]
-            if plan["unresolved"]:
-                return [_call("fetch_and_score", {"model_id": plan["unresolved"][0]})]
+            if plan.unresolved:
+                return [_call("fetch_and_score", {"model_id": plan.unresolved[0]})]
         if intent == "trend":
             view = slots.get("view", "types")
             args = {"view": view} | {k: slots[k] for k in TREND_KEYS if k in slots}
@@ -183,60 +196,59 @@ class Planner:
                 args["metric"] = slots["sort"]
             return [_call("trends", args)]
         if intent == "cards":
-            query = plan["question"]
-            args = {"query": query, "k": 5}
+            args = {"query": plan.question, "k": 5}
             for key, target in (("task", "task"), ("license_class", "license_class"), ("size", "size")):
                 if key in slots and not (key == "task" and slots.get("chat")):
                     args[target] = slots[key]
             return [_call("search_cards", args)]
         return []
 
-    def next_calls(self, plan: dict, artifacts: list[tuple[str, dict, str]]) -> list[dict]:
+    def next_calls(self, plan: TurnPlan, results: list[ToolResult]) -> list[dict]:
         """Second-stage calls: a recommendation fetches each top model's reasons in the ranked category."""
-        if plan["intent"] != "recommend" or len(artifacts) != 1:
+        if plan.intent != "recommend" or len(results) != 1:
             return []
-        search = artifacts[0][1]
+        search = results[0].artifact
         if search.get("error"):
             return []
-        category = _category(plan["slots"])
+        category = _category(plan.slots)
         return [_call("explain_score", {"model_id": r["model_id"], "category": category})
                 for r in search.get("results", [])[:3]]  # fmt: skip
 
     # --------------------------------------------------------------------------------------------- answers
-    def finish(self, plan: dict, artifacts: list[tuple[str, dict, str]], memory: dict) -> tuple[AIMessage, dict]:
+    def finish(self, plan: TurnPlan, results: list[ToolResult], memory: Memory) -> tuple[AIMessage, Memory]:
         """The final answer, its named models, and the memory for follow-ups."""
-        writer = getattr(self, f"_answer_{plan['intent']}", None)
-        if plan["intent"] == "say":
-            text, named, extra = plan["text"], [], {}
-        elif plan["intent"] == "out_of_scope":
-            text, named, extra = OUT_OF_SCOPE, [], {}
-        elif writer is None or (not artifacts and plan["intent"] != "help"):
-            text, named, extra = self._cannot(plan), [], {}
+        writer = getattr(self, f"_answer_{plan.intent}", None)
+        if plan.intent == "say":
+            answer = Answer(plan.text or "", [], {})
+        elif plan.intent == "out_of_scope":
+            answer = Answer(OUT_OF_SCOPE, [], {})
+        elif writer is None or (not results and plan.intent != "help"):
+            answer = Answer(self._cannot(plan), [], {})
         else:
-            text, named, extra = writer(plan, artifacts)
-        errors = [a.get("error") for _, a, _ in artifacts if a.get("error")]
+            answer = Answer(*writer(plan, results))
+        text, named, extra = answer
+        errors = [r.artifact.get("error") for r in results if r.artifact.get("error")]
         if errors and not named:
             text = " ".join(dict.fromkeys(errors))
-        if plan.get("not_applied"):
-            text = text.rstrip() + "\n" + "\n".join(plan["not_applied"])
-            extra = extra | {"not_applied": plan["not_applied"]}
-        keep = {"intent": plan["intent"], "slots": plan["slots"], "models": named}
-        if plan["intent"] == "recommend":
-            keep["models"] = extra.get("recommended", named)
-        memory = {k: v for k, v in memory.items() if k != "pending"} | {"last": keep}
-        if len(keep["models"]) > 1:
-            memory["list"] = keep["models"]
-        if plan["intent"] == "recommend" and not errors:
-            memory["search"] = {k: v for k, v in plan["slots"].items() if k in RECOMMEND_KEYS}
-            memory["ruled_out"] = extra.get("ruled_out", [])
-            memory["ruled_out_by"] = extra.get("ruled_out_by", {})
+        if plan.not_applied:
+            text = text.rstrip() + "\n" + "\n".join(plan.not_applied)
+            extra = extra | {"not_applied": list(plan.not_applied)}
+        kept = extra.get("recommended", named) if plan.intent == "recommend" else named
+        memory = Memory(last=LastAnswer(plan.intent, plan.slots, kept), listed=memory.listed, search=memory.search,
+                        ruled_out=memory.ruled_out, ruled_out_by=memory.ruled_out_by)  # fmt: skip
+        if len(kept) > 1:
+            memory.listed = list(kept)
+        if plan.intent == "recommend" and not errors:
+            memory.search = {k: v for k, v in plan.slots.items() if k in RECOMMEND_KEYS}
+            memory.ruled_out = list(extra.get("ruled_out", []))
+            memory.ruled_out_by = dict(extra.get("ruled_out_by", {}))
         message = AIMessage(text, additional_kwargs={"whichmodel": {"models": named, **extra}})
         return message, memory
 
-    def _cannot(self, plan: dict) -> str:
-        if plan["intent"] in ("explain", "score", "compare") and plan.get("unresolved"):
-            return f"I could not find {', '.join(plan['unresolved'])} in the database. " + HELP
-        if plan["intent"] in ("explain", "score", "compare"):
+    def _cannot(self, plan: TurnPlan) -> str:
+        if plan.intent in ("explain", "score", "compare") and plan.unresolved:
+            return f"I could not find {', '.join(plan.unresolved)} in the database. " + HELP
+        if plan.intent in ("explain", "score", "compare"):
             return "I could not tell which model you mean; name it (e.g. google/gemma-7b or gemma-7b). " + HELP
         return "I can't answer that one. " + HELP
 
@@ -244,12 +256,13 @@ class Planner:
         return HELP, [], {}
 
     def _answer_recommend(self, plan, artifacts):
-        search = artifacts[0][1]
+        search = artifacts[0].artifact
         if search.get("error"):
             return search["error"], [], {}
-        explained = {a["model_id"]: a for name, a, _ in artifacts[1:] if name == "explain_score" and not a.get("error")}
+        explained = {r.artifact["model_id"]: r.artifact for r in artifacts[1:]
+                     if r.name == "explain_score" and not r.artifact.get("error")}  # fmt: skip
         sort = search.get("sort", "overall")
-        category = _category(plan["slots"])
+        category = _category(plan.slots)
         filters = _describe_filters(search.get("filters", {}))
         lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match."]
         recommended = []
@@ -290,11 +303,11 @@ class Planner:
                                          "sort": sort}  # fmt: skip
 
     def _answer_compare(self, plan, artifacts):
-        data = artifacts[0][1]
+        data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
         models = data["models"]
-        lines = [_compare_verdict(data, plan.get("ask"))]
+        lines = [_compare_verdict(data, plan.ask)]
         lines.append(f"Side by side ({', '.join(models)}):")
         for name, row in data["scores"].items():
             cells = ", ".join(f"{m} {_fmt(row[m])}" for m in models)
@@ -310,14 +323,14 @@ class Planner:
         return "\n".join(lines), models, {}
 
     def _answer_explain(self, plan, artifacts):
-        data = artifacts[0][1]
+        data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
         model, category = data["model_id"], data["category"]
         label = "overall" if category == "overall" else category
         lines = [f"{model} scores {_fmt(data['score'])}/10 on {label} (coverage {_pct(data['coverage'])})."]
-        if plan["slots"].get("ruled_out_by"):
-            lines.insert(0, f"{model} was ruled out by the filter {plan['slots']['ruled_out_by']}.")
+        if plan.slots.get("ruled_out_by"):
+            lines.insert(0, f"{model} was ruled out by the filter {plan.slots['ruled_out_by']}.")
         if data.get("target") is not None:
             lines.append(_target_text(data))
         if data["costly"]:
@@ -339,7 +352,7 @@ class Planner:
 
     def _answer_score(self, plan, artifacts):
         lines, named = [], []
-        for name, data, _ in artifacts:
+        for _, data, _ in artifacts:
             if data.get("error"):
                 lines.append(data["error"])
                 continue
@@ -357,14 +370,14 @@ class Planner:
         return "\n".join(lines), named, {}
 
     def _answer_trend(self, plan, artifacts):
-        data = artifacts[0][1]
+        data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
         view, rows = data["view"], data["rows"]
         return _trend_text(view, rows, data, plan), _trend_models(view, rows), {"view": view}
 
     def _answer_cards(self, plan, artifacts):
-        data = artifacts[0][1]
+        data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
         if not data["results"]:
@@ -507,12 +520,12 @@ def _trend_models(view: str, rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r[key] for r in rows if r.get(key)))[:10] if key else []
 
 
-def _trend_text(view: str, rows: list[dict], data: dict, plan: dict) -> str:
+def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
     if view == "releases":
         window = data.get("params", {}).get("window_days", 30)
         lines = [f"New leaderboard models per architecture, {window} days before vs after each release:"]
-        archs = set(plan["slots"].get("archs") or [])
-        release = plan["slots"].get("release")
+        archs = set(plan.slots.get("archs") or [])
+        release = plan.slots.get("release")
         for r in rows:
             if archs and r["architecture"] not in archs:
                 continue
@@ -521,9 +534,9 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: dict) -> str:
             lines.append(f"- {r['release']} ({r['release_date']}): {r['architecture']} {r['before']} -> {r['after']} "
                          f"({r['change']:+d})")  # fmt: skip
         return "\n".join(lines[:16])
-    if view == "types" and plan["slots"].get("focus"):
-        return _share_text(rows, "type", plan["slots"]["focus"])
-    if view == "architectures" and plan["slots"].get("when"):
+    if view == "types" and plan.slots.get("focus"):
+        return _share_text(rows, "type", plan.slots["focus"])
+    if view == "architectures" and plan.slots.get("when"):
         return _leaders_text(rows)
     if view == "types":
         totals: dict[str, int] = {}
@@ -560,7 +573,7 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: dict) -> str:
             f"{p['days_to_peak']} days after the base's release" for p in peaks)  # fmt: skip
     if view == "history":
         first, last = rows[0], rows[-1]
-        return (f"{plan['models'][0] if plan.get('models') else 'The model'} across {len(rows)} snapshot(s): "
+        return (f"{plan.models[0] if plan.models else 'The model'} across {len(rows)} snapshot(s): "
                 f"downloads {first['downloads']:,} -> {last['downloads']:,}, overall {_fmt(first['overall'])} -> "
                 f"{_fmt(last['overall'])} ({first['observed_at'][:10]} to {last['observed_at'][:10]}).")  # fmt: skip
     if view == "movers":

@@ -24,6 +24,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import get_session, hf_raise_for_status
 from whichmodel.config import Settings
 from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_record
+from whichmodel.hub.snapshot import Parsed, Rejected
 
 T = TypeVar("T")
 
@@ -203,6 +204,28 @@ class HubClient:
             if info is None:
                 return
             yield modelinfo_to_wire(info)
+
+
+    def iter_parsed(self, limit: int | None = None, task: str | None = None, with_cards: bool = True,
+                    observed_at: str | None = None) -> Iterator[Parsed | Rejected]:  # fmt: skip
+        """Stream models from `list_models` as the snapshot reader does: `Parsed` facts or `Rejected` records.
+
+        A model the Hub will not give (missing, gated) or a record that does not parse is `Rejected` and the
+        stream goes on; an unreachable Hub raises `HubUnreachable`.
+        """
+        observed = observed_at or iso_utc(datetime.now(UTC))
+        for number, record in enumerate(self.iter_records(limit=limit, task=task), start=1):
+            model_id = record.get("id") if isinstance(record.get("id"), str) else None
+            try:
+                if model_id is None:
+                    raise RecordError("record has no id")
+                record.update(self.discussion_counts(model_id))
+                card = self.card_text(model_id) if with_cards else None
+                yield Parsed(number, parse_record(record, card_text=card, observed_at=observed), card)
+            except HubUnreachable:
+                raise
+            except (RecordError, HubError) as err:  # this model only: not found, gated, bad record
+                yield Rejected(number, str(err), model_id)
 
 
 def _plain(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, exists, func, literal, or_, select, true
 from sqlalchemy.engine import Engine
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
-from whichmodel.scoring.findings import Finding
+from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES
 from whichmodel.store import facets
 from whichmodel.store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
@@ -30,13 +30,18 @@ SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes")
 SORT_SCAN_MIN_MATCHES = 2000
 
 
+def _by_id(conn, model_id: str) -> str | None:
+    """The stored id for `model_id`: exact, else case-insensitive (Hub ids are case-insensitive)."""
+    exact = conn.execute(select(M.c.id).where(M.c.id == model_id)).scalar()
+    if exact:
+        return exact
+    return conn.execute(select(M.c.id).where(M.c.id_lower == model_id.lower()).limit(1)).scalar()
+
+
 def resolve_model_id(engine: Engine, model_id: str) -> str | None:
     """The stored id for `model_id`: exact, else case-insensitive (Hub ids are case-insensitive)."""
     with engine.connect() as conn:
-        exact = conn.execute(select(M.c.id).where(M.c.id == model_id)).scalar()
-        if exact:
-            return exact
-        return conn.execute(select(M.c.id).where(M.c.id_lower == model_id.lower()).limit(1)).scalar()
+        return _by_id(conn, model_id)
 
 
 def _findings_of(conn, obs_id: int, version: str) -> list[Finding]:
@@ -58,8 +63,8 @@ def _findings_of(conn, obs_id: int, version: str) -> list[Finding]:
     ]
 
 
-def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) -> dict | None:
-    """The stored score card of a model's newest (or a given) observation, in the CLI's JSON shape."""
+def stored_card(engine: Engine, model_id: str, observation_id: int | None = None) -> tuple[ScoreCard, dict] | None:
+    """The stored score card of a model's newest (or a given) observation and its facts; None when unscored."""
     with engine.connect() as conn:
         model = conn.execute(select(M).where(M.c.id == model_id)).mappings().first()
         if model is None:
@@ -78,23 +83,34 @@ def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) 
         findings = _findings_of(conn, obs_id, version)
         facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
     overall = scores.get("overall")
-    return {
-        "model_id": model_id,
-        "overall": overall["score"] if overall else None,
-        "coverage": overall["coverage"] if overall else None,
-        "method_version": version,
-        "weights_hash": overall["weights_hash"] if overall else None,
-        "observed_at": obs["observed_at"],
-        "categories": {
-            name: {
-                "score": scores[name]["score"] if name in scores else None,
-                "coverage": scores[name]["coverage"] if name in scores else 0.0,
-                "findings": [f.to_dict() for f in findings if f.category == name],
-            }
-            for name in CATEGORIES
-        },
-        "facts": facts,
+    categories = {
+        name: CategoryScore(
+            name,
+            scores[name]["score"] if name in scores else None,
+            scores[name]["coverage"] if name in scores else 0.0,
+            [f for f in findings if f.category == name],
+        )
+        for name in CATEGORIES
     }
+    card = ScoreCard(
+        model_id=model_id,
+        overall=overall["score"] if overall else None,
+        coverage=overall["coverage"] if overall else None,
+        method_version=version,
+        weights_hash=overall["weights_hash"] if overall else None,
+        observed_at=obs["observed_at"],
+        categories=categories,
+    )
+    return card, facts
+
+
+def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) -> dict | None:
+    """The stored score card of a model's newest (or a given) observation, in the CLI's JSON shape."""
+    stored = stored_card(engine, model_id, observation_id)
+    if stored is None:
+        return None
+    card, facts = stored
+    return card.to_dict() | {"facts": facts}
 
 
 def stored_findings(engine: Engine, model_id: str) -> tuple[list[Finding], str, str | None] | None:
@@ -548,12 +564,9 @@ def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
     lowered = query.lower()
     with engine.connect() as conn:
         if "/" in query:
-            exact = conn.execute(select(M.c.id).where(M.c.id == query)).scalar()
-            if exact:
-                return Resolution(text, exact, "exact")
-            case = conn.execute(select(M.c.id).where(M.c.id_lower == lowered).limit(1)).scalar()
-            if case:
-                return Resolution(text, case, "case")
+            stored = _by_id(conn, query)
+            if stored:
+                return Resolution(text, stored, "exact" if stored == query else "case")
     name = lowered.split("/")[-1]
     if not name:
         return Resolution(text, None, "none")

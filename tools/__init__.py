@@ -1,8 +1,8 @@
-"""Tools: thin, typed LangChain tools over store queries, scoring and trends.
+"""Tools: thin, typed LangChain tools, each a call to one use case formatted for a model to read.
 
-The LLM agent, the offline planner and the UI share them.
+The LLM agent and the offline planner share them.
 
-Imports: `store`, `trends`, `scoring`, `hub`, `config`.
+Imports: `usecases` (and through it the lower rooms' types), `config`.
 """
 
 from whichmodel.tools.tools import Services, make_tools, untrusted

@@ -1,60 +1,41 @@
-"""The agent's tools: thin, typed wrappers over the store, scoring and trends functions the CLI uses.
+"""The agent's tools: each calls one use case and formats its result for a model to read.
 
-Each tool returns (text for the model, structured artifact for the planner and the UI). Expected failures
-(unknown model, empty database, Hub unreachable) come back as short, actionable text with an `error`
-artifact; anything else is a bug and raises. Text read from model cards or Hub metadata is data: it is
-wrapped in <untrusted>...</untrusted> markers, and no tool takes SQL.
+Each tool returns (text for the model, the use case's `to_dict()` as the artifact the planner and the UI
+read). Expected failures (unknown model, empty database, Hub unreachable) are a use case's `UseCaseError`
+and come back as short, actionable text with an `error` artifact; anything else is a bug and raises.
+Text read from model cards or Hub metadata is data: it is wrapped in <untrusted>...</untrusted> markers,
+and no tool takes SQL.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, tool
-from sqlalchemy.engine import Engine
-from whichmodel.config import Settings
-from whichmodel.scoring.engine import aggregate
-from whichmodel.scoring.findings import PASS
-from whichmodel.scoring.method import CATEGORIES, load_method
-from whichmodel.store import queries
-from whichmodel.store.queries import SearchFilters, filter_effects, resolve_model, scorecard, stored_findings
+from whichmodel.usecases import data, models, search
+from whichmodel.usecases.base import (
+    LICENSE_CLASSES,
+    SCORE_NAMES,
+    SORT_KEYS,
+    HubFailed,
+    Services,
+    UnknownModel,
+    UseCaseError,
+)
+from whichmodel.usecases.trends import trend_view
 
-Category = Literal["overall", "popularity", "activity", "operational", "security", "quality"]
-LicenseClass = Literal["permissive", "copyleft", "responsible-ai", "custom", "non-commercial", "unknown"]
+# Tool argument types from the one definition of each list (a Literal of a tuple is a Literal of its items).
+Category = Literal[SCORE_NAMES]  # type: ignore[valid-type]
+LicenseClass = Literal[LICENSE_CLASSES]  # type: ignore[valid-type]
+SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 View = Literal["types", "authors", "benchmarks", "architectures", "base-models", "releases", "history", "movers",
                "alerts"]  # fmt: skip
-KEY_FACTS = ("id", "author", "pipeline_tag", "params", "size_class", "license", "license_class", "chat", "gated",
-             "downloads", "likes", "base_models", "base_relation", "created_at", "last_modified")  # fmt: skip
+MAX_TREND_ROWS = 60
 
-
-@dataclass
-class Services:
-    """What tools need, injected (never exposed to the model): database, settings, card index."""
-
-    engine: Engine
-    settings: Settings
-    _cards: Any = field(default=None, repr=False)
-    _lock: Any = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def cards(self):
-        """The card index, opened once on first use, even when several requests need it at the same moment."""
-        if self._cards is None:
-            with self._lock:
-                if self._cards is None:
-                    from whichmodel.store.vectors import CardIndex
-
-                    self._cards = CardIndex(self.settings)
-        return self._cards
-
-    def warm(self) -> None:
-        """Start-up work done ahead of the first question: the index that resolves misspelled model names."""
-        from whichmodel.store.queries import warm_names
-
-        warm_names(self.engine)
+__all__ = ["Services", "make_tools", "untrusted"]
 
 
 def untrusted(text: str | None) -> str:
@@ -63,40 +44,37 @@ def untrusted(text: str | None) -> str:
     return f"<untrusted>{clean}</untrusted>"
 
 
-def _dump(data: Any) -> str:
-    return json.dumps(data, default=str, ensure_ascii=False)
+def _dump(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _error(message: str, **extra) -> tuple[str, dict]:
-    return message, {"error": message, **extra}
+def _expected_failures(fn: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:
+    """A use case's expected failure becomes the tool's answer: its message, and an `error` artifact."""
+
+    @wraps(fn)
+    def run(*args, **kwargs) -> tuple[str, dict]:
+        try:
+            return fn(*args, **kwargs)
+        except UseCaseError as err:
+            artifact = err.to_dict()
+            if isinstance(err, UnknownModel) and err.resolution is not None:
+                artifact["resolution"] = err.resolution.to_dict()
+            return str(err), artifact
+
+    return run
 
 
-def _resolve(services: Services, model_id: str) -> tuple[str | None, str, dict]:
-    """A stored id for what the user typed, a note on how it was resolved, and the resolution details."""
-    found = resolve_model(services.engine, model_id)
-    info = {"query": model_id, "model_id": found.model_id, "how": found.how, "candidates": found.candidates}
-    if found.model_id is None:
-        return None, f"'{model_id}' is not in the database", info
-    note = "" if found.how in ("exact", "case") else f"(resolved '{model_id}' to {found.model_id}) "
-    return found.model_id, note, info
-
-
-def _empty_database(services: Services) -> bool:
-    from sqlalchemy import select
-    from whichmodel.store.models import ModelRow
-
-    with services.engine.connect() as conn:  # one row read, not a count (5 ms at 1M models, on every search)
-        return conn.execute(select(ModelRow.id).limit(1)).first() is None
-
-
-def _brief_findings(findings: list[dict], limit: int = 4) -> list[dict]:
-    return [{k: f[k] for k in ("check", "outcome", "points", "max_points", "reason")} for f in findings[:limit]]
+def _evidence(f: dict) -> list[dict]:
+    """Evidence as shown to a model: values read from the card are the authors' text, marked untrusted."""
+    return [{"field": e["field"], "value": untrusted(str(e["value"])[:200]) if str(e["field"]).startswith("card.")
+             else e["value"]} for e in f.get("evidence", [])]  # fmt: skip
 
 
 def make_tools(services: Services) -> list[BaseTool]:
     """The tool set bound to one database and data directory."""
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def search_models(
         task: str | None = None,
         size: str | None = None,
@@ -107,9 +85,7 @@ def make_tools(services: Services) -> list[BaseTool]:
         chat: bool | None = None,
         exclude_gated: bool = False,
         min_scores: dict[str, float] | None = None,
-        sort: Literal[
-            "overall", "popularity", "activity", "operational", "security", "quality", "downloads", "likes"
-        ] = "overall",  # fmt: skip
+        sort: SortKey = "overall",
         limit: int = 5,
         tasks: list[str] | None = None,
         topics: list[str] | None = None,
@@ -153,14 +129,10 @@ def make_tools(services: Services) -> list[BaseTool]:
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
-        if _empty_database(services):
-            return _error("The database is empty: run `whichmodel ingest --snapshot DIR` (or --hub) first.")
-        base_id = None
-        if base:
-            base_id, note, info = _resolve(services, base)
-            if base_id is None and "/" not in base:
-                return _error(f"{note}: name the base model's full id to search its descendants.", resolution=info)
-            base_id = base_id or base  # a base that is not stored itself may still have stored descendants
+        from whichmodel.store.queries import SearchFilters
+
+        # A base that is not stored itself may still have stored descendants: keep what was typed then.
+        base_id = (models.resolve(services, base).model_id or base) if base else None
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),
@@ -170,58 +142,43 @@ def make_tools(services: Services) -> list[BaseTool]:
             language=language.lower() if language else None, findings=[finding] if finding else [],
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
         )  # fmt: skip
-        try:
-            result = queries.search_models(services.engine, filters)
-        except ValueError as err:
-            return _error(f"Bad filter: {err}")
-        effects = filter_effects(services.engine, filters)
-        given = {"task": task, "size": size, "min_params_b": min_params_b, "max_params_b": max_params_b,
-                 "license_class": license_class, "license": license, "chat": chat,
-                 "exclude_gated": exclude_gated or None, "min_scores": min_scores or None, "tasks": tasks or None,
-                 "topics": topics or None, "base": base_id, "relation": relation, "language": language,
-                 "finding": finding, "min_downloads": min_downloads, "max_memory_gb": max_memory_gb,
-                 "precision": precision if max_memory_gb else None}  # fmt: skip
-        applied = {k: v for k, v in given.items() if v is not None}
-        artifact = {"filters": applied, "sort": sort, **result, "removed_by": effects}
-        columns = ("model_id", "overall", "popularity", "activity", "operational", "security", "quality",
-                   "size_class", "license", "downloads")  # fmt: skip
-        near = [{"without": e["filter"], "would_add": e["would_add"], "best": e["best"][0]["model_id"] if e["best"]
-                 else None} for e in effects]  # fmt: skip
-        text = {
-            "filters": applied,
-            "sort": sort,
-            "total_matched": result["total_matched"],
-            "results": [{k: r[k] for k in columns} for r in result["results"]],
-            "near_misses": near,
-        }
-        return _dump(text), artifact
+        found = search.recommend(services, filters)
+        result = found.to_dict()
+        columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads")
+        near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
+                for e in found.removed_by]  # fmt: skip
+        text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
+                "results": [{k: r[k] for k in columns} for r in result["results"]], "near_misses": near}  # fmt: skip
+        return _dump(text), result
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def get_score(model_id: str) -> tuple[str, dict]:
         """The score card of one model: overall and category scores (0-10) with coverage, and every finding.
 
         Args:
             model_id: a Hub id ("google/gemma-7b") or a bare name ("gemma-7b"), resolved against the database.
         """
-        stored, note, info = _resolve(services, model_id)
-        if stored is None:
-            return _error(f"{note}. Try search_models, or fetch_and_score to fetch it from the Hub.", resolution=info)
-        card = scorecard(services.engine, stored)
-        if card is None:
-            return _error(f"{stored} is stored but not scored yet; run `whichmodel rescore`.")
-        facts = {k: card["facts"].get(k) for k in KEY_FACTS}
+        try:
+            card = models.score_card(services, model_id)
+        except UnknownModel as err:
+            raise UnknownModel(f"{err}. Try search_models, or fetch_and_score to fetch it from the Hub.",
+                                      err.query, err.resolution) from err  # fmt: skip
+        full = card.to_dict()
         brief = {
-            "model_id": stored, "overall": card["overall"], "coverage": card["coverage"],
-            "observed_at": card["observed_at"], "method_version": card["method_version"], "facts": facts,
+            "model_id": card.model_id, "overall": full["overall"], "coverage": full["coverage"],
+            "observed_at": full["observed_at"], "method_version": full["method_version"], "facts": card.key_facts(),
             "categories": {name: {"score": c["score"], "coverage": c["coverage"],
-                                  "failed": _brief_findings([f for f in c["findings"] if f["outcome"] == "fail"]),
+                                  "failed": [{k: f[k] for k in ("check", "outcome", "points", "max_points", "reason")}
+                                             for f in c["findings"] if f["outcome"] == "fail"][:4],
                                   "not_available": [f["check"] for f in c["findings"]
                                                     if f["outcome"] == "not_available"]}
-                           for name, c in card["categories"].items()},
+                           for name, c in full["categories"].items()},
         }  # fmt: skip
-        return note + _dump(brief), card | {"resolution": info}
+        return card.resolution.note() + _dump(brief), full | {"resolution": card.resolution.to_dict()}
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def explain_score(model_id: str, category: Category = "overall", target: float | None = None) -> tuple[str, dict]:
         """Why a model's score is what it is: the findings that cost or earned the most points, and what-ifs.
 
@@ -232,124 +189,37 @@ def make_tools(services: Services) -> list[BaseTool]:
             model_id: a Hub id or bare name.
             category: one category, or "overall" for all of them.
             target: a score to reach ("what would it take to reach 9 overall?"): adds `to_target`, the
-                findings that passed together (largest gain first, each re-scored) reach it.
+                findings that, passed together (largest gain first, re-scored after each), reach it.
         """
-        stored, note, info = _resolve(services, model_id)
-        if stored is None:
-            return _error(f"{note}.", resolution=info)
-        found = stored_findings(services.engine, stored)
-        if found is None:
-            return _error(f"{stored} is stored but not scored yet.")
-        findings, version, observed = found
-        method = load_method()
-        base = aggregate(stored, observed, findings, method)
-        cats = CATEGORIES if category == "overall" else (category,)
-        chosen = [f for f in findings if f.category in cats]
-        lost = sorted((f for f in chosen if f.outcome == "fail"), key=lambda f: -(f.max_points - (f.points or 0)))
-        earned = sorted((f for f in chosen if f.outcome == PASS), key=lambda f: -(f.points or 0))
-        unknown = [f for f in chosen if f.outcome == "not_available"]
-        what_ifs = []
-        for flip in lost + unknown:
-            flipped = [replace(f, outcome=PASS, points=f.max_points) if f is flip else f for f in findings]
-            card = aggregate(stored, observed, flipped, method)
-            what_ifs.append({
-                "check": flip.check, "category": flip.category, "now": flip.outcome,
-                "category_score_now": base.categories[flip.category].score,
-                "category_score_if_passed": card.categories[flip.category].score,
-                "overall_now": base.overall, "overall_if_passed": card.overall,
-            })  # fmt: skip
-        what_ifs.sort(key=lambda w: -((w["overall_if_passed"] or 0) - (w["overall_now"] or 0)))
-        to_target = []
-        if target is not None:  # pass findings one at a time, largest gain first, until the score reaches it
-            current = list(findings)
-            key = "overall_if_passed" if category == "overall" else "category_score_if_passed"
-            for w in sorted(what_ifs, key=lambda w: -(w[key] or 0)):
-                current = [replace(f, outcome=PASS, points=f.max_points) if f.check == w["check"] else f
-                           for f in current]  # fmt: skip
-                card = aggregate(stored, observed, current, method)
-                after = card.overall if category == "overall" else card.categories[category].score
-                to_target.append({"check": w["check"], "category": w["category"], "score_after": after})
-                if after is not None and after >= target:
-                    break
-
-        def shown(e: dict) -> dict:
-            from_card = str(e["field"]).startswith("card.")
-            return {"field": e["field"], "value": untrusted(str(e["value"])[:200]) if from_card else e["value"]}
-
-        def row(f):
-            return {"check": f.check, "category": f.category, "outcome": f.outcome, "points": f.points,
-                    "max_points": f.max_points, "reason": f.reason, "remediation": f.remediation,
-                    "evidence": [shown(e) for e in f.evidence]}  # fmt: skip
-
-        artifact = {
-            "model_id": stored, "category": category, "method_version": version,
-            "score": base.overall if category == "overall" else base.categories[category].score,
-            "coverage": base.coverage if category == "overall" else base.categories[category].coverage,
-            "categories": {n: {"score": c.score, "coverage": c.coverage} for n, c in base.categories.items()},
-            "costly": [row(f) for f in lost[:6]], "earned": [row(f) for f in earned[:6]],
-            "not_available": [f.check for f in unknown], "what_ifs": what_ifs[:6], "resolution": info,
-            "target": target, "to_target": to_target,
-        }  # fmt: skip
-        return note + _dump(artifact), artifact
+        found = models.explain(services, model_id, category, target=target)
+        artifact = found.to_dict()
+        shown = artifact | {k: [f | {"evidence": _evidence(f)} for f in artifact[k]] for k in ("costly", "earned")}
+        return found.resolution.note() + _dump(shown), artifact
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def compare_models(model_ids: list[str]) -> tuple[str, dict]:
         """Compare two to four models side by side per category, with the findings that decide the difference.
+
+        Each category has a verdict: one leader, or a tie when the top scores are equal at one decimal.
 
         Args:
             model_ids: 2 to 4 Hub ids or bare names.
         """
-        if not 2 <= len(model_ids) <= 4:
-            return _error("Compare takes two to four models.")
-        resolved, notes, missing = [], [], []
-        for name in model_ids:
-            stored, note, info = _resolve(services, name)
-            if stored is None:
-                missing.append(name)
-            elif stored not in resolved:
-                resolved.append(stored)
-                notes.append(note.strip())
-        if missing:
-            return _error(f"Not in the database: {', '.join(missing)}. Use search_models or fetch_and_score.")
-        if len(resolved) < 2:
-            return _error("Those names resolve to the same model; name two different ones.")
-        cards = {m: scorecard(services.engine, m) for m in resolved}
-        weights = {n: float(c["weight"]) for n, c in load_method().categories.items()}
-        by_check: dict[str, dict] = {}
-        for model, card in cards.items():
-            for name, cat in card["categories"].items():
-                for f in cat["findings"]:
-                    by_check.setdefault(f["check"], {"category": name, "max_points": f["max_points"], "by_model": {}})
-                    by_check[f["check"]]["by_model"][model] = {"outcome": f["outcome"], "points": f["points"],
-                                                               "reason": f["reason"]}  # fmt: skip
-        deciding = []
-        for check, data in by_check.items():
-            points = [v["points"] for v in data["by_model"].values() if v["points"] is not None]
-            outcomes = {v["outcome"] for v in data["by_model"].values()}
-            if len(outcomes) > 1 or (points and max(points) - min(points) > 0):
-                gap = (max(points) - min(points)) if len(points) > 1 else data["max_points"]
-                deciding.append({"check": check, "category": data["category"],
-                                 "weight": round(gap * weights[data["category"]], 3), **data})  # fmt: skip
-        deciding.sort(key=lambda d: -d["weight"])
-        table = {name: {m: cards[m]["categories"][name]["score"] for m in resolved} for name in CATEGORIES}
-        table["overall"] = {m: cards[m]["overall"] for m in resolved}
-        leaders = {name: max((m for m in resolved if row[m] is not None), key=lambda m: row[m], default=None)
-                   for name, row in table.items()}  # fmt: skip
-        artifact = {"models": resolved, "scores": table, "leaders": leaders, "deciding": deciding[:8],
-                    "facts": {m: {k: cards[m]["facts"].get(k) for k in KEY_FACTS} for m in resolved},
-                    "notes": [n for n in notes if n]}  # fmt: skip
-        decisive = [
-            {
-                "check": d["check"],
-                "category": d["category"],
-                "by_model": {m: v["outcome"] for m, v in d["by_model"].items()},
-            }
-            for d in deciding[:8]
-        ]
-        text = {"models": resolved, "scores": table, "leaders": leaders, "deciding": decisive}
-        return " ".join(n for n in notes if n) + _dump(text), artifact
+        try:
+            found = models.compare(services, model_ids)
+        except UnknownModel as err:
+            raise UnknownModel(f"{err}. Use search_models or fetch_and_score.", err.query) from err
+        artifact = found.to_dict()
+        decisive = [{"check": d.check, "category": d.category, "by_model": {m: v["outcome"] for m, v in
+                                                                              d.by_model.items()}}
+                    for d in found.differences]  # fmt: skip
+        text = {"models": found.models, "scores": artifact["scores"], "verdicts": artifact["verdicts"],
+                "deciding": decisive}  # fmt: skip
+        return " ".join(found.notes) + _dump(text), artifact
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def search_cards(query: str, task: str | None = None, license_class: LicenseClass | None = None,
                      size: str | None = None, k: int = 5) -> tuple[str, dict]:  # fmt: skip
         """Search model cards (semantic and keyword). Each result cites the model id and the card section.
@@ -365,15 +235,14 @@ def make_tools(services: Services) -> list[BaseTool]:
         """
         from whichmodel.store.vectors import CardFilters
 
-        if services.cards.is_empty():
-            return _error("No model cards are indexed yet: run `whichmodel ingest` without --no-cards.")
         filters = CardFilters(task=task, license_class=license_class, size_class=size.upper() if size else None)
-        results = services.cards.search(query, filters, k=max(1, min(k, 10)))
+        found = search.search_cards(services, query, filters, k=max(1, min(k, 10)))
         text = [{"model_id": r["model_id"], "section": r["section"], "excerpt": untrusted(r["snippet"])}
-                for r in results]  # fmt: skip
-        return _dump({"query": query, "results": text}), {"query": query, "results": results}
+                for r in found.results]  # fmt: skip
+        return _dump({"query": query, "results": text}), {"query": query} | found.to_dict()
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def trends(view: View, start: str | None = None, end: str | None = None,
                unit: Literal["day", "week", "month"] = "month", top: int = 10, types: list[str] | None = None,
                archs: list[str] | None = None, model: str | None = None, window_days: int = 30,
@@ -398,52 +267,35 @@ def make_tools(services: Services) -> list[BaseTool]:
             window_days: releases: days before and after each release.
             metric: movers: downloads, likes or a score category.
         """
-        from whichmodel.trends.views import TrendParams, run_view
+        from whichmodel.trends.views import TrendParams
 
         params = TrendParams(start=start, end=end, unit=unit, top=top, types=list(types or []),
                              archs=list(archs or []), model=model, window_days=window_days, metric=metric)  # fmt: skip
-        if view == "history" and model:
-            stored, note, info = _resolve(services, model)
-            if stored is None:
-                return _error(f"{note}.", resolution=info)
-            params.model = stored
-        try:
-            result = run_view(services.engine, view, params)
-        except (ValueError, LookupError) as err:
-            return _error(str(err))
-        if not result["rows"]:
-            return _error(f"The {view} view has no rows: is the leaderboard (`whichmodel ingest --leaderboard`) "
-                          "or snapshot data ingested, and does the period hold data?", view=view)  # fmt: skip
-        shown = {k: v for k, v in result.items() if k != "params"}
-        shown["rows"] = result["rows"][:60]
-        if len(result["rows"]) > 60:
-            shown["rows_omitted"] = len(result["rows"]) - 60
+        found = trend_view(services, view, params)
+        if not found.rows:
+            message = (f"The {view} view has no rows: is the leaderboard (`whichmodel ingest --leaderboard`) or "
+                       "snapshot data ingested, and does the period hold data?")  # fmt: skip
+            return message, {"error": message, "view": view}
+        result = found.to_dict()
+        shown = {k: v for k, v in result.items() if k != "params"} | {"rows": found.rows[:MAX_TREND_ROWS]}
+        if len(found.rows) > MAX_TREND_ROWS:
+            shown["rows_omitted"] = len(found.rows) - MAX_TREND_ROWS
         return _dump(shown), result
 
     @tool(response_format="content_and_artifact")
+    @_expected_failures
     def fetch_and_score(model_id: str) -> tuple[str, dict]:
         """Fetch a model that is not in the database from the Hugging Face Hub, score it and store it.
 
         Args:
             model_id: the full Hub id, e.g. "org/name".
         """
-        from whichmodel.hub.client import HubClient, HubError
-        from whichmodel.hub.snapshot import Parsed
-        from whichmodel.store.ingest import ingest_items, score_pending
-
-        if "/" not in model_id:
-            return _error("fetch_and_score needs a full Hub id such as 'org/name'.")
         try:
-            facts, card = HubClient(services.settings).fetch_facts(model_id)
-        except HubError as err:
-            return _error(f"Could not fetch {model_id} from the Hub: {err}. Only models already in the database "
-                          "can be answered about right now.")  # fmt: skip
-        ingest_items(services.engine, [Parsed(1, facts, card)], source=f"hub:{model_id}", kind="model",
-                     observed_at=facts.observed_at)  # fmt: skip
-        score_pending(services.engine)
-        card_json = scorecard(services.engine, facts.id)
-        summary = {"model_id": facts.id, "overall": card_json["overall"],
-                   "categories": {n: c["score"] for n, c in card_json["categories"].items()}}  # fmt: skip
-        return _dump(summary), card_json
+            card = data.fetch_and_score(services, model_id)
+        except HubFailed as err:
+            raise HubFailed(f"{err}. Only models already in the database can be answered about right now.") from err
+        summary = {"model_id": card.model_id, "overall": card.card.overall,
+                   "categories": {n: c.score for n, c in card.card.categories.items()}}  # fmt: skip
+        return _dump(summary), card.to_dict()
 
     return [search_models, get_score, explain_score, compare_models, search_cards, trends, fetch_and_score]

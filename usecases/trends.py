@@ -1,0 +1,49 @@
+"""Trend views over the leaderboard and the Hub snapshots, with the model named in a question resolved first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from whichmodel.usecases.base import BadRequest, Services, UnknownModel
+
+if TYPE_CHECKING:
+    from whichmodel.trends.views import TrendParams
+
+# Views that read one model's snapshots: the name is resolved against the database (a base-model view's
+# `model` is a base family such as "Mistral-7B", not a stored id).
+MODEL_VIEWS = ("history", "alerts")
+
+
+@dataclass
+class TrendView:
+    """A view's rows (flat dicts), the parameters it ran with, and view-specific extras (timeline, peaks ...)."""
+
+    view: str
+    params: dict[str, Any]
+    rows: list[dict[str, Any]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's `trends --json` shape."""
+        return {"view": self.view, "params": self.params, "rows": self.rows, **self.extra}
+
+
+def trend_view(services: Services, view: str, params: TrendParams) -> TrendView:
+    """Run a view (`BadRequest` for bad parameters, `UnknownModel` for a model with no snapshots)."""
+    from whichmodel.trends.views import run_view
+    from whichmodel.usecases.models import resolve
+
+    if view in MODEL_VIEWS and params.model:
+        found = resolve(services, params.model)
+        if found.model_id is None:
+            raise UnknownModel(f"'{params.model}' is not in the database", params.model, found)
+        params.model = found.model_id
+    try:
+        result = run_view(services.engine, view, params)
+    except LookupError as err:
+        raise UnknownModel(str(err), params.model or "") from err
+    except ValueError as err:
+        raise BadRequest(str(err)) from err
+    extra = {k: v for k, v in result.items() if k not in ("view", "params", "rows")}
+    return TrendView(result["view"], result["params"], result["rows"], extra)
