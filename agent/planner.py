@@ -445,7 +445,8 @@ def _target_text(data: dict) -> str:
         return f"It already scores {_fmt(data['score'])} on {label}, at or above {target:g}."
     if not steps:
         return f"No finding it could pass raises {label} to {target:g}."
-    path = "; ".join(f"{s['check']} -> {_fmt(s['score_after'])}" for s in steps)
+    path = "; ".join(f"{s['check']} ({'unknown now' if s.get('now') == 'not_available' else 'failing now'}) -> "
+                     f"{_fmt(s['score_after'])}" for s in steps)  # fmt: skip
     reached = steps[-1]["score_after"] is not None and steps[-1]["score_after"] >= target
     head = f"To reach {target:g} on {label}, pass these (computed, cumulative): {path}."
     return head if reached else head + f" Even passing all of them it reaches only {_fmt(steps[-1]['score_after'])}."

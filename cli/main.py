@@ -334,8 +334,21 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_scores=dict(args.min_score or []),
         sort=args.sort,
         limit=args.limit,
+        tasks=list(args.any_task or []),
+        topics=list(args.topic or []),
+        base=args.base,
+        relation=args.relation,
+        language=args.language.lower() if args.language else None,
+        findings=list(args.finding or []),
+        min_downloads=args.min_downloads,
+        max_memory_gb=args.max_memory_gb,
+        precision=args.precision,
     )
     try:
+        if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
+            from whichmodel.store.queries import resolve_model
+
+            filters.base = resolve_model(_engine(settings), filters.base).model_id or filters.base
         result = search_models(_engine(settings), filters)
     except ValueError as err:
         _say(f"error: {err}")
@@ -638,6 +651,17 @@ def build_parser() -> argparse.ArgumentParser:
             "likes",
         ],
     )
+    p.add_argument("--any-task", action="append", metavar="TAG", help="pipeline tag, any of several (repeatable)")
+    p.add_argument("--topic", action="append", metavar="WORD", help="Hub tag or repo-name word, any of (repeatable)")
+    p.add_argument("--base", metavar="MODEL", help="only descendants of MODEL through base_model links (lineage)")
+    p.add_argument("--relation", choices=["finetune", "adapter", "merge", "quantized"], help="with --base: link kind")
+    p.add_argument("--language", metavar="CODE", help="ISO 639-1 code from card data or Hub tags, e.g. ko")
+    p.add_argument("--finding", action="append", metavar="CHECK=OUTCOME", help="e.g. typosquatting=fail (repeatable)")
+    p.add_argument("--min-downloads", type=int, metavar="N", help="at least N downloads (30-day count)")
+    p.add_argument("--max-memory-gb", type=float, metavar="GB",
+                   help="weights fit GB at --precision with 20%% margin; unknown sizes left out")  # fmt: skip
+    p.add_argument("--precision", default="fp16", choices=["fp32", "fp16", "int8", "int4"],
+                   help="for --max-memory-gb (default fp16: 2 bytes per parameter)")  # fmt: skip
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)

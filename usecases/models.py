@@ -213,12 +213,12 @@ def explain(services: Services, text: str, category: str = "overall", top: int =
     earned = sorted((f for f in chosen if f.outcome == PASS), key=lambda f: -(f.points or 0))
     unknown = [f for f in chosen if f.outcome == NOT_AVAILABLE]
     what_ifs = []
-    for target in lost + unknown:
-        flipped = [replace(f, outcome=PASS, points=f.max_points) if f is target else f for f in findings]
+    for flip in lost + unknown:
+        flipped = [replace(f, outcome=PASS, points=f.max_points) if f is flip else f for f in findings]
         card = aggregate(found.model_id, observed, flipped, method)
         what_ifs.append(WhatIf(
-            target.check, target.category, target.outcome, base.categories[target.category].score,
-            card.categories[target.category].score, base.overall, card.overall,
+            flip.check, flip.category, flip.outcome, base.categories[flip.category].score,
+            card.categories[flip.category].score, base.overall, card.overall,
         ))  # fmt: skip
     what_ifs.sort(key=lambda w: -w.gain)
     overall = category == "overall"
@@ -230,7 +230,7 @@ def explain(services: Services, text: str, category: str = "overall", top: int =
             current = [replace(f, outcome=PASS, points=f.max_points) if f.check == w.check else f for f in current]
             card = aggregate(found.model_id, observed, current, method)
             after = card.overall if overall else card.categories[category].score
-            to_target.append({"check": w.check, "category": w.category, "score_after": after})
+            to_target.append({"check": w.check, "category": w.category, "now": w.now, "score_after": after})
             if after is not None and after >= target:
                 break
     return Explanation(
