@@ -10,7 +10,7 @@ model names (full ids, bare, spaced or misspelt names resolved against the datab
 
 Every requirement a question states becomes a slot or an entry of `Plan.not_applied` with the reason, so the
 answer can say "Not applied: 'for my phone' (no per-device data)". Questions are limited to
-`MAX_QUESTION_CHARS`; every pattern here is linear in the input (no unbounded `.*` between two literals).
+`MAX_QUESTION_CHARS`; every pattern here is linear in the input (no unbounded wildcard between two literals).
 """
 
 from __future__ import annotations
@@ -105,7 +105,10 @@ def _key(phrase: str) -> str:
 
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8, "ten": 10,
                  "thirteen": 13, "seventy": 70}  # fmt: skip
-_SIZE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)", re.I)
+# "7B", "1.5 billion", and "350M" (millions written attached to the number, never before "downloads").
+_SIZE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)|(?<![\w.])(\d{2,3})(m)\b(?!-|\s?downloads)", re.I
+)
 _EXPERTS = re.compile(r"\b(\d{1,2})x(\d{1,3})b\b", re.I)
 _MEMORY = re.compile(
     r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(gb|gib|gigs?|g)\b(?:\s(?:of\s)?(?:v?ram|memory|gpu|card))?", re.I
@@ -183,13 +186,13 @@ _ABOUT_MODELS = re.compile(
     r"\bchatbots?\b|\btypo ?squat"
 )
 _LINEAGE = re.compile(
-    r"\b(fine-?tunes?|fine-?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
+    r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
     r"quanti[sz]ed|derivatives?|derived|descendants?|based|built|children|variants?|versions?)"
     r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|on|for|off)\s",
     re.I,
 )
 _LINEAGE_AFTER = re.compile(
-    r"\s(fine-?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?)\b",
+    r"\s(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?)\b",
     re.I,
 )
 RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
@@ -201,7 +204,14 @@ _FILLER = set(
     "and or please me good best great nice top something thing things work works working project projects app "
     "apps application applications purpose purposes stuff kind type sort very really most more less than so as "
     "at by from like just only also well it's that's there their them they him her his out get got make run "
-    "running runs task tasks job jobs case cases help helps team company startup business production prod".split()
+    "running runs task tasks job jobs case cases help helps team company startup business production prod "
+    "might may be been being have has had get gets give gives support supports supporting claim claims say says "
+    "mention mentions document documents ship ships come comes uses allow allows let lets offer offers provide "
+    "provides contain contains include includes handle handles did done made makes built trained tuned released "
+    "published is are was were isn't aren't not don't doesn't no any all both each other others one's ones' "
+    "small large big new old available there here now license licensed licence licenced text texts speak speaks "
+    "speaking spoken need needed needs publish publishes ruled out language languages written data version "
+    "versions weights".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -222,10 +232,12 @@ class _Scan:
         self.used.append((start, end))
 
     def search(self, pattern: str | re.Pattern, mark: bool = True) -> re.Match | None:
-        match = re.search(pattern, self.lowered)
-        if match and mark:
-            self.use(match.start(), match.end())
-        return match
+        """The first match; every match's span is marked used (all of them state the same requirement)."""
+        matches = list(re.finditer(pattern, self.lowered))
+        if mark:
+            for match in matches:
+                self.use(match.start(), match.end())
+        return matches[0] if matches else None
 
     def is_used(self, start: int, end: int) -> bool:
         return any(a < end and start < b for a, b in self.used)
@@ -281,7 +293,7 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
     sizes = [m for m in _SIZE.finditer(lowered) if not scan.is_used(m.start(), m.end())]
     if sizes and "size" not in slots:
         match = sizes[0]
-        value = float(match[1])
+        value = float(match[1]) if match[1] else float(match[3]) / 1000
         before = lowered[max(0, match.start() - 24) : match.start()]
         label = f"{value:g}B"
         below = re.search(r"(under|below|less than|smaller than|at most|up to|<=?|max(imum)?|no more than)\s*$", before)
@@ -310,7 +322,8 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
     if not slots.keys() & {"size", "max_params_b", "min_params_b", "max_memory_gb"}:
         if scan.search(r"\b(tiny|on[- ]device|edge|phone|mobile)\b"):
             slots["max_params_b"] = 1.5
-        elif scan.search(r"\b(small|smaller|lightweight|laptop|cpu|consumer gpu|consumer hardware)\b"):
+        elif scan.search(r"\b(small|smaller|lightweight|laptop|cpu|consumer gpu|consumer hardware)\b"
+                         r"(?!\s(?:team|company|business|startup|project|budget))"):  # fmt: skip
             slots["max_params_b"] = 4.0
         elif scan.search(r"\b(large|big|huge)\b"):
             slots["min_params_b"] = 30.0
@@ -339,6 +352,14 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     lowered = scan.lowered
     slots: dict = {}
     _size_slots(scan, slots)
+    pattern, findings = _tables()["findings"]
+    for match in pattern.finditer(lowered):
+        if not scan.is_used(match.start(), match.end()):
+            slots.setdefault("finding", findings[_key(match[0])])
+            scan.use(match.start(), match.end())
+    explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
+    if explicit:
+        slots["finding"] = f"{explicit[1]}={explicit[2]}"
     for pattern, values in LICENSES:
         match = re.search(pattern, lowered)
         if match and not scan.is_used(match.start(), match.end()):
@@ -350,7 +371,7 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
                 scan.use(match.start(), match.end())
             elif "license_class" in values:
                 scan.use(match.start(), match.end())  # a second license word: the first one stands
-    if scan.search(r"\b(?:any|a|an|which|free|open)\s(?:open\s)?licen[cs]e\b|\bopen licen[cs]es?\b"):
+    if scan.search(r"\b(?:any|an?)\s(?:open|free)\slicen[cs]e\b|\bopen licen[cs]es?\b"):
         slots.setdefault("license_class", "permissive")
     if scan.search(r"\bchat(?:bot|bots|s|ting)?\b|\binstruct(?:ion)?[- ]?(?:tuned|following)?\b|\bassistants?\b|"
                    r"\bconversation(?:al)?\b|\bdialog(?:ue)?\b"):  # fmt: skip
@@ -379,14 +400,6 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     code = scan.search(r"\blanguage[:= ]([a-z]{2})\b")
     if code:
         slots["language"] = code[1]
-    pattern, findings = _tables()["findings"]
-    for match in pattern.finditer(lowered):
-        if not scan.is_used(match.start(), match.end()):
-            slots.setdefault("finding", findings[_key(match[0])])
-            scan.use(match.start(), match.end())
-    explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
-    if explicit:
-        slots["finding"] = f"{explicit[1]}={explicit[2]}"
     for pattern, criterion in CRITERIA:
         match = re.search(pattern, lowered)
         if match and not scan.is_used(match.start(), match.end()):
@@ -395,6 +408,7 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     if scan.search(r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
                    r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
                    r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
+                   r"\b(?:exclude|drop|skip|remove|without|no) (?:the |any )?gated\b|"
                    r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
                    r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b"):
         slots["exclude_gated"] = True  # fmt: skip
@@ -408,7 +422,8 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
                          r"(?:\s?/\s?10|\sout of 10)?(?:\s(?:overall|on (\w+)|in (\w+)))?")  # fmt: skip
     if target and scan.search(r"\bwhat would it take\b|\bwhat (?:does|would) it need\b|\bhow (?:can|could|would) "
                               r"(?:it|\w[\w.-]{0,60}) (?:reach|get|score|improve)|\bwhat would (?:raise|improve)|"
-                              r"\bto (?:reach|get to|hit)\b|\bscore higher\b|\bimprove\b"):  # fmt: skip
+                              r"\bto (?:reach|get to|hit)\b|\bscore higher\b|\bimprove\b|"
+                              r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
         slots["target"] = float(target[1])
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
@@ -477,37 +492,42 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
         or _FOLLOW_START.match(lowered)
         or (lowered.startswith("why") and not has_models)
     )
-    comparing = re.search(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|difference between|\bbetter than\b|"
+    comparing = re.search(r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bcomapre\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|"
+                          r"difference between|\bbetter than\b|"
                           r"\bor\b|\bwhich (?:one |of (?:the|these|them) )?(?:is|has|scores)\b|\bbetween\b|"
                           r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse)\b|"
                           r"\bhow do\b[\w ,.-]{0,80}\bcompare\b", lowered)  # fmt: skip
     lineage = slots.get("base") is not None
     if comparing and not lineage and (has_models >= 2 or (memory.get("models") and re.search(
-            r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side", lowered))):  # fmt: skip
+            r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side", lowered))):  # fmt: skip
         return "compare"
     if follow and not has_models and not lineage:
         return "followup"
     if re.search(r"\bwhy\b|\bexplain\b|how come|\breasons?\b|what makes|\bbreakdown\b|what('s| is) (hurting|dragging)|"
                  r"low(er)? score|so (low|high)|what would it take|score higher|what would (raise|improve)|"
-                 r"\bwhat[- ]ifs?\b|\bhow (can|could) \S{1,80} (reach|get|improve)", lowered) and \
+                 r"\bwhat[- ]ifs?\b|\bhow (can|could) \S{1,80} (reach|get|improve)|\bneeds? to (reach|get to|score)\b",
+                 lowered) and \
             (has_models or memory.get("models")) and not lineage:  # fmt: skip
         return "explain"
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
         r"how (did|has|have) \S[\w' .-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved)\b|"
-        r"\bevolution\b|\bin 20\d\d\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|"
+        r"\bevolution\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|became gated|newly gated|"
         r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
     )
-    if re.search(trend, lowered) and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
+    if (re.search(trend, lowered) or (re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered))) \
+            and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
                                                            and not re.search(r"history|over time", lowered)):
         return "trend"
     card_cue = re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|"
                          r"\bdocumentation (about|on)\b|which models? (use|were trained|was trained|talk)|search for|"
                          r"look up|\bcite", lowered)  # fmt: skip
     # "trained on Korean text" is the language filter, not a card search.
-    if card_cue and not lineage and not (slots.get("language") and card_cue[0] in ("trained on", "fine-tuned on")):
+    gpu_card = slots.get("max_memory_gb")
+    if card_cue and not lineage and not gpu_card and not (slots.get("language") and card_cue[0] in ("trained on",
+                                                                                                  "fine-tuned on")):
         return "cards"
     if has_models and not lineage and re.search(
             r"\bscore\b|\brating\b|\brate\b|how (safe|good|secure|trustworthy|popular|risky)|\bis\b\s\S{1,100}\s"
@@ -535,7 +555,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
 
 _PLAIN_CUE = re.compile(
     r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})"
-    r"(?![\w.-])|(?<![\w.-])([a-z][a-z]{3,})'s\b",
+    r"(?![\w.-])|(?<![\w.-])([a-z][a-z]{3,})'s\b|(?<![\w.-])([a-z][a-z]{3,})(?=,?\s(?:or|vs\.?|versus|and)\s)",
     re.I,
 )
 _STOP = set(
@@ -554,9 +574,9 @@ def plain_names(text: str) -> list[tuple[int, int, str]]:
     """Plain-word names ('bloom') in possessive form or after a cue word, outside a stoplist, with their spans."""
     found = []
     for match in _PLAIN_CUE.finditer(text):
-        group = 1 if match[1] else 2
+        group = next(g for g in (1, 2, 3) if match[g])
         word = match[group].lower()
-        if word not in _STOP:
+        if word not in _STOP and word not in _FILLER:
             found.append((match.start(group), match.end(group), word))
     return found
 
@@ -589,18 +609,21 @@ def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
     for match in pattern.finditer(scan.lowered):
         if scan.is_used(match.start(), match.end()):
             continue
-        out.append(NotApplied(scan.text[match.start() : match.end()], reasons[_key(match[0])]))
+        reason = reasons[_key(match[0])]
+        if out and out[-1].reason == reason:  # "a mac m2": one requirement, one line
+            out[-1] = NotApplied(f"{out[-1].phrase}, {scan.text[match.start() : match.end()]}", reason)
+        else:
+            out.append(NotApplied(scan.text[match.start() : match.end()], reason))
         scan.use(match.start(), match.end())
     for match in _REQUIREMENT.finditer(scan.lowered):
-        start, end = match.start(2), match.end(2)
-        words = re.findall(r"[\w'+#.$-]+", match[2])
-        content = [w for w in words if w.strip(".") not in _FILLER and not w.isdigit()]
-        if not content or scan.is_used(start, end) or scan.is_used(match.start(1), match.end(1)):
+        if scan.is_used(match.start(1), match.end(1)):
             continue
-        if match[1] in ("which", "that", "in", "on", "with") and len(content) < 1:
+        content = [w for w in re.finditer(r"[\w'+#.$-]+", match[2])
+                   if w[0].strip(".") not in _FILLER and not w[0].isdigit()
+                   and not scan.is_used(match.start(2) + w.start(), match.start(2) + w.end())]  # fmt: skip
+        if not content:
             continue
-        if match[1] in ("which", "that") or (match[1] in ("in", "on") and not re.search(r"[a-z]", match[2])):
-            continue  # a relative clause names the subject; its requirements are matched word by word
+        end = match.start(2) + content[-1].end()
         phrase = scan.text[match.start() : end].strip().rstrip("?.!,")
         out.append(NotApplied(phrase, "no such filter"))
         scan.use(match.start(), end)
@@ -670,7 +693,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     elif relation is not None and base_at is not None:
         slots["base_unresolved"] = text[base_at:].split("?")[0].strip()[:60]
     intent = classify(text, len(models) + len(unresolved), slots, memory)
-    not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup", "cards") else []
+    not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
     if slots.get("base_unresolved") and intent == "recommend":
