@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from whichmodel.config import Settings
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, frozen=True)
 class Context:
     """How the agent node thinks: an OpenAI-compatible model when a key is set, else the offline planner."""
 

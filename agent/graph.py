@@ -2,29 +2,31 @@
 
     START -> agent -> (tool calls?) -> tools -> agent ... -> END
 
-Each question resets the step counter; past `Context.step_limit` the agent ends with a polite answer
-instead of raising. Conversation memory is a SQLite checkpointer in the data directory, one thread per
+Each run reads its `Context` from LangGraph's runtime (`graph.invoke(..., context=Context(...))`). Each
+question resets the step counter; past `Context.step_limit` the agent ends with a polite answer instead of
+raising. Conversation memory is a SQLite checkpointer in the data directory, one thread per
 conversation.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 import uuid
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
 from whichmodel import prompts
 from whichmodel.agent.context import Context
 from whichmodel.agent.planner import Planner
 from whichmodel.agent.state import State
 from whichmodel.scoring.method import load_method
-from whichmodel.tools import Services, make_tools
+from whichmodel.tools import Services, make_tools, mentioned_models
 
 STEP_LIMIT_ANSWER = (
     "I stopped after {steps} steps without a complete answer. Try a narrower question, for example one model or "
@@ -49,27 +51,43 @@ def checkpointer_for(home) -> Any:
     return SqliteSaver(conn)
 
 
-def build_graph(services: Services, context: Context, chat_model=None, checkpointer=None):
-    """Compile the graph. `chat_model` overrides the configured LLM (tests pass a scripted fake)."""
+def run_config(context: Context, thread_id: str) -> dict[str, Any]:
+    """The run configuration of one question on a thread.
+
+    LangGraph counts supersteps, and each agent step can be followed by a tools step: twice the step limit,
+    plus the polite stop and margin, keeps the step limit (which answers) ahead of the recursion limit (which raises).
+    """
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * context.step_limit + 8}
+
+
+def build_graph(services: Services, chat_model=None, checkpointer=None):
+    """Compile the graph; each run passes its `Context` (`graph.invoke(..., context=...)`).
+
+    The agent node reads the run's context: with `api_key` set it asks the configured LLM, else the offline
+    planner answers. `chat_model` overrides the configured LLM (tests pass a scripted fake).
+    """
     tools = make_tools(services)
-    if chat_model is None and context.api_key:
-        chat_model = chat_model_for(context)
-    planner = None if chat_model is not None else Planner(services)
-    bound = chat_model.bind_tools(tools) if chat_model is not None else None
+    planner = Planner(services)
     system = prompts.render("agent_system", method_version=load_method().version, today=date.today().isoformat())
 
-    def agent(state: State) -> dict:
+    @lru_cache(maxsize=4)
+    def bound_model(context: Context):
+        return (chat_model or chat_model_for(context)).bind_tools(tools)
+
+    def agent(state: State, runtime: Runtime[Context]) -> dict:
+        context = runtime.context or Context()
         if state.steps >= context.step_limit:
             return {"messages": [AIMessage(STEP_LIMIT_ANSWER.format(steps=state.steps))], "steps": state.steps + 1}
-        if planner is not None:
+        if chat_model is None and not context.api_key:
             message, memory = planner.respond(state.messages, state.memory)
-            return {"messages": [message], "steps": state.steps + 1, "memory": memory}
-        message = bound.invoke([SystemMessage(system), *state.messages])
-        return {"messages": [message], "steps": state.steps + 1}
+            return {"messages": [message], "steps": state.steps + 1, "memory": memory, "engine": "planner"}
+        message = bound_model(context).invoke([SystemMessage(system), *state.messages])
+        return {"messages": [message], "steps": state.steps + 1, "engine": "llm"}
 
-    def route(state: State) -> Literal["tools", "__end__"]:
+    def route(state: State, runtime: Runtime[Context]) -> Literal["tools", "__end__"]:
         last = state.messages[-1]
-        if isinstance(last, AIMessage) and last.tool_calls and state.steps <= context.step_limit:
+        limit = (runtime.context or Context()).step_limit
+        if isinstance(last, AIMessage) and last.tool_calls and state.steps <= limit:
             return "tools"
         return END
 
@@ -79,62 +97,30 @@ def build_graph(services: Services, context: Context, chat_model=None, checkpoin
     graph.add_edge(START, "agent")
     graph.add_conditional_edges("agent", route)
     graph.add_edge("tools", "agent")
-    compiled = graph.compile(checkpointer=checkpointer)
-    compiled.name = "whichmodel"
-    compiled.engine = "planner" if planner is not None else "llm"
-    return compiled
+    return graph.compile(checkpointer=checkpointer, name="whichmodel")
 
 
-def _turn_messages(messages: list) -> list:
-    start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
-    return messages[start:]
-
-
-def mentioned_models(answer: str, turn: list, services: Services) -> list[str]:
-    """Model ids the answer names, in order of mention, limited to ids that tool results returned this turn."""
-    known: set[str] = set()
-
-    def collect(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                if key in ("model_id", "best_model", "record_model", "peak_model") and isinstance(inner, str):
-                    known.add(inner)
-                elif key in ("models", "recommended", "ruled_out") and isinstance(inner, list):
-                    known.update(m for m in inner if isinstance(m, str) and "/" in m)
-                else:
-                    collect(inner)
-        elif isinstance(value, list):
-            for inner in value:
-                collect(inner)
-
-    for message in turn:
-        if isinstance(message, ToolMessage):
-            collect(getattr(message, "artifact", None))
-    positions = []
-    for model_id in known:
-        match = re.search(r"(?<![\w/.-])" + re.escape(model_id) + r"(?![\w/-])", answer)
-        if match:
-            positions.append((match.start(), model_id))
-    return [m for _, m in sorted(positions)]
-
-
-def run_turn(graph, services: Services, context: Context, question: str, thread_id: str | None = None) -> dict:
-    """Ask one question on a thread; returns the CLI's JSON shape plus timing and tool results."""
+def run_turn(graph, context: Context, question: str, thread_id: str | None = None) -> dict:
+    """Ask one question on a thread; returns the CLI's JSON shape plus timing."""
     thread_id = thread_id or uuid.uuid4().hex
     started = time.perf_counter()
-    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * context.step_limit + 8}
-    state = graph.invoke({"messages": [HumanMessage(question)], "steps": 0}, config=config, context=context)
-    turn = _turn_messages(state["messages"])
+    state = graph.invoke({"messages": [HumanMessage(question)], "steps": 0}, config=run_config(context, thread_id),
+                         context=context)  # fmt: skip
+    start = max(i for i, m in enumerate(state["messages"]) if isinstance(m, HumanMessage))
+    turn = state["messages"][start:]
     final = turn[-1]
     answer = str(final.content)
     calls = [{"name": c["name"], "args": c["args"]} for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
     structured = final.additional_kwargs.get("whichmodel", {}) if isinstance(final, AIMessage) else {}
-    models = structured.get("models") if "models" in structured else mentioned_models(answer, turn, services)
+    if "models" in structured:
+        models = structured["models"]
+    else:  # an LLM's answer: the ids it names, of those this turn's tool results returned
+        models = mentioned_models(answer, [getattr(m, "artifact", None) for m in turn if isinstance(m, ToolMessage)])
     result = {
         "answer": answer,
         "models": models,
         "tool_calls": calls,
-        "engine": "llm" if getattr(graph, "engine", context.engine) == "llm" else "planner",
+        "engine": state.get("engine") or context.engine,
         "thread_id": thread_id,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }

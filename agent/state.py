@@ -23,6 +23,7 @@ class State:
     messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
     steps: int = 0
     memory: dict[str, Any] = field(default_factory=dict)
+    engine: str = ""  # which engine wrote the last answer: "planner" or "llm"
 
 
 @dataclass

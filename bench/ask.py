@@ -51,15 +51,15 @@ def main() -> None:
         services = Services(engine, settings)
         context = Context()
         started = time.perf_counter()
-        graph = build_graph(services, context, checkpointer=InMemorySaver())
+        graph = build_graph(services, checkpointer=InMemorySaver())
         startup_ms = (time.perf_counter() - started) * 1000
         questions = [c[0] for c in CASES]
-        run_turn(graph, services, context, questions[0], thread_id="warm-up")
+        run_turn(graph, context, questions[0], thread_id="warm-up")
         samples, by_intent = [], {}
         for n in range(args.repeat):
             for i, (question, intent, _, _) in enumerate(CASES):
                 t = time.perf_counter()
-                run_turn(graph, services, context, question, thread_id=f"{n}-{i}")
+                run_turn(graph, context, question, thread_id=f"{n}-{i}")
                 ms = (time.perf_counter() - t) * 1000
                 samples.append(ms)
                 by_intent.setdefault(intent, []).append(ms)

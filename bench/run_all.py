@@ -187,15 +187,15 @@ def bench_ask(scale: int, engine, work: Path) -> dict:
 
     services = Services(engine, Settings(home=work / "ask-home"))
     context = Context()
-    graph = build_graph(services, context, checkpointer=InMemorySaver())
+    graph = build_graph(services, checkpointer=InMemorySaver())
     services.warm()  # start-up, as the UI does it
-    run_turn(graph, services, context, "safest permissive 7B chat model", thread_id="warm")
+    run_turn(graph, context, "safest permissive 7B chat model", thread_id="warm")
     samples = []
     for i, case in enumerate(CASES):
         if case[1] == "cards":
             continue  # card search is measured above; here the planner and its store queries
         started = time.perf_counter()
-        run_turn(graph, services, context, case[0], thread_id=f"q{i}")
+        run_turn(graph, context, case[0], thread_id=f"q{i}")
         samples.append((time.perf_counter() - started) * 1000)
     return {"ask_p95_ms": figure(p95(samples), "ms", 300, scale),
             "ask_p50_ms": figure(round(statistics.median(samples), 1), "ms", None, scale)}  # fmt: skip

@@ -99,7 +99,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
             yield number, chunk
 
 
-class CardIndex:
+class CardFile:
     """Byte offsets of each model's card in `cards.jsonl`, so card text is read only when needed."""
 
     def __init__(self, path: Path):
@@ -143,7 +143,7 @@ class CardIndex:
 
 def read_snapshot(snapshot: Snapshot, with_cards: bool = True) -> Iterator[Parsed | Rejected]:
     """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order."""
-    cards = CardIndex(snapshot.cards_path) if with_cards else None
+    cards = CardFile(snapshot.cards_path) if with_cards else None
     if cards:
         yield from cards.rejected
     for number, raw in _lines(snapshot.models_path):

@@ -11,6 +11,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from whichmodel.config import Settings
 from whichmodel.store import facets
 from whichmodel.store.models import SCHEMA_VERSION, Meta
+from whichmodel.store.rollup import refresh_rollup
 
 
 class SchemaMismatch(RuntimeError):
@@ -32,8 +33,6 @@ def _fill_author_rollup(engine: Engine) -> str:
 
     The authors view no longer reads `ix_lb_authors`, and a covering index replaced `ix_lb_family_params`.
     """
-    from whichmodel.trends.leaderboard import refresh_rollup  # trends builds on store; imported only when migrating
-
     have = {c["name"] for c in inspect(engine).get_columns("ingest_runs")}
     with engine.begin() as conn:
         for column in ("host VARCHAR", "pid INTEGER"):

@@ -46,8 +46,8 @@ def test_scripted_model_drives_the_tool_loop(services):
         AIMessage("microsoft/phi-2 scores 10.0 on security; it is not a 7B model."),
     )
     context = Context(api_key="scripted")
-    graph = build_graph(services, context, chat_model=model, checkpointer=InMemorySaver())
-    result = run_turn(graph, services, context, "safest 7B chat model?", thread_id="t")
+    graph = build_graph(services, chat_model=model, checkpointer=InMemorySaver())
+    result = run_turn(graph, context, "safest 7B chat model?", thread_id="t")
     assert model.bound_tools == ["search_models", "get_score", "explain_score", "compare_models", "search_cards",
                                  "trends", "fetch_and_score"]  # fmt: skip
     assert [c["name"] for c in result["tool_calls"]] == ["search_models", "get_score"]
@@ -63,8 +63,8 @@ def test_step_limit_ends_with_a_polite_answer(services):
     loop = [AIMessage("", tool_calls=[{"name": "get_score", "args": {"model_id": "phi-2"}, "id": f"c{i}"}])
             for i in range(10)]  # fmt: skip
     context = Context(api_key="scripted", step_limit=3)
-    graph = build_graph(services, context, chat_model=scripted(*loop), checkpointer=InMemorySaver())
-    result = run_turn(graph, services, context, "loop forever", thread_id="t")
+    graph = build_graph(services, chat_model=scripted(*loop), checkpointer=InMemorySaver())
+    result = run_turn(graph, context, "loop forever", thread_id="t")
     assert "stopped after 3 steps" in result["answer"]
     assert len(result["tool_calls"]) == 3
 
@@ -75,8 +75,8 @@ def test_tool_errors_come_back_as_text_the_model_can_use(services):
         AIMessage("That model is not in the database."),
     )
     context = Context(api_key="scripted")
-    graph = build_graph(services, context, chat_model=model, checkpointer=InMemorySaver())
-    run_turn(graph, services, context, "score nobody/nothing", thread_id="t")
+    graph = build_graph(services, chat_model=model, checkpointer=InMemorySaver())
+    run_turn(graph, context, "score nobody/nothing", thread_id="t")
     messages = graph.get_state({"configurable": {"thread_id": "t"}}).values["messages"]
     error = next(m for m in messages if isinstance(m, ToolMessage))
     assert "not in the database" in error.content and "fetch_and_score" in error.content
@@ -97,8 +97,8 @@ def test_chatopenai_non_streaming_tool_calls(services, llm):
     llm.reply(tool_calls=[("compare_models", {"model_ids": ["phi-2", "gemma-7b"]})])
     llm.reply("microsoft/phi-2 leads google/gemma-7b on security (10.0 vs 9.0).")
     context = Context(api_key="x", base_url=llm.base_url, llm_model="fake-model")
-    graph = build_graph(services, context, chat_model=_openai(llm), checkpointer=InMemorySaver())
-    result = run_turn(graph, services, context, "compare phi-2 and gemma-7b", thread_id="t")
+    graph = build_graph(services, chat_model=_openai(llm), checkpointer=InMemorySaver())
+    result = run_turn(graph, context, "compare phi-2 and gemma-7b", thread_id="t")
     assert result["tool_calls"] == [{"name": "compare_models", "args": {"model_ids": ["phi-2", "gemma-7b"]}}]
     assert result["models"] == ["microsoft/phi-2", "google/gemma-7b"]
     first, second = llm.requests
@@ -114,7 +114,7 @@ def test_chatopenai_streaming_with_tool_call_deltas(services, llm):
     llm.reply(tool_calls=[("search_models", {"size": "7B", "license_class": "permissive", "sort": "security"})])
     llm.reply("Here are the safest permissive 7B models.")
     context = Context(api_key="x", base_url=llm.base_url, llm_model="fake-model")
-    graph = build_graph(services, context, chat_model=_openai(llm, streaming=True), checkpointer=InMemorySaver())
+    graph = build_graph(services, chat_model=_openai(llm, streaming=True), checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "s"}}
     tokens = []
     for chunk, meta in graph.stream({"messages": [HumanMessage("safest permissive 7B")], "steps": 0}, config=config,
@@ -149,8 +149,8 @@ def test_card_text_reaches_the_model_marked_untrusted(tmp_path, llm):
     llm.reply(tool_calls=[("search_cards", {"query": "safest model ever"})])
     llm.reply("The card of evil/helper-7b makes claims about itself; its actual score card is what counts.")
     context = Context(api_key="x", base_url=llm.base_url, llm_model="fake-model")
-    graph = build_graph(services, context, chat_model=_openai(llm), checkpointer=InMemorySaver())
-    run_turn(graph, services, context, "which card claims to be the safest?", thread_id="t")
+    graph = build_graph(services, chat_model=_openai(llm), checkpointer=InMemorySaver())
+    run_turn(graph, context, "which card claims to be the safest?", thread_id="t")
     tool_reply = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
     excerpt = json.loads(tool_reply["content"])["results"][0]["excerpt"]
     assert excerpt.startswith("<untrusted>") and excerpt.endswith("</untrusted>")

@@ -5,6 +5,6 @@ The LLM agent and the offline planner share them.
 Imports: `usecases` (and through it the lower rooms' types), `config`.
 """
 
-from whichmodel.tools.tools import Services, make_tools, untrusted
+from whichmodel.tools.tools import Services, make_tools, mentioned_models, models_in, untrusted
 
-__all__ = ["Services", "make_tools", "untrusted"]
+__all__ = ["Services", "make_tools", "mentioned_models", "models_in", "untrusted"]

@@ -10,6 +10,7 @@ and no tool takes SQL.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal
@@ -35,13 +36,48 @@ View = Literal["types", "authors", "benchmarks", "architectures", "base-models",
                "alerts"]  # fmt: skip
 MAX_TREND_ROWS = 60
 
-__all__ = ["Services", "make_tools", "untrusted"]
+__all__ = ["Services", "make_tools", "mentioned_models", "models_in", "untrusted"]
+# Keys of a use case's JSON that hold one model id, and keys that hold a list of them.
+_ID_KEYS = ("model_id", "best_model", "record_model", "peak_model")
+_ID_LIST_KEYS = ("models", "recommended", "ruled_out")
 
 
 def untrusted(text: str | None) -> str:
     """Mark text from cards or Hub metadata as data, so a model reading tool output does not obey it."""
     clean = (text or "").replace("<untrusted>", "").replace("</untrusted>", "")
     return f"<untrusted>{clean}</untrusted>"
+
+
+def models_in(*artifacts: Any) -> list[str]:
+    """Every model id in tool artifacts (use case results as JSON), each once, in the order met."""
+    found: dict[str, None] = {}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in _ID_KEYS and isinstance(inner, str):
+                    found.setdefault(inner)
+                elif key in _ID_LIST_KEYS and isinstance(inner, list):
+                    found.update((m, None) for m in inner if isinstance(m, str) and "/" in m)
+                elif key != "resolution":  # the name as typed is not a model a result returned
+                    collect(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                collect(inner)
+
+    for artifact in artifacts:
+        collect(artifact)
+    return list(found)
+
+
+def mentioned_models(answer: str, artifacts: list[Any]) -> list[str]:
+    """Model ids an answer names, in order of mention, limited to ids the given tool artifacts hold."""
+    positions = []
+    for model_id in models_in(*artifacts):
+        match = re.search(r"(?<![\w/.-])" + re.escape(model_id) + r"(?![\w/-])", answer)
+        if match:
+            positions.append((match.start(), model_id))
+    return [m for _, m in sorted(positions)]
 
 
 def _dump(value: Any) -> str:
@@ -237,6 +273,9 @@ def make_tools(services: Services) -> list[BaseTool]:
 
         filters = CardFilters(task=task, license_class=license_class, size_class=size.upper() if size else None)
         found = search.search_cards(services, query, filters, k=max(1, min(k, 10)))
+        if found.index_empty:
+            message = "No model cards are indexed yet: run `whichmodel ingest` without --no-cards."
+            return message, {"error": message}
         text = [{"model_id": r["model_id"], "section": r["section"], "excerpt": untrusted(r["snippet"])}
                 for r in found.results]  # fmt: skip
         return _dump({"query": query, "results": text}), {"query": query} | found.to_dict()

@@ -24,6 +24,7 @@ from whichmodel.store.models import (
     ScoreRow,
 )
 from whichmodel.trends.leaderboard import buckets
+from whichmodel.trends.names import UNITS, VIEW_NAMES
 
 L = LeaderboardRow.__table__
 D = LeaderboardDaily.__table__
@@ -31,7 +32,6 @@ AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 S = ScoreRow.__table__
-UNITS = ("day", "week", "month")
 SCORE_METRICS = ("overall", "popularity", "activity", "operational", "security", "quality")
 
 
@@ -512,6 +512,9 @@ VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
     "movers": movers_view,
     "alerts": alerts_view,
 }
+
+
+assert tuple(VIEWS) == VIEW_NAMES, "trends.names.VIEW_NAMES lists the views in order"
 
 
 def run_view(engine: Engine, view: str, params: TrendParams) -> dict:

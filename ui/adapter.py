@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from langchain_core.messages import AIMessage, ToolMessage
+from whichmodel.scoring.method import CATEGORIES
+from whichmodel.tools import models_in
 
 TOOL_ICON = "🛠️"
-CATEGORIES = ("popularity", "activity", "operational", "security", "quality")
 
 
 def model_link(model_id: str) -> str:
@@ -60,7 +61,7 @@ def stream_messages(events: Iterable[dict], clock=time.perf_counter) -> Iterator
                 elif isinstance(message, ToolMessage):
                     index, started = pending.pop(message.tool_call_id, (None, 0.0))
                     artifact = getattr(message, "artifact", None) or {}
-                    known_models.extend(_models_in(artifact))
+                    known_models.extend(models_in(artifact))
                     if index is not None:
                         old = messages[index]
                         failed = bool(artifact.get("error"))
@@ -74,17 +75,6 @@ def stream_messages(events: Iterable[dict], clock=time.perf_counter) -> Iterator
                     named = message.additional_kwargs.get("whichmodel", {}).get("models") or known_models
                     messages.append(ChatMessage(role="assistant", content=linkify(str(message.content), named)))
         yield list(messages)
-
-
-def _models_in(artifact: dict) -> list[str]:
-    found = []
-    for row in artifact.get("results", []) or []:
-        if isinstance(row, dict) and row.get("model_id"):
-            found.append(row["model_id"])
-    if artifact.get("model_id"):
-        found.append(artifact["model_id"])
-    found.extend(m for m in artifact.get("models", []) or [] if isinstance(m, str))
-    return found
 
 
 def _summary(name: str, artifact: dict) -> str:

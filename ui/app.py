@@ -15,14 +15,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
 from whichmodel.agent.context import Context  # noqa: E402
-from whichmodel.agent.graph import build_graph, checkpointer_for  # noqa: E402
+from whichmodel.agent.graph import build_graph, checkpointer_for, run_config  # noqa: E402
 from whichmodel.config import Settings  # noqa: E402
-from whichmodel.store.db import engine_for  # noqa: E402
-from whichmodel.store.queries import data_status, resolve_model, scorecard  # noqa: E402
-from whichmodel.tools import Services, make_tools  # noqa: E402
-from whichmodel.trends.leaderboard import FAMILIES, TYPES  # noqa: E402
+from whichmodel.trends.names import FAMILIES, TYPES, UNITS, VIEW_NAMES  # noqa: E402
 from whichmodel.trends.plots import plotly_figure  # noqa: E402
-from whichmodel.trends.views import VIEWS, TrendParams, run_view  # noqa: E402
+from whichmodel.trends.views import TrendParams  # noqa: E402
 from whichmodel.ui.adapter import (  # noqa: E402
     FINDING_HEADERS,
     category_figure,
@@ -33,6 +30,10 @@ from whichmodel.ui.adapter import (  # noqa: E402
     status_markdown,
     stream_messages,
 )
+from whichmodel.usecases.base import Services, UseCaseError  # noqa: E402
+from whichmodel.usecases.data import status  # noqa: E402
+from whichmodel.usecases.models import compare, score_card  # noqa: E402
+from whichmodel.usecases.trends import trend_view  # noqa: E402
 
 EXAMPLES = [
     "safest permissive 7B chat model",
@@ -50,11 +51,10 @@ class App:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.engine = engine_for(settings)
-        self.services = Services(self.engine, settings)
+        self.services = Services.from_settings(settings)
+        self.engine = self.services.engine
         self.context = Context.from_settings(settings)
-        self.graph = build_graph(self.services, self.context, checkpointer=checkpointer_for(settings.home))
-        self.tools = {t.name: t for t in make_tools(self.services)}
+        self.graph = build_graph(self.services, checkpointer=checkpointer_for(settings.home))
         threading.Thread(target=self.services.warm, name="warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------------------------------ chat
@@ -65,40 +65,38 @@ class App:
         yield history, "", thread
         if not message.strip():
             return
-        config = {"configurable": {"thread_id": thread}, "recursion_limit": 4 * self.context.step_limit + 8}
-        events = self.graph.stream({"messages": [HumanMessage(message)], "steps": 0}, config=config,
-                                   context=self.context, stream_mode="updates")  # fmt: skip
+        events = self.graph.stream({"messages": [HumanMessage(message)], "steps": 0},
+                                   config=run_config(self.context, thread), context=self.context,
+                                   stream_mode="updates")  # fmt: skip
         for assistant in stream_messages(events):
             yield history + assistant, "", thread
 
     # ------------------------------------------------------------------------------------------ model
     def show_model(self, text: str):
         """Score card, findings, facts and history of one model."""
-        empty = (None, [], "", None)
-        found = resolve_model(self.engine, text or "")
-        if not text or found.model_id is None:
-            return (None, [], f"**{text or 'No model'}** is not in the database.", None)
-        card = scorecard(self.engine, found.model_id)
-        if card is None:
-            return empty[:2] + (f"{found.model_id} is not scored yet.", None)
+        if not (text or "").strip():
+            return None, [], "Type a model id or name.", None
         try:
-            history = history_figure(run_view(self.engine, "history", TrendParams(model=found.model_id)))
-        except LookupError:
+            found = score_card(self.services, text)
+        except UseCaseError as err:
+            return None, [], f"**{err}**", None
+        card = found.to_dict()
+        try:
+            history = history_figure(trend_view(self.services, "history", TrendParams(model=found.model_id)).to_dict())
+        except UseCaseError:
             history = None
-        note = "" if found.how in ("exact", "case") else f"*(showing {found.model_id} for '{text}')*\n\n"
+        note = found.resolution.note().strip() if found.resolution else ""
+        note = f"*(showing {found.model_id} for '{text}')*\n\n" if note else ""
         return category_figure(card), findings_rows(card), note + facts_markdown(card), history
 
     # ------------------------------------------------------------------------------------------ compare
     def compare(self, text: str):
         """Two to four models side by side."""
         names = [n.strip() for n in (text or "").replace(";", ",").split(",") if n.strip()]
-        message = self.tools["compare_models"].invoke(
-            {"type": "tool_call", "id": "ui", "name": "compare_models", "args": {"model_ids": names}}
-        )
-        artifact = message.artifact or {}
-        if artifact.get("error"):
-            return f"**{artifact['error']}**"
-        return compare_markdown(artifact)
+        try:
+            return compare_markdown(compare(self.services, names).to_dict())
+        except UseCaseError as err:
+            return f"**{err}**"
 
     # ------------------------------------------------------------------------------------------ trends
     def trend(self, view: str, unit: str, start: str, end: str, types: list, archs: list, model: str):
@@ -106,8 +104,8 @@ class App:
         params = TrendParams(unit=unit, start=start or None, end=end or None, types=list(types or []),
                              archs=list(archs or []), model=model or None)  # fmt: skip
         try:
-            result = run_view(self.engine, view, params)
-        except (ValueError, LookupError) as err:
+            result = trend_view(self.services, view, params).to_dict()
+        except UseCaseError as err:
             return None, [], f"**{err}**"
         rows = result["rows"]
         table = [list(r.values()) for r in rows[:500]]
@@ -120,22 +118,7 @@ class App:
     # ------------------------------------------------------------------------------------------ data
     def status(self) -> str:
         """The Data tab's markdown."""
-        from sqlalchemy import func, select
-        from whichmodel.scoring.method import load_method
-        from whichmodel.store.models import LeaderboardRow
-
-        status = data_status(self.engine)
-        method = load_method()
-        with self.engine.connect() as conn:
-            status["leaderboard_rows"] = conn.execute(select(func.count()).select_from(LeaderboardRow)).scalar_one()
-            status["leaderboard_files"] = list(conn.execute(select(LeaderboardRow.source).distinct()).scalars())
-        try:
-            status["card_chunks"] = self.services.cards.count()
-        except Exception as err:  # the Data tab still shows the rest, and says why cards are missing
-            status["card_chunks"] = 0
-            status["card_error"] = f"{err.__class__.__name__}: {err}"
-        status |= {"method_version": method.version, "weights_hash": method.weights_hash}
-        return status_markdown(status)
+        return status_markdown(status(self.services, detail=True).to_dict())
 
     # ------------------------------------------------------------------------------------------ load
     def on_load(self, request: gr.Request):
@@ -177,8 +160,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                 comparison = gr.Markdown(elem_id="comparison")
             with gr.Tab("Trends", id="trends"):
                 with gr.Row():
-                    view = gr.Dropdown(list(VIEWS), value="types", label="View", elem_id="trend-view")
-                    unit = gr.Radio(["day", "week", "month"], value="month", label="Unit", elem_id="trend-unit")
+                    view = gr.Dropdown(list(VIEW_NAMES), value="types", label="View", elem_id="trend-view")
+                    unit = gr.Radio(list(UNITS), value="month", label="Unit", elem_id="trend-unit")
                     start = gr.Textbox(label="From (YYYY-MM-DD)", value="2023-06-01", elem_id="trend-from")
                     end = gr.Textbox(label="To (YYYY-MM-DD)", value="2024-06-30", elem_id="trend-to")
                 with gr.Row():

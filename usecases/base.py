@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from whichmodel.config import Settings
-from whichmodel.hub.facts import SIZE_CLASSES
 from whichmodel.hub.licenses import LICENSE_CLASSES
 from whichmodel.scoring.method import CATEGORIES
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 # The one definition of each list the doors offer (choices, tool argument types, table columns).
 SCORE_NAMES = ("overall", *CATEGORIES)
 SORT_KEYS = (*SCORE_NAMES, "downloads", "likes")
-__all__ = ["CATEGORIES", "LICENSE_CLASSES", "SCORE_NAMES", "SIZE_CLASSES", "SORT_KEYS", "Services", "UseCaseError"]
+__all__ = ["CATEGORIES", "LICENSE_CLASSES", "SCORE_NAMES", "SORT_KEYS", "Services", "UseCaseError"]
 
 
 class UseCaseError(Exception):

@@ -116,6 +116,7 @@ class CardSearch:
 
     query: str
     results: list[dict[str, Any]]
+    index_empty: bool = False  # no card is indexed at all (said apart from "nothing matched")
 
     @property
     def model_ids(self) -> list[str]:
@@ -128,7 +129,7 @@ class CardSearch:
 
 
 def search_cards(services: Services, query: str, filters: CardFilters | None = None, k: int = 5) -> CardSearch:
-    """Vector and keyword search over the card index (`NoData` when no card is indexed or no embedder is installed)."""
+    """Vector and keyword search over the card index (`NoData` when the embedding model is not installed)."""
     from whichmodel.cards.embedding import EmbeddingUnavailable
 
     if not query.strip():
@@ -136,8 +137,6 @@ def search_cards(services: Services, query: str, filters: CardFilters | None = N
     try:
         index = services.cards
         results = index.search(query, filters, k=k)
-        if not results and index.is_empty():
-            raise NoData("No model cards are indexed yet: run `whichmodel ingest` without --no-cards.")
+        return CardSearch(query, results, index_empty=not results and index.is_empty())
     except EmbeddingUnavailable as err:
         raise NoData(str(err)) from err
-    return CardSearch(query, results)

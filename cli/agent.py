@@ -1,0 +1,88 @@
+"""Commands that talk: `ask` (one question), `chat` (a conversation), `ui` (the Gradio app)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from whichmodel.cli.common import EXIT_OK, emit, say, services
+from whichmodel.config import Settings
+
+
+def register(sub) -> None:
+    """Add `ask`, `chat` and `ui`."""
+    p = sub.add_parser("ask", help="ask a question (LLM if OPENAI_API_KEY is set, else the offline planner)")
+    p.add_argument("question")
+    p.add_argument("--thread", help="conversation id, to continue an earlier conversation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="an interactive conversation that keeps context")
+    p.add_argument("--thread", help="conversation id to continue")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("ui", help="the Gradio app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_ui)
+
+
+def _agent(settings: Settings):
+    from whichmodel.agent.context import Context
+    from whichmodel.agent.graph import build_graph, checkpointer_for
+
+    svc = services(settings)
+    return build_graph(svc, checkpointer=checkpointer_for(settings.home)), svc, Context.from_settings(settings)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question (with the LLM when configured, else the offline planner)."""
+    from whichmodel.agent.graph import run_turn
+
+    graph, _, context = _agent(settings)
+    result = run_turn(graph, context, args.question, thread_id=args.thread)
+    if args.json:
+        emit(result)
+    else:
+        print(result["answer"])
+        say(f"[{result['engine']}; thread {result['thread_id']}; tools: "
+            f"{', '.join(c['name'] for c in result['tool_calls']) or 'none'}]")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """An interactive conversation on one thread; 'exit' or Ctrl-D ends it."""
+    import threading
+    import uuid
+
+    from whichmodel.agent.graph import run_turn
+
+    graph, svc, context = _agent(settings)
+    threading.Thread(target=svc.warm, name="warm-up", daemon=True).start()  # while the user types
+    thread = args.thread or uuid.uuid4().hex
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"whichmodel ({context.engine}); thread {thread}. Ask about models; 'exit' to leave.")
+    while True:
+        try:
+            question = input("> " if interactive else "")
+        except EOFError:
+            break
+        if question.strip().lower() in ("exit", "quit", ":q"):
+            break
+        if not question.strip():
+            continue
+        print(run_turn(graph, context, question, thread_id=thread)["answer"])
+        print()
+    return EXIT_OK
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from whichmodel.ui.app import launch
+
+    say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    launch(settings, host=args.host, port=args.port)
+    return EXIT_OK

@@ -1,0 +1,147 @@
+"""Commands about models: `score`, `check` (a CI gate) and `search`."""
+
+from __future__ import annotations
+
+import argparse
+
+from whichmodel.cli.common import EXIT_BELOW, EXIT_OK, emit, fail, fmt, services
+from whichmodel.config import Settings
+from whichmodel.usecases.base import LICENSE_CLASSES, SCORE_NAMES, SORT_KEYS
+
+
+def register(sub) -> None:
+    """Add `score`, `search` and `check`."""
+    p = sub.add_parser("score", help="a model's score card (fetched from the Hub when absent)")
+    p.add_argument("model_id")
+    p.add_argument("--no-fetch", action="store_true", help="answer from the database only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("search", help="filter and rank scored models")
+    p.add_argument("--task", help="pipeline tag, e.g. text-generation")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--size", help="nominal size class, e.g. 7B")
+    size.add_argument("--min-params", type=int, help="at least N parameters")
+    p.add_argument("--max-params", type=int, help="at most N parameters")
+    p.add_argument("--license-class", choices=LICENSE_CLASSES)
+    p.add_argument("--chat", action="store_true", help="only chat-capable models")
+    p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
+    p.add_argument("--sort", default="overall", choices=SORT_KEYS)
+    p.add_argument("--any-task", action="append", metavar="TAG", help="pipeline tag, any of several (repeatable)")
+    p.add_argument("--topic", action="append", metavar="WORD", help="Hub tag or repo-name word, any of (repeatable)")
+    p.add_argument("--base", metavar="MODEL", help="only descendants of MODEL through base_model links (lineage)")
+    p.add_argument("--relation", choices=["finetune", "adapter", "merge", "quantized"], help="with --base: link kind")
+    p.add_argument("--language", metavar="CODE", help="ISO 639-1 code from card data or Hub tags, e.g. ko")
+    p.add_argument("--finding", action="append", metavar="CHECK=OUTCOME", help="e.g. typosquatting=fail (repeatable)")
+    p.add_argument("--min-downloads", type=int, metavar="N", help="at least N downloads (30-day count)")
+    p.add_argument("--max-memory-gb", type=float, metavar="GB",
+                   help="weights fit GB at --precision with 20%% margin; unknown sizes left out")  # fmt: skip
+    p.add_argument("--precision", default="fp16", choices=["fp32", "fp16", "int8", "int4"],
+                   help="for --max-memory-gb (default fp16: 2 bytes per parameter)")  # fmt: skip
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("check", help="CI gate: exit 0 if the score meets the bar, 2 if not")
+    p.add_argument("model_id")
+    p.add_argument("--min-score", type=float, required=True)
+    p.add_argument("--category", choices=SCORE_NAMES)
+    p.add_argument("--no-fetch", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+
+def _min_score(text: str) -> tuple[str, float]:
+    key, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CATEGORY=N, got {text!r}") from None
+
+
+def _card(args: argparse.Namespace, settings: Settings):
+    """The score card the command names: the id as typed (any case), fetched from the Hub when absent."""
+    from whichmodel.usecases.models import score_card
+
+    return score_card(services(settings), args.model_id, fetch=not args.no_fetch, strict=True)
+
+
+def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    """Show a model's score card."""
+    from whichmodel.usecases.base import UseCaseError
+
+    try:
+        card = _card(args, settings).to_dict()
+    except UseCaseError as err:
+        return fail(args, err, model_id=args.model_id)
+    if args.json:
+        emit(card)
+        return EXIT_OK
+    print(f"{card['model_id']}  overall {fmt(card['overall'])}/10  (coverage {card['coverage']:.0%}, "
+          f"observed {card['observed_at']}, method {card['method_version']})")  # fmt: skip
+    for name, cat in card["categories"].items():
+        print(f"\n  {name:<12} {fmt(cat['score']):>4}/10  coverage {cat['coverage']:.0%}")
+        for f in cat["findings"]:
+            pts = "  -  " if f["points"] is None else f"{f['points']:g}/{f['max_points']:g}"
+            print(f"    {f['outcome']:<15} {f['check']:<22} {pts:>7}  {f['reason']}")
+            if f["remediation"] and f["outcome"] == "fail":
+                print(f"    {'':<15} {'':<22} {'':>7}  fix: {f['remediation']}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Gate: exit 0 when the score meets the bar, 2 when it does not."""
+    from whichmodel.usecases.base import UseCaseError
+
+    try:
+        card = _card(args, settings).card
+    except UseCaseError as err:
+        return fail(args, err, model_id=args.model_id)
+    category = args.category or "overall"
+    score = card.overall if category == "overall" else card.categories[category].score
+    meets = score is not None and score >= args.min_score
+    if args.json:
+        emit({"model_id": card.model_id, "category": category, "score": score, "min_score": args.min_score,
+              "passed": meets})  # fmt: skip
+    else:
+        verdict = "meets" if meets else "does not meet"
+        message = f"{card.model_id}: {category} {fmt(score)} {verdict} the bar {args.min_score:g}"
+        print(message + (" (score not available: too little data)" if score is None else ""))
+    return EXIT_OK if meets else EXIT_BELOW
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Filter and rank models."""
+    from whichmodel.store.queries import SearchFilters
+    from whichmodel.usecases.base import UseCaseError
+    from whichmodel.usecases.search import search
+
+    filters = SearchFilters(
+        task=args.task, size=args.size, min_params=args.min_params, max_params=args.max_params,
+        license_class=args.license_class, chat=True if args.chat else None, exclude_gated=args.no_gated,
+        min_scores=dict(args.min_score or []), sort=args.sort, limit=args.limit,
+        tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,
+        language=args.language.lower() if args.language else None, findings=list(args.finding or []),
+        min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
+    )  # fmt: skip
+    try:
+        if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
+            from whichmodel.usecases.models import resolve
+
+            filters.base = resolve(services(settings), filters.base).model_id or filters.base
+        found = search(services(settings), filters)
+    except UseCaseError as err:
+        return fail(args, err)
+    if args.json:
+        emit(found.to_dict())
+        return EXIT_OK
+    print(f"{found.total_matched} model(s) matched; top {len(found.rows)} by {args.sort}:")
+    print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
+    for r in found.rows:
+        print(f"  {r['model_id'][:52]:<52} {fmt(r['overall']):>7} {fmt(r['popularity']):>5} "
+              f"{fmt(r['activity']):>5} {fmt(r['operational']):>5} {fmt(r['security']):>5} "
+              f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}")  # fmt: skip
+    return EXIT_OK
