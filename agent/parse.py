@@ -132,8 +132,9 @@ LICENSES = (  # (pattern, slots)
 )  # fmt: skip
 CRITERIA = (
     (r"\bsafe(?:st|r)?\b|\bsecur(?:e|ity|est)\b|\btrust(?:worthy|ed)?\b|\brisk(?:s|y)?\b|\bleast risky\b", "security"),
-    (r"\bmost (?:popular|used|downloaded)\b|\bpopular(?:ity)?\b|\bdownloads\b|\bmost downloads\b|"
-     r"\bwidely used\b|\bmost-downloaded\b", "popularity"),
+    # raw downloads, not the capped popularity score
+    (r"\bmost[- ]downloaded\b|\bdownloads\b|\bmost downloads\b", "downloads"),
+    (r"\bmost (?:popular|used)\b|\bpopular(?:ity)?\b|\bwidely used\b", "popularity"),
     (r"\b(?:best|well|most|better)[- ]documented\b|\bdocumentation\b|\bcard quality\b|\bquality\b|"
      r"\bbest card\b", "quality"),
     (r"\bmost active\b|\bactively maintained\b|\bmaintained\b|\bactivity\b", "activity"),

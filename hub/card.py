@@ -338,3 +338,40 @@ def extract_card_facts(card: ParsedCard) -> CardFacts:
         front_matter_keys=sorted(str(k) for k in card.front_matter),
         facts=facts,
     )
+
+
+# ------------------------------------------------------------------------------------------------ size sentences
+_SIZE_MENTION = re.compile(r"(?<![\w./-])(\d{1,4}(?:\.\d{1,2})?)\s?(b|m|billion|million)(?:[\s-]+param)", re.I)
+_ANY_SIZE = re.compile(r"(?<![\w./-])\d{1,4}(?:\.\d{1,2})?\s?(?:b|m|billion|million)\b", re.I)
+# Words before the number that make it a bound, a range or a comparison rather than this model's size.
+_NOT_OWN_SIZE = re.compile(
+    r"\b(less|fewer|more|smaller|larger|bigger|greater)\s+than\b|\bthan\b|\bup\s+to\b|\bat\s+(most|least)\b|"
+    r"\b(under|over|below|above|between|ranging|range|ranges|from|sizes|families|collection|suite|compared|"
+    r"versus|vs|outperform\w*)\b",
+    re.I,
+)
+_BOUND_AFTER = re.compile(r"^\w*\W+(?:(or|and)\s+(more|fewer|less|above|below)|than)\b", re.I)
+_SENTENCE = re.compile(r"[^.!?\n|]+(?:\.(?=\d)[^.!?\n|]*)*")
+
+
+def size_sentence(text: str) -> tuple[float, str] | None:
+    """This model's size in billions as a card sentence states it, with the sentence; None when none does.
+
+    A number counts only when its sentence states one size and no bound, range, family or comparison:
+    "a 2.7 billion parameter model" counts, "among models with less than 13 billion parameters" and
+    "ranging from 7 billion to 70 billion parameters" do not. Table rows and URLs are skipped.
+    """
+    for line in text.splitlines():
+        if line.lstrip().startswith("|") and line.count("|") > 3:
+            continue  # a table row compares sizes (a two-column "| Model Size | 8B |" row is read below)
+        for sentence in _SENTENCE.findall(line):
+            match = _SIZE_MENTION.search(sentence)
+            if not match or len(_ANY_SIZE.findall(sentence)) != 1:
+                continue
+            if _NOT_OWN_SIZE.search(sentence[: match.start()]) or _BOUND_AFTER.search(sentence[match.end() :]):
+                continue
+            unit = match.group(2).lower()
+            value = float(match.group(1)) / (1000 if unit.startswith("m") else 1)
+            if value > 0:
+                return value, " ".join(sentence.split())[:240]
+    return None

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card
+from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card, size_sentence
+from whichmodel.hub.formats import CODE_EXTS, LOAD_CLASS_OF_KIND, WEIGHT_FORMATS, WEIGHT_KINDS, file_kind, load_class  # noqa: F401
 from whichmodel.hub.licenses import classify_license
 
 
@@ -22,30 +23,8 @@ class RecordError(ValueError):
     """A record that cannot be turned into facts; the message says why."""
 
 
-# File kinds. Pickle-based formats can run code when loaded; so can code files and remote-code configs.
-PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".npy", ".npz", ".pck")
-CODE_EXTS = (".py", ".pyc", ".pyo", ".pyi", ".sh", ".ipynb", ".so", ".exe", ".dll", ".whl")
-KIND_BY_EXT = {
-    ".safetensors": "safetensors",
-    ".gguf": "gguf",
-    ".ggml": "gguf",
-    ".onnx": "onnx",
-    ".h5": "keras",
-    ".keras": "keras",
-    ".msgpack": "flax",
-    ".tflite": "tflite",
-    ".mlmodel": "coreml",
-    ".json": "config",
-    ".yaml": "config",
-    ".yml": "config",
-    ".md": "docs",
-    ".txt": "docs",
-    ".model": "tokenizer",
-    ".tiktoken": "tokenizer",
-    **{ext: "pickle" for ext in PICKLE_EXTS},
-    **{ext: "code" for ext in CODE_EXTS},
-}
-WEIGHT_KINDS = ("safetensors", "pickle", "gguf", "onnx", "keras", "flax", "tflite", "coreml")
+# What each file is, and how weights load, lives in `formats`; these names stay importable from here.
+PICKLE_EXTS = next(f.extensions for f in WEIGHT_FORMATS if f.kind == "pickle")
 
 # Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
 # log space when the name carries no size.
@@ -53,7 +32,19 @@ SIZE_CLASSES = (
     0.1, 0.35, 0.5, 1, 1.5, 2, 3, 4, 7, 8, 13, 14, 20, 27, 32, 34, 40, 70, 72, 110, 180, 235, 405, 671,
 )  # fmt: skip
 _NAME_SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d{1,2})x)?(\d{1,4}(?:\.\d{1,2})?)([bm])(?![a-z0-9])", re.I)
-_CARD_SIZE = re.compile(r"\b(\d{1,4}(?:\.\d{1,2})?)\s?([BM])(?:illion)?\s+param", re.I)
+# `phi-pl-2_7B`: an underscore between two digits before B/M may stand for a decimal point.
+_NAME_DECIMAL = re.compile(r"(?<![a-z0-9.])(\d)_(\d)([bm])(?![a-z0-9])", re.I)
+# Mixture-of-experts names: `Scout-17B-16E` (17B active, 16 experts), `Qwen3-30B-A3B` (30B total, 3B active).
+_NAME_EXPERTS = re.compile(r"(?<![a-z0-9.])(\d{1,4}(?:\.\d{1,2})?)b-(\d{1,3})e(?![a-z0-9])", re.I)
+_NAME_ACTIVE = re.compile(r"(?<![a-z0-9.])(\d{1,4}(?:\.\d{1,2})?)b-a(\d{1,3}(?:\.\d{1,2})?)b(?![a-z0-9])", re.I)
+# Measured and named sizes that differ by more than this factor disagree; the measurement wins.
+SIZE_CONFLICT_RATIO = 2.0
+# Integer dtypes that quantizers pack several low-bit weights into (GPTQ/AWQ/MLX: U32/I32; bitsandbytes: U8).
+PACKED_DTYPES = {"U32": 32, "I32": 32, "U8": 8, "I8": 8}
+_QUANT_NAME = re.compile(
+    r"(?<![a-z0-9])(gptq|awq|mlx|bnb|bitsandbytes|exl2|hqq|quanto|(\d)-?bits?|int(\d)|w(\d)a\d+)(?![a-z])", re.I
+)
+_ADAPTER_FILE = re.compile(r"^adapter_(config\.json|model\.\w+)$")
 
 # Chat capability: documented in README. A model is chat-capable when any of these holds.
 CHAT_TAGS = ("conversational",)
@@ -131,17 +122,60 @@ def snap_size_class(billions: float) -> str:
     return size_class_label(nearest)
 
 
+@dataclass(frozen=True)
+class NameSize:
+    """A size read from a model name.
+
+    Its label, total in billions (None when the name gives only the active part), and the active parameters
+    of a mixture of experts (None when the name does not say).
+    """
+
+    label: str
+    total: float | None
+    active: float | None = None
+
+
+def name_sizes(name: str) -> list[NameSize]:
+    """Every reading of a size in a model name, the plain one first.
+
+    'Llama-2-7b-chat' -> 7B; 'Mixtral-8x7B' -> 8x7B (56B total); 'Llama-4-Scout-17B-16E' -> 17B-16E (17B
+    active, total unknown); 'Qwen3-30B-A3B' -> 30B-A3B (30B total, 3B active); 'phi-pl-2_7B' -> 7B, then 2.7B
+    (an underscore between digits may be a decimal point: the measurement picks the reading).
+    """
+    found: list[NameSize] = []
+    text = name.replace("_", "-")
+    for match in _NAME_ACTIVE.finditer(text):
+        total, active = float(match.group(1)), float(match.group(2))
+        found.append(NameSize(f"{total:g}B-A{active:g}B", total, active))
+    for match in _NAME_EXPERTS.finditer(text):
+        active = float(match.group(1))
+        found.append(NameSize(f"{active:g}B-{int(match.group(2))}E", None, active))
+    if not found:
+        for match in _NAME_SIZE.finditer(text):
+            experts, number, unit = match.groups()
+            value = float(number) / (1000 if unit.lower() == "m" else 1)
+            if value <= 0 or value > 2000:
+                continue
+            label = size_class_label(value)
+            if experts:
+                found.append(NameSize(f"{int(experts)}x{label}", value * int(experts)))
+            else:
+                found.append(NameSize(label, value))
+            break
+    for match in _NAME_DECIMAL.finditer(name):
+        value = float(f"{match.group(1)}.{match.group(2)}") / (1000 if match.group(3).lower() == "m" else 1)
+        found.append(NameSize(size_class_label(value), value))
+    return found
+
+
 def size_from_name(name: str) -> tuple[str, float] | None:
-    """Read a nominal size from a model name: 'Llama-2-7b-chat' -> ('7B', 7.0), 'Mixtral-8x7B' -> ('8x7B', 56)."""
-    for match in _NAME_SIZE.finditer(name.replace("_", "-")):
-        experts, number, unit = match.groups()
-        value = float(number) / (1000 if unit.lower() == "m" else 1)
-        if value <= 0 or value > 2000:
-            continue
-        label = size_class_label(value)
-        if experts:
-            return f"{int(experts)}x{label}", value * int(experts)
-        return label, value
+    """The plain reading of a nominal size in a name.
+
+    'Llama-2-7b-chat' -> ('7B', 7.0), 'Mixtral-8x7B' -> ('8x7B', 56).
+    """
+    for reading in name_sizes(name):
+        if reading.total is not None:
+            return reading.label, reading.total
     return None
 
 
@@ -181,11 +215,18 @@ class ModelFacts:
     # Derived facts and where each came from.
     params: int | None = None
     params_source: str | None = None
+    params_measured: int | None = None  # safetensors (unpacked) or GGUF count of this repo's own files
+    params_active: int | None = None  # mixture of experts: parameters used per token, where the name says
+    params_conflict: str | None = None  # name and measurement disagree (by more than SIZE_CONFLICT_RATIO)
+    adapter_params: int | None = None  # an adapter's own parameters; `params` is then its base model's
+    has_weights: bool | None = None  # any weight file (training state and configs are not weights)
     size_class: str | None = None
     size_class_source: str | None = None
     license: str | None = None
     license_source: str | None = None
-    license_class: str | None = None
+    license_class: str | None = None  # the declared license's class
+    license_class_effective: str | None = None  # the strictest along the lineage (set when bases are known)
+    license_conflict: str | None = None  # the declared license is looser than a base model's
     base_models: list[str] | None = None
     base_relation: str | None = None
     base_source: str | None = None
@@ -245,34 +286,133 @@ def _as_list(value: Any) -> list[str]:
     return []
 
 
-def _file_kind(name: str) -> str:
-    lower = name.lower()
-    if lower.endswith("/") or lower.endswith(".gitattributes"):
-        return "other"
-    dot = lower.rfind(".")
-    return KIND_BY_EXT.get(lower[dot:], "other") if dot >= 0 else "other"
+def _quant_bits(facts: ModelFacts, quant: dict) -> int | None:
+    """Bits per weight of a quantized repo: its config, else its name, else 4 for the usual packers."""
+    for key in ("bits", "w_bit", "nbits"):
+        if isinstance(quant.get(key), int) and 1 <= quant[key] <= 8:
+            return quant[key]
+    if quant.get("load_in_4bit"):
+        return 4
+    if quant.get("load_in_8bit"):
+        return 8
+    for match in _QUANT_NAME.finditer(facts.id):
+        digits = next((g for g in match.groups()[1:] if g), None)
+        if digits and 1 <= int(digits) <= 8:
+            return int(digits)
+    method = str(quant.get("quant_method", "")).lower()
+    if method in ("gptq", "awq", "bitsandbytes") or re.search(r"gptq|awq|mlx|bnb", facts.id, re.I):
+        return 4
+    return None
 
 
-def _derive_params(facts: ModelFacts, card_text: str | None) -> None:
+def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict) -> tuple[int | None, str | None]:
+    """This repo's own parameter count, with packed quantized weights unpacked; (None, why) when it cannot say.
+
+    A safetensors total counts stored elements: a 4-bit GPTQ/AWQ/MLX model stores eight weights per U32 and
+    bitsandbytes two per U8, so its total is several times too small. The packed dtypes are multiplied back
+    by 32 (or 8) / bits; U8 counts are only unpacked when the repo is quantized (GPT-NeoX stores masks as U8).
+    """
     if facts.safetensors_total:
-        facts.params, facts.params_source = facts.safetensors_total, "safetensors.total"
-    elif facts.gguf_total:
-        facts.params, facts.params_source = facts.gguf_total, "gguf.total"
-    else:
-        named = size_from_name(facts.name)
-        if named:
-            facts.params, facts.params_source = int(named[1] * 1e9), "name"
-        elif card_text:
-            match = _CARD_SIZE.search(card_text)
-            if match:
-                value = float(match.group(1)) / (1000 if match.group(2).lower() == "m" else 1)
-                facts.params, facts.params_source = int(value * 1e9), "card"
-    named = size_from_name(facts.name)
+        quantized = bool(quant) or bool(_QUANT_NAME.search(facts.id))
+        packed = {k: v for k, v in (dtypes or {}).items() if k in PACKED_DTYPES and _is_int(v)}
+        wide = set(packed) & {"U32", "I32"}
+        if quantized and packed and (wide or quant.get("load_in_4bit") or "bnb" in facts.id.lower()):
+            bits = _quant_bits(facts, quant)
+            if bits is None or bits >= 8:
+                return None, "packed quantized weights of unknown width"
+            unpacked = facts.safetensors_total + sum(v * (PACKED_DTYPES[k] // bits - 1) for k, v in packed.items())
+            return unpacked, f"safetensors.total, {'/'.join(sorted(packed))} unpacked at {bits} bits"
+        return facts.safetensors_total, "safetensors.total"
+    if facts.gguf_total:
+        return facts.gguf_total, "gguf.total"
+    return None, None
+
+
+def _is_adapter(facts: ModelFacts) -> bool:
+    """An adapter repo: adapter files or the peft library, and no full weights of its own beside them."""
+    files = facts.files or []
+    adapter_files = [f for f in files if _ADAPTER_FILE.match(f)]
+    peft = facts.library_name == "peft" or "peft" in (facts.tags or [])
+    if not adapter_files and not peft:
+        return False
+    full = [
+        f
+        for f in files
+        if "/" not in f and not _ADAPTER_FILE.match(f) and load_class(file_kind(f)) and file_kind(f) != "training-state"
+    ]
+    return not full
+
+
+_QUANTIZED_KINDS = {"gguf", "ggml", "llamafile"}
+
+
+def _is_quantized(facts: ModelFacts, quant: dict) -> bool:
+    """A quantized copy: only llama.cpp-family weights, a quantization config, or a quantizer's name."""
+    weights = {k for k in (facts.file_kinds or {}) if k in WEIGHT_KINDS}
+    if weights and weights <= _QUANTIZED_KINDS:
+        return True
+    method = str(quant.get("quant_method", "")).lower()
+    return bool(method and method != "fp8") or bool(_QUANT_NAME.search(facts.name))
+
+
+def _near(a: float, b: float) -> bool:
+    return max(a, b) / max(min(a, b), 1e-9) <= SIZE_CONFLICT_RATIO
+
+
+def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None, quant: dict) -> None:
+    """Parameters and size class; see README "Derived facts" for the rules, in this order."""
+    measured, measured_source = measure_params(facts, dtypes, quant)
+    readings = name_sizes(facts.name)
+    adapter = _is_adapter(facts)
+    if adapter:
+        facts.base_relation = "adapter"  # the files say so, whatever the base_model tag's relation
+    elif facts.base_models and _is_quantized(facts, quant):
+        facts.base_relation = "quantized"
+        facts.adapter_params = measured
+        measured = None  # the adapter's own count says nothing about the model it runs on
+    facts.params_measured = measured
+    named = next((r for r in readings if r.total is not None), None)
+    active = next((r for r in readings if r.active is not None), None)
+    if active:
+        facts.params_active = int(active.active * 1e9)
+    if measured:
+        # The reading that agrees with the measurement, if any: `phi-pl-2_7B` measuring 2.8B is the 2.7B one.
+        agree = next((r for r in readings if r.total is not None and _near(r.total * 1e9, measured)), None)
+        facts.params, facts.params_source = measured, measured_source
+        if agree:
+            facts.size_class, facts.size_class_source = agree.label, "name"
+        elif active and active.total is None:
+            facts.size_class, facts.size_class_source = active.label, "name (experts)"
+        else:
+            facts.size_class = snap_size_class(measured / 1e9)
+            facts.size_class_source = f"params ({measured_source})"
+            if named:
+                facts.params_conflict = (
+                    f"name says {named.label}, {measured_source} measures {measured / 1e9:.1f}B: the measurement wins"
+                )
+        return
+    base_named = None
+    if adapter or facts.base_relation == "quantized" or measured_source:
+        for base in facts.base_models or []:
+            base_named = size_from_name(base.split("/", 1)[-1])
+            if base_named:
+                break
     if named:
-        facts.size_class, facts.size_class_source = named[0], "name"
-    elif facts.params:
-        facts.size_class = snap_size_class(facts.params / 1e9)
-        facts.size_class_source = f"params ({facts.params_source})"
+        facts.params, facts.params_source = int(named.total * 1e9), "name"
+        facts.size_class, facts.size_class_source = named.label, "name"
+    elif base_named:
+        facts.params, facts.params_source = int(base_named[1] * 1e9), "base model name"
+        facts.size_class, facts.size_class_source = base_named[0], "base model name"
+    elif active:
+        facts.size_class, facts.size_class_source = active.label, "name (experts)"
+    elif card_text:
+        stated = size_sentence(card_text)
+        if stated:
+            facts.params, facts.params_source = int(stated[0] * 1e9), "card"
+            facts.extra["params_sentence"] = stated[1]
+            facts.size_class, facts.size_class_source = snap_size_class(stated[0]), "params (card)"
+    if adapter and facts.params is not None:
+        facts.params_source = f"base model ({facts.params_source})"
 
 
 def _derive_license(facts: ModelFacts) -> None:
@@ -289,6 +429,7 @@ def _derive_license(facts: ModelFacts) -> None:
         facts.license_class = classify_license(facts.license, card.get("license_name"))
     elif facts.tags is not None or facts.card_data is not None:
         facts.license_class = "unknown"  # we could read where a license would be, and none is declared
+    facts.license_class_effective = facts.license_class  # until the lineage is known (scoring.lineage)
 
 
 def _derive_base(facts: ModelFacts) -> None:
@@ -411,16 +552,18 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
         facts.card_present = any(f.lower() == "readme.md" for f in files) or bool(card_text)
         kinds: dict[str, list[str]] = {}
         for name in files:
-            kinds.setdefault(_file_kind(name), []).append(name)
+            kinds.setdefault(file_kind(name), []).append(name)
         facts.file_kinds = kinds
+        facts.has_weights = any(k in WEIGHT_KINDS for k in kinds)
     elif card_text:
         facts.card_present = True
 
     if card_text:
         facts.card = extract_card_facts(parse_card(card_text, front_matter=facts.card_data))
-    _derive_params(facts, card_text)
     _derive_license(facts)
     _derive_base(facts)
+    quant = config.get("quantization_config") or config.get("quantization") or {}
+    _derive_params(facts, card_text, safetensors.get("parameters"), quant if isinstance(quant, dict) else {})
     _derive_chat(facts)
     if tags is not None:
         facts.arxiv_ids = sorted(set(_tag_values(tags, "arxiv:")))

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from whichmodel.hub.facts import WEIGHT_KINDS, ModelFacts, parse_date
+from whichmodel.hub.facts import ModelFacts, parse_date
+from whichmodel.hub.formats import EXECUTABLE, SAFE, UNSAFE_LOAD_CLASSES, WEIGHT_KINDS, load_class
 from whichmodel.hub.licenses import UNKNOWN, is_looser
 from whichmodel.scoring.context import ScoringContext
 from whichmodel.scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS, Result
@@ -258,14 +259,14 @@ def license_type(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
         return na("license_class", "The license")
     if facts.license is None:
         return Result(NOT_APPLICABLE, 0.0, [ev("license", None)], "No license declared (see license_present).")
-    fraction = params["fractions"][facts.license_class]
+    effective = facts.license_class_effective or facts.license_class
+    fraction = params["fractions"][effective]
     outcome = PASS if fraction >= params["pass_at"] else FAIL
-    return Result(
-        outcome,
-        fraction,
-        [ev("license", facts.license), ev("license_class", facts.license_class)],
-        f"'{facts.license}' is a {facts.license_class} license.",
-    )
+    evidence = [ev("license", facts.license), ev("license_class", facts.license_class)]
+    if effective != facts.license_class:
+        evidence.append(ev("license_class_effective", effective))
+        return Result(outcome, fraction, evidence, f"Effectively {effective}: {facts.license_conflict}.")
+    return Result(outcome, fraction, evidence, f"'{facts.license}' is a {facts.license_class} license.")
 
 
 @check("license_consistency")
@@ -359,56 +360,75 @@ def _weights(facts: ModelFacts) -> dict[str, list[str]]:
 
 @check("safetensors")
 def safetensors(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
-    """Weights in the safetensors format."""
+    """Weights in safetensors, or another format that loads without running code (GGUF, ONNX ...)."""
     if facts.file_kinds is not None:
         weights = _weights(facts)
         if "safetensors" in weights:
             return Result(PASS, 1.0, [ev("files.safetensors", weights["safetensors"])], "Weights ship as safetensors.")
+        safe = sorted(k for k in weights if load_class(k) == SAFE)
+        if safe:
+            return Result(
+                PASS,
+                1.0,
+                [ev(f"files.{k}", weights[k]) for k in safe],
+                f"Weights ship as {', '.join(safe)}, which loads without running code.",
+            )
         if weights:
             kinds = sorted(weights)
             return Result(
                 FAIL,
                 0.0,
                 [ev(f"files.{k}", weights[k]) for k in kinds],
-                f"Weights ship only as {', '.join(kinds)}; none as safetensors.",
+                f"Weights ship only as {', '.join(f'{k} ({load_class(k)})' for k in kinds)}; none in a safe format.",
             )
-        return Result(NOT_APPLICABLE, 0.0, [ev("files", facts.files)], "The repository holds no weight files.")
+        return Result(FAIL, 0.0, [ev("files", facts.files)], "The repository holds no weight files to load.")
     if facts.safetensors_total or (facts.tags and "safetensors" in facts.tags):
         return Result(PASS, 1.0, [ev("tags", "safetensors")], "The Hub tags the model as having safetensors weights.")
     return na("files", "The file list")
 
 
+def _unsafe(facts: ModelFacts) -> dict[str, list[str]]:
+    """Files whose loading can run code (pickle-based, code-carrying, executable weights, training state)."""
+    return {
+        k: v for k, v in (facts.file_kinds or {}).items() if load_class(k) in UNSAFE_LOAD_CLASSES and k != "llamafile"
+    }
+
+
 @check("unsafe_files")
 def unsafe_files(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
-    """Pickle-based files."""
+    """Pickle-based and code-carrying files (docs/scoring.md lists each format and how it loads)."""
     if facts.file_kinds is None:
         return na("files", "The file list")
-    pickles = facts.file_kinds.get("pickle", [])
-    if not pickles:
-        return Result(PASS, 1.0, [ev("files.pickle", [])], "No pickle-based files.")
-    if "safetensors" in facts.file_kinds:
+    unsafe = _unsafe(facts)
+    count = sum(len(v) for v in unsafe.values())
+    evidence = [ev(f"files.{k} ({load_class(k)})", v) for k, v in sorted(unsafe.items())]
+    if not unsafe:
+        return Result(PASS, 1.0, [ev("files.unsafe", [])], "No pickle-based or code-carrying files.")
+    kinds = ", ".join(f"{k} ({load_class(k)})" for k in sorted(unsafe))
+    safe = sorted(k for k in _weights(facts) if load_class(k) == SAFE)
+    if safe:
         return Result(
-            FAIL,
-            0.5,
-            [ev("files.pickle", pickles)],
-            f"{len(pickles)} pickle-based file(s) beside safetensors weights; load only the safetensors.",
-        )
-    return Result(
-        FAIL,
-        0.0,
-        [ev("files.pickle", pickles)],
-        f"{len(pickles)} pickle-based file(s) and no safetensors: loading can run arbitrary code.",
-    )
+            FAIL, 0.5, evidence, f"{count} file(s) that can run code on load ({kinds}) beside {', '.join(safe)} "
+            "weights; load only the latter."
+        )  # fmt: skip
+    return Result(FAIL, 0.0, evidence, f"{count} file(s) that can run code on load ({kinds}) and no safe weights.")
 
 
 @check("code_files")
 def code_files(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
-    """Executable code in the repository."""
+    """Executable code in the repository, executable weights (llamafile) included."""
     if facts.file_kinds is None:
         return na("files", "The file list")
-    code = facts.file_kinds.get("code", [])
-    if not code:
+    code = list(facts.file_kinds.get("code", []))
+    programs = [f for k, v in facts.file_kinds.items() if load_class(k) == EXECUTABLE for f in v]
+    if not code and not programs:
         return Result(PASS, 1.0, [ev("files.code", [])], "No code files.")
+    evidence = ([ev("files.code", code)] if code else []) + ([ev("files.executable", programs)] if programs else [])
+    if programs:
+        return Result(
+            FAIL, 0.0, evidence, f"{len(programs)} executable file(s) that run when used (e.g. {programs[0]}); "
+            f"{len(code)} other code file(s)."
+        )  # fmt: skip
     return Result(
         FAIL, 0.3 if len(code) <= 3 else 0.0, [ev("files.code", code)], f"{len(code)} code file(s) to review."
     )
@@ -571,3 +591,19 @@ def evaluation_consistency(facts: ModelFacts, ctx: ScoringContext, params: dict)
     if in_index:
         return Result(FAIL, 0.5, evidence, "model-index holds results the card's prose never describes.")
     return Result(NOT_APPLICABLE, 0.0, evidence, "No results are claimed anywhere.")
+
+
+@check("weights_present")
+def weights_present(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
+    """Weight files in the repository; a repository without any is not a usable model (a veto check)."""
+    if facts.file_kinds is None:
+        return na("files", "The file list")
+    weights = _weights(facts)
+    if weights:
+        return Result(PASS, 1.0, [ev(f"files.{k}", v) for k, v in sorted(weights.items())], "Holds weight files.")
+    return Result(
+        FAIL,
+        0.0,
+        [ev("files", facts.files)],
+        "No weight files (README, config or code only): nothing here is a usable model, so nothing is known safe.",
+    )

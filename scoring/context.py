@@ -80,7 +80,8 @@ class ScoringContext:
     providers: dict[str, dict] = field(default_factory=load_providers)
     references: list[Reference] = field(default_factory=list)
     strong_authors: dict[str, tuple[int, int]] = field(default_factory=dict)  # org -> (models, downloads)
-    base_license_class: dict[str, str] = field(default_factory=dict)  # model id -> license class
+    base_license_class: dict[str, str] = field(default_factory=dict)  # base id -> its effective license class
+    base_params: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # base id -> (params, size class)
     typo_params: dict = field(default_factory=dict)
 
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from whichmodel.hub.formats import markdown_table
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
 
@@ -29,6 +30,16 @@ def render(method: Method) -> str:
         "does not apply). A category's score is 10 x points earned / points possible over its conclusive",
         "findings; its coverage is the share of its applicable weight that was conclusive. Missing data lowers",
         "coverage, never the score. The overall score is the weighted mean of the categories that have one.",
+        "A failing *veto* check (`weights_present`) sets its category's score and rank to 0: a repository with",
+        "no weight files is not a usable model and never counts as safe.",
+        "",
+        "## Ranking",
+        "",
+        f"Rankings sort by a confidence-aware value: rank = coverage x score + (1 - coverage) x "
+        f"{float(method.ranking.get('prior', 5.0)):g}, the neutral prior standing in for what was not conclusive",
+        "(no conclusive finding: the prior alone). Ties are broken by coverage, then downloads. The overall rank",
+        "is the category-weighted mean of the category ranks. Search results show each score with its coverage",
+        "and rank; `--sort downloads` and `--sort likes` sort by the raw counts.",
         "",
         "| category | weight | what it measures |",
         "|---|---|---|",
@@ -44,6 +55,15 @@ def render(method: Method) -> str:
                 f"| `{spec.id}` | {spec.weight:g} | {_cell(spec.question)} | {_cell(spec.motivation)} "
                 f"| {_cell(spec.remediation)} |"
             )
+    lines += [
+        "",
+        "## Weight formats and how they load",
+        "",
+        "`unsafe_files`, `code_files`, `safetensors` and `weights_present` read this table (`hub/formats.py`).",
+        "The pickle extensions come from picklescan's own lists at run time; a file name alone decides the row.",
+        "",
+        markdown_table(),
+    ]
     return "\n".join(lines) + "\n"
 
 

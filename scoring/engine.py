@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from whichmodel.hub.facts import ModelFacts
 from whichmodel.scoring.checks import CHECKS
 from whichmodel.scoring.context import ScoringContext
-from whichmodel.scoring.findings import CONCLUSIVE, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
+from whichmodel.scoring.findings import CONCLUSIVE, FAIL, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
+from whichmodel.scoring.lineage import apply_lineage
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
 
 def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[Finding]:
-    """Every check of the method, as findings, in method order."""
+    """Every check of the method, as findings, in method order (lineage facts are filled in first)."""
+    apply_lineage(facts, ctx)
     findings = []
     for spec in method.checks:
         fn = CHECKS.get(spec.id)
@@ -41,13 +43,27 @@ def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[F
     return findings
 
 
+def rank_value(score: float | None, coverage: float, method: Method) -> float:
+    """The confidence-aware value rankings sort by.
+
+    The score where findings were conclusive, the method's neutral prior for the share that was not:
+    `coverage x score + (1 - coverage) x prior`: a model with 2 of 8 checks conclusive, all passing, ranks
+    near the prior rather than level with one that passed all 8. No conclusive finding: the prior.
+    """
+    prior = float(method.ranking.get("prior", 5.0))
+    if score is None:
+        return prior
+    return round(coverage * score + (1.0 - coverage) * prior, 3)
+
+
 def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding], method: Method) -> ScoreCard:
     """Category score = 10 x earned / possible over conclusive findings; overall = weighted mean of categories."""
     by_category: dict[str, list[Finding]] = {c: [] for c in CATEGORIES}
     for finding in findings:
         by_category[finding.category].append(finding)
     categories: dict[str, CategoryScore] = {}
-    weighted = weight_sum = coverage_sum = 0.0
+    weighted = weight_sum = coverage_sum = rank_sum = 0.0
+    vetoes = {c.id for c in method.checks if c.params.get("veto")}
     for name in CATEGORIES:
         items = by_category[name]
         applicable = sum(f.max_points for f in items if f.outcome != NOT_APPLICABLE)
@@ -56,14 +72,20 @@ def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding
         earned = sum(f.points or 0.0 for f in conclusive)
         score = round(10 * earned / possible, 2) if possible else None
         coverage = round(possible / applicable, 3) if applicable else 0.0
-        categories[name] = CategoryScore(name, score, coverage, items)
+        veto = next((f.check for f in items if f.check in vetoes and f.outcome == FAIL), None)
+        if veto:
+            score = 0.0  # e.g. no weight files: nothing to load is not "safe", whatever else passed
+        rank = 0.0 if veto else rank_value(score, coverage, method)
+        categories[name] = CategoryScore(name, score, coverage, items, rank=rank, vetoed_by=veto)
         cat_weight = float(method.categories[name]["weight"])
         coverage_sum += cat_weight * coverage
+        rank_sum += cat_weight * rank
         if score is not None:
             weighted += cat_weight * score
             weight_sum += cat_weight
     total_weight = sum(float(c["weight"]) for c in method.categories.values())
     return ScoreCard(
+        rank=round(rank_sum / total_weight, 3),
         model_id=model_id,
         overall=round(weighted / weight_sum, 2) if weight_sum else None,
         coverage=round(coverage_sum / total_weight, 3),

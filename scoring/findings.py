@@ -62,12 +62,15 @@ class CategoryScore:
     score: float | None
     coverage: float
     findings: list[Finding] = field(default_factory=list)
+    rank: float | None = None  # the confidence-aware value search ranks by (see `scoring.engine.rank_value`)
+    vetoed_by: str | None = None  # a failing veto check that set the score to 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the CLI contract."""
         return {
             "score": self.score,
             "coverage": self.coverage,
+            "rank": self.rank,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -83,6 +86,7 @@ class ScoreCard:
     weights_hash: str
     observed_at: str | None
     categories: dict[str, CategoryScore]
+    rank: float | None = None
 
     def findings(self) -> list[Finding]:
         """Every finding, category by category."""
@@ -94,6 +98,7 @@ class ScoreCard:
             "model_id": self.model_id,
             "overall": self.overall,
             "coverage": self.coverage,
+            "rank": self.rank,
             "method_version": self.method_version,
             "weights_hash": self.weights_hash,
             "observed_at": self.observed_at,

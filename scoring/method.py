@@ -34,6 +34,7 @@ class Method:
     weights_hash: str
     categories: dict[str, dict[str, Any]]
     checks: tuple[CheckSpec, ...]
+    ranking: dict[str, Any] = field(default_factory=dict)
 
     def checks_in(self, category: str) -> tuple[CheckSpec, ...]:
         """The checks of one category, in file order."""
@@ -76,6 +77,7 @@ def parse_method(raw: bytes) -> Method:
         weights_hash=hashlib.sha256(raw).hexdigest(),
         categories=categories,
         checks=tuple(checks),
+        ranking=dict(data.get("ranking") or {}),
     )
 
 

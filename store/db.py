@@ -10,7 +10,7 @@ from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, create_engine
 from whichmodel.config import Settings
 from whichmodel.store import facets
-from whichmodel.store.models import SCHEMA_VERSION, Meta
+from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, Meta
 from whichmodel.store.rollup import refresh_rollup
 
 
@@ -44,8 +44,50 @@ def _fill_author_rollup(engine: Engine) -> str:
     return "5"
 
 
+def _add_derived_facts(engine: Engine) -> str:
+    """5 -> 6: the derived-fact, rank and coverage columns of `models`, and a `has_weights` search facet.
+
+    Filled from what is stored: the declared class is the stored class, coverage and rank come from the
+    stored scores of each model's newest observation (under the prior of the current method). Facts that
+    need the new parser (effective license, weights present, size conflicts) arrive with `whichmodel rescore`,
+    which the method version bump calls for anyway.
+    """
+    from whichmodel.scoring.method import load_method  # scoring is left of store: the prior lives in the method
+
+    prior = float(load_method().ranking.get("prior", 5.0))
+    have = {c["name"] for c in inspect(engine).get_columns("models")}
+    added = {
+        "license_class_declared": "VARCHAR", "license_conflict": "TEXT", "params_conflict": "TEXT",
+        "params_active": "BIGINT", "adapter_params": "BIGINT", "has_weights": "BOOLEAN",
+        **{c: "FLOAT" for c in COVERAGE_COLUMNS.values() if c != "coverage"},
+        **{c: "FLOAT" for c in RANK_COLUMNS.values()},
+    }  # fmt: skip
+    with engine.begin() as conn:
+        for column, kind in added.items():
+            if column not in have:
+                conn.exec_driver_sql(f"ALTER TABLE models ADD COLUMN {column} {kind}")
+        conn.exec_driver_sql("UPDATE models SET license_class_declared = license_class")
+        for category in SCORE_COLUMNS:
+            coverage = COVERAGE_COLUMNS[category]
+            stored = (
+                "(SELECT {col} FROM scores s JOIN observations o ON o.id = s.observation_id "
+                "WHERE o.id = models.latest_observation_id AND s.method_version = o.scored_version "
+                f"AND s.category = '{category}')"
+            )
+            if coverage != "coverage":
+                conn.exec_driver_sql(f"UPDATE models SET {coverage} = {stored.format(col='coverage')}")
+            conn.exec_driver_sql(
+                f"UPDATE models SET {RANK_COLUMNS[category]} = CASE WHEN {category} IS NULL THEN {prior} "
+                f"ELSE round(coalesce({coverage}, 0) * {category} + (1 - coalesce({coverage}, 0)) * {prior}, 3) END "
+                "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
+            )
+        if engine.dialect.name == "sqlite":
+            facets.drop(conn)  # install() rebuilds it, with the new column, after the migrations
+    return "6"
+
+
 # Schema version -> the step that brings a database at that version to the next (additive changes only).
-MIGRATIONS = {"4": _fill_author_rollup}
+MIGRATIONS = {"4": _fill_author_rollup, "5": _add_derived_facts}
 
 
 def make_engine(url: str) -> Engine:
@@ -69,14 +111,14 @@ def make_engine(url: str) -> Engine:
             f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
             "folder and ingest again"
         )
+    while stored in MIGRATIONS:  # new tables exist by now; a migration adds columns and fills them
+        stored = MIGRATIONS[stored](engine)
+        with engine.begin() as conn:
+            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
     with engine.begin() as conn:  # create_all leaves an existing table's indexes alone: add the new ones
         for table in SQLModel.metadata.sorted_tables:
             for index in table.indexes:
                 conn.execute(CreateIndex(index, if_not_exists=True))
-    while stored in MIGRATIONS:  # new tables and indexes exist by now; a migration fills them
-        stored = MIGRATIONS[stored](engine)
-        with engine.begin() as conn:
-            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
     facets.install(engine)
     return engine
 

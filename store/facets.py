@@ -13,7 +13,10 @@ from sqlalchemy.engine import Engine
 
 # Facet column -> the `models` column it mirrors; a NULL is stored as '' (or -1 for chat), since NULLs in
 # a key never conflict and would break the upserts. No filter asks for an empty value.
-COLUMNS = {"pipeline_tag": "''", "size_class": "''", "license_class": "''", "chat": "-1", "gated": "''"}
+COLUMNS = {
+    "pipeline_tag": "''", "size_class": "''", "license_class": "''", "chat": "-1", "gated": "''", "has_weights": "-1",
+}  # fmt: skip
+TRIGGERS = ("model_facets_insert", "model_facets_delete", "model_facets_update")
 
 
 def _values(row: str) -> str:
@@ -30,7 +33,8 @@ _CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COLUMNS)
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS model_facets (pipeline_tag TEXT NOT NULL, size_class TEXT NOT NULL, "
-    "license_class TEXT NOT NULL, chat INTEGER NOT NULL, gated TEXT NOT NULL, models INTEGER NOT NULL, "
+    "license_class TEXT NOT NULL, chat INTEGER NOT NULL, gated TEXT NOT NULL, has_weights INTEGER NOT NULL, "
+    "models INTEGER NOT NULL, "
     f"PRIMARY KEY ({', '.join(COLUMNS)})) WITHOUT ROWID",
     "CREATE TRIGGER IF NOT EXISTS model_facets_insert AFTER INSERT ON models BEGIN "
     + _ADD.format(values=_values("NEW"))
@@ -58,11 +62,25 @@ def install(engine: Engine) -> None:
             )
 
 
+def drop(conn: Connection) -> None:
+    """Remove the table and its triggers (a schema upgrade that changes the facet columns rebuilds them)."""
+    for trigger in TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS model_facets")
+
+
+class Not(tuple):
+    """A facet value to exclude rather than match: `Not((False,))` counts true and unknown alike."""
+
+
 def count(conn: Connection, equal: dict[str, object]) -> int:
-    """Models whose facet columns equal `equal` (column -> value; True/False for chat)."""
+    """Models whose facet columns equal `equal` (column -> value; True/False for booleans; `Not` excludes)."""
     unknown = set(equal) - set(COLUMNS)
     if unknown:
         raise ValueError(f"not facet columns: {', '.join(sorted(unknown))}")
-    where = " AND ".join(f"{c} = :{c}" for c in equal) or "1"
-    values = {c: int(v) if isinstance(v, bool) else v for c, v in equal.items()}
+    where = " AND ".join(f"{c} {'!=' if isinstance(v, Not) else '='} :{c}" for c, v in equal.items()) or "1"
+    values = {}
+    for c, v in equal.items():
+        v = v[0] if isinstance(v, Not) else v
+        values[c] = int(v) if isinstance(v, bool) else v
     return conn.execute(text(f"SELECT coalesce(sum(models), 0) FROM model_facets WHERE {where}"), values).scalar_one()

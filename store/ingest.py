@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from whichmodel.hub.facts import ModelFacts, iso_utc
+from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected
 from whichmodel.scoring.context import Reference, ScoringContext
 from whichmodel.scoring.engine import aggregate, run_checks
+from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 from whichmodel.store.models import CardRow, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
 
@@ -91,7 +93,13 @@ def _model_columns(facts: ModelFacts) -> dict:
         "params": facts.params,
         "size_class": facts.size_class,
         "license": facts.license,
-        "license_class": facts.license_class,
+        "license_class": facts.license_class_effective or facts.license_class,
+        "license_class_declared": facts.license_class,
+        "license_conflict": facts.license_conflict,
+        "params_conflict": facts.params_conflict,
+        "params_active": facts.params_active,
+        "adapter_params": facts.adapter_params,
+        "has_weights": facts.has_weights,
         "chat": facts.chat,
         "gated": None if gated is None else ("false" if gated is False else str(gated)),
         "downloads": facts.downloads,
@@ -100,6 +108,17 @@ def _model_columns(facts: ModelFacts) -> dict:
         "base_relation": facts.base_relation,
         "created_at": facts.created_at,
     }
+
+
+def _pickle_files(facts: ModelFacts) -> int | None:
+    """How many files load by unpickling (any pickle-based format, training state included)."""
+    if facts.file_kinds is None:
+        return None
+    return sum(len(v) for k, v in facts.file_kinds.items() if load_class(k) == PICKLE)
+
+
+# Facts that the lineage (base models in the store) can change at scoring time, and the columns they fill.
+LINEAGE_COLUMNS = ("params", "size_class", "license_class", "license_conflict")
 
 
 def _card_hash(text: str) -> str:
@@ -175,9 +194,7 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
             "card_hash": _card_hash(i.card_text) if i.card_text else None,
             "license": i.facts.license,
             "gated": _model_columns(i.facts)["gated"],
-            "pickle_files": len((i.facts.file_kinds or {}).get("pickle", []))
-            if i.facts.file_kinds is not None
-            else None,
+            "pickle_files": _pickle_files(i.facts),
         }
         for i in fresh
     ]
@@ -339,11 +356,44 @@ def build_context(conn: Connection, method: Method) -> ScoringContext:
         .having(func.count() >= provider["min_models"], func.sum(M.c.downloads) >= provider["min_total_downloads"])
     ).all()
     ctx.strong_authors = {author: (int(n), int(total)) for author, n, total in strong}
-    bases = select(M.c.base_model).where(M.c.base_model.is_not(None)).distinct()
-    ctx.base_license_class = dict(
-        conn.execute(select(M.c.id, M.c.license_class).where(M.c.id.in_(bases), M.c.license_class.is_not(None))).all()
-    )
+    ctx.base_license_class, ctx.base_params = _lineage(conn)
     return ctx
+
+
+def _lineage(conn: Connection, depth: int = 8) -> tuple[dict[str, str], dict[str, tuple[int, str | None]]]:
+    """Every stored base model's effective license class (the strictest up its chain) and its size.
+
+    Bases of bases are followed up to `depth` steps (a cycle stops there). A base whose declared class is
+    unknown does not tighten anything: unknown is not a class one can be stricter than.
+    """
+    rows: dict[str, tuple] = {}
+    wanted = set(conn.execute(select(M.c.base_model).where(M.c.base_model.is_not(None)).distinct()).scalars())
+    for _ in range(depth):
+        wanted -= set(rows)
+        if not wanted:
+            break
+        found = conn.execute(
+            select(M.c.id, func.coalesce(M.c.license_class_declared, M.c.license_class), M.c.base_model, M.c.params,
+                   M.c.size_class).where(M.c.id.in_(list(wanted)))
+        ).all()  # fmt: skip
+        rows.update({r[0]: tuple(r[1:]) for r in found})
+        wanted = {r[2] for r in found if r[2]}
+    effective: dict[str, str] = {}
+
+    def resolve(model_id: str, seen: frozenset = frozenset()) -> str | None:
+        if model_id in effective:
+            return effective[model_id]
+        if model_id not in rows or model_id in seen:
+            return None
+        declared, base, _, _ = rows[model_id]
+        above = resolve(base, seen | {model_id}) if base else None
+        effective[model_id] = strictest([c for c in (declared, above) if c]) or declared
+        return effective[model_id]
+
+    for model_id in rows:
+        resolve(model_id)
+    params = {mid: (r[2], r[3]) for mid, r in rows.items() if r[2]}
+    return {k: v for k, v in effective.items() if v}, params
 
 
 def score_pending(
@@ -368,9 +418,14 @@ def score_pending(
         if not rows:
             return done
         findings_rows, score_rows, model_updates = [], [], []
+        facts_updates = []
         for obs_id, model_id, data, latest in rows:
             facts = ModelFacts.from_dict(json.loads(data))
-            findings = run_checks(facts, ctx, method)
+            before = {c: getattr(facts, c) for c in ("params", "params_source", "size_class",
+                                                      "license_class_effective", "license_conflict")}  # fmt: skip
+            findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
+            if any(getattr(facts, c) != v for c, v in before.items()):
+                facts_updates.append({"b_obs": obs_id, "b_data": json.dumps(facts.to_dict(), default=str)})
             card = aggregate(model_id, facts.observed_at, findings, method)
             for f in findings:
                 findings_rows.append(
@@ -402,10 +457,15 @@ def score_pending(
                     }
                 )
             if latest == obs_id:
+                columns = _model_columns(facts)
                 model_updates.append(
-                    {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage}
+                    {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage,
+                     "b_overall_rank": card.rank}
                     | {f"b_{name}": c.score for name, c in card.categories.items()}
-                )
+                    | {f"b_{name}_rank": c.rank for name, c in card.categories.items()}
+                    | {f"b_{name}_coverage": c.coverage for name, c in card.categories.items()}
+                    | {f"b_{c}": columns[c] for c in LINEAGE_COLUMNS}
+                )  # fmt: skip
         ids = [r[0] for r in rows]
         with engine.begin() as conn:
             # Re-scoring under the same version replaces that version's rows; other versions stay as history.
@@ -414,6 +474,9 @@ def score_pending(
             conn.execute(insert(FI), findings_rows)
             conn.execute(insert(S), score_rows)
             conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
+            if facts_updates:  # the stored facts show what the lineage derived (the score card reads them)
+                conn.execute(update(F).where(F.c.observation_id == bindparam("b_obs")).values(data=bindparam("b_data")),
+                             facts_updates)  # fmt: skip
             if model_updates:
                 conn.execute(
                     update(M)
@@ -421,8 +484,12 @@ def score_pending(
                     .values(
                         overall=bindparam("b_overall"),
                         coverage=bindparam("b_coverage"),
+                        overall_rank=bindparam("b_overall_rank"),
                         method_version=method.version,
                         **{name: bindparam(f"b_{name}") for name in CATEGORIES},
+                        **{f"{name}_rank": bindparam(f"b_{name}_rank") for name in CATEGORIES},
+                        **{f"{name}_coverage": bindparam(f"b_{name}_coverage") for name in CATEGORIES},
+                        **{c: bindparam(f"b_{c}") for c in LINEAGE_COLUMNS},
                     ),
                     model_updates,
                 )

@@ -8,12 +8,16 @@ Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid
-SCHEMA_VERSION = "5"
+# Beside each score: its confidence-aware rank value and its coverage (the overall coverage is `coverage`).
+RANK_COLUMNS = {c: f"{c}_rank" for c in SCORE_COLUMNS}
+COVERAGE_COLUMNS = {c: ("coverage" if c == "overall" else f"{c}_coverage") for c in SCORE_COLUMNS}
+# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid;
+# 6: derived facts (declared vs effective license class, conflicts, weights present) and rank/coverage columns
+SCHEMA_VERSION = "6"
 
 
 class Meta(SQLModel, table=True):
@@ -38,6 +42,8 @@ class ModelRow(SQLModel, table=True):
         Index("ix_models_license_chat", "license_class", "chat"),
         *(Index(f"ix_models_{c}_downloads", c, "downloads") for c in
           ("overall", "popularity", "activity", "operational", "security", "quality", "likes")),
+        # Rankings: rank value, then coverage, then downloads (see scoring.engine.rank_value).
+        *(Index(f"ix_models_{c}_ranked", RANK_COLUMNS[c], COVERAGE_COLUMNS[c], "downloads") for c in SCORE_COLUMNS),
         Index("ix_models_downloads", "downloads"),
     )  # fmt: skip
 
@@ -54,7 +60,14 @@ class ModelRow(SQLModel, table=True):
     params: int | None = Field(default=None, index=True)
     size_class: str | None = None
     license: str | None = None
+    # The effective class (the strictest along the lineage): what filters and "commercial use" read.
     license_class: str | None = None
+    license_class_declared: str | None = None  # the declared license's own class
+    license_conflict: str | None = Field(default=None, sa_column=Column(Text))
+    params_conflict: str | None = Field(default=None, sa_column=Column(Text))
+    params_active: int | None = Field(default=None, sa_column=Column(BigInteger))
+    adapter_params: int | None = Field(default=None, sa_column=Column(BigInteger))
+    has_weights: bool | None = None  # False: README/config/code only, not a usable model
     chat: bool | None = None
     gated: str | None = Field(default=None, index=True)
     downloads: int | None = None
@@ -69,6 +82,17 @@ class ModelRow(SQLModel, table=True):
     security: float | None = None
     quality: float | None = None
     coverage: float | None = None
+    popularity_coverage: float | None = None
+    activity_coverage: float | None = None
+    operational_coverage: float | None = None
+    security_coverage: float | None = None
+    quality_coverage: float | None = None
+    overall_rank: float | None = None
+    popularity_rank: float | None = None
+    activity_rank: float | None = None
+    operational_rank: float | None = None
+    security_rank: float | None = None
+    quality_rank: float | None = None
     method_version: str | None = None
 
 

@@ -17,7 +17,17 @@ from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_la
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES
 from whichmodel.store import facets
-from whichmodel.store.models import SCORE_COLUMNS, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.store.models import (
+    COVERAGE_COLUMNS,
+    RANK_COLUMNS,
+    SCORE_COLUMNS,
+    FactsRow,
+    FindingRow,
+    IngestRun,
+    ModelRow,
+    Observation,
+    ScoreRow,
+)
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741
@@ -150,6 +160,8 @@ class SearchFilters:
     min_downloads: int | None = None
     max_memory_gb: float | None = None
     precision: str = "fp16"
+    # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
+    include_no_weights: bool = False
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -343,7 +355,13 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         cap = params_for_memory(filters.max_memory_gb, filters.precision)
         label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"
         conds.append(Filter(label, cols.params <= cap, None))
+    if not filters.include_no_weights:
+        conds.append(Filter(NO_WEIGHTS_FILTER, or_(cols.has_weights.is_(None), cols.has_weights.is_(True)),
+                            ("has_weights", facets.Not((False,)))))  # fmt: skip
     return conds
+
+
+NO_WEIGHTS_FILTER = "has weight files"
 
 
 def count_matching(conn, active: list[Filter]) -> int:
@@ -356,7 +374,18 @@ def count_matching(conn, active: list[Filter]) -> int:
 RESULT_COLUMNS = (
     "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
     "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
+    "license_class_declared", "license_conflict", "params_conflict", "params_active", "adapter_params", "has_weights",
+    *(c for c in COVERAGE_COLUMNS.values() if c != "coverage"), *RANK_COLUMNS.values(),
 )  # fmt: skip
+
+
+def _order(order, sort: str) -> list:
+    """A score sorts by its rank value, then its coverage, then downloads; a count sorts by itself."""
+    if sort in RANK_COLUMNS:
+        keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
+    else:
+        keys = [order[sort], order.downloads]
+    return [k.desc().nulls_last() for k in keys]
 
 
 def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: int) -> list:
@@ -377,7 +406,7 @@ def _ranked(conn, sort: str, plain: list, unindexed: list, matches: int, limit: 
     query: Select = (
         select(*[M.c[c] for c in RESULT_COLUMNS])
         .where(*conds)
-        .order_by(order[sort].desc().nulls_last(), order.downloads.desc().nulls_last())
+        .order_by(*_order(order, sort))
         .limit(limit)
     )
     return conn.execute(query).mappings().all()
@@ -392,12 +421,15 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
         total = count_matching(conn, active)
         unindexed = [f.condition for f in filter_conditions(filters, unindexed=True)]
         rows = _ranked(conn, filters.sort, conds, unindexed, total, filters.limit)
+        left_out = 0
+        if not filters.include_no_weights:
+            left_out = count_matching(conn, [f for f in active if f.label != NO_WEIGHTS_FILTER]) - total
     results = []
     for row in rows:
         item = dict(row)
         item["model_id"] = item.pop("id")
         results.append(item)
-    return {"total_matched": total, "results": results}
+    return {"total_matched": total, "left_out_no_weights": left_out, "results": results}
 
 
 def data_status(engine: Engine) -> dict:
@@ -453,6 +485,8 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     with engine.connect() as conn:
         total = count_matching(conn, active)
         for i, (label, _, _) in enumerate(active):
+            if label == NO_WEIGHTS_FILTER:
+                continue  # repos without weights are counted in search's `left_out_no_weights`, never offered
             n = count_matching(conn, active[:i] + active[i + 1 :]) - total
             best = _ranked(conn, filters.sort, _failing(active, i), _failing(unindexed, i), n, top)
             effects.append({"filter": label, "would_add": n,

@@ -83,7 +83,7 @@ CASES = [
     ("copyleft text generation model", "recommend", {"license_class": "copyleft", "task": "text-generation"}, []),
     ("suggest a 1.5B assistant model", "recommend", {"size": "1.5B", "chat": True}, []),
     ("Which 70b model is the safest?", "recommend", {"size": "70B", "sort": "security"}, []),
-    ("most downloaded classifier", "recommend", {"task": "text-classification", "sort": "popularity"}, []),
+    ("most downloaded classifier", "recommend", {"task": "text-classification", "sort": "downloads"}, []),
     (
         "best model for question answering that I can use commercially",
         "recommend",

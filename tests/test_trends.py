@@ -254,6 +254,7 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
     from whichmodel.store.db import make_engine
+    from whichmodel.store.models import SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -271,7 +272,7 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == "5"
+        assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == SCHEMA_VERSION
         indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(leaderboard)")}
         columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(ingest_runs)")}
     assert "ix_lb_family_params_cover" in indexes and "ix_lb_family_params" not in indexes
