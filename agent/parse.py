@@ -188,8 +188,8 @@ _ABOUT_MODELS = re.compile(
 )
 _LINEAGE = re.compile(
     r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
-    r"quanti[sz]ed|derivatives?|derived|descendants?|based|built|children|variants?|versions?)"
-    r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|on|for|off)\s",
+    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?)"
+    r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|for|off)\s|\b(based|built)\s(?:on|off|upon)\s",
     re.I,
 )
 _LINEAGE_AFTER = re.compile(
@@ -233,8 +233,8 @@ class _Scan:
         self.used.append((start, end))
 
     def search(self, pattern: str | re.Pattern, mark: bool = True) -> re.Match | None:
-        """The first match; every match's span is marked used (all of them state the same requirement)."""
-        matches = list(re.finditer(pattern, self.lowered))
+        """The first match outside used spans; every such match is marked used (they state one requirement)."""
+        matches = [m for m in re.finditer(pattern, self.lowered) if not self.is_used(m.start(), m.end())]
         if mark:
             for match in matches:
                 self.use(match.start(), match.end())
@@ -335,7 +335,7 @@ def _lineage(scan: _Scan) -> tuple[str | None, int | None]:
     match = _LINEAGE.search(scan.lowered)
     if match:
         scan.use(match.start(), match.end())
-        return _relation(match[1]), match.end()
+        return _relation(match[1] or match[2]), match.end()
     return None, None
 
 
@@ -353,14 +353,31 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     lowered = scan.lowered
     slots: dict = {}
     _size_slots(scan, slots)
+    explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
+    if explicit:
+        slots["finding"] = f"{explicit[1]}={explicit[2]}"
+    downloads = scan.search(r"\b(?:at least|over|more than|above|min(?:imum)?|>=?)\s?(\d[\d,.]*)\s?(k|m|thousand|"
+                            r"million)?\s(?:monthly\s)?downloads\b")  # fmt: skip
+    if downloads:
+        number = float(downloads[1].replace(",", ""))
+        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get(downloads[2] or "", 1)
+        slots["min_downloads"] = int(number * scale)
+    top = scan.search(r"\b(?:top|best|first)\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\b")
+    if top:
+        slots["top"] = int(top[1]) if top[1].isdigit() else _WORD_NUMBERS[top[1]]
+    target = scan.search(r"\b(?:reach|get to|hit|score|get|above|to)\s(?:an?\s)?(\d{1,2}(?:\.\d)?)(?![\d.,-])"
+                         r"(?:\s?/\s?10|\sout of 10)?", mark=False)  # fmt: skip
+    if target and scan.search(r"\bwhat would it take\b|\bwhat (?:does|would) it need\b|\bhow (?:can|could|would) "
+                              r"(?:it|\w[\w.-]{0,60}) (?:reach|get|score|improve)|\bwhat would (?:raise|improve)|"
+                              r"\bto (?:reach|get to|hit)\b|\bscore higher\b|\bimprove\b|"
+                              r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
+        slots["target"] = float(target[1])
+        scan.use(target.start(), target.end())
     pattern, findings = _tables()["findings"]
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
             slots.setdefault("finding", findings[_key(match[0])])
             scan.use(match.start(), match.end())
-    explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
-    if explicit:
-        slots["finding"] = f"{explicit[1]}={explicit[2]}"
     for pattern, values in LICENSES:
         match = re.search(pattern, lowered)
         if match and not scan.is_used(match.start(), match.end()):
@@ -413,19 +430,6 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
                    r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
                    r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b"):
         slots["exclude_gated"] = True  # fmt: skip
-    downloads = scan.search(r"\b(?:at least|over|more than|above|min(?:imum)?|>=?)\s?(\d[\d,.]*)\s?(k|m|thousand|"
-                            r"million)?\s(?:monthly\s)?downloads\b")  # fmt: skip
-    if downloads:
-        number = float(downloads[1].replace(",", ""))
-        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get(downloads[2] or "", 1)
-        slots["min_downloads"] = int(number * scale)
-    target = scan.search(r"\b(?:reach|get to|hit|score|get|above|to)\s(?:an?\s)?(\d{1,2}(?:\.\d)?)"
-                         r"(?:\s?/\s?10|\sout of 10)?(?:\s(?:overall|on (\w+)|in (\w+)))?")  # fmt: skip
-    if target and scan.search(r"\bwhat would it take\b|\bwhat (?:does|would) it need\b|\bhow (?:can|could|would) "
-                              r"(?:it|\w[\w.-]{0,60}) (?:reach|get|score|improve)|\bwhat would (?:raise|improve)|"
-                              r"\bto (?:reach|get to|hit)\b|\bscore higher\b|\bimprove\b|"
-                              r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
-        slots["target"] = float(target[1])
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
@@ -437,9 +441,6 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     families = [fam for key, fam in FAMILIES.items() if re.search(r"\b" + re.escape(key) + r"\b", lowered)]
     if families:
         slots["archs"] = list(dict.fromkeys(families))
-    top = scan.search(r"\b(?:top|best|first)\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\b")
-    if top:
-        slots["top"] = int(top[1]) if top[1].isdigit() else _WORD_NUMBERS[top[1]]
     return slots
 
 
@@ -498,7 +499,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
                           r"\bor\b|\bwhich (?:one |of (?:the|these|them) )?(?:is|has|scores)\b|\bbetween\b|"
                           r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse)\b|"
                           r"\bhow do\b[\w ,.-]{0,80}\bcompare\b", lowered)  # fmt: skip
-    lineage = slots.get("base") is not None
+    lineage = slots.get("base") is not None or slots.get("base_unresolved") is not None
     if comparing and not lineage and (has_models >= 2 or (memory.get("models") and re.search(
             r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side", lowered))):  # fmt: skip
         return "compare"
@@ -632,19 +633,21 @@ def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
 
 
 def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None = None,
-          resolve_exact: Callable[[str], str | None] | None = None) -> Plan:  # fmt: skip
+          resolve_exact: Callable[[str], str | None] | None = None,
+          resolve_base: Callable[[str], str | None] | None = None) -> Plan:  # fmt: skip
     """The plan for one question.
 
     `resolve` maps a typed name to a stored model id (or None), typos allowed; `resolve_exact` is used for
     plain words, which must match a well-known stored name exactly (so "model" or "best" never turn into a
-    model). Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
+    model); `resolve_base` may also know base models that are only named by stored models (lineage questions).
+    Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
     check_length(text)
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
     after = _LINEAGE_AFTER.search(scan.lowered)
-    models, unresolved, spans = [], [], []
+    models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
     taken = []
     for start, end, name in _name_spans(text):
@@ -656,6 +659,9 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
             unresolved.append(name)
             scan.use(start, end)
             taken.append((start, end))
+        elif "-" in name and re.search(r"\d", name):
+            scan.use(start, end)  # an unknown name ('Janus-Pro-7B'): its size is part of the name, not a filter
+            unknown.append((start, end, name))
     for start, end, name in _spaced_names(text, taken):
         stored, (skip, used) = _resolve_longest(name, resolve)
         if stored:
@@ -692,7 +698,15 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         if relation != "any":
             slots["relation"] = relation
     elif relation is not None and base_at is not None:
-        slots["base_unresolved"] = text[base_at:].split("?")[0].strip()[:60]
+        named = [n for a, _, n in unknown if a >= base_at]
+        typed = named[0] if named else text[base_at:].split("?")[0].strip()[:60]
+        stored = resolve_base(typed) if resolve_base and named else None
+        if stored:
+            slots["base"] = stored
+            if relation != "any":
+                slots["relation"] = relation
+        else:
+            slots["base_unresolved"] = typed
     intent = classify(text, len(models) + len(unresolved), slots, memory)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
     if intent == "trend":

@@ -23,6 +23,13 @@ from whichmodel.usecases.models import resolve
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision")  # fmt: skip
+# Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
+FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
+NOTHING_APPLIED = (
+    "None of what this question asks for is something I can filter on, so I am not listing models as if it "
+    "were answered. I can filter by task, size or memory, license, language, access (gated), lineage (fine-tunes "
+    "of a model), downloads and findings (e.g. typosquats, pickle files), and rank by a score."
+)
 # Filters that define what is asked for (their near misses are other things, not trade-offs).
 DEFINING = ("task", "topic", "finetune of", "adapter of", "merge of", "quantized of", "descendant of", "language=",
             "finding ")  # fmt: skip
@@ -113,7 +120,8 @@ class Planner:
         listed = memory.listed
         context = {"models": listed or last.models}
         try:
-            parsed: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact)
+            parsed: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact,
+                                 resolve_base=lambda name: resolve(self.services, name, bases=True).model_id)
         except QuestionTooLong as err:
             return TurnPlan("say", question=question[:200], text=str(err))
         plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
@@ -164,6 +172,8 @@ class Planner:
     def first_calls(self, plan: TurnPlan) -> list[dict]:
         """The first tool calls of a plan (none for help)."""
         intent, slots, models = plan.intent, plan.slots, plan.models
+        if intent == "recommend" and plan.not_applied and not set(slots) & FILTER_KEYS:
+            return []  # every requirement was left unapplied: no unfiltered list passed off as the answer
         if intent == "recommend":
             args = {k: slots[k] for k in RECOMMEND_KEYS if k in slots}
             if args.get("sort") == "popularity" and re.search(r"most[- ]downloaded|most downloads", plan.question,
@@ -171,6 +181,8 @@ class Planner:
                 args["sort"] = "downloads"
             if "precision" in args and "max_memory_gb" not in args:
                 args.pop("precision")
+            if "tasks" in args:  # several pipeline tags, any of them: the first alone would narrow it
+                args.pop("task", None)
             return [_call("search_models", args | {"limit": 5})]
         if intent == "compare" and len(models) >= 2:
             return [_call("compare_models", {"model_ids": models[:4]})]
@@ -222,6 +234,8 @@ class Planner:
             answer = Answer(plan.text or "", [], {})
         elif plan.intent == "out_of_scope":
             answer = Answer(OUT_OF_SCOPE, [], {})
+        elif plan.intent == "recommend" and not results and plan.not_applied:
+            answer = Answer(NOTHING_APPLIED, [], {})
         elif writer is None or (not results and plan.intent != "help"):
             answer = Answer(self._cannot(plan), [], {})
         else:
@@ -423,7 +437,9 @@ def _compare_verdict(data: dict, ask: str | None) -> str:
     word = {"security": "safer", "quality": "better documented", "popularity": "more popular",
             "activity": "more active", "operational": "better on operational checks"}.get(category, "better overall")
     if len(top) > 1:
-        text = f"They tie on {category} ({_fmt(best)} each)"
+        rest = [f"{m} {_fmt(v)}" for m, v in known.items() if m not in top]
+        who = "They" if not rest else " and ".join(top)
+        text = f"{who} tie on {category} ({_fmt(best)} each" + (f"; {', '.join(rest)})" if rest else ")")
         if category != "overall" and lead_overall:
             tie_overall = sum(1 for v in overall.values() if v is not None and round(v, 1) ==
                               round(overall[lead_overall], 1)) > 1  # fmt: skip
@@ -486,8 +502,8 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"at least {value:,} downloads")
         elif key in ("tasks", "topics"):
             parts.append(f"{key[:-1]} any of {', '.join(value)}")
-        elif key == "finding":
-            parts.append(f"finding {value}")
+        elif key in ("finding", "findings"):
+            parts.append("finding " + " and ".join([value] if isinstance(value, str) else value))
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(parts)

@@ -131,7 +131,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
             from whichmodel.usecases.models import resolve
 
-            filters.base = resolve(services(settings), filters.base).model_id or filters.base
+            filters.base = resolve(services(settings), filters.base, bases=True).model_id or filters.base
         found = search(services(settings), filters)
     except UseCaseError as err:
         return fail(args, err)

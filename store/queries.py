@@ -504,7 +504,7 @@ class Resolution:
 
     query: str
     model_id: str | None
-    how: str  # exact | case | name | normalized | prefix | fuzzy | unused | none
+    how: str  # exact | case | name | normalized | prefix | base (only named as a base) | fuzzy | unused | none
     candidates: list[str] = field(default_factory=list)
     ambiguous: bool = False
 
@@ -584,13 +584,14 @@ def _pick(text: str, ids: list[str], how: str, limit: int) -> Resolution:
     return Resolution(text, best, how, ranked[:limit], ambiguous=bool(rivals))
 
 
-def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
+def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False) -> Resolution:
     """Resolve a full id, a bare, joined or shortened name ('phi2', 'llama-2-7b-chat') or a typo to a model.
 
     Bare names prefer the most downloaded model of that name (the original over its re-uploads); a name
     whose every match is unused (0 downloads) resolves with how="unused", which plain words must not accept.
     Order: exact id, id in any case, exact repo name, name without separators, name prefix (at most
-    `PREFIX_SLACK` more characters), then fuzzy among names sharing the first character.
+    `PREFIX_SLACK` more characters), with `bases` a base model that is not stored itself but that stored models
+    name as theirs (for lineage searches), then fuzzy among names sharing the first character.
     """
     from rapidfuzz import fuzz, process
 
@@ -622,6 +623,14 @@ def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
                 near.extend(_NAMES.ids_by_norm[norm])
         if near:
             return _pick(text, near, "prefix", limit)
+    with engine.connect() as conn:
+        named = [] if not bases else conn.execute(
+            select(M.c.base_model).where(func.lower(M.c.base_model).like(f"%/{name}"), M.c.base_model.like("%/%"))
+            .group_by(M.c.base_model).order_by(func.count().desc()).limit(limit)
+        ).scalars().all()  # fmt: skip
+    named = [b for b in named if b.lower().split("/")[-1] == name]
+    if named:
+        return Resolution(text, named[0], "base", list(named))
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
                               limit=limit)  # fmt: skip
     found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]

@@ -168,7 +168,7 @@ def make_tools(services: Services) -> list[BaseTool]:
         from whichmodel.store.queries import SearchFilters
 
         # A base that is not stored itself may still have stored descendants: keep what was typed then.
-        base_id = (models.resolve(services, base).model_id or base) if base else None
+        base_id = (models.resolve(services, base, bases=True).model_id or base) if base else None
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),

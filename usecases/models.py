@@ -46,13 +46,14 @@ class Resolved:
         return {"query": self.query, "model_id": self.model_id, "how": self.how, "candidates": list(self.candidates)}
 
 
-def resolve(services: Services, text: str, strict: bool = False) -> Resolved:
+def resolve(services: Services, text: str, strict: bool = False, bases: bool = False) -> Resolved:
     """A stored model for what the user typed.
 
     Args:
         services: the database.
         text: a full id, a bare name ("phi-2") or a misspelt one ("gemma-7bb").
         strict: accept only the id itself, in any case (a CI gate must never check a guessed model).
+        bases: also accept a base model that is not stored but that stored models name (lineage searches).
     """
     from whichmodel.store.queries import resolve_model, resolve_model_id
 
@@ -60,7 +61,7 @@ def resolve(services: Services, text: str, strict: bool = False) -> Resolved:
         found = resolve_model_id(services.engine, text.strip())
         how = "none" if found is None else ("exact" if found == text.strip() else "case")
         return Resolved(text, found, how, [found] if found else [])
-    found = resolve_model(services.engine, text)
+    found = resolve_model(services.engine, text, bases=bases)
     return Resolved(text, found.model_id, found.how, list(found.candidates))
 
 
