@@ -543,7 +543,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
                              r"\bwhat\b", lowered)  # fmt: skip
     filters = slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "task", "chat",
                               "sort", "topics", "language", "finding", "exclude_gated", "min_downloads", "base",
-                              "max_memory_gb"}  # fmt: skip
+                              "max_memory_gb", "base_unresolved"}  # fmt: skip
     if filters and (recommendish or not has_models or lineage):
         return "recommend"
     if has_models:

@@ -26,7 +26,7 @@ RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
-    "None of what this question asks for is something I can filter on, so I am not listing models as if it "
+    "Nothing in this question could be applied as a filter (see below), so I am not listing models as if it "
     "were answered. I can filter by task, size or memory, license, language, access (gated), lineage (fine-tunes "
     "of a model), downloads and findings (e.g. typosquats, pickle files), and rank by a score."
 )
