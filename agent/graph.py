@@ -23,6 +23,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from whichmodel import prompts
 from whichmodel.agent.context import Context
+from whichmodel.agent.parse import QuestionTooLong, check_length, unsupported_requirements
 from whichmodel.agent.planner import Planner
 from whichmodel.agent.state import State
 from whichmodel.scoring.method import load_method
@@ -81,7 +82,17 @@ def build_graph(services: Services, chat_model=None, checkpointer=None):
         if chat_model is None and not context.api_key:
             message, memory = planner.respond(state.messages, state.memory)
             return {"messages": [message], "steps": state.steps + 1, "memory": memory, "engine": "planner"}
+        question = str(next(m for m in reversed(state.messages) if isinstance(m, HumanMessage)).content)
+        try:
+            check_length(question)  # before any model reads it: the limit holds for the LLM path too
+        except QuestionTooLong as err:
+            return {"messages": [AIMessage(str(err))], "steps": state.steps + 1, "engine": "llm"}
         message = bound_model(context).invoke([SystemMessage(system), *state.messages])
+        if not message.tool_calls:  # requests no tool can filter on are said, whatever the model wrote
+            missing = [n.line() for n in unsupported_requirements(question)
+                       if n.phrase.lower() not in str(message.content).lower()]  # fmt: skip
+            if missing:
+                message = AIMessage(str(message.content).rstrip() + "\n" + "\n".join(missing), id=message.id)
         return {"messages": [message], "steps": state.steps + 1, "engine": "llm"}
 
     def route(state: State, runtime: Runtime[Context]) -> Literal["tools", "__end__"]:

@@ -604,6 +604,24 @@ def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[s
     return None, (0, 0)
 
 
+def unsupported_requirements(text: str) -> list[NotApplied]:
+    """The requests in a question that no stored fact can answer (prices, speed, context length ...).
+
+    The LLM path appends these to an answer that does not mention them; the planner reports them itself.
+    """
+    check_length(text)
+    scan = _Scan(text)
+    pattern, reasons = _tables()["unsupported"]
+    found: list[NotApplied] = []
+    for match in pattern.finditer(scan.lowered):
+        reason = reasons[_key(match[0])]
+        if found and found[-1].reason == reason:
+            found[-1] = NotApplied(f"{found[-1].phrase}, {scan.text[match.start() : match.end()]}", reason)
+        else:
+            found.append(NotApplied(scan.text[match.start() : match.end()], reason))
+    return found
+
+
 def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
     """Requirements the question states that no slot used: known-unsupported words, then leftover phrases."""
     out: list[NotApplied] = []
