@@ -119,13 +119,27 @@ class Planner:
         last = memory.last or LastAnswer("none")
         listed = memory.listed
         context = {"models": listed or last.models}
+        contested: dict[str, Any] = {}  # per question: the planner serves concurrent threads
+
+        def resolve_name(name: str) -> str | None:
+            found = resolve(self.services, name)
+            if found.contested:
+                contested[found.model_id] = found
+            return found.model_id
+
         try:
-            parsed: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact,
+            parsed: Plan = parse(question, resolve_name, context, resolve_exact=self._resolve_exact,
                                  resolve_base=lambda name: resolve(self.services, name, bases=True).model_id)
         except QuestionTooLong as err:
             return TurnPlan("say", question=question[:200], text=str(err))
         plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
                         not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
+        asked = [contested[m] for m in parsed.models if m in contested]
+        if asked and plan.intent in ("score", "explain", "compare"):  # two plausible models: ask back
+            found = asked[0]
+            options = " or ".join(found.candidates[:3])
+            return plan.but(intent="say", text=f"'{found.query}' could be {options}, about equally used. Which one "
+                                               "do you mean? Name it with its org.")  # fmt: skip
         lowered = question.lower()
         category = _asked_category(question)
         if plan.intent == "followup" and memory.ruled_out and re.search(

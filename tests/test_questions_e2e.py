@@ -391,3 +391,22 @@ def test_why_its_security_score_explains_security(agent):
     why = ask("why is its security score what it is?", thread="fu2")
     assert why["tool_calls"][0]["args"]["category"] == "security"
     assert "on security" in why["answer"].splitlines()[0]
+
+
+# ---------------------------------------------------------------------------------------------------- asking back
+def test_two_equally_used_models_of_one_name_are_asked_back(agent, raw):
+    ask, _ = agent
+    named = [m for m in raw if m.split("/")[1].lower() == "deepseek-r1-bf16"]
+    used = sorted((raw[m].get("downloads") or 0 for m in named), reverse=True)
+    assert len(named) >= 2 and used[1] * 2 >= used[0], "the data holds two about equally used repos of that name"
+    result = ask("score deepseek-r1-bf16")
+    assert result["tool_calls"] == []
+    assert all(m in result["answer"] for m in named) and "Which one" in result["answer"]
+
+
+def test_a_plain_word_never_resolves_to_an_unused_repo(agent, raw):
+    ask, _ = agent
+    junk = [m for m in raw if m.split("/")[1].lower() == "llama"]
+    assert junk and all((raw[m].get("downloads") or 0) == 0 for m in junk)
+    result = ask("tell me about llama")
+    assert not set(result["models"]) & set(junk)

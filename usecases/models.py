@@ -24,6 +24,7 @@ class Resolved:
     model_id: str | None
     how: str
     candidates: list[str] = field(default_factory=list)
+    contested: bool = False  # another author's model of that name is about as used: ask which one was meant
 
     @property
     def found(self) -> bool:
@@ -62,7 +63,7 @@ def resolve(services: Services, text: str, strict: bool = False, bases: bool = F
         how = "none" if found is None else ("exact" if found == text.strip() else "case")
         return Resolved(text, found, how, [found] if found else [])
     found = resolve_model(services.engine, text, bases=bases)
-    return Resolved(text, found.model_id, found.how, list(found.candidates))
+    return Resolved(text, found.model_id, found.how, list(found.candidates), contested=found.ambiguous)
 
 
 def require(services: Services, text: str, strict: bool = False) -> Resolved:
