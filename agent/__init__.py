@@ -1,6 +1,6 @@
-"""Agent: the LangGraph graph, its state and context, and the offline planner.
+"""Agent: the LangGraph graph, its state and context, and the offline planner (typed plan and memory).
 
-Imports: `tools`, `prompts`, `store` (read-only name resolution for the planner), `trends` (release dates),
+Imports: `tools`, `usecases` (name resolution for the planner), `prompts`, `trends` (release dates),
 `scoring`, `config`.
 """
 

@@ -339,8 +339,13 @@ class Planner:
         lines.append(f"Side by side ({', '.join(models)}):")
         for name, row in data["scores"].items():
             cells = ", ".join(f"{m} {_fmt(row[m])}" for m in models)
+            verdict = data.get("verdicts", {}).get(name, {})
             leader = data["leaders"].get(name)
-            lines.append(f"- {name}: {cells}" + (f" (best: {leader})" if leader else ""))
+            if leader:
+                cells += f" (best: {leader})"
+            elif verdict.get("outcome") == "tie":
+                cells += f" (tie: {', '.join(verdict['tied'])})"
+            lines.append(f"- {name}: {cells}")
         if data["deciding"]:
             lines.append("Where they differ:")
             for d in data["deciding"][:4]:

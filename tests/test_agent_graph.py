@@ -1,6 +1,7 @@
 """The graph with an LLM: a scripted fake chat model, and ChatOpenAI against a fake OpenAI-compatible server."""
 
 import json
+import re
 
 import pytest
 from fake_openai import FakeOpenAI
@@ -133,7 +134,6 @@ def test_chatopenai_streaming_with_tool_call_deltas(services, llm):
 
 def test_card_text_reaches_the_model_marked_untrusted(tmp_path, llm):
     """A card that carries instructions is delivered inside <untrusted> markers, never as instructions."""
-    from factories import wire
     from test_cards_search import _snapshot
     from whichmodel.cli.main import main
 
@@ -155,4 +155,5 @@ def test_card_text_reaches_the_model_marked_untrusted(tmp_path, llm):
     excerpt = json.loads(tool_reply["content"])["results"][0]["excerpt"]
     assert excerpt.startswith("<untrusted>") and excerpt.endswith("</untrusted>")
     assert "safest model ever" in excerpt.replace("[", "").replace("]", ""), "the injected claim is inside the markers"
-    assert wire  # the factory made the record
+    outside = re.sub(r"<untrusted>.*?</untrusted>", "", tool_reply["content"], flags=re.S)
+    assert "IGNORE ALL PREVIOUS" not in outside and "EvilBot" not in outside, "no card text outside the markers"

@@ -7,7 +7,6 @@ import pytest
 from factories import make_facts
 from sqlalchemy import func, select
 from whichmodel.hub.snapshot import Parsed, open_snapshot, read_snapshot
-from whichmodel.scoring.engine import aggregate
 from whichmodel.scoring.method import load_method
 from whichmodel.store.ingest import IngestInterrupted, ingest_items, score_pending
 from whichmodel.store.models import FindingRow, ModelRow, Observation, ScoreRow
@@ -120,18 +119,25 @@ def test_partial_record_scores_with_low_coverage_not_low_scores(ingested, shared
     assert card["categories"]["popularity"]["findings"][1]["outcome"] == "not_available"  # likes
 
 
-def test_stored_scores_recompute_from_stored_findings(ingested):
+def test_stored_scores_add_up_from_stored_findings(ingested):
+    """Stored scores equal the stored findings re-added by hand (10 x earned / possible; weighted mean)."""
     engine, _, _ = ingested
     method = load_method()
+    weights = {n: float(c["weight"]) for n, c in method.categories.items()}
     for model_id in ("google/gemma-7b", "microsoft/phi-2", "deepseek-ai/DeepSeek-R1"):
-        findings, version, observed = stored_findings(engine, model_id)
-        again = aggregate(model_id, observed, findings, method)
+        findings, version, _ = stored_findings(engine, model_id)
         card = scorecard(engine, model_id)
         assert version == card["method_version"] == method.version
         assert card["weights_hash"] == method.weights_hash
-        assert again.overall == card["overall"]
-        for name, cat in again.categories.items():
-            assert cat.score == card["categories"][name]["score"]
+        scores = {}
+        for name in weights:
+            conclusive = [f for f in findings if f.category == name and f.outcome in ("pass", "fail")]
+            possible = sum(f.max_points for f in conclusive)
+            scores[name] = round(10 * sum(f.points for f in conclusive) / possible, 2) if possible else None
+            assert card["categories"][name]["score"] == scores[name]
+        scored = [n for n in scores if scores[n] is not None]
+        expected = round(sum(weights[n] * scores[n] for n in scored) / sum(weights[n] for n in scored), 2)
+        assert card["overall"] == expected
 
 
 def test_database_context_catches_a_license_looser_than_the_base(ingested):

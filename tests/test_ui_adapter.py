@@ -87,19 +87,21 @@ def test_score_card_views(ingested):
     assert "| license | gemma |" in facts and "From the model card" in facts and "“" in facts
 
 
-def test_compare_highlights_the_best_per_row():
+def test_compare_highlights_the_leader_and_labels_ties():
+    from whichmodel.usecases.models import Comparison, Difference, Verdict
+
     names = ("popularity", "activity", "operational", "security", "quality", "overall")
     scores = {c: {"a/x": 5.0, "b/y": 7.0} for c in names} | {"activity": {"a/x": 4.0, "b/y": 4.0}}
-    artifact = {
-        "models": ["a/x", "b/y"],
-        "scores": scores,
-        "facts": {"a/x": {"license": "mit"}, "b/y": {"license": "gemma"}},
-        "deciding": [{"check": "safetensors", "category": "security",
-                      "by_model": {"a/x": {"outcome": "fail"}, "b/y": {"outcome": "pass"}}}],
-    }  # fmt: skip
+    artifact = Comparison(
+        models=["a/x", "b/y"],
+        verdicts={c: Verdict(c, s) for c, s in scores.items()},
+        differences=[Difference("safetensors", "security", 2.0, 0.7,
+                                {"a/x": {"outcome": "fail"}, "b/y": {"outcome": "pass"}})],
+        facts={"a/x": {"license": "mit"}, "b/y": {"license": "gemma"}},
+    ).to_dict()  # fmt: skip
     text = compare_markdown(artifact)
     assert "| security | 5.0 | **7.0** ⬆ |" in text
-    assert "| activity | 4.0 | 4.0 |" in text, "a tie highlights nothing"
+    assert "| activity (tie) | 4.0 | 4.0 |" in text, "a tie highlights nothing and says so"
     assert "| license | **mit** | **gemma** |" in text, "differing facts are highlighted"
     assert "`safetensors` (security): x: fail; y: pass" in text
 

@@ -181,14 +181,14 @@ def compare_markdown(artifact: dict) -> str:
     lines = [header, "|---|" + "---|" * len(models)]
     for name in CATEGORIES + ("overall",):
         row = artifact["scores"][name]
-        values = [v for v in row.values() if v is not None]
-        best = max(values) if values else None
+        verdict = artifact.get("verdicts", {}).get(name, {})
         cells = []
         for m in models:
             v = row[m]
             text = "n/a" if v is None else f"{v:.1f}"
-            cells.append(f"**{text}** ⬆" if v is not None and v == best and len(set(values)) > 1 else text)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            cells.append(f"**{text}** ⬆" if m == verdict.get("leader") else text)
+        label = f"{name} (tie)" if verdict.get("outcome") == "tie" else name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     facts = artifact.get("facts", {})
     for key in ("size_class", "license", "license_class", "downloads", "gated"):
         values = [facts.get(m, {}).get(key) for m in models]
