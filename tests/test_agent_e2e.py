@@ -84,7 +84,7 @@ def test_safest_permissive_7b_chat_model(agent):
         assert facts["size_class"] == "7B" and facts["license_class"] == "permissive" and facts["chat"] is True
         assert model_id in result["answer"]
         securities.append(card["categories"]["security"]["score"])
-    assert securities == sorted(securities, reverse=True) and len(securities) == 3
+    assert securities == sorted(securities, reverse=True) and len(securities) == min(3, search["total_matched"])
     for model_id in result["ruled_out"]:
         whole = re.compile(r"(?<![\w/-])" + re.escape(model_id) + r"(?![\w/-])")
         line = next(line for line in result["answer"].splitlines() if whole.search(line))
