@@ -91,11 +91,13 @@ def _tables() -> dict:
         return _phrase_pattern(list(lookup)), lookup
 
     langs = {name: code for name, code in vocab["languages"].items()}
+    gpus = {str(name).lower(): float(gb) for name, gb in vocab["gpus"].items()}
     return {
         "tasks": index(vocab["tasks"], lambda e: e),
         "findings": index(vocab["findings"], lambda e: e["finding"]),
         "unsupported": index(vocab["unsupported"], lambda e: e["reason"]),
         "languages": (_phrase_pattern(list(langs)), langs),
+        "gpus": (_phrase_pattern(list(gpus)), gpus),
     }
 
 
@@ -193,7 +195,8 @@ _LINEAGE = re.compile(
     re.I,
 )
 _LINEAGE_AFTER = re.compile(
-    r"\s(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?)\b",
+    r"\s(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?|"
+    r"variants?|distills?)\b",
     re.I,
 )
 RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
@@ -309,9 +312,11 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
             slots["size"] = label
             scan.use(match.start(), match.end())
     memory = [m for m in _MEMORY.finditer(lowered) if not scan.is_used(m.start(), m.end())]
-    if memory:
-        match = memory[0]
-        slots["max_memory_gb"] = float(match[1])
+    pattern, gpus = _tables()["gpus"]
+    gpu = next((m for m in pattern.finditer(lowered) if not scan.is_used(m.start(), m.end())), None)
+    if memory or gpu:
+        match = memory[0] if memory else gpu
+        slots["max_memory_gb"] = float(match[1]) if memory else gpus[_key(match[0])]
         scan.use(match.start(), match.end())
         scan.search(r"\b(?:runs? on|fits?(?: on| in| into)?|within|under|for|on|with)\s(?:an?\s|my\s|the\s)?(?=\d)")
         scan.search(r"\b(?:gpu|vram|laptop|ram|memory|graphics card|card|machine|computer|pc|desktop)\b")
@@ -701,6 +706,16 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         base = following[0] if following else None
     if base is None and after:  # "gemma-7b fine-tunes", "the most downloaded phi-2 fine-tune"
         ahead = [s for s in spans if s[1] <= after.start() and not scan.lowered[s[1] : after.start()].strip(" -'s")]
+        if not ahead:  # a family word ("gemma fine-tunes", "stable diffusion variants"): its best-known model
+            words = re.findall(r"[a-z][\w.]*", scan.lowered[max(0, after.start() - 40) : after.start()])[-2:]
+            for n in (2, 1):
+                name = "-".join(words[-n:]) if len(words) >= n else ""
+                stored = resolve(name) if len(name) >= 4 and name not in _FILLER and name not in _STOP else None
+                if stored:
+                    start = after.start() - len(" ".join(words[-n:]))
+                    ahead = [(start, after.start(), stored)]
+                    spans.append(ahead[0])
+                    break
         if ahead:
             relation, base = _relation(after[1]), ahead[-1]
             scan.use(after.start(), after.end())

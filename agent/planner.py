@@ -176,6 +176,8 @@ class Planner:
         if plan.intent == "compare" and len(plan.models) < 2 and len(listed) >= 2:
             count = 2 if re.search(r"\b(two|2|both)\b", lowered) else 3
             return plan.but(models=(plan.models + [m for m in listed if m not in plan.models])[:count])
+        if plan.intent == "explain" and category and "category" not in plan.slots:
+            plan = plan.but(slots=plan.slots | {"category": category})
         if plan.intent == "explain" and not plan.models and (last.models or listed):
             return plan.but(models=[(last.models or listed)[0]])
         if plan.intent == "compare":
@@ -426,6 +428,7 @@ class Planner:
 
 _CATEGORY_WORDS = (
     (r"\bsecur|\bsafe|\bsafety\b|\brisk", "security"),
+    (r"\bgated\b|\bgating\b|\baccess\b", "operational"),
     (r"\bquality\b|\bdocument", "quality"),
     (r"\bpopular|\bdownloads\b|\blikes\b", "popularity"),
     (r"\bactivity\b|\bactive\b|\bmaintained\b", "activity"),

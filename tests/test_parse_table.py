@@ -19,6 +19,7 @@ KNOWN = {
     "janus-pro-7b": "deepseek-ai/Janus-Pro-7B", "stable-diffusion-2-1": "stabilityai/stable-diffusion-2-1",
     "stable-diffusion-3-medium": "stabilityai/stable-diffusion-3-medium",
     "gpt-neox-20b": "EleutherAI/gpt-neox-20b", "cogvideox-5b": "THUDM/CogVideoX-5b",
+    "stable-diffusion": "stabilityai/stable-diffusion-2-1",  # the database resolves a name prefix to its best-known
 }  # fmt: skip
 MEMORY = {"models": ["a/one", "b/two", "c/three"]}
 
