@@ -150,7 +150,6 @@ class Planner:
         if plan.intent == "followup" and category and (last.models or listed) and \
                 re.search(r"\bwhy\b|\bexplain\b|how come|\bscore\b", lowered):  # fmt: skip
             return plan.but(intent="explain", models=[(last.models or listed)[0]], slots={"category": category})
-        lowered = question.lower()
         if plan.intent == "followup":
             index = ordinal(question)
             new_slots = parse_slots(question)
