@@ -549,6 +549,9 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     filters = slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "task", "chat",
                               "sort", "topics", "language", "finding", "exclude_gated", "min_downloads", "base",
                               "max_memory_gb", "base_unresolved"}  # fmt: skip
+    generic = not (filters - {"sort"}) and slots.get("sort") in (None, "overall")  # only "good" or "best"
+    if generic and not has_models and not _ABOUT_MODELS.search(lowered) and len(lowered.split()) > 2:
+        return "out_of_scope"  # "a good recipe for pancakes": nothing about models at all
     if filters and (recommendish or not has_models or lineage):
         return "recommend"
     if has_models:
