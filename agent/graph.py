@@ -135,7 +135,7 @@ def run_turn(graph, context: Context, question: str, thread_id: str | None = Non
         "thread_id": thread_id,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    for key in ("recommended", "ruled_out", "filters", "sort"):
+    for key in ("recommended", "ruled_out", "filters", "sort", "not_applied"):
         if key in structured:
             result[key] = structured[key]
     return result

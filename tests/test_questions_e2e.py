@@ -410,3 +410,11 @@ def test_a_plain_word_never_resolves_to_an_unused_repo(agent, raw):
     assert junk and all((raw[m].get("downloads") or 0) == 0 for m in junk)
     result = ask("tell me about llama")
     assert not set(result["models"]) & set(junk)
+
+
+def test_ask_json_lists_the_not_applied_parts(agent):
+    ask, _ = agent
+    result = ask("cheapest image generation model for my raspberry pi")
+    assert result["not_applied"] == [line for line in result["answer"].splitlines() if line.startswith("Not applied")]
+    assert any("cheapest" in line for line in result["not_applied"])
+    assert any("raspberry pi" in line for line in result["not_applied"])
