@@ -96,3 +96,12 @@ def test_a_question_over_the_limit_never_reaches_the_llm(ask, llm):
     result = ask("is phi-2 " + "is " * 33333)
     assert "1,000 characters" in result["answer"]
     assert llm.requests == []
+
+
+def test_a_contested_name_tells_the_llm_to_ask_which_one(ask, llm):
+    llm.reply(tool_calls=[("get_score", {"model_id": "deepseek-r1-bf16"})])
+    llm.reply("Which one do you mean?")
+    ask("score deepseek-r1-bf16")
+    tool_reply = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
+    assert tool_reply["content"].startswith("(resolved 'deepseek-r1-bf16' to ")
+    assert "about as used" in tool_reply["content"].split(")")[0] and "ask which one" in tool_reply["content"]

@@ -40,6 +40,9 @@ class Resolved:
         """'(resolved X to Y) ' when the match was not the id as typed, else ''."""
         if self.model_id is None or self.how in EXACT:
             return ""
+        if self.contested:  # the reader (an LLM) should ask which one was meant
+            others = ", ".join(c for c in self.candidates[:3] if c != self.model_id)
+            return f"(resolved '{self.query}' to {self.model_id}; about as used: {others}: ask which one is meant) "
         return f"(resolved '{self.query}' to {self.model_id}) "
 
     def to_dict(self) -> dict[str, Any]:
