@@ -215,7 +215,8 @@ _FILLER = set(
     "published is are was were isn't aren't not don't doesn't no any all both each other others one's ones' "
     "small large big new old available there here now license licensed licence licenced text texts speak speaks "
     "speaking spoken need needed needs publish publishes ruled out language languages written data version "
-    "versions weights".split()
+    "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
+    "rated rating ranking ranked rank right now today currently".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -384,8 +385,11 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
             slots.setdefault("finding", findings[_key(match[0])])
             scan.use(match.start(), match.end())
     for pattern, values in LICENSES:
-        match = re.search(pattern, lowered)
-        if match and not scan.is_used(match.start(), match.end()):
+        found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
+        for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
+            scan.use(extra.start(), extra.end())
+        match = found[0] if found else None
+        if match:
             if "license" in values and "license" not in slots:
                 slots.update(values)
                 scan.use(match.start(), match.end())
