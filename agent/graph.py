@@ -88,7 +88,9 @@ def build_graph(services: Services, chat_model=None, checkpointer=None):
         except QuestionTooLong as err:
             return {"messages": [AIMessage(str(err))], "steps": state.steps + 1, "engine": "llm"}
         message = bound_model(context).invoke([SystemMessage(system), *state.messages])
-        if not message.tool_calls:  # requests no tool can filter on are said, whatever the model wrote
+        start = max(i for i, m in enumerate(state.messages) if isinstance(m, HumanMessage))
+        called = {c["name"] for m in state.messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
+        if not message.tool_calls and called <= {"search_models"}:  # a search (or none): say what no filter took
             missing = [n.line() for n in unsupported_requirements(question)
                        if n.phrase.lower() not in str(message.content).lower()]  # fmt: skip
             if missing:

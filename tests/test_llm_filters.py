@@ -105,3 +105,10 @@ def test_a_contested_name_tells_the_llm_to_ask_which_one(ask, llm):
     tool_reply = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
     assert tool_reply["content"].startswith("(resolved 'deepseek-r1-bf16' to ")
     assert "about as used" in tool_reply["content"].split(")")[0] and "ask which one" in tool_reply["content"]
+
+
+def test_trend_answers_get_no_search_not_applied_lines(ask, llm):
+    llm.reply(tool_calls=[("trends", {"view": "types"})])
+    llm.reply("Recent months show more merges.")
+    result = ask("what are the most recent trends?")
+    assert "Not applied" not in result["answer"]
