@@ -23,6 +23,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from whichmodel import prompts
 from whichmodel.agent.context import Context
+from whichmodel.agent.parse import QuestionTooLong, check_length, unsupported_requirements
 from whichmodel.agent.planner import Planner
 from whichmodel.agent.state import State
 from whichmodel.scoring.method import load_method
@@ -81,7 +82,19 @@ def build_graph(services: Services, chat_model=None, checkpointer=None):
         if chat_model is None and not context.api_key:
             message, memory = planner.respond(state.messages, state.memory)
             return {"messages": [message], "steps": state.steps + 1, "memory": memory, "engine": "planner"}
+        question = str(next(m for m in reversed(state.messages) if isinstance(m, HumanMessage)).content)
+        try:
+            check_length(question)  # before any model reads it: the limit holds for the LLM path too
+        except QuestionTooLong as err:
+            return {"messages": [AIMessage(str(err))], "steps": state.steps + 1, "engine": "llm"}
         message = bound_model(context).invoke([SystemMessage(system), *state.messages])
+        start = max(i for i, m in enumerate(state.messages) if isinstance(m, HumanMessage))
+        called = {c["name"] for m in state.messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
+        if not message.tool_calls and called <= {"search_models"}:  # a search (or none): say what no filter took
+            missing = [n.line() for n in unsupported_requirements(question)
+                       if n.phrase.lower() not in str(message.content).lower()]  # fmt: skip
+            if missing:
+                message = AIMessage(str(message.content).rstrip() + "\n" + "\n".join(missing), id=message.id)
         return {"messages": [message], "steps": state.steps + 1, "engine": "llm"}
 
     def route(state: State, runtime: Runtime[Context]) -> Literal["tools", "__end__"]:
@@ -124,7 +137,7 @@ def run_turn(graph, context: Context, question: str, thread_id: str | None = Non
         "thread_id": thread_id,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    for key in ("recommended", "ruled_out", "filters", "sort"):
+    for key in ("recommended", "ruled_out", "filters", "sort", "not_applied"):
         if key in structured:
             result[key] = structured[key]
     return result

@@ -1,10 +1,16 @@
-"""Parse a question into an intent and slots, for the offline planner.
+"""Parse a question into an intent, slots and the requirements that were not understood, for the offline planner.
 
-Intents: recommend, compare, explain, trend, cards, score, help (and `followup` handling in the planner).
-Slots: size ("7B", or a parameter range for "under 3B", "small"), license words (permissive, commercial
-use, apache, MIT, non-commercial ...), task and chat, the ranking criterion (safest, most popular, best
-documented, most active, best overall), model names (full ids, or bare and misspelt names resolved against
-the database by the caller), periods ("in 2024", "since Llama 3"), trend view, unit and families.
+Intents: recommend, compare, explain, trend, cards, score, help, out_of_scope (and `followup` handling in the
+planner). Slots: size ("7B", or a parameter range for "under 3B", "small"), memory ("fits a 24 GB GPU", with
+its precision), license words (permissive, commercial use, apache, MIT, non-commercial ...), task words from
+`data/vocabulary.yaml`, language, lineage ("fine-tunes of phi-2"), findings ("which might be typosquats"),
+access ("not gated"), minimum downloads, the ranking criterion (safest, most popular, best documented ...),
+model names (full ids, bare, spaced or misspelt names resolved against the database by the caller), periods
+("in 2024", "since Llama 3"), trend view, unit, families and what-if targets ("reach 9 overall").
+
+Every requirement a question states becomes a slot or an entry of `Plan.not_applied` with the reason, so the
+answer can say "Not applied: 'for my phone' (no per-device data)". Questions are limited to
+`MAX_QUESTION_CHARS`; every pattern here is linear in the input (no unbounded wildcard between two literals).
 """
 
 from __future__ import annotations
@@ -13,65 +19,145 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 
+import yaml
 from whichmodel.trends.views import load_releases
 
-INTENTS = ("recommend", "compare", "explain", "trend", "cards", "score", "followup", "help")
+INTENTS = ("recommend", "compare", "explain", "trend", "cards", "score", "followup", "help", "out_of_scope")
+MAX_QUESTION_CHARS = 1000
+
+
+class QuestionTooLong(ValueError):
+    """A question over `MAX_QUESTION_CHARS`; the message says the limit."""
+
+
+def check_length(text: str) -> None:
+    """Refuse a question longer than the limit, before any pattern reads it."""
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionTooLong(
+            f"Questions are limited to {MAX_QUESTION_CHARS:,} characters; this one has {len(text):,}. "
+            "Ask about one thing at a time."
+        )
+
+
+@dataclass
+class NotApplied:
+    """A requirement of the question that no filter, sort or reference answers."""
+
+    phrase: str
+    reason: str
+
+    def line(self) -> str:
+        """The answer's line for it."""
+        return f"Not applied: '{self.phrase}' ({self.reason})."
 
 
 @dataclass
 class Plan:
-    """What the planner understood."""
+    """What the planner understood, and what it did not."""
 
     intent: str
     slots: dict = field(default_factory=dict)
     models: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    not_applied: list[NotApplied] = field(default_factory=list)
 
 
-_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "seven": 7, "eight": 8, "thirteen": 13, "seventy": 70}
-_SIZE = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)", re.I)
+@lru_cache(maxsize=1)
+def vocabulary() -> dict:
+    """The word tables (tasks, languages, findings, unsupported requests) from `data/vocabulary.yaml`."""
+    text = resources.files("whichmodel.agent").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _phrase_pattern(words: list[str]) -> re.Pattern:
+    """One alternation of literal phrases, longest first, on word boundaries (linear: no nested repeats)."""
+    ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
+    body = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in ordered)
+    return re.compile(r"(?<![\w.])(?:" + body + r")(?![\w])")
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict:
+    vocab = vocabulary()
+
+    def index(entries: list[dict], value: Callable[[dict], object]) -> tuple[re.Pattern, dict]:
+        lookup = {}
+        for entry in entries:
+            for word in entry["words"]:
+                lookup[re.sub(r"[\s-]+", " ", word.lower())] = value(entry)
+        return _phrase_pattern(list(lookup)), lookup
+
+    langs = {name: code for name, code in vocab["languages"].items()}
+    gpus = {str(name).lower(): float(gb) for name, gb in vocab["gpus"].items()}
+    return {
+        "tasks": index(vocab["tasks"], lambda e: e),
+        "findings": index(vocab["findings"], lambda e: e["finding"]),
+        "unsupported": index(vocab["unsupported"], lambda e: e["reason"]),
+        "languages": (_phrase_pattern(list(langs)), langs),
+        "gpus": (_phrase_pattern(list(gpus)), gpus),
+    }
+
+
+def _key(phrase: str) -> str:
+    return re.sub(r"[\s-]+", " ", phrase.lower())
+
+
+_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8, "ten": 10,
+                 "thirteen": 13, "seventy": 70}  # fmt: skip
+# "7B", "1.5 billion", and "350M" (millions written attached to the number, never before "downloads").
+_SIZE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)|(?<![\w.])(\d{2,3})(m)\b(?!-|\s?downloads)", re.I
+)
 _EXPERTS = re.compile(r"\b(\d{1,2})x(\d{1,3})b\b", re.I)
+_MEMORY = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(gb|gib|gigs?|g)\b(?:\s(?:of\s)?(?:v?ram|memory|gpu|card))?", re.I
+)
+_PRECISION = (
+    (r"\b(fp32|float32|full precision|32[- ]?bit)\b", "fp32"),
+    (r"\b(fp16|bf16|float16|bfloat16|half precision|16[- ]?bit)\b", "fp16"),
+    (r"\b(int8|8[- ]?bit|q8)\b", "int8"),
+    (r"\b(int4|4[- ]?bit|q4|4bit)\b", "int4"),
+)
 
 LICENSES = (  # (pattern, slots)
     (r"\bnon[- ]?commercial\b|\bresearch[- ]only\b|\bcc[- ]by[- ]nc\b", {"license_class": "non-commercial"}),
-    (r"\bapache\b", {"license": "apache-2.0"}),
+    (r"\bapache\b(?:[- ]2(?:\.0)?)?", {"license": "apache-2.0"}),
     (r"\bmit\b(?![-\w])", {"license": "mit"}),
     (r"\bcopyleft\b|\bgpl\b", {"license_class": "copyleft"}),
     (r"\bopen\s?rail\b|\bresponsible[- ]ai\b", {"license_class": "responsible-ai"}),
-    (r"\bpermissive(ly)?\b|\bcommercial(ly)?\b|\bbusiness\b|\bopen[- ]source\b|\bfree to use\b|\bunrestricted\b",
-     {"license_class": "permissive"}),
+    (r"\bpermissive(?:ly)?(?: licen[cs]ed?)?\b|\b(?:free )?for commercial use\b|\bcommercial(?:ly)?(?: use)?\b|"
+     r"\bbusiness\b|\bopen[- ]source\b|\bopen licen[cs]ed?\b|\bfree to use\b|\bunrestricted\b|"
+     r"\bfree licen[cs]ed?\b|\bliberal licen[cs]ed?\b", {"license_class": "permissive"}),
 )  # fmt: skip
-TASKS = (
-    (r"text[- ]to[- ]image|image generat|generate images?|diffusion|draw", "text-to-image"),
-    (r"text[- ]to[- ]video|video generat", "text-to-video"),
-    (r"embedding|sentence similarity|semantic search", "sentence-similarity"),
-    (r"translat", "translation"),
-    (r"summari[sz]", "summarization"),
-    (r"speech recognition|\basr\b|transcri", "automatic-speech-recognition"),
-    (r"question[- ]answering|\bqa\b", "question-answering"),
-    (r"classif", "text-classification"),
-    (r"text[- ]generation|\bllm\b|language model|code generation|coding|\bcoder?\b", "text-generation"),
-)
 CRITERIA = (
-    (r"\bsafe(st|r)?\b|\bsecur(e|ity|est)\b|\btrust(worthy|ed)?\b|\brisk", "security"),
-    (r"most[- ]downloaded|\bdownloads\b", "downloads"),  # raw downloads, not the capped popularity score
-    (r"most (popular|used)|\bpopular(ity)?\b", "popularity"),
-    (r"(best|well|most)[- ]documented|documentation|\bcard quality\b|\bquality\b", "quality"),
-    (r"most active|actively maintained|\bmaintained\b|\bactivity\b", "activity"),
-    (r"\boperational\b|\bcompliance\b|\blicense[- ]clean\b", "operational"),
-    (r"most liked|\blikes\b", "likes"),
-    (r"best overall|\bbest\b|\btop\b|\bhighest\b|\boverall\b", "overall"),
+    (r"\bsafe(?:st|r)?\b|\bsecur(?:e|ity|est)\b|\btrust(?:worthy|ed)?\b|\brisk(?:s|y)?\b|\bleast risky\b", "security"),
+    # raw downloads, not the capped popularity score
+    (r"\bmost[- ]downloaded\b|\bdownloads\b|\bmost downloads\b", "downloads"),
+    (r"\bmost (?:popular|used)\b|\bpopular(?:ity)?\b|\bwidely used\b", "popularity"),
+    (r"\b(?:best|well|most|better)[- ]documented\b|\bdocumentation\b|\bcard quality\b|\bquality\b|"
+     r"\bbest card\b", "quality"),
+    (r"\bmost active\b|\bactively maintained\b|\bmaintained\b|\bactivity\b", "activity"),
+    (r"\boperational\b|\bcompliance\b|\blicen[cs]e[- ]clean\b", "operational"),
+    (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
+    (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
 )
 VIEWS = (
-    (r"\balerts?\b|added (pickle|unsafe)|license change|became gated|newly gated", "alerts"),
-    (r"\bmovers?\b|gain(ed|s)? .*downloads|biggest (gain|drop|change)|dropped", "movers"),
-    (r"\bhistory\b|over (the )?snapshots|score(s)? (change|move)d?|changed over time", "history"),
-    (r"after .*(came out|release|launch)|before and after|(effect|impact) of .*release|since .*release", "releases"),
-    (r"\bauthors?\b|\bwho (publishes|released|uploads)\b|most prolific", "authors"),
-    (r"base[- ]models?|derivatives?|fine-?tunes? of .* (improved|evolved)|evolution", "base-models"),
-    (r"\barchitectures?\b|\bfamil(y|ies)\b", "architectures"),
-    (r"benchmark|leaderboard score|average score|scores? per type", "benchmarks"),
+    (r"\balerts?\b|(?:added|new) (?:pickle|unsafe)|pickle files? (?:appear|added)|licen[cs]e changes?|"
+     r"changed (?:their |its )?licen[cs]e|became gated|newly gated|between snapshots", "alerts"),
+    (r"\bmovers?\b|\bgain(?:ed|s)?\b[\w ]{0,30}\bdownloads\b|biggest (?:gain|drop|change)|\bdropped\b", "movers"),
+    (r"\bmerges?\b|\bmerged models?\b", "merges"),
+    (r"\bhistory\b|over (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
+    (r"\bafter\b[\w .-]{0,40}\b(?:came out|release[ds]?|launch(?:ed)?)\b|before and after|"
+     r"(?:effect|impact) of\b[\w .-]{0,40}\brelease|since\b[\w .-]{0,40}\brelease", "releases"),
+    (r"\bauthors?\b|\bwho (?:publishes|released|uploads)\b|most prolific", "authors"),
+    (r"\bbest (?:leaderboard )?models?\b[\w ]{0,20}\b(?:in|during) 20\d\d|\bbenchmarks?\b|leaderboard scores?|"
+     r"average scores?|scores? per type|\btop of the leaderboard\b|\bbest on the leaderboard\b|"
+     r"\bbest leaderboard\b|\bhighest[- ]scoring\b", "benchmarks"),
+    (r"base[- ]models?|derivatives?|fine-?tunes? of\b[\w .-]{0,40}\b(?:improved|evolved)|evolution", "base-models"),
+    (r"\barchitectures?\b|\bfamil(?:y|ies)\b", "architectures"),
     (r"\btypes?\b|new models|how many models|per month|per week", "types"),
 )
 FAMILIES = {
@@ -80,31 +166,105 @@ FAMILIES = {
 }  # fmt: skip
 ORDINALS = {"first": 0, "1st": 0, "#1": 0, "top one": 0, "second": 1, "2nd": 1, "#2": 1, "third": 2, "3rd": 2,
             "#3": 2, "fourth": 3, "4th": 3, "last": -1}  # fmt: skip
+_ORDINAL = re.compile(r"(?<![\w#])(" + "|".join(re.escape(w) for w in ORDINALS) + r")(?!\w)")
 _ID = re.compile(r"(?<![\w/])([A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96})(?![\w/])")
 # Tokens that may be bare model names: letters and digits joined by - _ or . (gemma-7b, phi-2, Llama-2-7b-hf).
 _NAME = re.compile(r"(?<![\w/.-])([A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)+|[A-Za-z]+\d[\w.-]*)(?![\w/-])")
+# Names typed with spaces: a word, then one to four parts that look like versions, sizes or variants
+# ("gemma 7b", "deepseek r1", "llama 2 7b chat", "mistral 7b instruct v0.2").
+_PART = r"(?:\d[\w.]{0,8}|v\d[\w.]{0,6}|[a-z]\d[\w.]{0,6}|chat|instruct|it|hf|base|coder|mini|medium|pro|distill)"
+_SPACED = re.compile(r"(?<![\w/.-])([a-z][a-z]{1,20}(?: [a-z]{2,20})?(?:[ -]" + _PART + r"){1,4})(?![\w/-])", re.I)
 _NOT_NAMES = {"e.g", "i.e", "open-source", "non-commercial", "text-to-image", "text-to-video", "text-generation",
               "side-by-side", "fine-tuned", "fine-tune", "fine-tunes", "well-documented", "best-documented",
-              "research-only", "cc-by-nc", "gpt-4", "state-of-the-art", "mit", "apache-2.0", "x-ray"}  # fmt: skip
+              "research-only", "cc-by-nc", "gpt-4", "state-of-the-art", "mit", "apache-2.0", "x-ray",
+              "text-to-speech", "speech-to-text", "image-to-image", "look-alike", "pickle-free", "cc-by-4.0",
+              "trust_remote_code", "fp16", "bf16", "int8", "int4", "fp32", "q4", "q8", "m1", "m2", "m3", "128k",
+              "32k", "4-bit", "8-bit", "16-bit", "what-if", "what-ifs", "open-weight", "open-weights",
+              "follow-up", "up-to-date", "non-gated", "un-gated", "co-pilot", "real-time"}  # fmt: skip
+# Words whose presence with "which/what ... models" makes a question about models at all (the rest is out of scope).
+_ABOUT_MODELS = re.compile(
+    r"\bmodels?\b|\bllms?\b|\bcheckpoints?\b|\bweights\b|\brepos?\b|\bhugging ?face\b|\bhub\b|\bfine-?tunes?\b|"
+    r"\bscores?\b|\bleaderboard\b|\blicen[cs]es?\b|\bgated\b|\bdownloads?\b|\bparams?\b|\bparameters\b|"
+    r"\bembeddings?\b|\bclassifiers?\b|\bmerges?\b|\bquanti[sz]ed\b|\badapters?\b|\bloras?\b|\bcards?\b|"
+    r"\bchatbots?\b|\btypo ?squat"
+)
+_LINEAGE = re.compile(
+    r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
+    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?)"
+    r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|for|off)\s|\b(based|built)\s(?:on|off|upon)\s",
+    re.I,
+)
+_LINEAGE_AFTER = re.compile(
+    r"\s(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?|"
+    r"variants?|distills?)\b",
+    re.I,
+)
+RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
+               "merge": "merge", "quant": "quantized"}  # fmt: skip
+# Filler words that a requirement phrase may hold without asking for anything.
+_FILLER = set(
+    "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
+    "using want need looking for with which what who is are be can could should would will do does to of in on "
+    "and or please me good best great nice top something thing things work works working project projects app "
+    "apps application applications purpose purposes stuff kind type sort very really most more less than so as "
+    "at by from like just only also well it's that's there their them they him her his out get got make run "
+    "running runs task tasks job jobs case cases help helps team company startup business production prod "
+    "might may be been being have has had get gets give gives support supports supporting claim claims say says "
+    "mention mentions document documents ship ships come comes uses allow allows let lets offer offers provide "
+    "provides contain contains include includes handle handles did done made makes built trained tuned released "
+    "published is are was were isn't aren't not don't doesn't no any all both each other others one's ones' "
+    "small large big new old available there here now license licensed licence licenced text texts speak speaks "
+    "speaking spoken need needed needs publish publishes ruled out language languages written data version "
+    "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
+    "rated rating ranking ranked rank right now today currently".split()
+)  # fmt: skip
+_REQUIREMENT = re.compile(
+    r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
+    r"without|under|below|on)\s((?:[\w'+#.$-]{1,30}\s?){1,5})",
+    re.I,
+)
 
 
-def _years(text: str) -> dict:
+class _Scan:
+    """The lowered question and the character spans that a slot or a name has used."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.lowered = text.lower()
+        self.used: list[tuple[int, int]] = []
+
+    def use(self, start: int, end: int) -> None:
+        self.used.append((start, end))
+
+    def search(self, pattern: str | re.Pattern, mark: bool = True) -> re.Match | None:
+        """The first match outside used spans; every such match is marked used (they state one requirement)."""
+        matches = [m for m in re.finditer(pattern, self.lowered) if not self.is_used(m.start(), m.end())]
+        if mark:
+            for match in matches:
+                self.use(match.start(), match.end())
+        return matches[0] if matches else None
+
+    def is_used(self, start: int, end: int) -> bool:
+        return any(a < end and start < b for a, b in self.used)
+
+
+def _years(scan: _Scan) -> dict:
     slots: dict = {}
-    lowered = text.lower()
-    match = re.search(r"\b(in|during|for)\s+(20\d\d)\b", lowered)
+    lowered = scan.lowered
+    match = scan.search(r"\b(in|during|for|of)\s+(20\d\d)\b")
     if match:
         slots["start"], slots["end"] = f"{match[2]}-01-01", f"{match[2]}-12-31"
-    match = re.search(r"\bbetween\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\s+and\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)
+    match = scan.search(r"\bbetween\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\s+and\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)")
     if match:
         slots["start"], slots["end"] = _pad(match[1], start=True), _pad(match[2], start=False)
-    match = re.search(r"\b(since|from|after)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b", lowered)
+    match = scan.search(r"\b(since|from|after)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
     if match:
         slots["start"] = _pad(match[2], start=True)
-    match = re.search(r"\b(until|before|to|through)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b", lowered)
+    match = scan.search(r"\b(until|before|to|through)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
     if match:
         slots["end"] = _pad(match[2], start=False)
     months = "january february march april may june july august september october november december".split()
-    match = re.search(r"\b(since|from|after|in)\s+(" + "|".join(months) + r")\s+(20\d\d)\b", lowered)
+    match = scan.search(r"\b(since|from|after|in)\s+(" + "|".join(months) + r")\s+(20\d\d)\b")
     if match:
         month = months.index(match[2]) + 1
         slots["start"] = f"{match[3]}-{month:02d}-01"
@@ -113,8 +273,10 @@ def _years(text: str) -> dict:
             slots["end"] = date.fromordinal(end.toordinal() - 1).isoformat()
     for release in load_releases():  # "since Llama 3", "after Mixtral came out"
         name = release["name"].lower()
-        if re.search(r"\b(since|after|following)\s+(the\s+)?" + re.escape(name) + r"\b", lowered):
-            slots.setdefault("start", str(release["date"]))
+        if name in lowered:
+            found = scan.search(r"\b(since|after|following)\s+(the\s+)?" + re.escape(name) + r"\b")
+            if found:
+                slots.setdefault("start", str(release["date"]))
     return slots
 
 
@@ -127,70 +289,178 @@ def _pad(value: str, start: bool) -> str:
     return value
 
 
-def parse_slots(text: str) -> dict:
-    """Every slot the text states (no model names: the caller resolves those)."""
-    lowered = text.lower()
-    slots: dict = {}
+def _size_slots(scan: _Scan, slots: dict) -> None:
+    lowered = scan.lowered
     experts = _EXPERTS.search(lowered)
-    if experts:
+    if experts and not scan.is_used(experts.start(), experts.end()):
         slots["size"] = f"{experts[1]}x{experts[2]}B"
-    sizes = [(m, float(m[1])) for m in _SIZE.finditer(lowered)]
+        scan.use(experts.start(), experts.end())
+    sizes = [m for m in _SIZE.finditer(lowered) if not scan.is_used(m.start(), m.end())]
     if sizes and "size" not in slots:
-        match, value = sizes[0]
+        match = sizes[0]
+        value = float(match[1]) if match[1] else float(match[3]) / 1000
         before = lowered[max(0, match.start() - 24) : match.start()]
         label = f"{value:g}B"
-        if re.search(r"(under|below|less than|smaller than|at most|up to|<=?|max(imum)?)\s*$", before):
+        below = re.search(r"(under|below|less than|smaller than|at most|up to|<=?|max(imum)?|no more than)\s*$", before)
+        above = re.search(r"(over|above|more than|larger than|bigger than|at least|>=?|min(imum)?)\s*$", before)
+        if below:
             slots["max_params_b"] = value
-        elif re.search(r"(over|above|more than|larger than|at least|>=?|min(imum)?)\s*$", before):
+            scan.use(match.start() - len(before) + below.start(), match.end())
+        elif above:
             slots["min_params_b"] = value
+            scan.use(match.start() - len(before) + above.start(), match.end())
         else:
             slots["size"] = label
-    if "size" not in slots and "max_params_b" not in slots and "min_params_b" not in slots:
-        if re.search(r"\b(tiny|on[- ]device|edge|phone)\b", lowered):
+            scan.use(match.start(), match.end())
+    memory = [m for m in _MEMORY.finditer(lowered) if not scan.is_used(m.start(), m.end())]
+    pattern, gpus = _tables()["gpus"]
+    gpu = next((m for m in pattern.finditer(lowered) if not scan.is_used(m.start(), m.end())), None)
+    if memory or gpu:
+        match = memory[0] if memory else gpu
+        slots["max_memory_gb"] = float(match[1]) if memory else gpus[_key(match[0])]
+        scan.use(match.start(), match.end())
+        scan.search(r"\b(?:runs? on|fits?(?: on| in| into)?|within|under|for|on|with)\s(?:an?\s|my\s|the\s)?(?=\d)")
+        scan.search(r"\b(?:gpu|vram|laptop|ram|memory|graphics card|card|machine|computer|pc|desktop)\b")
+        slots["precision"] = "fp16"
+        for pattern, precision in _PRECISION:
+            if scan.search(pattern):
+                slots["precision"] = precision
+                break
+    if not slots.keys() & {"size", "max_params_b", "min_params_b", "max_memory_gb"}:
+        if scan.search(r"\b(tiny|on[- ]device|edge|phone|mobile)\b"):
             slots["max_params_b"] = 1.5
-        elif re.search(r"\b(small|lightweight|laptop|cpu)\b", lowered):
+        elif scan.search(r"\b(small|smaller|lightweight|laptop|cpu|consumer gpu|consumer hardware)\b"
+                         r"(?!\s(?:team|company|business|startup|project|budget))"):  # fmt: skip
             slots["max_params_b"] = 4.0
-        elif re.search(r"\b(large|big|huge)\b", lowered):
+        elif scan.search(r"\b(large|big|huge)\b"):
             slots["min_params_b"] = 30.0
+
+
+def _lineage(scan: _Scan) -> tuple[str | None, int | None]:
+    """The relation a lineage phrase asks for and where its base model name starts (None: none asked)."""
+    match = _LINEAGE.search(scan.lowered)
+    if match:
+        scan.use(match.start(), match.end())
+        return _relation(match[1] or match[2]), match.end()
+    return None, None
+
+
+def _relation(word: str) -> str:
+    word = word.lower().replace("-", "")
+    for prefix, relation in RELATION_OF.items():
+        if word.startswith(prefix):
+            return relation
+    return "any"
+
+
+def parse_slots(text: str, scan: _Scan | None = None) -> dict:
+    """Every slot the text states (no model names: the caller resolves those)."""
+    scan = scan or _Scan(text)
+    lowered = scan.lowered
+    slots: dict = {}
+    _size_slots(scan, slots)
+    explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
+    if explicit:
+        slots["finding"] = f"{explicit[1]}={explicit[2]}"
+    downloads = scan.search(r"\b(?:at least|over|more than|above|min(?:imum)?|>=?)\s?(\d[\d,.]*)\s?(k|m|thousand|"
+                            r"million)?\s(?:monthly\s)?downloads\b")  # fmt: skip
+    if downloads:
+        number = float(downloads[1].replace(",", ""))
+        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get(downloads[2] or "", 1)
+        slots["min_downloads"] = int(number * scale)
+    top = scan.search(r"\b(?:top|best|first)\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\b")
+    if top:
+        slots["top"] = int(top[1]) if top[1].isdigit() else _WORD_NUMBERS[top[1]]
+    target = scan.search(r"\b(?:reach|get to|hit|score|get|above|to)\s(?:an?\s)?(\d{1,2}(?:\.\d)?)(?![\d.,-])"
+                         r"(?:\s?/\s?10|\sout of 10)?", mark=False)  # fmt: skip
+    if target and scan.search(r"\bwhat would it take\b|\bwhat (?:does|would) it need\b|\bhow (?:can|could|would) "
+                              r"(?:it|\w[\w.-]{0,60}) (?:reach|get|score|improve)|\bwhat would (?:raise|improve)|"
+                              r"\bto (?:reach|get to|hit)\b|\bscore higher\b|\bimprove\b|"
+                              r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
+        slots["target"] = float(target[1])
+        scan.use(target.start(), target.end())
+    pattern, findings = _tables()["findings"]
+    for match in pattern.finditer(lowered):
+        if not scan.is_used(match.start(), match.end()):
+            slots.setdefault("finding", findings[_key(match[0])])
+            scan.use(match.start(), match.end())
     for pattern, values in LICENSES:
-        if re.search(pattern, lowered):
+        found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
+        for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
+            scan.use(extra.start(), extra.end())
+        match = found[0] if found else None
+        if match:
             if "license" in values and "license" not in slots:
                 slots.update(values)
+                scan.use(match.start(), match.end())
             elif "license_class" in values and "license_class" not in slots and "license" not in slots:
                 slots.update(values)
-    if re.search(r"\bchat(bot|s)?\b|\binstruct(ion)?[- ]?(tuned|following)?\b|\bassistant\b|\bconversation",
-                 lowered):  # fmt: skip
+                scan.use(match.start(), match.end())
+            elif "license_class" in values:
+                scan.use(match.start(), match.end())  # a second license word: the first one stands
+    if scan.search(r"\b(?:any|an?)\s(?:open|free)\slicen[cs]e\b|\bopen licen[cs]es?\b"):
+        slots.setdefault("license_class", "permissive")
+    if scan.search(r"\bchat(?:bot|bots|s|ting)?\b|\binstruct(?:ion)?[- ]?(?:tuned|following)?\b|\bassistants?\b|"
+                   r"\bconversation(?:al)?\b|\bdialog(?:ue)?\b"):  # fmt: skip
         slots["chat"] = True  # no task filter: many chat models carry no pipeline tag
-    for pattern, task in TASKS:
-        if re.search(pattern, lowered):
-            slots.setdefault("task", task)
-            break
+    pattern, lookup = _tables()["tasks"]
+    for match in pattern.finditer(lowered):
+        if scan.is_used(match.start(), match.end()):
+            continue
+        entry = lookup[_key(match[0])]
+        scan.use(match.start(), match.end())
+        if "task" in slots or "topics" in slots:
+            continue  # the first task word stands; the others were read
+        tags = entry.get("pipeline_tags") or []
+        if tags:
+            slots["task"] = tags[0]
+            if len(tags) > 1:
+                slots["tasks"] = list(tags)
+        if entry.get("topics"):
+            slots["topics"] = list(entry["topics"])
+        slots["task_words"] = match[0]
+    pattern, codes = _tables()["languages"]
+    for match in pattern.finditer(lowered):
+        if not scan.is_used(match.start(), match.end()):
+            slots.setdefault("language", codes[match[0]])
+            scan.use(match.start(), match.end())
+    code = scan.search(r"\blanguage[:= ]([a-z]{2})\b")
+    if code:
+        slots["language"] = code[1]
     for pattern, criterion in CRITERIA:
-        if re.search(pattern, lowered):
-            slots["sort"] = criterion
-            break
-    if re.search(r"\b(not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (gating|approval|(an )?access request)|"
-                 r"no (gating|approval|access request)|without (requesting|asking for|applying for) access|"
-                 r"\bopen access\b", lowered):  # fmt: skip
-        slots["exclude_gated"] = True
-    slots.update(_years(text))
-    if re.search(r"\b(weekly|per week|by week|each week)\b", lowered):
+        match = re.search(pattern, lowered)
+        if match and not scan.is_used(match.start(), match.end()):
+            slots.setdefault("sort", criterion)
+            scan.use(match.start(), match.end())
+    if scan.search(r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
+                   r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
+                   r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
+                   r"\b(?:exclude|drop|skip|remove|without|no) (?:the |any )?gated\b|"
+                   r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
+                   r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b"):
+        slots["exclude_gated"] = True  # fmt: skip
+    if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
+                   r"\braise (?:its|the) score\b"):  # fmt: skip
+        slots["what_if"] = True
+    slots.update(_years(scan))
+    if scan.search(r"\b(weekly|per week|by week|each week|week by week)\b"):
         slots["unit"] = "week"
-    elif re.search(r"\b(daily|per day|by day|each day)\b", lowered):
+    elif scan.search(r"\b(daily|per day|by day|each day|day by day)\b"):
         slots["unit"] = "day"
     families = [fam for key, fam in FAMILIES.items() if re.search(r"\b" + re.escape(key) + r"\b", lowered)]
     if families:
         slots["archs"] = list(dict.fromkeys(families))
-    top = re.search(r"\btop\s+(\d{1,2}|" + "|".join(_WORD_NUMBERS) + r")\b", lowered)
-    if top:
-        slots["top"] = int(top[1]) if top[1].isdigit() else _WORD_NUMBERS[top[1]]
     return slots
 
 
 def mentioned_names(text: str) -> list[str]:
     """Candidate model names in the order they appear: full ids first-class, then name-like tokens."""
-    found: list[tuple[int, str]] = [(m.start(), m[1].rstrip(".,?!")) for m in _ID.finditer(text)]
-    taken = [(m.start(), m.end()) for m in _ID.finditer(text)]
+    return [name for _, _, name in _name_spans(text)]
+
+
+def _name_spans(text: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = [(m.start(), m.end(), m[1].rstrip(".,?!")) for m in _ID.finditer(text)]
+    taken = [(a, b) for a, b, _ in found]
     for m in _NAME.finditer(text):
         token = m[1].rstrip(".,?!")
         if any(a <= m.start() < b for a, b in taken):
@@ -198,87 +468,108 @@ def mentioned_names(text: str) -> list[str]:
         low = token.lower()
         if low in _NOT_NAMES or _SIZE.fullmatch(low) or _EXPERTS.fullmatch(low) or re.fullmatch(r"20\d\d(-\d\d)*", low):
             continue
-        if re.fullmatch(r"(under|over|top)\d+", low):
+        if re.fullmatch(r"(under|over|top)\d+|\d+(gb|k|m)|v?\d[\d.]*", low) or _MEMORY.fullmatch(low):
             continue
-        found.append((m.start(), token))
-    return [name for _, name in sorted(found)]
+        found.append((m.start(), m.start() + len(token), token))
+    return sorted(found)
 
 
 def ordinal(text: str) -> int | None:
     """The list position a follow-up points at ('the second one' -> 1)."""
     lowered = text.lower()
-    for word, index in ORDINALS.items():
-        if re.search(r"(?<![\w#])" + re.escape(word) + r"(?!\w)", lowered):
-            return index
+    match = _ORDINAL.search(lowered)
+    if match:
+        return ORDINALS[match[1]]
     match = re.search(r"\b(number|no\.?|#)\s?(\d)\b", lowered)
     return int(match[2]) - 1 if match else None
+
+
+_FOLLOW_PRONOUN = re.compile(r"\b(them|those|these|it|its|it's|that one|this one|that model|this model|the same|"
+                             r"ruled[- ]out|the ruled|the others?|they|their|the rest)\b")  # fmt: skip
+_FOLLOW_START = re.compile(r"^(and|what about|how about|same|now|ok|okay|and what about|what if|only|just|but|also|"
+                           r"then|instead|narrow|filter|restrict|limit|exclude|drop|remove|keep|show only|"
+                           r"make it|with|without|sort|rank|order|any of them|which of them|of those)\b")  # fmt: skip
 
 
 def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     """The intent of a question."""
     lowered = text.lower().strip()
     if re.fullmatch(r"(help|\?+|hi|hello|hey)[.!?]*|what can you do\??|how (does this|do you) work\??", lowered) or \
-            re.search(r"\bwhat can you\b|\bwhat do you know\b", lowered):  # fmt: skip
+            re.search(r"\bwhat can you\b|\bwhat do you know\b|\bwhat do you answer\b", lowered):  # fmt: skip
         return "help"
     follow = bool(memory.get("models")) and (
         ordinal(text) is not None
-        or re.search(r"\b(them|those|these|it|that one|this one)\b", lowered)
-        or re.match(r"^(and|what about|how about|same|now|ok|and what about|what if)\b", lowered)
+        or _FOLLOW_PRONOUN.search(lowered)
+        or _FOLLOW_START.match(lowered)
         or (lowered.startswith("why") and not has_models)
     )
-    comparing = re.search(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|difference between|\bbetter than\b",
-                          lowered)  # fmt: skip
-    if comparing and (has_models >= 2 or memory.get("models")):
+    comparing = re.search(r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bcomapre\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|"
+                          r"difference between|\bbetter than\b|"
+                          r"\bor\b|\bwhich (?:one |of (?:the|these|them) )?(?:is|has|scores)\b|\bbetween\b|"
+                          r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse)\b|"
+                          r"\bhow do\b[\w ,.-]{0,80}\bcompare\b", lowered)  # fmt: skip
+    lineage = slots.get("base") is not None or slots.get("base_unresolved") is not None
+    if comparing and not lineage and (has_models >= 2 or (memory.get("models") and re.search(
+            r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side", lowered))):  # fmt: skip
         return "compare"
-    if re.search(r"\bor\b.*\?$", lowered) and has_models >= 2:
-        return "compare"
-    if re.search(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|difference between", lowered) and has_models:
-        return "compare"
-    if follow and not has_models:
+    if follow and not has_models and not lineage:
         return "followup"
     if re.search(r"\bwhy\b|\bexplain\b|how come|\breasons?\b|what makes|\bbreakdown\b|what('s| is) (hurting|dragging)|"
-                 r"low(er)? score|so (low|high)", lowered) and (has_models or memory.get("models")):  # fmt: skip
+                 r"low(er)? score|so (low|high)|what would it take|score higher|what would (raise|improve)|"
+                 r"\bwhat[- ]ifs?\b|\bhow (can|could) \S{1,80} (reach|get|improve)|\bneeds? to (reach|get to|score)\b",
+                 lowered) and \
+            (has_models or memory.get("models")) and not lineage:  # fmt: skip
         return "explain"
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
-        r"\barchitectures?\b|\bauthors?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
-        r"how (did|has) .* (move|change|grow|evolve)|\bevolution\b|\bin 20\d\d\b|\bnew (\w+ )?models\b|"
-        r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)"
+        r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
+        r"how (did|has|have) \S[\w' .-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved)\b|"
+        r"\bevolution\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|became gated|newly gated|"
+        r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
+        r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
     )
-    if re.search(trend, lowered):
+    if (re.search(trend, lowered) or (re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered))) \
+            and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
+                                                           and not re.search(r"history|over time", lowered)):
         return "trend"
-    if re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|\bdocumentation (about|on)\b|"
-                 r"which models? (use|were trained|was trained|talk)|search for|look up|\bcite", lowered):  # fmt: skip
+    card_cue = re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|"
+                         r"\bdocumentation (about|on)\b|which models? (use|were trained|was trained|talk)|search for|"
+                         r"look up|\bcite", lowered)  # fmt: skip
+    # "trained on Korean text" is the language filter, not a card search.
+    gpu_card = slots.get("max_memory_gb")
+    if card_cue and not lineage and not gpu_card and not (slots.get("language") and card_cue[0] in ("trained on",
+                                                                                                  "fine-tuned on")):
         return "cards"
-    if has_models and re.search(r"\bscore\b|\brating\b|\brate\b|how (safe|good|secure|trustworthy|popular)|\bis\b.*"
-                                r"\b(safe|secure|trustworthy|ok|good)\b|\btrust\b|tell me about|\bcheck\b|\binfo\b|"
-                                r"\bdetails?\b|\bsecurity\b|\blicense\b|\bfetch\b", lowered):  # fmt: skip
+    if has_models and not lineage and re.search(
+            r"\bscore\b|\brating\b|\brate\b|how (safe|good|secure|trustworthy|popular|risky)|\bis\b\s\S{1,100}\s"
+            r"(safe|secure|trustworthy|ok|good|risky|gated|legit)\b|\btrust\b|tell me about|\bcheck\b|\binfo\b|"
+            r"\bdetails?\b|\bsecurity\b|\blicen[cs]e\b|\bfetch\b|\bwhat is\b|\bwhat's\b|\bis it\b",
+            lowered):  # fmt: skip
         return "score"
     recommendish = re.search(r"\brecommend|\bsuggest|\bbest\b|\bsafest\b|\btop\b|which model|what model|\bfind\b|"
                              r"\bneed\b|looking for|\bpick\b|\bchoose\b|\bmost\b|\bgood\b|\bshould i use\b|"
-                             r"\boptions?\b|\balternatives?\b|\bmodels?\b", lowered)  # fmt: skip
-    filters = slots.keys() & {
-        "size",
-        "max_params_b",
-        "min_params_b",
-        "license",
-        "license_class",
-        "task",
-        "chat",
-        "sort",
-    }
-    if filters and (recommendish or not has_models):
+                             r"\boptions?\b|\balternatives?\b|\bmodels?\b|\blist\b|\bshow\b|\bany\b|\bwhich\b|"
+                             r"\bwhat\b", lowered)  # fmt: skip
+    filters = slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "task", "chat",
+                              "sort", "topics", "language", "finding", "exclude_gated", "min_downloads", "base",
+                              "max_memory_gb", "base_unresolved"}  # fmt: skip
+    generic = not (filters - {"sort"}) and slots.get("sort") in (None, "overall")  # only "good" or "best"
+    if generic and not has_models and not _ABOUT_MODELS.search(lowered) and len(lowered.split()) > 2:
+        return "out_of_scope"  # "a good recipe for pancakes": nothing about models at all
+    if filters and (recommendish or not has_models or lineage):
         return "recommend"
     if has_models:
         return "score"
-    if recommendish:
+    if recommendish and _ABOUT_MODELS.search(lowered):
         return "recommend"
-    return "help"
+    if _ABOUT_MODELS.search(lowered):
+        return "recommend" if recommendish else "help"
+    return "out_of_scope" if len(lowered.split()) > 2 else "help"
 
 
 _PLAIN_CUE = re.compile(
-    r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})\b"
-    r"|\b([a-z][a-z]{3,})'s\b",
+    r"(?:\b(?:about|of|for|score|check|compare|is|does|and|vs\.?|versus|with|than|or|rate)\s+)([a-z][a-z]{3,})"
+    r"(?![\w.-])|(?<![\w.-])([a-z][a-z]{3,})'s\b|(?<![\w.-])([a-z][a-z]{3,})(?=,?\s(?:or|vs\.?|versus|and)\s)",
     re.I,
 )
 _STOP = set(
@@ -286,59 +577,206 @@ _STOP = set(
     "this that these those which what there their them they your mine good very most more less with about under over "
     "than open source commercial permissive instruct assistant data dataset datasets card cards trend trends help "
     "security quality activity popularity overall operational leaderboard architecture authors history type types "
-    "something anything everything other another same".split()
+    "something anything everything other another same fine tunes tune tuned merges adapters base descendants "
+    "derivatives variants versions quantized code coding speech translation summarization reasoning embeddings "
+    "documented limitations license gated access weights korean english chinese french german spanish japanese "
+    "russian arabic hindi laptop phone memory downloads safer better riskier worse pick choose".split()
 )  # fmt: skip
 
 
-def plain_names(text: str) -> list[str]:
-    """Plain-word names ('bloom') in possessive form or after a cue word, outside a stoplist."""
+def plain_names(text: str) -> list[tuple[int, int, str]]:
+    """Plain-word names ('bloom') in possessive form or after a cue word, outside a stoplist, with their spans."""
     found = []
     for match in _PLAIN_CUE.finditer(text):
-        word = (match[1] or match[2]).lower()
-        if word not in _STOP:
-            found.append(word)
+        group = next(g for g in (1, 2, 3) if match[g])
+        word = match[group].lower()
+        if word not in _STOP and word not in _FILLER:
+            found.append((match.start(group), match.end(group), word))
     return found
 
 
+def _spaced_names(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Names typed with spaces, joined with hyphens ('llama 2 7b chat' -> 'llama-2-7b-chat')."""
+    found = []
+    for m in _SPACED.finditer(text):
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue
+        found.append((m.start(), m.end(), re.sub(r"\s+", "-", m[1])))
+    return found
+
+
+def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[str | None, int]:
+    """Resolve a hyphen-joined spaced name, dropping trailing parts until one resolves: (id, parts used)."""
+    parts = name.split("-")
+    for skip in (0, 1):  # "compare llama 2 7b": the first word may be the verb, not the name
+        for n in range(len(parts), skip + 1, -1):
+            stored = resolve("-".join(parts[skip:n]))
+            if stored:
+                return stored, (skip, n)
+    return None, (0, 0)
+
+
+def unsupported_requirements(text: str) -> list[NotApplied]:
+    """The requests in a question that no stored fact can answer (prices, speed, context length ...).
+
+    The LLM path appends these to an answer that does not mention them; the planner reports them itself.
+    """
+    check_length(text)
+    scan = _Scan(text)
+    pattern, reasons = _tables()["unsupported"]
+    found: list[NotApplied] = []
+    for match in pattern.finditer(scan.lowered):
+        reason = reasons[_key(match[0])]
+        if found and found[-1].reason == reason:
+            found[-1] = NotApplied(f"{found[-1].phrase}, {scan.text[match.start() : match.end()]}", reason)
+        else:
+            found.append(NotApplied(scan.text[match.start() : match.end()], reason))
+    return found
+
+
+def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
+    """Requirements the question states that no slot used: known-unsupported words, then leftover phrases."""
+    out: list[NotApplied] = []
+    pattern, reasons = _tables()["unsupported"]
+    for match in pattern.finditer(scan.lowered):
+        if scan.is_used(match.start(), match.end()):
+            continue
+        reason = reasons[_key(match[0])]
+        if out and out[-1].reason == reason:  # "a mac m2": one requirement, one line
+            out[-1] = NotApplied(f"{out[-1].phrase}, {scan.text[match.start() : match.end()]}", reason)
+        else:
+            out.append(NotApplied(scan.text[match.start() : match.end()], reason))
+        scan.use(match.start(), match.end())
+    for match in _REQUIREMENT.finditer(scan.lowered):
+        if scan.is_used(match.start(1), match.end(1)):
+            continue
+        content = [w for w in re.finditer(r"[\w'+#.$-]+", match[2])
+                   if w[0].strip(".") not in _FILLER and not w[0].isdigit()
+                   and not scan.is_used(match.start(2) + w.start(), match.start(2) + w.end())]  # fmt: skip
+        if not content:
+            continue
+        end = match.start(2) + content[-1].end()
+        phrase = scan.text[match.start() : end].strip().rstrip("?.!,")
+        out.append(NotApplied(phrase, "no such filter"))
+        scan.use(match.start(), end)
+    return out
+
+
 def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None = None,
-          resolve_exact: Callable[[str], str | None] | None = None) -> Plan:  # fmt: skip
+          resolve_exact: Callable[[str], str | None] | None = None,
+          resolve_base: Callable[[str], str | None] | None = None) -> Plan:  # fmt: skip
     """The plan for one question.
 
     `resolve` maps a typed name to a stored model id (or None), typos allowed; `resolve_exact` is used for
-    plain words, which must match a stored name exactly (so "model" or "best" never turn into a model).
+    plain words, which must match a well-known stored name exactly (so "model" or "best" never turn into a
+    model); `resolve_base` may also know base models that are only named by stored models (lineage questions).
+    Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
+    check_length(text)
     memory = memory or {}
-    slots = parse_slots(text)
-    models, unresolved = [], []
+    scan = _Scan(text)
+    relation, base_at = _lineage(scan)
+    after = _LINEAGE_AFTER.search(scan.lowered)
+    models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
-    for word in plain_names(text):
-        stored = exact(word)
-        if stored and stored not in models:
-            models.append(stored)
-    for name in mentioned_names(text):
+    taken = []
+    for start, end, name in _name_spans(text):
         stored = resolve(name)
         if stored:
-            if stored not in models:
-                models.append(stored)
+            spans.append((start, end, stored))
+            taken.append((start, end))
         elif "/" in name:
             unresolved.append(name)
-    intent = classify(text, len(models) + len(unresolved), slots, memory)
-    if intent == "trend":
-        lowered = text.lower()
-        for pattern, view in VIEWS:
-            if re.search(pattern, lowered):
-                slots["view"] = view
-                break
+            scan.use(start, end)
+            taken.append((start, end))
+        elif "-" in name and re.search(r"\d", name):
+            scan.use(start, end)  # an unknown name ('Janus-Pro-7B'): its size is part of the name, not a filter
+            unknown.append((start, end, name))
+    for start, end, name in _spaced_names(text, taken):
+        stored, (skip, used) = _resolve_longest(name, resolve)
+        if stored:
+            words = re.split(r"[ -]", text[start:end])
+            first = start + len(" ".join(words[:skip])) + (1 if skip else 0)
+            stop = start + len(" ".join(words[:used]))
+            spans.append((first, stop, stored))
+            taken.append((first, stop))
+    for start, end, word in plain_names(text):
+        if any(a < end and start < b for a, b in taken):
+            continue
+        stored = exact(word)
+        if stored:
+            spans.append((start, end, stored))
+    spans.sort()
+    base = None
+    if relation is not None:  # "fine-tunes of deepseek r1", "derived from Janus-Pro-7B"
+        following = [s for s in spans if s[0] >= base_at and len(scan.lowered[base_at : s[0]].split()) <= 2]
+        base = following[0] if following else None
+    if base is None and after:  # "gemma-7b fine-tunes", "the most downloaded phi-2 fine-tune"
+        ahead = [s for s in spans if s[1] <= after.start() and not scan.lowered[s[1] : after.start()].strip(" -'s")]
+        if not ahead:  # a family word ("gemma fine-tunes", "stable diffusion variants"): its best-known model
+            words = re.findall(r"[a-z][\w.]*", scan.lowered[max(0, after.start() - 40) : after.start()])[-2:]
+            for n in (2, 1):
+                name = "-".join(words[-n:]) if len(words) >= n else ""
+                stored = resolve(name) if len(name) >= 4 and name not in _FILLER and name not in _STOP else None
+                if stored:
+                    start = after.start() - len(" ".join(words[-n:]))
+                    ahead = [(start, after.start(), stored)]
+                    spans.append(ahead[0])
+                    break
+        if ahead:
+            relation, base = _relation(after[1]), ahead[-1]
+            scan.use(after.start(), after.end())
+    for start, end, stored in spans:
+        scan.use(start, end)
+        if base and stored == base[2]:
+            continue
+        if stored not in models:
+            models.append(stored)
+    slots = parse_slots(text, scan)
+    if base:
+        slots["base"] = base[2]
+        if relation != "any":
+            slots["relation"] = relation
+    elif relation is not None and base_at is not None:
+        named = [n for a, _, n in unknown if a >= base_at]
+        typed = named[0] if named else text[base_at:].split("?")[0].strip()[:60]
+        stored = resolve_base(typed) if resolve_base and named else None
+        if stored:
+            slots["base"] = stored
+            if relation != "any":
+                slots["relation"] = relation
         else:
-            slots["view"] = "history" if models else "types"
-        if slots["view"] == "releases":
-            slots.pop("start", None)  # "after Mixtral came out" names the release, not the period
-            match = re.search(r"\b(after|since|following|before)\s+(the\s+)?([\w.-]+(\s[\w.]+)?)", text, re.I)
-            if match:
-                words = match[3].lower()
-                for release in load_releases():
-                    name = release["name"].lower()
-                    if name.startswith(words.split()[0]) or words.startswith(name.split()[0]):
-                        slots["release"] = release["name"].split()[0]
-                        break
-    return Plan(intent, slots, models, unresolved)
+            slots["base_unresolved"] = typed
+    intent = classify(text, len(models) + len(unresolved), slots, memory)
+    not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    if intent == "trend":
+        _trend_slots(text, scan, slots, models)
+    if slots.get("base_unresolved") and intent == "recommend":
+        not_applied.insert(0, NotApplied(slots["base_unresolved"], "no such base model in the database"))
+    return Plan(intent, slots, models, unresolved, not_applied)
+
+
+def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None:
+    lowered = scan.lowered
+    for pattern, view in VIEWS:
+        if re.search(pattern, lowered):
+            slots["view"] = view
+            break
+    else:
+        slots["view"] = "history" if models else "types"
+    if slots["view"] == "merges":  # merges are a model type of the leaderboard: their share of all types
+        slots["view"], slots["focus"] = "types", "merge"
+    if re.search(r"\btook off\b|\btake off\b|\btaking off\b|\bwhen did\b|\bpeak", lowered):
+        slots["when"] = True
+    if slots["view"] == "architectures" and re.search(r"over time|which led|\bwhen\b|changed?|evolv", lowered):
+        slots["when"] = True
+    if slots["view"] == "releases":
+        slots.pop("start", None)  # "after Mixtral came out" names the release, not the period
+        match = re.search(r"\b(after|since|following|before)\s+(the\s+)?([\w.-]+(\s[\w.]+)?)", text, re.I)
+        if match:
+            words = match[3].lower()
+            for release in load_releases():
+                name = release["name"].lower()
+                if name.startswith(words.split()[0]) or words.startswith(name.split()[0]):
+                    slots["release"] = release["name"].split()[0]
+                    break

@@ -14,13 +14,29 @@ import uuid
 from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from whichmodel.agent.parse import Plan, ordinal, parse, parse_slots
+from whichmodel.agent.parse import Plan, QuestionTooLong, ordinal, parse, parse_slots
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
+from whichmodel.store.queries import params_for_memory
 from whichmodel.usecases.base import Services
 from whichmodel.usecases.models import resolve
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
-                  "sort")  # fmt: skip
+                  "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
+                  "max_memory_gb", "precision")  # fmt: skip
+# Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
+FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
+NOTHING_APPLIED = (
+    "Nothing in this question could be applied as a filter (see below), so I am not listing models as if it "
+    "were answered. I can filter by task, size or memory, license, language, access (gated), lineage (fine-tunes "
+    "of a model), downloads and findings (e.g. typosquats, pickle files), and rank by a score."
+)
+# Filters that define what is asked for (their near misses are other things, not trade-offs).
+DEFINING = ("task", "topic", "finetune of", "adapter of", "merge of", "quantized of", "descendant of", "language=",
+            "finding ")  # fmt: skip
+OUT_OF_SCOPE = (
+    "That is outside what I answer: whichmodel scores Hugging Face models (security, license, documentation, "
+    "popularity), compares and explains those scores, searches model cards and shows leaderboard trends."
+)
 TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric")
 HELP = (
     "I answer from whichmodel's score database. Try:\n"
@@ -73,7 +89,7 @@ class Planner:
 
     def _resolve_exact(self, name: str) -> str | None:
         found = resolve(self.services, name)
-        return found.model_id if found.how in ("exact", "case", "name") else None
+        return found.model_id if found.how in ("exact", "case", "name", "normalized") else None
 
     # --------------------------------------------------------------------------------------------- turn
     def respond(self, messages: list[AnyMessage], stored: dict[str, Any]) -> tuple[AIMessage, dict[str, Any]]:
@@ -103,9 +119,37 @@ class Planner:
         last = memory.last or LastAnswer("none")
         listed = memory.listed
         context = {"models": listed or last.models}
-        parsed: Plan = parse(question, self._resolve, context, resolve_exact=self._resolve_exact)
-        plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question)
+        contested: dict[str, Any] = {}  # per question: the planner serves concurrent threads
+
+        def resolve_name(name: str) -> str | None:
+            found = resolve(self.services, name)
+            if found.contested:
+                contested[found.model_id] = found
+            return found.model_id
+
+        try:
+            parsed: Plan = parse(question, resolve_name, context, resolve_exact=self._resolve_exact,
+                                 resolve_base=lambda name: resolve(self.services, name, bases=True).model_id)
+        except QuestionTooLong as err:
+            return TurnPlan("say", question=question[:200], text=str(err))
+        plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
+                        not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
+        asked = [contested[m] for m in parsed.models if m in contested]
+        if asked and plan.intent in ("score", "explain", "compare"):  # two plausible models: ask back
+            found = asked[0]
+            options = " or ".join(found.candidates[:3])
+            return plan.but(intent="say", text=f"'{found.query}' could be {options}, about equally used. Which one "
+                                               "do you mean? Name it with its org.")  # fmt: skip
         lowered = question.lower()
+        category = _asked_category(question)
+        if plan.intent == "followup" and memory.ruled_out and re.search(
+                r"\bruled[- ]out\b|\bleft out\b|\bexcluded\b|\bnear miss", lowered):  # fmt: skip
+            model = memory.ruled_out[0]
+            return plan.but(intent="explain", models=[model], slots={
+                "category": category or _category(memory.search or {}), "ruled_out_by": memory.ruled_out_by.get(model)})
+        if plan.intent == "followup" and category and (last.models or listed) and \
+                re.search(r"\bwhy\b|\bexplain\b|how come|\bscore\b", lowered):  # fmt: skip
+            return plan.but(intent="explain", models=[(last.models or listed)[0]], slots={"category": category})
         if plan.intent == "followup":
             index = ordinal(question)
             new_slots = parse_slots(question)
@@ -131,20 +175,37 @@ class Planner:
         if plan.intent == "compare" and len(plan.models) < 2 and len(listed) >= 2:
             count = 2 if re.search(r"\b(two|2|both)\b", lowered) else 3
             return plan.but(models=(plan.models + [m for m in listed if m not in plan.models])[:count])
+        if plan.intent == "explain" and category and "category" not in plan.slots:
+            plan = plan.but(slots=plan.slots | {"category": category})
         if plan.intent == "explain" and not plan.models and (last.models or listed):
             return plan.but(models=[(last.models or listed)[0]])
+        if plan.intent == "compare":
+            return plan.but(ask=category or ("overall" if re.search(r"\bbetter\b|\bworse\b", lowered) else None))
         return plan
 
     # --------------------------------------------------------------------------------------------- calls
     def first_calls(self, plan: TurnPlan) -> list[dict]:
         """The first tool calls of a plan (none for help)."""
         intent, slots, models = plan.intent, plan.slots, plan.models
+        if intent == "recommend" and plan.not_applied and not set(slots) & FILTER_KEYS:
+            return []  # every requirement was left unapplied: no unfiltered list passed off as the answer
         if intent == "recommend":
-            return [_call("search_models", {k: slots[k] for k in RECOMMEND_KEYS if k in slots} | {"limit": 5})]
+            args = {k: slots[k] for k in RECOMMEND_KEYS if k in slots}
+            if args.get("sort") == "popularity" and re.search(r"most[- ]downloaded|most downloads", plan.question,
+                                                              re.I):  # fmt: skip
+                args["sort"] = "downloads"
+            if "precision" in args and "max_memory_gb" not in args:
+                args.pop("precision")
+            if "tasks" in args:  # several pipeline tags, any of them: the first alone would narrow it
+                args.pop("task", None)
+            return [_call("search_models", args | {"limit": 5})]
         if intent == "compare" and len(models) >= 2:
             return [_call("compare_models", {"model_ids": models[:4]})]
         if intent == "explain" and models:
-            return [_call("explain_score", {"model_id": models[0], "category": _category(slots)})]
+            args = {"model_id": models[0], "category": _category(slots)}
+            if slots.get("target"):
+                args["target"] = slots["target"]
+            return [_call("explain_score", args)]
         if intent == "score":
             if models:
                 return [_call("get_score", {"model_id": m}) for m in models[:3]]
@@ -186,6 +247,10 @@ class Planner:
         writer = getattr(self, f"_answer_{plan.intent}", None)
         if plan.intent == "say":
             answer = Answer(plan.text or "", [], {})
+        elif plan.intent == "out_of_scope":
+            answer = Answer(OUT_OF_SCOPE, [], {})
+        elif plan.intent == "recommend" and not results and plan.not_applied:
+            answer = Answer(NOTHING_APPLIED, [], {})
         elif writer is None or (not results and plan.intent != "help"):
             answer = Answer(self._cannot(plan), [], {})
         else:
@@ -194,12 +259,18 @@ class Planner:
         errors = [r.artifact.get("error") for r in results if r.artifact.get("error")]
         if errors and not named:
             text = " ".join(dict.fromkeys(errors))
+        if plan.not_applied:
+            text = text.rstrip() + "\n" + "\n".join(plan.not_applied)
+            extra = extra | {"not_applied": list(plan.not_applied)}
         kept = extra.get("recommended", named) if plan.intent == "recommend" else named
-        memory = Memory(last=LastAnswer(plan.intent, plan.slots, kept), listed=memory.listed, search=memory.search)
+        memory = Memory(last=LastAnswer(plan.intent, plan.slots, kept), listed=memory.listed, search=memory.search,
+                        ruled_out=memory.ruled_out, ruled_out_by=memory.ruled_out_by)  # fmt: skip
         if len(kept) > 1:
             memory.listed = list(kept)
         if plan.intent == "recommend" and not errors:
             memory.search = {k: v for k, v in plan.slots.items() if k in RECOMMEND_KEYS}
+            memory.ruled_out = list(extra.get("ruled_out", []))
+            memory.ruled_out_by = dict(extra.get("ruled_out_by", {}))
         message = AIMessage(text, additional_kwargs={"whichmodel": {"models": named, **extra}})
         return message, memory
 
@@ -241,9 +312,11 @@ class Planner:
                 lines.append(f"   License: {row['license_conflict']}.")
         if not search["results"]:
             lines.append("Nothing meets all of these filters.")
-        ruled_out = []
+        ruled_out, ruled_out_by = [], {}
         lines.append("")  # near misses start a new paragraph, not a continuation of the list
         for effect in search.get("removed_by", []):
+            if effect["filter"].startswith(DEFINING):
+                continue  # what the question is about (a lineage, a language), not a preference to trade off
             best = effect["best"][0] if effect["best"] else None
             if not best or best["model_id"] in recommended:
                 continue
@@ -251,22 +324,27 @@ class Planner:
             better = best.get(sort) is not None and (top_score is None or best.get(sort) >= top_score)
             if better or not search["results"]:
                 ruled_out.append(best["model_id"])
-                lines.append(f"Ruled out by {effect['filter']}: {best['model_id']} ({sort} {_fmt(best.get(sort))}"
+                ruled_out_by[best["model_id"]] = effect["filter"]
+                value = f"{best.get(sort) or 0:,}" if sort in ("downloads", "likes") else _fmt(best.get(sort))
+                lines.append(f"Ruled out by {effect['filter']}: {best['model_id']} ({sort} {value}"
                              f"{_why_out(effect['filter'], best)}); without that filter {effect['would_add']} more "
                              "would match.")  # fmt: skip
-        if not ruled_out and search.get("removed_by"):
-            counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in search["removed_by"])
+        trade_offs = [e for e in search.get("removed_by", []) if not e["filter"].startswith(DEFINING)]
+        if not ruled_out and trade_offs:
+            counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in trade_offs)
             lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
         named = recommended + ruled_out
         return "\n".join(lines), named, {"recommended": recommended, "ruled_out": ruled_out,
-                                         "filters": search.get("filters", {}), "sort": sort}  # fmt: skip
+                                         "ruled_out_by": ruled_out_by, "filters": search.get("filters", {}),
+                                         "sort": sort}  # fmt: skip
 
     def _answer_compare(self, plan, artifacts):
         data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
         models = data["models"]
-        lines = [f"Side by side ({', '.join(models)}):"]
+        lines = [_compare_verdict(data, plan.ask)]
+        lines.append(f"Side by side ({', '.join(models)}):")
         for name, row in data["scores"].items():
             cells = ", ".join(f"{m} {_fmt(row[m])}" for m in models)
             verdict = data.get("verdicts", {}).get(name, {})
@@ -277,7 +355,7 @@ class Planner:
                 cells += f" (tie: {', '.join(verdict['tied'])})"
             lines.append(f"- {name}: {cells}")
         if data["deciding"]:
-            lines.append("What decides the difference:")
+            lines.append("Where they differ:")
             for d in data["deciding"][:4]:
                 parts = [f"{m}: {v['outcome']} ({v['reason']})" for m, v in d["by_model"].items()]
                 lines.append(f"- {d['check']} ({d['category']}): " + "; ".join(parts))
@@ -292,6 +370,10 @@ class Planner:
         model, category = data["model_id"], data["category"]
         label = "overall" if category == "overall" else category
         lines = [f"{model} scores {_fmt(data['score'])}/10 on {label} (coverage {_pct(data['coverage'])})."]
+        if plan.slots.get("ruled_out_by"):
+            lines.insert(0, f"{model} was ruled out by the filter {plan.slots['ruled_out_by']}.")
+        if data.get("target") is not None:
+            lines.append(_target_text(data))
         if data["costly"]:
             lines.append("Costing points:")
             for f in data["costly"][:4]:
@@ -350,6 +432,70 @@ class Planner:
         return "\n".join(lines), list(dict.fromkeys(named)), {}
 
 
+_CATEGORY_WORDS = (
+    (r"\bsecur|\bsafe|\bsafety\b|\brisk", "security"),
+    (r"\bgated\b|\bgating\b|\baccess\b", "operational"),
+    (r"\bquality\b|\bdocument", "quality"),
+    (r"\bpopular|\bdownloads\b|\blikes\b", "popularity"),
+    (r"\bactivity\b|\bactive\b|\bmaintained\b", "activity"),
+    (r"\boperational\b|\blicen[cs]|\bcompliance\b", "operational"),
+)
+
+
+def _asked_category(question: str) -> str | None:
+    """The score category a question names ('why is its security score ...' -> security), if any."""
+    lowered = question.lower()
+    for pattern, category in _CATEGORY_WORDS:
+        if re.search(pattern, lowered):
+            return category
+    return None
+
+
+def _compare_verdict(data: dict, ask: str | None) -> str:
+    """One sentence answering the literal question of a comparison ('which is safer?') before the table."""
+    category = ask or "overall"
+    row = data["scores"].get(category, {})
+    known = {m: v for m, v in row.items() if v is not None}
+    overall = data["scores"].get("overall", {})
+    lead_overall = data["leaders"].get("overall")
+    if not known:
+        return f"No {category} score is available for these models."
+    best = max(known.values())
+    top = [m for m, v in known.items() if round(v, 1) == round(best, 1)]
+    word = {"security": "safer", "quality": "better documented", "popularity": "more popular",
+            "activity": "more active", "operational": "better on operational checks"}.get(category, "better overall")
+    if len(top) > 1:
+        rest = [f"{m} {_fmt(v)}" for m, v in known.items() if m not in top]
+        who = "They" if not rest else " and ".join(top)
+        text = f"{who} tie on {category} ({_fmt(best)} each" + (f"; {', '.join(rest)})" if rest else ")")
+        if category != "overall" and lead_overall:
+            tie_overall = sum(1 for v in overall.values() if v is not None and round(v, 1) ==
+                              round(overall[lead_overall], 1)) > 1  # fmt: skip
+            text += "; they tie overall too" if tie_overall else f"; {lead_overall} is better overall " \
+                f"({_fmt(overall[lead_overall])})"  # fmt: skip
+        return text + "."
+    others = ", ".join(f"{m} {_fmt(v)}" for m, v in known.items() if m != top[0])
+    text = f"{top[0]} is {word} ({category} {_fmt(best)} vs {others})"
+    if category != "overall" and lead_overall and lead_overall != top[0]:
+        text += f", but {lead_overall} is better overall ({_fmt(overall[lead_overall])})"
+    return text + "."
+
+
+def _target_text(data: dict) -> str:
+    """The computed path to a target score: which findings, passed together, get there."""
+    steps, target = data.get("to_target") or [], data["target"]
+    label = data["category"]
+    if data["score"] is not None and data["score"] >= target:
+        return f"It already scores {_fmt(data['score'])} on {label}, at or above {target:g}."
+    if not steps:
+        return f"No finding it could pass raises {label} to {target:g}."
+    path = "; ".join(f"{s['check']} ({'unknown now' if s.get('now') == 'not_available' else 'failing now'}) -> "
+                     f"{_fmt(s['score_after'])}" for s in steps)  # fmt: skip
+    reached = steps[-1]["score_after"] is not None and steps[-1]["score_after"] >= target
+    head = f"To reach {target:g} on {label}, pass these (computed, cumulative): {path}."
+    return head if reached else head + f" Even passing all of them it reaches only {_fmt(steps[-1]['score_after'])}."
+
+
 def _category(slots: dict) -> str:
     if "category" in slots:
         return slots["category"]
@@ -372,6 +518,20 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"at most {value:g}B parameters")
         elif key == "min_scores":
             parts.append(", ".join(f"{k} >= {v:g}" for k, v in value.items()))
+        elif key == "base":
+            parts.append(f"{filters.get('relation') or 'descendant'}s of {value}")
+        elif key in ("relation", "precision"):
+            continue
+        elif key == "max_memory_gb":
+            cap = params_for_memory(value, filters.get("precision") or "fp16")
+            parts.append(f"fits {value:g} GB at {filters.get('precision') or 'fp16'} (weights x1.2, at most "
+                         f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
+        elif key == "min_downloads":
+            parts.append(f"at least {value:,} downloads")
+        elif key in ("tasks", "topics"):
+            parts.append(f"{key[:-1]} any of {', '.join(value)}")
+        elif key in ("finding", "findings"):
+            parts.append("finding " + " and ".join([value] if isinstance(value, str) else value))
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(parts)
@@ -419,6 +579,10 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
             lines.append(f"- {r['release']} ({r['release_date']}): {r['architecture']} {r['before']} -> {r['after']} "
                          f"({r['change']:+d})")  # fmt: skip
         return "\n".join(lines[:16])
+    if view == "types" and plan.slots.get("focus"):
+        return _share_text(rows, "type", plan.slots["focus"])
+    if view == "architectures" and plan.slots.get("when"):
+        return _leaders_text(rows)
     if view == "types":
         totals: dict[str, int] = {}
         for r in rows:
@@ -443,7 +607,10 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
             if r["type"] not in best or r["best_score"] > best[r["type"]]["best_score"]:
                 best[r["type"]] = r
         parts = [f"{t} {_fmt(r['best_score'])} ({r['best_model']}, {r['period']})" for t, r in best.items()]
-        return "Best leaderboard average per type: " + "; ".join(parts) + "."
+        top = max(best.values(), key=lambda r: r["best_score"]) if best else None
+        lead = f"Best leaderboard average: {top['best_model']} ({_fmt(top['best_score'])}, {top['period']}). " \
+            if top else ""  # fmt: skip
+        return lead + "Best per type: " + "; ".join(parts) + "."
     if view == "base-models":
         peaks = data.get("peaks", [])
         return "Best derivative per base model:\n" + "\n".join(
@@ -463,6 +630,47 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
             f"- {r['model_id']} ({r['observed_at'][:10]}): {r['alert']} ({r['before']} -> {r['after']})"
             for r in rows[:10])  # fmt: skip
     return json.dumps(rows[:10], default=str)
+
+
+TAKE_OFF_SHARE = 0.10  # "took off": the first period where the kind is at least this share of new models
+
+
+def _share_text(rows: list[dict], key: str, focus: str) -> str:
+    """When one kind took off: first period at `TAKE_OFF_SHARE` or more of new models, and its peak."""
+    totals: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for r in rows:
+        totals[r["period"]] = totals.get(r["period"], 0) + r["new_models"]
+        if r[key] == focus:
+            counts[r["period"]] = counts.get(r["period"], 0) + r["new_models"]
+    if not counts:
+        return f"No new {focus} models in the period."
+    shares = {p: counts.get(p, 0) / totals[p] for p in sorted(totals)}
+    first = next((p for p, v in shares.items() if v >= TAKE_OFF_SHARE), None)
+    peak = max(shares, key=lambda p: (shares[p], counts.get(p, 0)))
+    most = max(counts, key=counts.get)
+    start = f"first reached {TAKE_OFF_SHARE:.0%} of new leaderboard models in {first} ({shares[first]:.0%}, " \
+        f"{counts.get(first, 0)} of {totals[first]})" if first else f"never reached {TAKE_OFF_SHARE:.0%} of new models"
+    return (f"{focus.capitalize()} models {start}; their share peaked in {peak} ({shares[peak]:.0%}, "
+            f"{counts.get(peak, 0)} of {totals[peak]}), and the most in one month were {counts[most]} in {most}. "
+            f"({sum(counts.values())} of {sum(totals.values())} new models from {min(totals)} to {max(totals)}.)")
+
+
+def _leaders_text(rows: list[dict]) -> str:
+    """Which architecture led the new leaderboard models when, as runs of months."""
+    by_period: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_period.setdefault(r["period"], {})[r["architecture"]] = r["new_models"]
+    runs: list[list] = []
+    for period in sorted(by_period):
+        counts = by_period[period]
+        leader = max(counts, key=lambda a: (counts[a], a != "Other"))
+        if runs and runs[-1][0] == leader:
+            runs[-1][2] = period
+        else:
+            runs.append([leader, period, period])
+    parts = [f"{a} {s}" + (f" to {e}" if e != s else "") for a, s, e in runs]
+    return "Which architecture led new leaderboard models, month by month: " + "; ".join(parts) + "."
 
 
 def answer_models(message: AIMessage) -> dict[str, Any]:

@@ -31,7 +31,8 @@ class TurnPlan:
     """What the planner will do for one question: an intent, its slots, the stored models it names.
 
     `unresolved` holds full ids not in the database (a score question fetches the first from the Hub);
-    `text` is the answer itself for the intent `say` (a follow-up the memory cannot serve).
+    `text` is the answer itself for the intent `say` (a follow-up the memory cannot serve); `not_applied`
+    the answer lines for requirements no filter, sort or reference answers.
     """
 
     intent: str
@@ -40,6 +41,8 @@ class TurnPlan:
     unresolved: list[str] = field(default_factory=list)
     question: str = ""
     text: str | None = None
+    not_applied: list[str] = field(default_factory=list)  # "Not applied: 'for my phone' (...)." lines
+    ask: str | None = None  # compare: the category the question asks about ("which is safer?" -> security)
 
     def but(self, **changes: Any) -> TurnPlan:
         """A copy with some fields changed."""
@@ -70,13 +73,16 @@ class Memory:
 
     `last` is the previous answer; `listed` the models of the last answer that named several, in order ("the
     second one"); `search` the filters of the last recommendation ("what about 13B?"); `pending` the plan of a
-    question whose tool calls are running.
+    question whose tool calls are running; `ruled_out` the near misses of the last recommendation and the
+    filter that ruled each out ("why is it ruled out?").
     """
 
     last: LastAnswer | None = None
     listed: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
     pending: TurnPlan | None = None
+    ruled_out: list[str] = field(default_factory=list)
+    ruled_out_by: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the checkpoint (keys kept only when set)."""
@@ -89,6 +95,8 @@ class Memory:
             data["search"] = dict(self.search)
         if self.pending is not None:
             data["pending"] = self.pending.to_dict()
+        if self.ruled_out:
+            data["ruled_out"], data["ruled_out_by"] = list(self.ruled_out), dict(self.ruled_out_by)
         return data
 
     @classmethod
@@ -102,4 +110,6 @@ class Memory:
             listed=list(data.get("list") or []),
             search=data.get("search"),
             pending=TurnPlan.from_dict(pending) if pending else None,
+            ruled_out=list(data.get("ruled_out") or []),
+            ruled_out_by=dict(data.get("ruled_out_by") or {}),
         )

@@ -30,6 +30,17 @@ def register(sub) -> None:
                    help="keep repos without weight files (README/config only), left out by default")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
     p.add_argument("--sort", default="overall", choices=SORT_KEYS)
+    p.add_argument("--any-task", action="append", metavar="TAG", help="pipeline tag, any of several (repeatable)")
+    p.add_argument("--topic", action="append", metavar="WORD", help="Hub tag or repo-name word, any of (repeatable)")
+    p.add_argument("--base", metavar="MODEL", help="only descendants of MODEL through base_model links (lineage)")
+    p.add_argument("--relation", choices=["finetune", "adapter", "merge", "quantized"], help="with --base: link kind")
+    p.add_argument("--language", metavar="CODE", help="ISO 639-1 code from card data or Hub tags, e.g. ko")
+    p.add_argument("--finding", action="append", metavar="CHECK=OUTCOME", help="e.g. typosquatting=fail (repeatable)")
+    p.add_argument("--min-downloads", type=int, metavar="N", help="at least N downloads (30-day count)")
+    p.add_argument("--max-memory-gb", type=float, metavar="GB",
+                   help="weights fit GB at --precision with 20%% margin; unknown sizes left out")  # fmt: skip
+    p.add_argument("--precision", default="fp16", choices=["fp32", "fp16", "int8", "int4"],
+                   help="for --max-memory-gb (default fp16: 2 bytes per parameter)")  # fmt: skip
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
@@ -115,8 +126,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         license_class=args.license_class, chat=True if args.chat else None, exclude_gated=args.no_gated,
         min_scores=dict(args.min_score or []), sort=args.sort, limit=args.limit,
         include_no_weights=args.include_no_weights,
+        tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,
+        language=args.language.lower() if args.language else None, findings=list(args.finding or []),
+        min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
     )  # fmt: skip
     try:
+        if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
+            from whichmodel.usecases.models import resolve
+
+            filters.base = resolve(services(settings), filters.base, bases=True).model_id or filters.base
         found = search(services(settings), filters)
     except UseCaseError as err:
         return fail(args, err)

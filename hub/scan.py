@@ -117,11 +117,15 @@ class SecurityScan:
 
 
 # ------------------------------------------------------------------------------------------------ selection
+# The pickle-based kinds picklescan reads: weights and the trainer state saved beside them (torch.load'ed on resume).
+PICKLE_KINDS = (PICKLE, "training-state")
+
+
 def pickle_files(facts: ModelFacts) -> list[str]:
     """The repository's pickle-based files, by the same rule the file inventory uses."""
     if facts.file_kinds is not None:
-        return list(facts.file_kinds.get("pickle", []))
-    return [f for f in facts.files or [] if file_kind(f) == PICKLE]
+        return [f for kind in PICKLE_KINDS for f in facts.file_kinds.get(kind, [])]
+    return [f for f in facts.files or [] if file_kind(f) in PICKLE_KINDS]
 
 
 def gguf_files(facts: ModelFacts) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from whichmodel.hub.facts import ModelFacts, parse_date
 from whichmodel.hub.formats import EXECUTABLE, SAFE, UNSAFE_LOAD_CLASSES, WEIGHT_KINDS, load_class
 from whichmodel.hub.licenses import UNKNOWN, is_looser
-from whichmodel.hub.scan import SCANNED, TOO_LARGE, SecurityScan, gguf_files
+from whichmodel.hub.scan import SCANNED, TOO_LARGE, SecurityScan, gguf_files, pickle_files
 from whichmodel.scoring.context import ScoringContext
 from whichmodel.scoring.findings import FAIL, NOT_APPLICABLE, NOT_AVAILABLE, PASS, Result
 
@@ -671,7 +671,7 @@ def pickle_imports(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resu
     """What each pickle-based file would import when loaded, read by a scanner without loading it."""
     if facts.file_kinds is None:
         return na("files", "The file list")
-    pickles = facts.file_kinds.get("pickle", [])
+    pickles = pickle_files(facts)
     if not pickles:
         return Result(NOT_APPLICABLE, 0.0, [ev("files.pickle", [])], "No pickle-based files to scan.")
     scan = _security_scan(facts)

@@ -6,13 +6,14 @@ No query here takes SQL text from a caller; filters are typed values bound as pa
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select, true
 from sqlalchemy.engine import Engine
-from whichmodel.hub.facts import parse_size_label, size_class_label
+from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
 from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
@@ -162,11 +163,32 @@ class SearchFilters:
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
+    tasks: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    base: str | None = None
+    relation: str | None = None
+    language: str | None = None
+    findings: list[str] = field(default_factory=list)
+    min_downloads: int | None = None
+    max_memory_gb: float | None = None
+    precision: str = "fp16"
     # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
     include_no_weights: bool = False
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
+        if self.relation is not None and self.relation not in BASE_RELATIONS:
+            raise ValueError(f"relation must be one of {', '.join(BASE_RELATIONS)}, not {self.relation!r}")
+        if self.precision not in BYTES_PER_PARAM:
+            raise ValueError(f"precision must be one of {', '.join(BYTES_PER_PARAM)}, not {self.precision!r}")
+        if self.max_memory_gb is not None and not 0 < self.max_memory_gb <= 10_000:
+            raise ValueError("max memory must be between 0 and 10000 GB")
+        if self.min_downloads is not None and self.min_downloads < 0:
+            raise ValueError("min downloads must not be negative")
+        if self.language is not None and not re.fullmatch(r"[a-z]{2,3}", self.language):
+            raise ValueError(f"language must be an ISO 639 code such as 'ko' or 'en', not {self.language!r}")
+        for finding in self.findings:
+            parse_finding(finding)
         if self.sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
         for key in self.min_scores:
@@ -176,6 +198,89 @@ class SearchFilters:
             raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
         if self.limit < 1:
             raise ValueError("limit must be at least 1")
+
+
+# Bytes per parameter for the weights alone at each precision, and the margin a memory cap keeps for
+# activations and the KV cache: a 16 GB cap at fp16 allows 16e9 / (2 * 1.2) = 6.7B parameters.
+BYTES_PER_PARAM = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}
+MEMORY_OVERHEAD = 1.2
+OUTCOMES = ("pass", "fail", "not_available", "not_applicable")
+
+
+def params_for_memory(gigabytes: float, precision: str = "fp16") -> int:
+    """The most parameters whose weights fit `gigabytes` at `precision`, keeping `MEMORY_OVERHEAD` margin."""
+    return int(gigabytes * 1e9 / (BYTES_PER_PARAM[precision] * MEMORY_OVERHEAD))
+
+
+def parse_finding(text: str) -> tuple[str, str]:
+    """'typosquatting=fail' -> ('typosquatting', 'fail'); ValueError naming what is allowed otherwise."""
+    from whichmodel.scoring.method import load_method
+
+    check, _, outcome = text.partition("=")
+    checks = [c.id for c in load_method().checks]
+    if check not in checks:
+        raise ValueError(f"finding check must be one of {', '.join(checks)}, not {check!r}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"finding outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    return check, outcome
+
+
+def _tags_json(fact: str):
+    """`json_each` over one list of the newest observation's facts (tags, card language ...)."""
+    return func.json_each(F.c.data, f"$.{fact}").table_valued("value").alias(fact.replace(".", "_"))
+
+
+def _facts_has(column, fact: str, values: list[str]):
+    """The model's newest facts list `fact` holds one of `values` (SQLite's JSON functions over `facts`)."""
+    each = _tags_json(fact)
+    return exists(
+        select(literal(1))
+        .select_from(F.join(each, true()))
+        .where(F.c.observation_id == column, func.lower(each.c.value).in_([v.lower() for v in values]))
+    )
+
+
+def _language_condition(cols, code: str):
+    """A model is in a language when its card data lists it (list or single string) or the Hub tags it."""
+    card_lang = func.json_extract(F.c.data, "$.card_data.language")
+    single = exists(select(literal(1)).where(F.c.observation_id == cols.latest_observation_id,
+                                             func.lower(card_lang) == code))  # fmt: skip
+    return or_(
+        _facts_has(cols.latest_observation_id, "tags", [code, f"language:{code}"]),
+        _facts_has(cols.latest_observation_id, "card_data.language", [code]),
+        single,
+    )
+
+
+def _topic_condition(cols, topics: list[str]):
+    """A Hub tag among `topics`, or a topic as a word of the repo name ('coder' in 'deepseek-coder-6.7b')."""
+    words = [or_(cols.name_lower == t, cols.name_lower.like(f"{t}-%"), cols.name_lower.like(f"%-{t}"),
+                 cols.name_lower.like(f"%-{t}-%"), cols.name_lower.like(f"%_{t}_%"),
+                 cols.name_lower.like(f"{t}_%"), cols.name_lower.like(f"%_{t}")) for t in topics]  # fmt: skip
+    return or_(_facts_has(cols.latest_observation_id, "tags", topics), *words)
+
+
+def descendants(engine: Engine, base: str, relation: str | None = None, limit: int = 100_000) -> list[str]:
+    """Every stored model whose lineage leads to `base` through `base_model` links (not `base` itself).
+
+    `relation` keeps only models whose own link is of that kind (finetune, adapter, merge, quantized); the
+    chain above them may be of any kind (a quantized fine-tune of a fine-tune of the base is a quantized
+    descendant).
+    """
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(_descendants_query(base, relation, limit))]
+
+
+def _descendants_query(base: str, relation: str | None, limit: int = 100_000):
+    tree = select(literal(base).label("id"), literal(0).label("depth")).cte("lineage", recursive=True)
+    child = M.alias("child")
+    tree = tree.union(
+        select(child.c.id, tree.c.depth + 1).join(tree, child.c.base_model == tree.c.id).where(tree.c.depth < 20)
+    )
+    query = select(tree.c.id).where(tree.c.id != base)
+    if relation:
+        query = query.join(M, M.c.id == tree.c.id).where(M.c.base_relation == relation)
+    return query.limit(limit)
 
 
 class _Unindexed:
@@ -240,6 +345,28 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
+    if filters.tasks:
+        conds.append(Filter(f"task in {'|'.join(filters.tasks)}", cols.pipeline_tag.in_(filters.tasks), None))
+    if filters.topics:
+        conds.append(Filter(f"topic={'|'.join(filters.topics)}", _topic_condition(cols, filters.topics), None))
+    if filters.base:
+        label = f"{filters.relation or 'descendant'} of {filters.base}"
+        ids = _descendants_query(filters.base, filters.relation)
+        conds.append(Filter(label, cols.id.in_(ids), None))
+    if filters.language:
+        conds.append(Filter(f"language={filters.language}", _language_condition(cols, filters.language), None))
+    for finding in filters.findings:
+        check, outcome = parse_finding(finding)
+        found = exists(select(literal(1)).where(FI.c.observation_id == cols.latest_observation_id,
+                                                FI.c.method_version == cols.method_version, FI.c.check == check,
+                                                FI.c.outcome == outcome))  # fmt: skip
+        conds.append(Filter(f"finding {check}={outcome}", found, None))
+    if filters.min_downloads is not None:
+        conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
+    if filters.max_memory_gb is not None:
+        cap = params_for_memory(filters.max_memory_gb, filters.precision)
+        label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"
+        conds.append(Filter(label, cols.params <= cap, None))
     if not filters.include_no_weights:
         conds.append(Filter(NO_WEIGHTS_FILTER, or_(cols.has_weights.is_(None), cols.has_weights.is_(True)),
                             ("has_weights", facets.Not((False,)))))  # fmt: skip
@@ -381,12 +508,22 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
 
 @dataclass
 class Resolution:
-    """How a name the user typed maps to stored model ids."""
+    """How a name the user typed maps to stored model ids.
+
+    `ambiguous` is set when another candidate of a different author is about as used as the pick (at least
+    half its downloads): the answer should ask which one was meant.
+    """
 
     query: str
     model_id: str | None
-    how: str  # exact | case | name | fuzzy | none
+    how: str  # exact | case | name | normalized | prefix | base (only named as a base) | fuzzy | unused | none
     candidates: list[str] = field(default_factory=list)
+    ambiguous: bool = False
+
+
+def _norm(name: str) -> str:
+    """A name with case and separators dropped: 'Phi-2', 'phi2' and 'phi_2' are one key."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 class _NameIndex:
@@ -400,6 +537,9 @@ class _NameIndex:
         self.key: tuple | None = None
         self.by_initial: dict[str, list[str]] = {}
         self.ids_by_name: dict[str, list[str]] = {}
+        self.ids_by_norm: dict[str, list[str]] = {}
+        self.norms: list[str] = []
+        self.downloads: dict[str, int] = {}  # a use score: downloads, likes, curated provider (see refresh)
         self._lock = threading.Lock()
 
     def refresh(self, engine: Engine) -> None:
@@ -407,17 +547,36 @@ class _NameIndex:
             key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.last_seen))).one())
             if key == self.key:
                 return
-            rows = conn.execute(select(M.c.name_lower, M.c.id).order_by(M.c.downloads.desc().nulls_last())).all()
+            rows = conn.execute(
+                select(M.c.name_lower, M.c.id, M.c.downloads, M.c.likes)
+                .order_by(M.c.downloads.desc().nulls_last(), M.c.id)
+            ).all()  # fmt: skip
             ids_by_name: dict[str, list[str]] = {}
+            ids_by_norm: dict[str, list[str]] = {}
             by_initial: dict[str, list[str]] = {}
-            for name, model_id in rows:
+            downloads: dict[str, int] = {}
+            from whichmodel.scoring.context import load_providers
+
+            providers = {org.lower() for org in load_providers()}
+            for name, model_id, count, likes in rows:
                 if name not in ids_by_name:
                     by_initial.setdefault(name[:1], []).append(name)
                 ids_by_name.setdefault(name, []).append(model_id)
-            self.ids_by_name, self.by_initial, self.key = ids_by_name, by_initial, key
+                ids_by_norm.setdefault(_norm(name), []).append(model_id)
+                # Use: downloads, with likes for repos whose 30-day count is missing (gated originals), and
+                # a curated provider ahead of any re-upload of its model.
+                usage = (count or 0) + 10 * (likes or 0)
+                downloads[model_id] = usage * (10 if model_id.split("/")[0].lower() in providers else 1)
+            self.ids_by_name, self.by_initial, self.downloads = ids_by_name, by_initial, downloads
+            self.ids_by_norm, self.norms, self.key = ids_by_norm, sorted(ids_by_norm), key
 
 
 _NAMES = _NameIndex()
+# A bare name's extra characters a prefix match may skip: 'llama-2-7b-chat' finds 'Llama-2-7b-chat-hf'.
+PREFIX_SLACK = 3
+# Use (downloads + 10 x likes) under which a bare-name match counts as unused: a plain word never resolves to
+# such a repo (a README-only "Deepseek" upload with one like).
+UNUSED_DOWNLOADS = 100
 
 
 def warm_names(engine: Engine) -> None:
@@ -425,11 +584,26 @@ def warm_names(engine: Engine) -> None:
     _NAMES.refresh(engine)
 
 
-def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
-    """Resolve a full id, a bare name ('phi-2'), or a name with a typo ('gemma-7bb') to a stored model.
+def _pick(text: str, ids: list[str], how: str, limit: int) -> Resolution:
+    """The most downloaded of `ids` (they come sorted), flagged ambiguous when a rival is about as used."""
+    ranked = sorted(dict.fromkeys(ids), key=lambda m: -_NAMES.downloads.get(m, 0))
+    best = ranked[0]
+    top = _NAMES.downloads.get(best, 0)
+    rivals = [m for m in ranked[1:] if m.split("/")[0].lower() != best.split("/")[0].lower()
+              and top > 0 and _NAMES.downloads.get(m, 0) * 2 >= top]  # fmt: skip
+    if top < UNUSED_DOWNLOADS:
+        how = "unused"
+    return Resolution(text, best, how, ranked[:limit], ambiguous=bool(rivals))
 
-    Bare names prefer the most downloaded model of that name (the original over its re-uploads). Every step
-    but the last is an index lookup; the fuzzy step compares against names sharing the first character.
+
+def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False) -> Resolution:
+    """Resolve a full id, a bare, joined or shortened name ('phi2', 'llama-2-7b-chat') or a typo to a model.
+
+    Bare names prefer the most downloaded model of that name (the original over its re-uploads); a name
+    whose every match is unused (0 downloads) resolves with how="unused", which plain words must not accept.
+    Order: exact id, id in any case, exact repo name, name without separators, name prefix (at most
+    `PREFIX_SLACK` more characters), with `bases` a base model that is not stored itself but that stored models
+    name as theirs (for lineage searches), then fuzzy among names sharing the first character.
     """
     from rapidfuzz import fuzz, process
 
@@ -440,15 +614,35 @@ def resolve_model(engine: Engine, text: str, limit: int = 5) -> Resolution:
             stored = _by_id(conn, query)
             if stored:
                 return Resolution(text, stored, "exact" if stored == query else "case")
-        name = lowered.split("/")[-1]
-        by_name = conn.execute(
-            select(M.c.id).where(M.c.name_lower == name).order_by(M.c.downloads.desc().nulls_last(), M.c.id)
-        ).scalars().all()  # fmt: skip
-    if by_name:
-        return Resolution(text, by_name[0], "name", list(by_name[:limit]))
+    name = lowered.split("/")[-1]
     if not name:
         return Resolution(text, None, "none")
     _NAMES.refresh(engine)
+    if name in _NAMES.ids_by_name:
+        return _pick(text, _NAMES.ids_by_name[name], "name", limit)
+    key = _norm(name)
+    if key and key in _NAMES.ids_by_norm:
+        return _pick(text, _NAMES.ids_by_norm[key], "normalized", limit)
+    if len(key) >= 4:
+        from bisect import bisect_left
+
+        start = bisect_left(_NAMES.norms, key)
+        near = []
+        for norm in _NAMES.norms[start : start + 50]:
+            if not norm.startswith(key):
+                break
+            if len(norm) - len(key) <= PREFIX_SLACK:
+                near.extend(_NAMES.ids_by_norm[norm])
+        if near:
+            return _pick(text, near, "prefix", limit)
+    with engine.connect() as conn:
+        named = [] if not bases else conn.execute(
+            select(M.c.base_model).where(func.lower(M.c.base_model).like(f"%/{name}"), M.c.base_model.like("%/%"))
+            .group_by(M.c.base_model).order_by(func.count().desc()).limit(limit)
+        ).scalars().all()  # fmt: skip
+    named = [b for b in named if b.lower().split("/")[-1] == name]
+    if named:
+        return Resolution(text, named[0], "base", list(named))
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
                               limit=limit)  # fmt: skip
     found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]

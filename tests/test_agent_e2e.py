@@ -102,7 +102,7 @@ def test_compare_phi2_and_gemma(agent):
     for model_id in result["models"]:
         card = scorecard(engine, model_id)
         assert f"{model_id} {card['categories']['security']['score']:.1f}" in result["answer"]
-    assert "What decides the difference" in result["answer"]
+    assert "Where they differ" in result["answer"]
     assert_grounded(result)
 
 
@@ -173,7 +173,7 @@ def test_unparseable_question_gets_the_menu_not_a_wrong_answer(agent):
     ask, _ = agent
     result = ask("what's the weather in Ljubljana?", thread="x")
     assert result["tool_calls"] == [] and result["models"] == []
-    assert "safest permissive 7B chat model" in result["answer"]
+    assert "outside what I answer" in result["answer"] and "Hugging Face models" in result["answer"]
 
 
 def test_unknown_model_offline_says_so_plainly(agent):

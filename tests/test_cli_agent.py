@@ -37,7 +37,7 @@ def test_ask_json_recommendation(run):
     assert ASK_KEYS | {"recommended", "ruled_out", "filters", "sort"} == set(data)
     assert data["engine"] == "planner" and data["thread_id"] == "r"
     assert data["tool_calls"][0] == {"name": "search_models", "args": {"license_class": "permissive", "chat": True,
-                                                                        "sort": "popularity", "limit": 5}}  # fmt: skip
+                                                                        "sort": "downloads", "limit": 5}}  # fmt: skip
     assert data["filters"] == {"license_class": "permissive", "chat": True}
     assert small.NONCOMMERCIAL in data["ruled_out"], "more popular, but not permissive"
     assert small.NONCOMMERCIAL not in data["recommended"] and data["recommended"]
@@ -69,7 +69,7 @@ def test_chat_answers_each_line_on_one_thread(run):
     code, out = run("chat", "--thread", "c", stdin="\n".join(lines) + "\n")
     assert code == 0
     lines = out.out.splitlines()
-    assert lines[0] == "Filters: license class permissive, chat models; ranked by popularity."
+    assert lines[0] == "Filters: license class permissive, chat models; ranked by downloads."
     recommended = [line.split(" ")[1] for line in lines if line[:2] in ("1.", "2.")]
     follow_up = [n for n, line in enumerate(lines) if line.startswith(f"{recommended[1]} scores ")]
     assert len(follow_up) == 1, "the follow-up used the thread"

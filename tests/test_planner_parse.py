@@ -159,7 +159,7 @@ CASES = [
     ("help", "help", {}, []),
     ("what can you do?", "help", {}, []),
     ("hello", "help", {}, []),
-    ("the weather in Paris tomorrow", "help", {}, []),
+    ("the weather in Paris tomorrow", "out_of_scope", {}, []),
 ]
 
 

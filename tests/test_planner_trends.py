@@ -53,7 +53,8 @@ def test_benchmarks_best_per_type():
     rows = [{"type": "chat", "best_score": 70.0, "best_model": "x/a", "period": "2024-01"},
             {"type": "chat", "best_score": 72.5, "best_model": "x/b", "period": "2024-02"}]  # fmt: skip
     message, _ = answer("benchmarks", rows)
-    assert message.content == "Best leaderboard average per type: chat 72.5 (x/b, 2024-02)."
+    assert message.content == ("Best leaderboard average: x/b (72.5, 2024-02). "
+                               "Best per type: chat 72.5 (x/b, 2024-02).")  # fmt: skip
 
 
 def test_base_models_peaks_and_named_models():

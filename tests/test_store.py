@@ -141,7 +141,7 @@ def test_stored_scores_add_up_from_stored_findings(ingested):
 
 
 def test_database_context_catches_a_license_looser_than_the_base(ingested):
-    """A permissive fine-tune of Llama 2 is effectively custom: filters use the effective class; the conflict stays."""
+    """A permissive fine-tune of Llama 2 is effectively custom: filters use the effective class; conflict kept."""
     engine, _, _ = ingested
     custom = search_models(engine, SearchFilters(license_class="custom", limit=2000, sort="downloads"))["results"]
     flagged = [r for r in custom if r["license_class_declared"] == "permissive"]

@@ -123,6 +123,15 @@ def make_tools(services: Services) -> list[BaseTool]:
         min_scores: dict[str, float] | None = None,
         sort: SortKey = "overall",
         limit: int = 5,
+        tasks: list[str] | None = None,
+        topics: list[str] | None = None,
+        base: str | None = None,
+        relation: Literal["finetune", "adapter", "merge", "quantized"] | None = None,
+        language: str | None = None,
+        finding: str | None = None,
+        min_downloads: int | None = None,
+        max_memory_gb: float | None = None,
+        precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
     ) -> tuple[str, dict]:
         """Find models by filters, ranked by a score or popularity.
 
@@ -139,16 +148,35 @@ def make_tools(services: Services) -> list[BaseTool]:
             min_scores: minimum 0-10 scores per category, e.g. {"security": 8}.
             sort: what to rank by ("security" answers "safest").
             limit: how many top rows to return (1-20).
+            tasks: several pipeline tags, any of them ("speech" -> automatic-speech-recognition,
+                text-to-speech, text-to-audio).
+            topics: Hub tags or repo-name words, any of them ("code", "coder", "medical", "reasoning").
+            base: lineage: only descendants of this model (id or name; fine-tunes of fine-tunes count), e.g.
+                "deepseek-ai/DeepSeek-R1" for "fine-tunes of DeepSeek-R1".
+            relation: with base, only this kind of link: finetune, adapter, merge or quantized.
+            language: ISO 639-1 code from the card's `language:` data or Hub tags ("ko" for Korean).
+            finding: CHECK=OUTCOME on the newest findings, e.g. "typosquatting=fail" (possible typosquats),
+                "license_consistency=fail" (looser license than the base), "limitations=pass" (documents its
+                limitations), "unsafe_files=fail" (pickle files).
+            min_downloads: at least this many downloads (30-day count).
+            max_memory_gb: hardware cap: only models whose weights fit this much memory at `precision`
+                (params <= GB / bytes-per-param / 1.2); models with an unknown parameter count are left out.
+            precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
         from whichmodel.store.queries import SearchFilters
 
+        # A base that is not stored itself may still have stored descendants: keep what was typed then.
+        base_id = (models.resolve(services, base, bases=True).model_id or base) if base else None
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),
             min_params=int(min_params_b * 1e9) if min_params_b else None,
             max_params=int(max_params_b * 1e9) if max_params_b else None,
+            tasks=list(tasks or []), topics=list(topics or []), base=base_id, relation=relation,
+            language=language.lower() if language else None, findings=[finding] if finding else [],
+            min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
         )  # fmt: skip
         found = search.recommend(services, filters)
         columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
@@ -189,7 +217,7 @@ def make_tools(services: Services) -> list[BaseTool]:
 
     @tool(response_format="content_and_artifact")
     @_expected_failures
-    def explain_score(model_id: str, category: Category = "overall") -> tuple[str, dict]:
+    def explain_score(model_id: str, category: Category = "overall", target: float | None = None) -> tuple[str, dict]:
         """Why a model's score is what it is: the findings that cost or earned the most points, and what-ifs.
 
         Each what-if re-scores the model with one failed or unknown finding turned into a full pass, so the
@@ -198,8 +226,10 @@ def make_tools(services: Services) -> list[BaseTool]:
         Args:
             model_id: a Hub id or bare name.
             category: one category, or "overall" for all of them.
+            target: a score to reach ("what would it take to reach 9 overall?"): adds `to_target`, the
+                findings that, passed together (largest gain first, re-scored after each), reach it.
         """
-        found = models.explain(services, model_id, category)
+        found = models.explain(services, model_id, category, target=target)
         artifact = found.to_dict()
         shown = artifact | {k: [f | {"evidence": _evidence(f)} for f in artifact[k]] for k in ("costly", "earned")}
         return found.resolution.note() + _dump(shown), artifact

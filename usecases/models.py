@@ -24,6 +24,7 @@ class Resolved:
     model_id: str | None
     how: str
     candidates: list[str] = field(default_factory=list)
+    contested: bool = False  # another author's model of that name is about as used: ask which one was meant
 
     @property
     def found(self) -> bool:
@@ -39,6 +40,9 @@ class Resolved:
         """'(resolved X to Y) ' when the match was not the id as typed, else ''."""
         if self.model_id is None or self.how in EXACT:
             return ""
+        if self.contested:  # the reader (an LLM) should ask which one was meant
+            others = ", ".join(c for c in self.candidates[:3] if c != self.model_id)
+            return f"(resolved '{self.query}' to {self.model_id}; about as used: {others}: ask which one is meant) "
         return f"(resolved '{self.query}' to {self.model_id}) "
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,13 +50,14 @@ class Resolved:
         return {"query": self.query, "model_id": self.model_id, "how": self.how, "candidates": list(self.candidates)}
 
 
-def resolve(services: Services, text: str, strict: bool = False) -> Resolved:
+def resolve(services: Services, text: str, strict: bool = False, bases: bool = False) -> Resolved:
     """A stored model for what the user typed.
 
     Args:
         services: the database.
         text: a full id, a bare name ("phi-2") or a misspelt one ("gemma-7bb").
         strict: accept only the id itself, in any case (a CI gate must never check a guessed model).
+        bases: also accept a base model that is not stored but that stored models name (lineage searches).
     """
     from whichmodel.store.queries import resolve_model, resolve_model_id
 
@@ -60,8 +65,8 @@ def resolve(services: Services, text: str, strict: bool = False) -> Resolved:
         found = resolve_model_id(services.engine, text.strip())
         how = "none" if found is None else ("exact" if found == text.strip() else "case")
         return Resolved(text, found, how, [found] if found else [])
-    found = resolve_model(services.engine, text)
-    return Resolved(text, found.model_id, found.how, list(found.candidates))
+    found = resolve_model(services.engine, text, bases=bases)
+    return Resolved(text, found.model_id, found.how, list(found.candidates), contested=found.ambiguous)
 
 
 def require(services: Services, text: str, strict: bool = False) -> Resolved:
@@ -173,6 +178,8 @@ class Explanation:
     not_available: list[str]
     what_ifs: list[WhatIf]
     resolution: Resolved | None = None
+    target: float | None = None
+    to_target: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The explanation as JSON (the agent tool's artifact)."""
@@ -182,10 +189,12 @@ class Explanation:
             "costly": [_finding_row(f) for f in self.costly], "earned": [_finding_row(f) for f in self.earned],
             "not_available": list(self.not_available), "what_ifs": [w.to_dict() for w in self.what_ifs],
             "resolution": self.resolution.to_dict() if self.resolution else None,
+            "target": self.target, "to_target": list(self.to_target),
         }  # fmt: skip
 
 
-def explain(services: Services, text: str, category: str = "overall", top: int = 6) -> Explanation:
+def explain(services: Services, text: str, category: str = "overall", top: int = 6,
+            target: float | None = None) -> Explanation:  # fmt: skip
     """Explain a model's score in one category or overall.
 
     Returns the costliest and best-earning findings and, for each failed or unknown finding, the scores the
@@ -209,22 +218,33 @@ def explain(services: Services, text: str, category: str = "overall", top: int =
     earned = sorted((f for f in chosen if f.outcome == PASS), key=lambda f: -(f.points or 0))
     unknown = [f for f in chosen if f.outcome == NOT_AVAILABLE]
     what_ifs = []
-    for target in lost + unknown:
-        flipped = [replace(f, outcome=PASS, points=f.max_points) if f is target else f for f in findings]
+    for flip in lost + unknown:
+        flipped = [replace(f, outcome=PASS, points=f.max_points) if f is flip else f for f in findings]
         card = aggregate(found.model_id, observed, flipped, method)
         what_ifs.append(WhatIf(
-            target.check, target.category, target.outcome, base.categories[target.category].score,
-            card.categories[target.category].score, base.overall, card.overall,
+            flip.check, flip.category, flip.outcome, base.categories[flip.category].score,
+            card.categories[flip.category].score, base.overall, card.overall,
         ))  # fmt: skip
     what_ifs.sort(key=lambda w: -w.gain)
     overall = category == "overall"
+    to_target = []
+    if target is not None:  # pass findings one at a time, largest gain first, until the score reaches the target
+        current = list(findings)
+        gain = (lambda w: w.overall_if_passed or 0) if overall else (lambda w: w.category_score_if_passed or 0)
+        for w in sorted(what_ifs, key=lambda w: -gain(w)):
+            current = [replace(f, outcome=PASS, points=f.max_points) if f.check == w.check else f for f in current]
+            card = aggregate(found.model_id, observed, current, method)
+            after = card.overall if overall else card.categories[category].score
+            to_target.append({"check": w.check, "category": w.category, "now": w.now, "score_after": after})
+            if after is not None and after >= target:
+                break
     return Explanation(
         model_id=found.model_id, category=category, method_version=version,
         score=base.overall if overall else base.categories[category].score,
         coverage=base.coverage if overall else base.categories[category].coverage,
         categories={n: {"score": c.score, "coverage": c.coverage} for n, c in base.categories.items()},
         costly=lost[:top], earned=earned[:top], not_available=[f.check for f in unknown], what_ifs=what_ifs[:top],
-        resolution=found,
+        resolution=found, target=target, to_target=to_target,
     )  # fmt: skip
 
 
