@@ -8,7 +8,7 @@ Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
@@ -51,14 +51,15 @@ class ModelRow(SQLModel, table=True):
     latest_observation_id: int | None = Field(default=None, index=True)
     pipeline_tag: str | None = None
     library_name: str | None = None
-    params: int | None = Field(default=None, index=True)
+    # 64-bit: parameter counts pass 2^31 (a 20B model), and so do download totals.
+    params: int | None = Field(default=None, index=True, sa_type=BigInteger)
     size_class: str | None = None
     license: str | None = None
     license_class: str | None = None
     chat: bool | None = None
     gated: str | None = Field(default=None, index=True)
-    downloads: int | None = None
-    likes: int | None = None
+    downloads: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     base_model: str | None = Field(default=None, index=True)
     base_relation: str | None = None
     created_at: str | None = None
@@ -112,8 +113,8 @@ class Observation(SQLModel, table=True):
     observed_at: str = Field(index=True)
     ingest_run_id: int = Field(foreign_key="ingest_runs.id", index=True)
     sha: str | None = None
-    downloads: int | None = None
-    likes: int | None = None
+    downloads: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     card_hash: str | None = None
     scored_version: str | None = None
     # Copied from the facts so history and alerts run in SQL without decoding facts JSON.

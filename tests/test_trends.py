@@ -17,20 +17,20 @@ def v1_csv(shared_data):
 
 
 @pytest.fixture(scope="session")
-def board(tmp_path_factory, shared_data):
-    """Every shared leaderboard file loaded into one database."""
+def board(new_db_url, shared_data):
+    """Every shared leaderboard file loaded into one database (one per engine)."""
     from whichmodel.store.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('lb') / 'lb.db'}")
+    engine = make_engine(new_db_url("lb"))
     summaries = [load_file(engine, p) for p in order_files(sorted((shared_data / "leaderboard").glob("*.csv")))]
     return engine, summaries
 
 
 @pytest.fixture(scope="session")
-def v1_only(tmp_path_factory, v1_csv):
+def v1_only(new_db_url, v1_csv):
     from whichmodel.store.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('v1') / 'v1.db'}")
+    engine = make_engine(new_db_url("v1"))
     load_file(engine, v1_csv)
     return engine
 
@@ -223,16 +223,14 @@ def test_filtered_authors_view_matches_independent_counts(v1_only, v1_csv, monke
 
 
 @pytest.mark.parametrize("batch", [1, 2, 64])
-def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, monkeypatch, batch):
+def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(engine, monkeypatch, batch):
     """b has more models in all, but in 2024 a ties with b and comes first by name: visiting candidates by
     total must not stop at a just because its total equals the count b reached."""
     from sqlalchemy import insert
-    from whichmodel.store.db import make_engine
     from whichmodel.store.models import LeaderboardRow
     from whichmodel.trends import views as trend_views
     from whichmodel.trends.leaderboard import refresh_best
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'tie.db'}")
     days = {"b": ["2023-01-05"] * 7 + ["2024-01-05"] * 3, "a": ["2024-01-09"] * 3, "c": ["2024-02-01"] * 2}
     rows = [
         {"key": f"{author}{n}", "source": "t", "line": n, "board": "v1", "repo_id": f"{author}/m{n}",
@@ -455,14 +453,14 @@ def test_cli_trends_errors(board, monkeypatch, capsys):
     assert main(["trends", "types", "--plot", "x.svg"]) == 2
 
 
-def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys):
+def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys, db_url):
     code = main(["--home", str(tmp_path), "ingest", "--leaderboard",
                  str(shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv"), "--json"])  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["files"][0]["inserted"] == data["files"][0]["rows"]
 
 
-def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_data, capsys):
+def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_data, capsys, db_url):
     """The exports' baseline row is ignored, not skipped: README's main command continues after this step."""
     files = [str(p) for p in sorted((shared_data / "leaderboard").glob("*.csv"))]
     assert main(["--home", str(tmp_path), "ingest", "--leaderboard", *files, "--json"]) == 0
