@@ -12,7 +12,8 @@ from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 SCORE_COLUMNS = ("overall", "popularity", "activity", "operational", "security", "quality")
-# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid
+# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid.
+# Frozen at 5, the Alembic baseline: a schema change is now a revision in store/migrations/versions.
 SCHEMA_VERSION = "5"
 
 

@@ -251,7 +251,7 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(engine, mon
 def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
-    from whichmodel.store.db import make_engine
+    from whichmodel.store.db import head_revision, make_engine
 
     path = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -266,6 +266,7 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN host")
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN pid")
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        conn.execute("DROP TABLE alembic_version")  # version 4 predates Alembic
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:
@@ -274,6 +275,8 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
         columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(ingest_runs)")}
     assert "ix_lb_family_params_cover" in indexes and "ix_lb_family_params" not in indexes
     assert {"host", "pid"} <= columns
+    with engine.connect() as conn:  # and from there on, Alembic keeps it: stamped at the newest revision
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
 
 
 @pytest.mark.parametrize(
