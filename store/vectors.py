@@ -1,15 +1,14 @@
-"""Card search: Chroma vectors and an SQLite FTS5 keyword index over the same chunks, merged by RRF.
+"""Card search: Chroma vectors and a keyword index over the same chunks, merged by RRF.
 
-Both live in the data directory (Chroma's folder, `cards_fts.db`), or Chroma on a server when
-`WHICHMODEL_CHROMA_HOST` is set. The keyword index is its own SQLite file so it works whatever database
-holds the scores. Chunk ids are stable, so `sync_cards` embeds only new chunks and deletes stale ones; the
-filterable metadata (task, license class, size, scores) is refreshed on every sync.
+Vectors live in Chroma's folder in the data directory, or on a Chroma server when `WHICHMODEL_CHROMA_HOST`
+is set. The keyword index (`store/keywords.py`) is an SQLite FTS5 file beside it, or, when the store is
+PostgreSQL, a full-text table in that database, shared by every process. Chunk ids are stable, so
+`sync_cards` embeds only new chunks and deletes stale ones; the filterable metadata (task, license class,
+size, scores) is refreshed on every sync.
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +19,11 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from whichmodel.cards.chunking import Chunk, chunk_card
 from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
+from whichmodel.store.keywords import KeywordIndex, PostgresKeywordIndex, SqliteKeywordIndex
 from whichmodel.store.models import CardRow, ModelRow, Observation
 
 COLLECTION = "cards"
@@ -33,25 +33,29 @@ RRF_K = 60
 # and card questions often hinge on exact names; the labels lean towards keywords too, so no further tuning.
 VECTOR_WEIGHT = 0.5
 KEYWORD_WEIGHT = 1.0
-FILTER_KEYS = ("pipeline_tag", "license_class", "size_class")
-FTS_COLUMNS = ("text", "section", "model_id", "id", *FILTER_KEYS, "facets")
-ROW_KEYS = ("model_id", *FILTER_KEYS)  # what CardFilters.matches reads from a keyword-index row
-FTS_SCHEMA = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5(text, section, model_id, id UNINDEXED, "
-    "pipeline_tag UNINDEXED, license_class UNINDEXED, size_class UNINDEXED, facets, "
-    "tokenize='unicode61 remove_diacritics 2')"
-)
-# Column weights: a match in the model id counts most, then the section title; facet tokens only filter.
 # A filtered vector query looks at the OVERFETCH x n nearest chunks first; when too few of them pass and
 # fewer than SUBSET_MAX chunks pass in all, exactly those are ranked.
 OVERFETCH = 8
 SUBSET_MAX = 2000
-BM25_WEIGHTS = "1.0, 2.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0"
 _MODELS: dict[str, MiniLM] = {}
 _SEARCH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="card-keyword")
 # Chroma's client for a folder is a process-wide shared system: two threads creating one at once can catch
 # it half-started ("Could not connect to tenant default_tenant"), so creation is serialized.
 _CLIENT_LOCK = threading.Lock()
+_ENGINES: dict[str, Engine] = {}  # one PostgreSQL engine (and pool) per URL per process for keyword indexes
+
+
+def keyword_index(settings: Settings) -> KeywordIndex:
+    """The keyword index for these settings: in the PostgreSQL store, else an SQLite file in the data folder."""
+    url = settings.database_url
+    if url and make_url(url).get_backend_name() == "postgresql":
+        from whichmodel.store.db import make_engine  # db opens (and migrates) the store; only needed here
+
+        with _CLIENT_LOCK:
+            if url not in _ENGINES:
+                _ENGINES[url] = make_engine(url)
+        return PostgresKeywordIndex(_ENGINES[url])
+    return SqliteKeywordIndex(settings.home / "cards_fts.db")
 
 
 def embedder(cache_dir: Path) -> MiniLM:
@@ -160,61 +164,17 @@ class CardIndex:
             self.collection = self.client.get_or_create_collection(
                 COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
             )
-        self.fts_path = home / "cards_fts.db"
-        self.fts = sqlite3.connect(self.fts_path, check_same_thread=False)
-        self.fts.execute("PRAGMA journal_mode=WAL")
-        self._readers = threading.local()  # one keyword-index connection per searching thread
-        self.fts.execute(FTS_SCHEMA.format(name="chunks"))
-        columns = [r[1] for r in self.fts.execute("PRAGMA table_info(chunks)")]
-        if "facets" not in columns:  # written before the facets column: rebuilt once, nothing re-embedded
-            self._add_facets_column()
-        # Which card text each model's chunks were made from: an unchanged card is not chunked again.
-        self.fts.execute("CREATE TABLE IF NOT EXISTS indexed_cards (model_id TEXT PRIMARY KEY, card_hash TEXT)")
-
-    def _add_facets_column(self) -> None:
-        rows = self.fts.execute(
-            "SELECT text, section, model_id, id, pipeline_tag, license_class, size_class FROM chunks"
-        ).fetchall()
-        self.fts.execute("DROP TABLE chunks")
-        self.fts.execute(FTS_SCHEMA.format(name="chunks"))
-        self.fts.executemany(
-            f"INSERT INTO chunks ({', '.join(FTS_COLUMNS)}) VALUES ({', '.join('?' * len(FTS_COLUMNS))})",
-            [(*r, _facet_tokens(dict(zip(FILTER_KEYS, r[4:], strict=True)))) for r in rows],
-        )
-        self.fts.commit()
-
-    def _reader(self) -> sqlite3.Connection:
-        conn = getattr(self._readers, "conn", None)
-        if conn is None:
-            conn = self._readers.conn = sqlite3.connect(self.fts_path, check_same_thread=False)
-        return conn
+        self.keywords = keyword_index(settings)
 
     # ------------------------------------------------------------------------------------------ writing
     def store(self, ids: list[str], texts: list[str], metas: list[dict], vectors) -> None:
         """Write chunks with their vectors to both indexes (metadata holds model_id, section and filters)."""
         self.collection.upsert(ids=ids, documents=texts, embeddings=vectors, metadatas=metas)
-        self.fts.executemany(
-            f"INSERT INTO chunks ({', '.join(FTS_COLUMNS)}) VALUES ({', '.join('?' * len(FTS_COLUMNS))})",
-            [(t, m["section"], m["model_id"], i, *(m.get(k, "") for k in FILTER_KEYS), _facet_tokens(m))
-             for i, t, m in zip(ids, texts, metas, strict=True)],
-        )  # fmt: skip
-        self.fts.commit()
+        self.keywords.add(list(zip(ids, texts, metas, strict=True)))
 
     def indexed_ids(self, model_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
         """Chunk ids per model as the keyword index records them."""
-        out: dict[str, set[str]] = {}
-        if model_ids is None:
-            rows = self.fts.execute("SELECT model_id, id FROM chunks")
-        else:
-            ids = list(model_ids)
-            rows = []
-            for start in range(0, len(ids), 500):
-                part = ids[start : start + 500]
-                marks = ",".join("?" * len(part))
-                rows.extend(self.fts.execute(f"SELECT model_id, id FROM chunks WHERE model_id IN ({marks})", part))
-        for model_id, chunk_id in rows:
-            out.setdefault(model_id, set()).add(chunk_id)
-        return out
+        return self.keywords.ids_by_model(model_ids)
 
     def _add(self, chunks: list[Chunk], meta: dict[str, dict]) -> None:
         if not chunks:
@@ -227,10 +187,7 @@ class CardIndex:
         if not ids:
             return
         self.collection.delete(ids=ids)
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            self.fts.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
-        self.fts.commit()
+        self.keywords.remove(ids)
 
     def _refresh_meta(self, ids_by_model: dict[str, set[str]], meta: dict[str, dict]) -> None:
         ids = [i for m, chunk_ids in ids_by_model.items() for i in chunk_ids]
@@ -245,12 +202,7 @@ class CardIndex:
                 stale_meta.append(new)
         if stale_ids:
             self.collection.update(ids=stale_ids, metadatas=stale_meta)
-            self.fts.executemany(
-                "UPDATE chunks SET pipeline_tag = ?, license_class = ?, size_class = ?, facets = ? WHERE id = ?",
-                [(*(m.get(k, "") for k in FILTER_KEYS), _facet_tokens(m), i)
-                 for i, m in zip(stale_ids, stale_meta, strict=True)],
-            )  # fmt: skip
-            self.fts.commit()
+            self.keywords.update_meta(stale_ids, stale_meta)
 
     def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
         """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
@@ -263,7 +215,8 @@ class CardIndex:
             .join(o, o.c.id == m.c.latest_observation_id)
         )  # fmt: skip
         indexed = self.indexed_ids()
-        done = dict(self.fts.execute("SELECT model_id, card_hash FROM indexed_cards"))
+        # Which card text each model's chunks were made from: an unchanged card is not chunked again.
+        done = self.keywords.card_hashes()
         pending: list[Chunk] = []
         meta: dict[str, dict] = {}
         keep: dict[str, set[str]] = {}
@@ -304,30 +257,23 @@ class CardIndex:
         self._remove(stale)
         summary.chunks_removed = len(stale)
         self._refresh_meta(keep, meta)
-        self.fts.execute("DELETE FROM indexed_cards")
-        self.fts.executemany("INSERT INTO indexed_cards VALUES (?, ?)", [(k, v) for k, v in hashes.items() if v])
-        self.fts.commit()
+        self.keywords.set_card_hashes({k: v for k, v in hashes.items() if v})
         if summary.chunks_embedded or summary.chunks_removed:
             self.optimize()
         return summary
 
     def optimize(self) -> None:
-        """Merge the keyword index's segments into one.
-
-        Written 64 chunks at a time, it has many: merged, the worst keyword query at 100k chunks went from
-        50 to 39 ms, for 0.4 s here.
-        """
-        self.fts.execute("INSERT INTO chunks(chunks) VALUES('optimize')")
-        self.fts.commit()
+        """Compact the keyword index after many writes."""
+        self.keywords.optimize()
 
     # ------------------------------------------------------------------------------------------ reading
     def count(self) -> int:
-        """Chunks indexed (counting reads the whole keyword index: 30 ms at 100k chunks)."""
-        return self.fts.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        """Chunks indexed."""
+        return self.keywords.count()
 
     def is_empty(self) -> bool:
-        """Whether no chunk is indexed (a one-row read)."""
-        return self._reader().execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
+        """Whether no chunk is indexed."""
+        return self.keywords.is_empty()
 
     def vector_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, dict, str, float]]:
         """(chunk id, metadata, text, distance) nearest to the query.
@@ -361,37 +307,11 @@ class CardIndex:
 
     def _passing_ids(self, filters: CardFilters, limit: int) -> list[str] | None:
         """Ids of the chunks that pass the filters, from the keyword index; None when more than `limit` do."""
-        match = _facet_match(filters)
-        if filters.model_ids or not match:
-            return None
-        sql = f"SELECT id, model_id, {', '.join(FILTER_KEYS)} FROM chunks WHERE chunks MATCH ? LIMIT ?"
-        rows = self._reader().execute(sql, [match, limit + 1]).fetchall()
-        if len(rows) > limit:
-            return None
-        return [r[0] for r in rows if filters.matches(dict(zip(ROW_KEYS, r[1:], strict=True)))]
+        return self.keywords.passing_ids(filters, limit)
 
     def keyword_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, str, str, str]]:
-        """(chunk id, model id, section, snippet) best matching the query's words (BM25).
-
-        Filters are facet tokens in the MATCH, so the index intersects posting lists and ranks only chunks
-        that pass (testing the filter columns in SQL read every match's row: 70-80 ms instead of 20-30 at
-        100k chunks). The few rows returned are checked against the filters' exact values as well.
-        """
-        words = re.findall(r"\w+", query.lower())
-        if not words:
-            return []
-        phrase = '"' + " ".join(words) + '"'
-        match = " OR ".join([phrase] + [f'"{w}"' for w in dict.fromkeys(words)])
-        if facets := _facet_match(filters):
-            match = f"({match}) AND {facets}"
-        conds, args = ["chunks MATCH ?"], [match]
-        if filters.model_ids:
-            conds.append(f"model_id IN ({','.join('?' * len(filters.model_ids))})")
-            args.extend(filters.model_ids)
-        sql = (f"SELECT id, model_id, section, snippet(chunks, 0, '[', ']', ' … ', 24), {', '.join(FILTER_KEYS)} "
-               f"FROM chunks WHERE {' AND '.join(conds)} ORDER BY bm25(chunks, {BM25_WEIGHTS}) LIMIT ?")  # fmt: skip
-        rows = self._reader().execute(sql, [*args, n])
-        return [row[:4] for row in rows if filters.matches(dict(zip(ROW_KEYS, (row[1], *row[4:]), strict=True)))]
+        """(chunk id, model id, section, snippet) best matching the query's words."""
+        return self.keywords.hits(query, filters, n)
 
     def search(self, query: str, filters: CardFilters | None = None, k: int = 5, per_model: int = 2) -> list[dict]:
         """Vector and keyword results merged by reciprocal rank fusion; each cites model id and section.
@@ -425,16 +345,6 @@ class CardIndex:
         for entry in ranked:
             entry["score"] = round(entry["score"], 5)
         return ranked
-
-
-def _facet_match(filters: CardFilters) -> str:
-    """The filters as an FTS5 expression over the facets column ('' without filters)."""
-    return " AND ".join(f'facets : "{t}"' for t in _facet_tokens(filters.columns()).split())
-
-
-def _facet_tokens(values: dict) -> str:
-    """Filter values as single index tokens ("text-generation" -> "pipelinetagtextgeneration")."""
-    return " ".join(re.sub(r"\W|_", "", f"{k}{values[k]}").lower() for k in FILTER_KEYS if values.get(k))
 
 
 def _snippet(text: str, limit: int = 240) -> str:
