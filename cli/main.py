@@ -441,7 +441,7 @@ def _agent(settings: Settings):
 
     services = Services(_engine(settings), settings)
     context = Context.from_settings(settings)
-    graph = build_graph(services, context, checkpointer=checkpointer_for(settings.home))
+    graph = build_graph(services, context, checkpointer=checkpointer_for(settings))
     return graph, services, context
 
 

@@ -53,7 +53,7 @@ class App:
         self.engine = engine_for(settings)
         self.services = Services(self.engine, settings)
         self.context = Context.from_settings(settings)
-        self.graph = build_graph(self.services, self.context, checkpointer=checkpointer_for(settings.home))
+        self.graph = build_graph(self.services, self.context, checkpointer=checkpointer_for(settings))
         self.tools = {t.name: t for t in make_tools(self.services)}
         threading.Thread(target=self.services.warm, name="warm-up", daemon=True).start()
 
