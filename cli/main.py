@@ -498,6 +498,16 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the agent's tools over MCP: stdio, or streamable HTTP with --port."""
+    from whichmodel.ui.mcp_server import PATH, serve
+
+    if args.port is not None:
+        _say(f"whichmodel MCP on http://{args.host}:{args.port}{PATH}  (Ctrl-C to stop)")
+    serve(settings, port=args.port, host=args.host)  # stdio: stdout is the protocol's, nothing else is printed
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- trends
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """Run a trend view; print rows or JSON, and optionally write a plot."""
@@ -680,6 +690,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("mcp", help="serve the agent's tools over MCP (stdio; streamable HTTP with --port)")
+    p.add_argument("--port", type=int, help="serve streamable HTTP on this port instead of stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("trends", help="leaderboard trend views, score history, movers and alerts")
     p.add_argument("view", choices=list(VIEWS))
