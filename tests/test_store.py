@@ -340,3 +340,22 @@ def test_a_new_database_is_stamped_and_a_later_revision_adds_its_column(engine, 
     monkeypatch.setattr(db, "MIGRATIONS_DIR", db.Path(db.__file__).with_name("migrations"))
     with pytest.raises(db.SchemaMismatch, match="revision 0006"):  # an older whichmodel refuses the newer database
         db.make_engine(engine.url.render_as_string(hide_password=False))
+
+
+def test_a_schema_5_home_from_before_alembic_is_adopted_as_it_is(tmp_path):
+    """Every SQLite home made before Alembic is at schema 5: opening it stamps the baseline and keeps its rows."""
+    import sqlite3
+
+    from whichmodel.store.db import head_revision, make_engine
+
+    path = tmp_path / "home.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ingest_items(engine, [Parsed(1, make_facts(id="x/m"), None)], source="s", kind="snapshot",
+                 observed_at="2025-04-01T00:00:00Z")  # fmt: skip
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    reopened = make_engine(f"sqlite:///{path}")
+    with reopened.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        assert conn.exec_driver_sql("SELECT id FROM models").scalars().all() == ["x/m"]
