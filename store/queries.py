@@ -378,7 +378,7 @@ NO_WEIGHTS_FILTER = "has weight files"
 
 def count_matching(conn, active: list[Filter]) -> int:
     """Models that pass every filter: from the facet counts where they can answer, else by counting rows."""
-    if conn.dialect.name == "sqlite" and all(f.facet for f in active):
+    if conn.dialect.name in facets.DIALECTS and all(f.facet for f in active):
         return facets.count(conn, dict(f.facet for f in active))
     return conn.execute(select(func.count()).select_from(M).where(*[f.condition for f in active])).scalar_one()
 

@@ -148,7 +148,7 @@ def test_recommend_reports_what_each_filter_ruled_out(svc):
     effect = next(e for e in found.removed_by if e.filter == "license_class=permissive")
     assert effect.would_add == 1 and effect.best[0]["model_id"] == small.NONCOMMERCIAL
     as_json = found.to_dict()
-    assert set(as_json) == {"filters", "sort", "total_matched", "results", "removed_by"}
+    assert set(as_json) == {"filters", "sort", "total_matched", "left_out_no_weights", "results", "removed_by"}
 
 
 def test_search_filters_in_billions_and_bad_filters(svc):
