@@ -135,4 +135,6 @@ def count(conn: Connection, equal: dict[str, object]) -> int:
     for c, v in equal.items():
         v = v[0] if isinstance(v, Not) else v
         values[c] = int(v) if isinstance(v, bool) else v
-    return conn.execute(text(f"SELECT coalesce(sum(models), 0) FROM model_facets WHERE {where}"), values).scalar_one()
+    # int(): PostgreSQL's sum over a bigint is a numeric (Decimal), which JSON would print as a string.
+    query = text(f"SELECT coalesce(sum(models), 0) FROM model_facets WHERE {where}")
+    return int(conn.execute(query, values).scalar_one())

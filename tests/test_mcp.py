@@ -50,7 +50,8 @@ async def _exercise(client, engine) -> None:
     found = json.loads(_text(await client.call_tool(
         "search_models", {"size": "7B", "chat": True, "license_class": "permissive", "sort": "security", "limit": 3})))
     assert [r["model_id"] for r in found["results"]] == [r["model_id"] for r in expected["results"]]
-    assert found["total_matched"] == expected["total_matched"] and len(expected["results"]) == 3
+    assert found["total_matched"] == expected["total_matched"]
+    assert len(expected["results"]) == min(3, expected["total_matched"]) > 0
 
     missing = _text(await client.call_tool("get_score", {"model_id": "nobody/no-such-model-xyz"}))
     assert "is not in the database" in missing, "an expected failure is an answer, not a protocol error"
