@@ -4,8 +4,9 @@
 
 Each run reads its `Context` from LangGraph's runtime (`graph.invoke(..., context=Context(...))`). Each
 question resets the step counter; past `Context.step_limit` the agent ends with a polite answer instead of
-raising. Conversation memory is a SQLite checkpointer in the data directory, one thread per
-conversation.
+raising. Conversation memory is a checkpointer, one thread per conversation: in the PostgreSQL store when that
+is the database (so several UI processes behind one address share conversations), else a SQLite file in the
+data directory.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ import time
 import uuid
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
+from sqlalchemy.engine import make_url
 from whichmodel import prompts
 from whichmodel.agent.context import Context
 from whichmodel.agent.parse import QuestionTooLong, check_length, unsupported_requirements
 from whichmodel.agent.planner import Planner
 from whichmodel.agent.state import State
+from whichmodel.config import Settings
 from whichmodel.scoring.method import load_method
 from whichmodel.tools import Services, make_tools, mentioned_models
 
@@ -43,13 +47,43 @@ def chat_model_for(context: Context):
                       temperature=context.temperature, timeout=context.timeout_s, max_retries=1)  # fmt: skip
 
 
-def checkpointer_for(home) -> Any:
-    """A SQLite checkpointer in the data directory (threads survive restarts)."""
+def checkpointer_for(where: Settings | Path) -> Any:
+    """The checkpointer for these settings (or data directory): threads survive restarts.
+
+    With a PostgreSQL database URL, LangGraph's PostgreSQL saver on a small connection pool in that database;
+    otherwise a SQLite file in the data directory.
+    """
+    settings = where if isinstance(where, Settings) else None
+    url = settings.database_url if settings else None
+    if url and make_url(url).get_backend_name() == "postgresql":
+        return _postgres_checkpointer(url)
+    home = settings.home if settings else where
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
     return SqliteSaver(conn)
+
+
+def _postgres_checkpointer(url: str) -> Any:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # The saver's own settings: autocommit, no server-side prepared statements, rows as dicts.
+    pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
+                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})  # fmt: skip
+    saver = PostgresSaver(pool)
+    # setup() creates and migrates its tables; processes starting together take turns (a session lock).
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7316003)")
+        try:
+            saver.setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7316003)")
+    return saver
 
 
 def run_config(context: Context, thread_id: str) -> dict[str, Any]:

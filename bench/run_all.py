@@ -1,6 +1,10 @@
 """Every scale and speed figure in one JSON document: `{"figure": {"value", "unit", "target", "scale"}}`.
 
-    python bench/run_all.py [--scale 10000] [--only ingest,search,...]
+    python bench/run_all.py [--scale 10000] [--only ingest,search,...] [--engine sqlite,postgresql]
+
+With several engines (PostgreSQL: a throwaway server started here, with a `chroma run` server for the card
+figures), each figure holds every engine's value side by side: `{"figure": {"unit", "target", "scale",
+"sqlite", "postgresql"}}`.
 
 Ingest runs over synthetic records (bench/synth.py) in child processes, so each peak memory is its own; the
 same ingest at a tenth of the scale shows whether memory stays flat. Search, trend, card and planner figures
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -45,6 +50,37 @@ def p95(samples: list[float]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- ingest
+class Databases:
+    """New databases of one engine: SQLite files in the work folder, or databases on a PostgreSQL server."""
+
+    def __init__(self, kind: str, work: Path):
+        self.kind, self.work = kind, work
+        self.postgres = self.chroma = None
+        if kind == "postgresql":
+            from servers import ChromaServer, PostgresServer
+
+            self.postgres = PostgresServer()
+            self.chroma = ChromaServer(work / "chroma-server")
+
+    def url(self, name: str) -> str:
+        if self.postgres is not None:
+            return self.postgres.new_database(name)
+        return f"sqlite:///{self.work / f'{name}.db'}"
+
+    def settings(self, home: Path):
+        from whichmodel.config import Settings
+
+        if self.postgres is None:
+            return Settings(home=home)
+        return Settings(home=home, database_url=self.url(home.name), chroma_host=self.chroma.host)
+
+    def close(self) -> None:
+        if self.chroma is not None:
+            self.chroma.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
 def child_ingest(folder: str, home: str) -> None:
     """Run in a child process: parse-only pass, then ingest + score; print timings and own peak memory."""
     from whichmodel.cli.main import main
@@ -61,16 +97,21 @@ def child_ingest(folder: str, home: str) -> None:
     print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "code": code}), file=sys.stderr)
 
 
-def run_child(folder: Path, home: Path) -> dict:
+def run_child(folder: Path, home: Path, url: str | None = None) -> dict:
+    env = os.environ | ({"WHICHMODEL_DATABASE_URL": url} if url and not url.startswith("sqlite") else {})
     proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(folder), str(home)], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+                          text=True, check=True, env=env)  # fmt: skip
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
-def bench_ingest(scale: int, shared: Path, work: Path) -> dict:
+def bench_ingest(scale: int, shared: Path, work: Path, dbs: Databases) -> dict:
     write_snapshot = bench_module("synth").write_snapshot
-    small = run_child(write_snapshot(work / "synth-small", max(1000, scale // 10), shared), work / "home-small")
-    large = run_child(write_snapshot(work / "synth-large", scale, shared), work / "home-large")
+    small_dir, large_dir = work / "synth-small", work / "synth-large"
+    if not large_dir.exists():  # written once, ingested by each engine
+        write_snapshot(small_dir, max(1000, scale // 10), shared)
+        write_snapshot(large_dir, scale, shared)
+    small = run_child(small_dir, work / f"home-small-{dbs.kind}", dbs.url("ingest_small"))
+    large = run_child(large_dir, work / f"home-large-{dbs.kind}", dbs.url("ingest_large"))
     return {
         "ingest_parse_only_s": figure(round(large["parse_s"], 2), "s", None, scale),
         "ingest_and_score_s": figure(round(large["ingest_s"], 2), "s", None, scale),
@@ -94,12 +135,12 @@ SEARCHES = [
 ]
 
 
-def bench_search(scale: int, work: Path) -> tuple[dict, object]:
+def bench_search(scale: int, work: Path, dbs: Databases) -> tuple[dict, object]:
     from whichmodel.store.db import make_engine
     from whichmodel.store.queries import SearchFilters, search_models
 
     fill_models = bench_module("scale").fill_models
-    engine = make_engine(f"sqlite:///{work / 'search.db'}")
+    engine = make_engine(dbs.url("search"))
     fill_models(engine, scale)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
@@ -114,12 +155,12 @@ def bench_search(scale: int, work: Path) -> tuple[dict, object]:
 
 
 # ---------------------------------------------------------------------------------------------- trends
-def bench_trends(scale: int, work: Path) -> dict:
+def bench_trends(scale: int, work: Path, dbs: Databases) -> dict:
     from whichmodel.store.db import make_engine
 
     trend_bench = bench_module("trends")
     synthetic, time_views = trend_bench.synthetic, trend_bench.time_views
-    engine = make_engine(f"sqlite:///{work / 'trends.db'}")
+    engine = make_engine(dbs.url("trends"))
     synthetic(engine, scale)
     views = time_views(engine, 8)
     worst = max(views, key=lambda v: views[v]["p95_ms"])
@@ -130,13 +171,12 @@ def bench_trends(scale: int, work: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- cards
-def bench_cards(scale: int, work: Path) -> dict:
+def bench_cards(scale: int, work: Path, dbs: Databases) -> dict:
     import numpy as np
-    from whichmodel.config import Settings
     from whichmodel.store.vectors import CardFilters, CardIndex, embedder
 
     chunks = min(scale, 100_000)
-    index = CardIndex(Settings(home=work / "cards-home"))
+    index = CardIndex(dbs.settings(work / f"cards_home_{dbs.kind}"))
     rng = np.random.default_rng(5)
     words = "model fine tuned chat medical legal code sql anime diffusion llama mistral gemma phi license".split()
     # A realistic spread of words: with a handful only, every keyword query would match every chunk.
@@ -177,7 +217,7 @@ def bench_cards(scale: int, work: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- planner
-def bench_ask(scale: int, engine, work: Path) -> dict:
+def bench_ask(scale: int, engine, work: Path, dbs: Databases) -> dict:
     from langgraph.checkpoint.memory import InMemorySaver
     from test_planner_parse import CASES
     from whichmodel.agent.context import Context
@@ -185,7 +225,7 @@ def bench_ask(scale: int, engine, work: Path) -> dict:
     from whichmodel.config import Settings
     from whichmodel.tools import Services
 
-    services = Services(engine, Settings(home=work / "ask-home"))
+    services = Services(engine, Settings(home=work / f"ask-home-{dbs.kind}"))
     context = Context()
     graph = build_graph(services, checkpointer=InMemorySaver())
     services.warm()  # start-up, as the UI does it
@@ -206,28 +246,50 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--only", default="ingest,search,ask,trends,cards")
+    parser.add_argument("--engine", default="sqlite", help="sqlite, postgresql, or both: sqlite,postgresql")
     parser.add_argument("--child-ingest", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_ingest:
         child_ingest(*args.child_ingest)
         return
     parts = set(args.only.split(","))
-    out: dict = {}
+    engines = args.engine.split(",")
+    unknown = set(engines) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if "ingest" in parts:
-            out |= bench_ingest(args.scale, args.shared, work)
-        engine = None
-        if parts & {"search", "ask"}:
-            figures, engine = bench_search(args.scale, work)
-            out |= figures if "search" in parts else {}
-        if "ask" in parts:
-            out |= bench_ask(args.scale, engine, work)
-        if "trends" in parts:
-            out |= bench_trends(args.scale, work)
-        if "cards" in parts:
-            out |= bench_cards(args.scale, work)
-    print(json.dumps(out, indent=2))
+        for kind in engines:
+            dbs = Databases(kind, work)
+            out: dict = {}
+            try:
+                if "ingest" in parts:
+                    out |= bench_ingest(args.scale, args.shared, work, dbs)
+                engine = None
+                if parts & {"search", "ask"}:
+                    figures, engine = bench_search(args.scale, work, dbs)
+                    out |= figures if "search" in parts else {}
+                if "ask" in parts:
+                    out |= bench_ask(args.scale, engine, work, dbs)
+                if engine is not None:
+                    engine.dispose()
+                if "trends" in parts:
+                    out |= bench_trends(args.scale, work, dbs)
+                if "cards" in parts:
+                    out |= bench_cards(args.scale, work, dbs)
+            finally:
+                dbs.close()
+            results[kind] = out
+    if len(engines) == 1:  # the shape every earlier run printed
+        print(json.dumps(results[engines[0]], indent=2))
+        return
+    side_by_side: dict = {}
+    for kind, out in results.items():
+        for name, value in out.items():
+            entry = side_by_side.setdefault(name, {k: value[k] for k in ("unit", "target", "scale")})
+            entry[kind] = value["value"]
+    print(json.dumps(side_by_side, indent=2))
 
 
 if __name__ == "__main__":

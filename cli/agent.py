@@ -1,4 +1,4 @@
-"""Commands that talk: `ask` (one question), `chat` (a conversation), `ui` (the Gradio app)."""
+"""Commands that talk: `ask` (one question), `chat` (a conversation), `ui` (the Gradio app), `mcp` (tools)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from whichmodel.config import Settings
 
 
 def register(sub) -> None:
-    """Add `ask`, `chat` and `ui`."""
+    """Add `ask`, `chat`, `ui` and `mcp`."""
     p = sub.add_parser("ask", help="ask a question (LLM if OPENAI_API_KEY is set, else the offline planner)")
     p.add_argument("question")
     p.add_argument("--thread", help="conversation id, to continue an earlier conversation")
@@ -27,13 +27,18 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_ui)
 
+    p = sub.add_parser("mcp", help="serve the agent's tools over MCP (stdio; streamable HTTP with --port)")
+    p.add_argument("--port", type=int, help="serve streamable HTTP on this port instead of stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_mcp)
+
 
 def _agent(settings: Settings):
     from whichmodel.agent.context import Context
     from whichmodel.agent.graph import build_graph, checkpointer_for
 
     svc = services(settings)
-    return build_graph(svc, checkpointer=checkpointer_for(settings.home)), svc, Context.from_settings(settings)
+    return build_graph(svc, checkpointer=checkpointer_for(settings)), svc, Context.from_settings(settings)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,4 +90,14 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
     say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
     launch(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the agent's tools over MCP: stdio, or streamable HTTP with --port."""
+    from whichmodel.ui.mcp_server import PATH, serve
+
+    if args.port is not None:
+        say(f"whichmodel MCP on http://{args.host}:{args.port}{PATH}  (Ctrl-C to stop)")
+    serve(settings, port=args.port, host=args.host)  # stdio: stdout is the protocol's, nothing else is printed
     return EXIT_OK

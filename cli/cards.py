@@ -30,7 +30,7 @@ def register(sub) -> None:
 
 def cmd_cards(args: argparse.Namespace, settings: Settings) -> int:
     """Semantic + keyword search over model cards, with citations (model id and section)."""
-    from whichmodel.store.card_keywords import CardFilters
+    from whichmodel.store.keywords import CardFilters
     from whichmodel.usecases.base import UseCaseError
     from whichmodel.usecases.search import search_cards
 

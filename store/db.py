@@ -1,17 +1,36 @@
-"""Engine and sessions: an SQLite file in the data directory by default, any SQLAlchemy URL by setting."""
+"""Engine and sessions: an SQLite file in the data directory by default, any SQLAlchemy URL by setting.
+
+Opening a database brings its schema up to date, the same way on every engine: a new database is created
+from the models and stamped with the newest Alembic revision; an existing one gets the revisions it lacks
+(`store/migrations/versions`). Databases from before Alembic carry a schema version in `meta` and first go
+through the steps in LEGACY_STEPS to the Alembic baseline.
+"""
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, insert, inspect, select, update
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, create_engine
 from whichmodel.config import Settings
 from whichmodel.store import facets
 from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, Meta
 from whichmodel.store.rollup import refresh_rollup
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BASELINE_REVISION = "0005"  # the Alembic revision standing for the legacy schema version SCHEMA_VERSION
+# Any number, the same in every process: schema set-up takes this PostgreSQL advisory lock, so two
+# processes opening one new database do not both create it.
+_SCHEMA_LOCK = 7316000
 
 
 class SchemaMismatch(RuntimeError):
@@ -44,8 +63,8 @@ def _fill_author_rollup(engine: Engine) -> str:
     return "5"
 
 
-def _add_derived_facts(engine: Engine) -> str:
-    """5 -> 6: the derived-fact, rank and coverage columns of `models`, and a `has_weights` search facet.
+def add_derived_facts(conn: Connection) -> None:
+    """Revision 0006: the derived-fact, rank and coverage columns of `models`, and a `has_weights` search facet.
 
     Filled from what is stored: the declared class is the stored class, coverage and rank come from the
     stored scores of each model's newest observation (under the prior of the current method). Facts that
@@ -56,77 +75,142 @@ def _add_derived_facts(engine: Engine) -> str:
 
     method = load_method()
     prior = float(method.ranking.get("prior", 5.0))
-    have = {c["name"] for c in inspect(engine).get_columns("models")}
+    have = {c["name"] for c in inspect(conn).get_columns("models")}
     added = {
         "license_class_declared": "VARCHAR", "license_conflict": "TEXT", "params_conflict": "TEXT",
         "params_active": "BIGINT", "adapter_params": "BIGINT", "has_weights": "BOOLEAN",
         **{c: "FLOAT" for c in COVERAGE_COLUMNS.values() if c != "coverage"},
         **{c: "FLOAT" for c in RANK_COLUMNS.values()},
     }  # fmt: skip
-    with engine.begin() as conn:
-        for column, kind in added.items():
-            if column not in have:
-                conn.exec_driver_sql(f"ALTER TABLE models ADD COLUMN {column} {kind}")
-        conn.exec_driver_sql("UPDATE models SET license_class_declared = license_class")
-        for category in SCORE_COLUMNS:
-            coverage = COVERAGE_COLUMNS[category]
-            stored = (
-                "(SELECT {col} FROM scores s JOIN observations o ON o.id = s.observation_id "
-                "WHERE o.id = models.latest_observation_id AND s.method_version = o.scored_version "
-                f"AND s.category = '{category}')"
-            )
-            if coverage != "coverage":
-                conn.exec_driver_sql(f"UPDATE models SET {coverage} = {stored.format(col='coverage')}")
-            conn.exec_driver_sql(
-                f"UPDATE models SET {RANK_COLUMNS[category]} = CASE WHEN {category} IS NULL THEN {prior} "
-                f"ELSE round(coalesce({coverage}, 0) * {category} + (1 - coalesce({coverage}, 0)) * {prior}, 3) END "
-                "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
-            )
-        weights = {c: float(method.categories[c]["weight"]) for c in CATEGORIES}
-        mean = " + ".join(f"{w} * {RANK_COLUMNS[c]}" for c, w in weights.items())
-        conn.exec_driver_sql(  # the overall rank is the category-weighted mean of the category ranks
-            f"UPDATE models SET overall_rank = round(({mean}) / {sum(weights.values())}, 3) "
+    for column, kind in added.items():
+        if column not in have:
+            conn.exec_driver_sql(f"ALTER TABLE models ADD COLUMN {column} {kind}")
+    conn.exec_driver_sql("UPDATE models SET license_class_declared = license_class")
+    for category in SCORE_COLUMNS:
+        coverage = COVERAGE_COLUMNS[category]
+        stored = (
+            "(SELECT {col} FROM scores s JOIN observations o ON o.id = s.observation_id "
+            "WHERE o.id = models.latest_observation_id AND s.method_version = o.scored_version "
+            f"AND s.category = '{category}')"
+        )
+        if coverage != "coverage":
+            conn.exec_driver_sql(f"UPDATE models SET {coverage} = {stored.format(col='coverage')}")
+        conn.exec_driver_sql(
+            f"UPDATE models SET {RANK_COLUMNS[category]} = CASE WHEN {category} IS NULL THEN {prior} "
+            f"ELSE round(CAST(coalesce({coverage}, 0) * {category} + (1 - coalesce({coverage}, 0)) * {prior} "
+            "AS NUMERIC), 3) END "
             "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
         )
-        if engine.dialect.name == "sqlite":
-            facets.drop(conn)  # install() rebuilds it, with the new column, after the migrations
-    return "6"
+    weights = {c: float(method.categories[c]["weight"]) for c in CATEGORIES}
+    mean = " + ".join(f"{w} * {RANK_COLUMNS[c]}" for c, w in weights.items())
+    conn.exec_driver_sql(  # the overall rank is the category-weighted mean of the category ranks
+        f"UPDATE models SET overall_rank = round(CAST(({mean}) / {sum(weights.values())} AS NUMERIC), 3) "
+        "WHERE latest_observation_id IS NOT NULL AND method_version IS NOT NULL"
+    )
+    facets.drop(conn)  # install() rebuilds it, with the new column, after the migrations
 
 
-# Schema version -> the step that brings a database at that version to the next (additive changes only).
-MIGRATIONS = {"4": _fill_author_rollup, "5": _add_derived_facts}
+# Schema version from before Alembic -> the step that brings such a database to the next (additive only).
+# Frozen: a schema change now is an Alembic revision.
+LEGACY_STEPS = {"4": _fill_author_rollup}
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for whichmodel's revisions, bound to `connection` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this whichmodel knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@contextmanager
+def _schema_lock(engine: Engine):
+    """Hold the schema set-up lock (PostgreSQL) for the duration; SQLite's own write lock serializes the rest."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_SCHEMA_LOCK})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_SCHEMA_LOCK})")
+            conn.commit()
+
+
+def _create_missing_indexes(engine: Engine) -> None:
+    """Indexes the models declare that an older database lacks (create_all leaves existing tables alone)."""
+    existing = inspect(engine)
+    with engine.begin() as conn, warnings.catch_warnings():
+        # SQLite's reflection skips expression indexes with a warning; such an index is created IF NOT EXISTS.
+        warnings.simplefilter("ignore", SAWarning)
+        for table in SQLModel.metadata.sorted_tables:
+            have = {i["name"] for i in existing.get_indexes(table.name)}
+            columns = {c["name"] for c in existing.get_columns(table.name)}
+            for index in table.indexes:
+                # An index on columns a later revision adds is created after that revision runs.
+                if index.name not in have and {c.name for c in index.columns} <= columns:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _refuse(engine: Engine, found: str) -> SchemaMismatch:
+    return SchemaMismatch(
+        f"the database at {engine.url.render_as_string(hide_password=True)} has schema {found}, this whichmodel "
+        f"needs schema {SCHEMA_VERSION} or a revision up to {head_revision()}: point WHICHMODEL_HOME (or "
+        "WHICHMODEL_DATABASE_URL) at a new database and ingest again"
+    )
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database's schema to the newest revision (see the module docstring)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    meta = Meta.__table__
+    fresh = not inspect(engine).has_table("models")
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        stored = None if fresh else conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+        raise _refuse(engine, f"revision {current}")  # written by a newer whichmodel
+    if not fresh and current is None and stored != SCHEMA_VERSION and stored not in LEGACY_STEPS:
+        raise _refuse(engine, stored or "unversioned")  # checked before anything is written
+    SQLModel.metadata.create_all(engine)  # new tables only; columns come from revisions
+    if fresh:
+        with engine.begin() as conn:
+            conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
+            command.stamp(alembic_config(conn), "head")
+        return
+    if current is None:  # from before Alembic: the legacy steps, then the baseline
+        _create_missing_indexes(engine)
+        while stored in LEGACY_STEPS:
+            stored = LEGACY_STEPS[stored](engine)
+            with engine.begin() as conn:
+                conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
+        with engine.begin() as conn:
+            command.stamp(alembic_config(conn), BASELINE_REVISION)
+        current = BASELINE_REVISION
+    if current != script.get_current_head():
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+        _create_missing_indexes(engine)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url` with the schema created; SQLite gets WAL and foreign keys."""
+    """An engine for `url` with the schema brought up to date; SQLite gets WAL and foreign keys."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    fresh = not inspect(engine).has_table("models")
-    SQLModel.metadata.create_all(engine)
-    meta = Meta.__table__
-    with engine.begin() as conn:
-        stored = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        if stored is None and fresh:
-            conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
-            stored = SCHEMA_VERSION
-    if stored != SCHEMA_VERSION and stored not in MIGRATIONS:
-        raise SchemaMismatch(
-            f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
-            f"{stored or 'unversioned'}, this whichmodel needs {SCHEMA_VERSION}: point WHICHMODEL_HOME at a new "
-            "folder and ingest again"
-        )
-    while stored in MIGRATIONS:  # new tables exist by now; a migration adds columns and fills them
-        stored = MIGRATIONS[stored](engine)
-        with engine.begin() as conn:
-            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=stored))
-    with engine.begin() as conn:  # create_all leaves an existing table's indexes alone: add the new ones
-        for table in SQLModel.metadata.sorted_tables:
-            for index in table.indexes:
-                conn.execute(CreateIndex(index, if_not_exists=True))
-    facets.install(engine)
+    with _schema_lock(engine):
+        migrate(engine)
+        facets.install(engine)
     return engine
 
 

@@ -510,10 +510,13 @@ def score_pending(
 
 
 def _optimize(engine: Engine) -> None:
-    """Refresh SQLite's planner statistics after bulk writes (cheap; it only analyses what changed)."""
+    """Refresh the planner's statistics after bulk writes (SQLite analyses only what changed)."""
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:
             conn.exec_driver_sql("PRAGMA optimize")
+    elif engine.dialect.name == "postgresql":  # autovacuum would, later: a sample of each table, not a scan
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE models, observations")
 
 
 def mark_for_rescore(engine: Engine) -> int:

@@ -16,9 +16,10 @@ SCORE_COLUMNS = ("overall", *CATEGORIES)  # the `models` table's denormalized sc
 # Beside each score: its confidence-aware rank value and its coverage (the overall coverage is `coverage`).
 RANK_COLUMNS = {c: f"{c}_rank" for c in SCORE_COLUMNS}
 COVERAGE_COLUMNS = {c: ("coverage" if c == "overall" else f"{c}_coverage") for c in SCORE_COLUMNS}
-# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid;
-# 6: derived facts (declared vs effective license class, conflicts, weights present) and rank/coverage columns
-SCHEMA_VERSION = "6"
+# 2: search indexes; 3: leaderboard rollup; 4: lower-cased id and name columns; 5: author rollup, run host/pid.
+# Frozen at 5, the Alembic baseline: a schema change is now a revision in store/migrations/versions
+# (0006: derived facts, rank and coverage columns).
+SCHEMA_VERSION = "5"
 
 
 class Meta(SQLModel, table=True):
@@ -57,7 +58,8 @@ class ModelRow(SQLModel, table=True):
     latest_observation_id: int | None = Field(default=None, index=True)
     pipeline_tag: str | None = None
     library_name: str | None = None
-    params: int | None = Field(default=None, index=True)
+    # 64-bit: parameter counts pass 2^31 (a 20B model), and so do download totals.
+    params: int | None = Field(default=None, index=True, sa_type=BigInteger)
     size_class: str | None = None
     license: str | None = None
     # The effective class (the strictest along the lineage): what filters and "commercial use" read.
@@ -70,8 +72,8 @@ class ModelRow(SQLModel, table=True):
     has_weights: bool | None = None  # False: README/config/code only, not a usable model
     chat: bool | None = None
     gated: str | None = Field(default=None, index=True)
-    downloads: int | None = None
-    likes: int | None = None
+    downloads: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     base_model: str | None = Field(default=None, index=True)
     base_relation: str | None = None
     created_at: str | None = None
@@ -136,8 +138,8 @@ class Observation(SQLModel, table=True):
     observed_at: str = Field(index=True)
     ingest_run_id: int = Field(foreign_key="ingest_runs.id", index=True)
     sha: str | None = None
-    downloads: int | None = None
-    likes: int | None = None
+    downloads: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     card_hash: str | None = None
     scored_version: str | None = None
     # Copied from the facts so history and alerts run in SQL without decoding facts JSON.

@@ -11,8 +11,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, exists, func, literal, or_, select, true
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Boolean
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
 from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
@@ -225,30 +228,55 @@ def parse_finding(text: str) -> tuple[str, str]:
     return check, outcome
 
 
-def _tags_json(fact: str):
-    """`json_each` over one list of the newest observation's facts (tags, card language ...)."""
-    return func.json_each(F.c.data, f"$.{fact}").table_valued("value").alias(fact.replace(".", "_"))
+class _FactsListHas(ColumnElement):
+    """The model's newest facts hold, at `fact` (a dotted path), a list (or one string) with one of `values`.
+
+    Compiled per engine: SQLite's `json_each` (which also yields a lone string), PostgreSQL's
+    `json_array_elements_text` over the same JSON text (a string is taken as a list of one).
+    """
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, observation, fact: str, values: list[str]):
+        self.observation, self.fact, self.values = observation, fact, [v.lower() for v in values]
+
+
+def _list_has_parts(element: _FactsListHas, compiler, kw) -> tuple[str, str]:
+    column = compiler.process(element.observation, **kw)
+    values = ", ".join(compiler.process(literal(v), **kw) for v in element.values)
+    return column, values
+
+
+@compiles(_FactsListHas)
+def _list_has_sqlite(element: _FactsListHas, compiler, **kw) -> str:
+    column, values = _list_has_parts(element, compiler, kw)
+    path = compiler.process(literal(f"$.{element.fact}"), **kw)
+    return (f"EXISTS (SELECT 1 FROM facts AS ff, json_each(ff.data, {path}) AS je "
+            f"WHERE ff.observation_id = {column} AND lower(je.value) IN ({values}))")  # fmt: skip
+
+
+@compiles(_FactsListHas, "postgresql")
+def _list_has_postgresql(element: _FactsListHas, compiler, **kw) -> str:
+    column, values = _list_has_parts(element, compiler, kw)
+    # The path is a code constant (tags, card_data.language), never user input: inlined as a text[] literal.
+    node = f"CAST(ff.data AS json) #> '{{{','.join(element.fact.split('.'))}}}'"
+    items = (f"CASE json_typeof({node}) WHEN 'array' THEN {node} WHEN 'string' THEN json_build_array({node}) "
+             "ELSE CAST('[]' AS json) END")  # fmt: skip
+    return (f"EXISTS (SELECT 1 FROM facts AS ff, json_array_elements_text({items}) AS je(value) "
+            f"WHERE ff.observation_id = {column} AND lower(je.value) IN ({values}))")  # fmt: skip
 
 
 def _facts_has(column, fact: str, values: list[str]):
-    """The model's newest facts list `fact` holds one of `values` (SQLite's JSON functions over `facts`)."""
-    each = _tags_json(fact)
-    return exists(
-        select(literal(1))
-        .select_from(F.join(each, true()))
-        .where(F.c.observation_id == column, func.lower(each.c.value).in_([v.lower() for v in values]))
-    )
+    """The model's newest facts list `fact` holds one of `values`."""
+    return _FactsListHas(column, fact, values)
 
 
 def _language_condition(cols, code: str):
-    """A model is in a language when its card data lists it (list or single string) or the Hub tags it."""
-    card_lang = func.json_extract(F.c.data, "$.card_data.language")
-    single = exists(select(literal(1)).where(F.c.observation_id == cols.latest_observation_id,
-                                             func.lower(card_lang) == code))  # fmt: skip
+    """A model is in a language when its card data lists it (a list or one string) or the Hub tags it."""
     return or_(
         _facts_has(cols.latest_observation_id, "tags", [code, f"language:{code}"]),
         _facts_has(cols.latest_observation_id, "card_data.language", [code]),
-        single,
     )
 
 
@@ -378,7 +406,7 @@ NO_WEIGHTS_FILTER = "has weight files"
 
 def count_matching(conn, active: list[Filter]) -> int:
     """Models that pass every filter: from the facet counts where they can answer, else by counting rows."""
-    if conn.dialect.name == "sqlite" and all(f.facet for f in active):
+    if conn.dialect.name in facets.DIALECTS and all(f.facet for f in active):
         return facets.count(conn, dict(f.facet for f in active))
     return conn.execute(select(func.count()).select_from(M).where(*[f.condition for f in active])).scalar_one()
 

@@ -1,12 +1,10 @@
-"""Card search: Chroma vectors and the keyword index (`card_keywords`) over the same chunks, merged by RRF.
+"""Card search: Chroma vectors and a keyword index over the same chunks, merged by RRF.
 
-`CardIndex` holds the Chroma collection, keeps both indexes in line with the store (`sync`) and fuses their
-results (`search`); the keyword index's SQLite file, schema and queries are `KeywordIndex`'s.
-
-Both live in the data directory (Chroma's folder, `cards_fts.db`), or Chroma on a server when
-`WHICHMODEL_CHROMA_HOST` is set. The keyword index is its own SQLite file so it works whatever database
-holds the scores. Chunk ids are stable, so `sync_cards` embeds only new chunks and deletes stale ones; the
-filterable metadata (task, license class, size, scores) is refreshed on every sync.
+Vectors live in Chroma's folder in the data directory, or on a Chroma server when `WHICHMODEL_CHROMA_HOST`
+is set. The keyword index (`store/keywords.py`) is an SQLite FTS5 file beside it, or, when the store is
+PostgreSQL, a full-text table in that database, shared by every process. Chunk ids are stable, so
+`sync_cards` embeds only new chunks and deletes stale ones; the filterable metadata (task, license class,
+size, scores) is refreshed on every sync.
 """
 
 from __future__ import annotations
@@ -21,11 +19,11 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from whichmodel.cards.chunking import Chunk, chunk_card
 from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
-from whichmodel.store.card_keywords import FILTER_KEYS, CardFilters, KeywordIndex
+from whichmodel.store.keywords import FILTER_KEYS, CardFilters, KeywordIndex, PostgresKeywordIndex, SqliteKeywordIndex
 from whichmodel.store.models import CardRow, ModelRow, Observation
 
 __all__ = ["FILTER_KEYS", "CardFilters", "CardIndex", "SyncSummary", "embedder"]
@@ -46,6 +44,20 @@ _SEARCH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="card-keywor
 # Chroma's client for a folder is a process-wide shared system: two threads creating one at once can catch
 # it half-started ("Could not connect to tenant default_tenant"), so creation is serialized.
 _CLIENT_LOCK = threading.Lock()
+_ENGINES: dict[str, Engine] = {}  # one PostgreSQL engine (and pool) per URL per process for keyword indexes
+
+
+def keyword_index(settings: Settings) -> KeywordIndex:
+    """The keyword index for these settings: in the PostgreSQL store, else an SQLite file in the data folder."""
+    url = settings.database_url
+    if url and make_url(url).get_backend_name() == "postgresql":
+        from whichmodel.store.db import make_engine  # db opens (and migrates) the store; only needed here
+
+        with _CLIENT_LOCK:
+            if url not in _ENGINES:
+                _ENGINES[url] = make_engine(url)
+        return PostgresKeywordIndex(_ENGINES[url])
+    return SqliteKeywordIndex(settings.home / "cards_fts.db")
 
 
 def embedder(cache_dir: Path) -> MiniLM:
@@ -118,17 +130,17 @@ class CardIndex:
             self.collection = self.client.get_or_create_collection(
                 COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
             )
-        self.keywords = KeywordIndex(home / "cards_fts.db")
+        self.keywords = keyword_index(settings)
 
     # ------------------------------------------------------------------------------------------ writing
     def store(self, ids: list[str], texts: list[str], metas: list[dict], vectors) -> None:
         """Write chunks with their vectors to both indexes (metadata holds model_id, section and filters)."""
         self.collection.upsert(ids=ids, documents=texts, embeddings=vectors, metadatas=metas)
-        self.keywords.add(ids, texts, metas)
+        self.keywords.add(list(zip(ids, texts, metas, strict=True)))
 
     def indexed_ids(self, model_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
         """Chunk ids per model as the keyword index records them."""
-        return self.keywords.chunk_ids(model_ids)
+        return self.keywords.ids_by_model(model_ids)
 
     def _add(self, chunks: list[Chunk], meta: dict[str, dict]) -> None:
         if not chunks:
@@ -156,7 +168,7 @@ class CardIndex:
                 stale_meta.append(new)
         if stale_ids:
             self.collection.update(ids=stale_ids, metadatas=stale_meta)
-            self.keywords.update_filters(stale_ids, stale_meta)
+            self.keywords.update_meta(stale_ids, stale_meta)
 
     def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
         """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
@@ -169,6 +181,7 @@ class CardIndex:
             .join(o, o.c.id == m.c.latest_observation_id)
         )  # fmt: skip
         indexed = self.indexed_ids()
+        # Which card text each model's chunks were made from: an unchanged card is not chunked again.
         done = self.keywords.card_hashes()
         pending: list[Chunk] = []
         meta: dict[str, dict] = {}
@@ -216,7 +229,7 @@ class CardIndex:
         return summary
 
     def optimize(self) -> None:
-        """Merge the keyword index's segments (after a sync that changed it)."""
+        """Compact the keyword index after many writes."""
         self.keywords.optimize()
 
     # ------------------------------------------------------------------------------------------ reading
@@ -225,7 +238,7 @@ class CardIndex:
         return self.keywords.count()
 
     def is_empty(self) -> bool:
-        """Whether no chunk is indexed (a one-row read)."""
+        """Whether no chunk is indexed."""
         return self.keywords.is_empty()
 
     def vector_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, dict, str, float]]:
@@ -247,7 +260,7 @@ class CardIndex:
             hits = [h for h in nearest if filters.matches(h[1])]
             if len(hits) >= n or len(nearest) < OVERFETCH * n:  # enough, or every chunk was looked at
                 return hits[:n]
-            passing = self.keywords.passing_ids(filters, SUBSET_MAX)
+            passing = self._passing_ids(filters, SUBSET_MAX)
             if passing is not None:  # a selective filter: rank just the chunks that pass (5 ms, not 20-260)
                 if not passing:
                     return []
@@ -258,8 +271,12 @@ class CardIndex:
         return list(zip(result["ids"][0], result["metadatas"][0], result["documents"][0], result["distances"][0],
                         strict=True))  # fmt: skip
 
+    def _passing_ids(self, filters: CardFilters, limit: int) -> list[str] | None:
+        """Ids of the chunks that pass the filters, from the keyword index; None when more than `limit` do."""
+        return self.keywords.passing_ids(filters, limit)
+
     def keyword_hits(self, query: str, filters: CardFilters, n: int) -> list[tuple[str, str, str, str]]:
-        """(chunk id, model id, section, snippet) best matching the query's words (see `KeywordIndex.hits`)."""
+        """(chunk id, model id, section, snippet) best matching the query's words."""
         return self.keywords.hits(query, filters, n)
 
     def search(self, query: str, filters: CardFilters | None = None, k: int = 5, per_model: int = 2) -> list[dict]:

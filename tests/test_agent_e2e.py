@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from whichmodel.agent.context import Context
-from whichmodel.agent.graph import build_graph, run_turn
+from whichmodel.agent.graph import build_graph, checkpointer_for, run_turn
 from whichmodel.config import Settings
 from whichmodel.store.queries import scorecard
 from whichmodel.tools import Services
@@ -23,9 +23,16 @@ def agent(ingested, shared_data, tmp_path_factory):
     engine, _, _ = ingested
     for path in order_files(sorted((shared_data / "leaderboard").glob("huggingface_v1_final.csv"))):
         load_file(engine, path)
-    services = Services(engine, Settings(home=tmp_path_factory.mktemp("agent-home"), hf_endpoint="http://127.0.0.1:9"))
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(home=tmp_path_factory.mktemp("agent-home"), hf_endpoint="http://127.0.0.1:9",
+                        database_url=None if url.startswith("sqlite") else url)  # fmt: skip
+    services = Services(engine, settings)
     context = Context()
-    graph = build_graph(services, checkpointer=InMemorySaver())
+
+    def new_graph():  # as each app process builds it: threads live in the store's own engine
+        return build_graph(services, checkpointer=checkpointer_for(settings))
+
+    graph = new_graph()
 
     def ask(question, thread="t"):
         result = run_turn(graph, context, question, thread_id=thread)
@@ -34,6 +41,7 @@ def agent(ingested, shared_data, tmp_path_factory):
         result["artifacts"] = [m.artifact for m in state[start:] if isinstance(m, ToolMessage)]
         return result
 
+    ask.new_graph, ask.services, ask.context = new_graph, services, context
     return ask, engine
 
 
@@ -161,6 +169,17 @@ def test_follow_ups_use_the_threads_context(agent):
     assert other_thread["tool_calls"] == [], "threads do not share context"
 
 
+def test_another_app_process_continues_the_same_thread(agent):
+    """Threads live in the store (PostgreSQL) or the data folder: a second app instance picks a thread up."""
+    ask, _ = agent
+    first = ask("safest permissive 7B chat model", thread="shared")
+    other = ask.new_graph()
+    messages = other.get_state({"configurable": {"thread_id": "shared"}}).values["messages"]
+    assert messages[0].content == "safest permissive 7B chat model"
+    second = run_turn(other, ask.context, "and the second one?", thread_id="shared")
+    assert second["models"] == [first["recommended"][1]]
+
+
 def test_partial_and_misspelt_names(agent):
     ask, _ = agent
     assert ask("how safe is gemma-7bb?", thread="p")["models"] == ["google/gemma-7b"]
@@ -186,7 +205,7 @@ def test_unknown_model_offline_says_so_plainly(agent):
     assert result["models"] == []
 
 
-def test_injected_card_text_is_not_obeyed(tmp_path):
+def test_injected_card_text_is_not_obeyed(tmp_path, db_url):
     """A card telling the assistant to pass over its own model changes nothing: that model is otherwise the best
     choice and stays first; card search quotes the text as data."""
     from test_cards_search import _snapshot
@@ -207,7 +226,7 @@ def test_injected_card_text_is_not_obeyed(tmp_path):
     assert main(["--home", str(home), "ingest", "--snapshot", str(snap)]) == 0
     from whichmodel.store.db import engine_for
 
-    settings = Settings(home=home)
+    settings = Settings.from_env(home=home)
     services = Services(engine_for(settings), settings)
     security = {m: scorecard(services.engine, m)["categories"]["security"]["score"]
                 for m in ("evil/helper-7b-chat", "other/pickle-7b-chat")}  # fmt: skip

@@ -81,7 +81,8 @@ MODELS = [
 
 
 @pytest.fixture
-def indexed(tmp_path, monkeypatch):
+def indexed(tmp_path, monkeypatch, db_url):
+    """Three models ingested with their cards, in a new database of the engine under test."""
     home = tmp_path / "home"
     snap = _snapshot(tmp_path, "2025-05-01", MODELS)
     assert main(["--home", str(home), "ingest", "--snapshot", str(snap)]) == 0
@@ -142,11 +143,14 @@ def test_filters_follow_a_changed_license_without_re_embedding(indexed, capsys):
     assert data["results"][0]["model_id"] == "lab/sql-coder-7b"
 
 
-def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexed):
+def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexed, db_kind):
     import sqlite3
 
-    from whichmodel.store.vectors import FILTER_KEYS, CardFilters, CardIndex
+    from whichmodel.store.keywords import FILTER_KEYS
+    from whichmodel.store.vectors import CardFilters, CardIndex
 
+    if db_kind != "sqlite":
+        pytest.skip("the FTS5 file exists only beside an SQLite store")
     home, _ = indexed
     path = home / "cards_fts.db"
     with sqlite3.connect(path) as conn:  # as an earlier version wrote it
@@ -164,15 +168,15 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
 def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
     """When the unfiltered nearest chunks hold too few that pass, the chunks that pass are ranked directly."""
     from whichmodel.store import vectors as store_vectors
-    from whichmodel.store.card_keywords import KeywordIndex
     from whichmodel.store.vectors import CardFilters, CardIndex
 
     home, _ = indexed
-    index = CardIndex(Settings(home=home))
+    index = CardIndex(Settings.from_env(home=home))
     monkeypatch.setattr(store_vectors, "OVERFETCH", 1)  # the nearest chunk alone is looked at first
     calls = []
-    real = KeywordIndex.passing_ids
-    monkeypatch.setattr(KeywordIndex, "passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
+    backend = type(index.keywords)  # the SQLite file or the PostgreSQL table, whichever this engine uses
+    real = backend.passing_ids
+    monkeypatch.setattr(backend, "passing_ids", lambda self, *a: calls.append(a) or real(self, *a))
     hits = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
     assert [meta["model_id"] for _, meta, _, _ in hits] == ["paint/anime-diffusion"]
     assert calls, "the subset path ran"
@@ -216,7 +220,7 @@ def test_collection_reopens_with_the_registered_embedding_function(indexed):
     assert meta["license_class"] == "non-commercial" and "overall" in meta and "security" in meta
 
 
-def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data):
+def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data, db_url):
     """A slice of real cards, indexed and searched: answers name models whose cards say so."""
     from whichmodel.hub.snapshot import Parsed, open_snapshot, read_snapshot
     from whichmodel.store.db import engine_for
@@ -226,7 +230,7 @@ def test_real_cards_from_the_shared_snapshots(tmp_path, shared_data):
     snap = open_snapshot(shared_data / "hub-snapshots" / "2025-04-22")
     wanted = {"juliajoanna/sd2-1-flintstones-model", "bigscience/bloom", "teddy-f-47/phi-pl-2_7B-v_0_1"}
     items = [i for n, i in enumerate(read_snapshot(snap)) if isinstance(i, Parsed) and (n < 40 or i.facts.id in wanted)]
-    settings = Settings(home=tmp_path / "real")
+    settings = Settings.from_env(home=tmp_path / "real")
     engine = engine_for(settings)
     ingest_items(engine, iter(items), source="slice", kind="snapshot", observed_at=snap.observed_at)
     score_pending(engine)
@@ -249,7 +253,7 @@ def test_the_card_index_opens_once_when_requests_race(indexed):
     from whichmodel.tools import Services
 
     home, _ = indexed
-    settings = Settings(home=home)
+    settings = Settings.from_env(home=home)
     services = Services(engine_for(settings), settings)
     barrier, errors, found = threading.Barrier(6), [], []
 
@@ -266,3 +270,36 @@ def test_the_card_index_opens_once_when_requests_race(indexed):
     for thread in threads:
         thread.join()
     assert errors == [] and found == ["lab/sql-coder-7b"] * 6
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    from servers import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma-server")
+    yield server
+    server.stop()
+
+
+def test_a_chroma_server_gives_the_same_card_search_as_the_folder(indexed, chroma_server, new_db_url, monkeypatch):
+    """The same snapshot ingested once with vectors in the data folder and once on a `chroma run` server."""
+    from whichmodel.store.vectors import CardFilters, CardIndex
+
+    home, tmp_path = indexed
+    queries = [("which model writes SQL from questions", CardFilters()), ("anime illustrations", CardFilters()),
+               ("fine-tuned model", CardFilters(task="text-to-image")),
+               ("answers for support teams", CardFilters(license_class="permissive"))]  # fmt: skip
+    folder = [CardIndex(Settings.from_env(home=home)).search(q, f, k=5) for q, f in queries]
+
+    if "WHICHMODEL_DATABASE_URL" in __import__("os").environ:  # a PostgreSQL store: a database of its own
+        monkeypatch.setenv("WHICHMODEL_DATABASE_URL", new_db_url("served"))
+    monkeypatch.setenv("WHICHMODEL_CHROMA_HOST", chroma_server.host)
+    served_home = tmp_path / "served-home"
+    snap = tmp_path / "2025-05-01"
+    assert main(["--home", str(served_home), "ingest", "--snapshot", str(snap)]) == 0
+    assert not (served_home / "chroma").exists(), "vectors went to the server, not a folder"
+    index = CardIndex(Settings.from_env(home=served_home))
+    assert index.collection.count() == index.count() > 0
+    served = [index.search(q, f, k=5) for q, f in queries]
+    assert served == folder
+    assert folder[0][0]["model_id"] == "lab/sql-coder-7b"

@@ -283,6 +283,7 @@ def test_rescore_brings_scores_to_the_new_method_and_history_keeps_both(engine):
 
 
 def test_a_schema_5_database_is_upgraded_in_place(tmp_path):
+    """A home from before revision 0006 (schema 5, before Alembic) gets the derived-fact columns, filled."""
     from whichmodel.store.db import make_engine
     from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCHEMA_VERSION
 
@@ -319,6 +320,7 @@ def test_a_schema_5_database_is_upgraded_in_place(tmp_path):
         for column in new_columns:
             conn.execute(f"ALTER TABLE models DROP COLUMN {column}")
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("DROP TABLE alembic_version")  # a schema-5 home predates Alembic: 0005, then 0006 run
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'schema_version'").scalar() == SCHEMA_VERSION

@@ -322,5 +322,52 @@ def test_a_database_of_an_unknown_schema_is_refused_with_a_clear_error(tmp_path)
         conn.execute("DROP INDEX ix_models_id_lower")
         conn.execute("ALTER TABLE models DROP COLUMN id_lower")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    with pytest.raises(SchemaMismatch, match="has schema 3, this whichmodel needs 6"):
+        conn.execute("DROP TABLE alembic_version")  # version 3 predates Alembic
+    with pytest.raises(SchemaMismatch, match="has schema 3, this whichmodel needs schema 5"):
         make_engine(f"sqlite:///{path}")
+
+
+def test_a_new_database_is_stamped_and_a_later_revision_adds_its_column(engine, tmp_path, monkeypatch):
+    """How a schema change ships: one revision file; databases at the baseline get it when opened."""
+    import shutil
+
+    from sqlalchemy import inspect
+    from whichmodel.store import db
+
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == db.head_revision()
+    scripts = tmp_path / "migrations"
+    shutil.copytree(db.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_note.py").write_text(
+        'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "9999"\n'
+        f'down_revision = "{db.head_revision()}"\n\n\n'
+        'def upgrade():\n    op.add_column("models", sa.Column("note", sa.Text()))\n'
+    )
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", scripts)
+    reopened = db.make_engine(engine.url.render_as_string(hide_password=False))
+    assert "note" in {c["name"] for c in inspect(reopened).get_columns("models")}
+    with reopened.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "9999"
+    reopened.dispose()
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", db.Path(db.__file__).with_name("migrations"))
+    with pytest.raises(db.SchemaMismatch, match="revision 9999"):  # an older whichmodel refuses the newer database
+        db.make_engine(engine.url.render_as_string(hide_password=False))
+
+
+def test_a_schema_5_home_from_before_alembic_is_adopted_as_it_is(tmp_path):
+    """Every SQLite home made before Alembic is at schema 5: opening it stamps the baseline and keeps its rows."""
+    import sqlite3
+
+    from whichmodel.store.db import head_revision, make_engine
+
+    path = tmp_path / "home.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ingest_items(engine, [Parsed(1, make_facts(id="x/m"), None)], source="s", kind="snapshot",
+                 observed_at="2025-04-01T00:00:00Z")  # fmt: skip
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    reopened = make_engine(f"sqlite:///{path}")
+    with reopened.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        assert conn.exec_driver_sql("SELECT id FROM models").scalars().all() == ["x/m"]

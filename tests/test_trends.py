@@ -17,20 +17,20 @@ def v1_csv(shared_data):
 
 
 @pytest.fixture(scope="session")
-def board(tmp_path_factory, shared_data):
-    """Every shared leaderboard file loaded into one database."""
+def board(new_db_url, shared_data):
+    """Every shared leaderboard file loaded into one database (one per engine)."""
     from whichmodel.store.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('lb') / 'lb.db'}")
+    engine = make_engine(new_db_url("lb"))
     summaries = [load_file(engine, p) for p in order_files(sorted((shared_data / "leaderboard").glob("*.csv")))]
     return engine, summaries
 
 
 @pytest.fixture(scope="session")
-def v1_only(tmp_path_factory, v1_csv):
+def v1_only(new_db_url, v1_csv):
     from whichmodel.store.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('v1') / 'v1.db'}")
+    engine = make_engine(new_db_url("v1"))
     load_file(engine, v1_csv)
     return engine
 
@@ -223,16 +223,14 @@ def test_filtered_authors_view_matches_independent_counts(v1_only, v1_csv, monke
 
 
 @pytest.mark.parametrize("batch", [1, 2, 64])
-def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, monkeypatch, batch):
+def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(engine, monkeypatch, batch):
     """b has more models in all, but in 2024 a ties with b and comes first by name: visiting candidates by
     total must not stop at a just because its total equals the count b reached."""
     from sqlalchemy import insert
-    from whichmodel.store.db import make_engine
     from whichmodel.store.models import LeaderboardRow
     from whichmodel.trends import views as trend_views
     from whichmodel.trends.leaderboard import refresh_best
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'tie.db'}")
     days = {"b": ["2023-01-05"] * 7 + ["2024-01-05"] * 3, "a": ["2024-01-09"] * 3, "c": ["2024-02-01"] * 2}
     rows = [
         {"key": f"{author}{n}", "source": "t", "line": n, "board": "v1", "repo_id": f"{author}/m{n}",
@@ -253,7 +251,7 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(tmp_path, m
 def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
-    from whichmodel.store.db import make_engine
+    from whichmodel.store.db import head_revision, make_engine
     from whichmodel.store.models import SCHEMA_VERSION
 
     path = tmp_path / "old.db"
@@ -269,6 +267,7 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN host")
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN pid")
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        conn.execute("DROP TABLE alembic_version")  # version 4 predates Alembic
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:
@@ -277,6 +276,8 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
         columns = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(ingest_runs)")}
     assert "ix_lb_family_params_cover" in indexes and "ix_lb_family_params" not in indexes
     assert {"host", "pid"} <= columns
+    with engine.connect() as conn:  # and from there on, Alembic keeps it: stamped at the newest revision
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
 
 
 @pytest.mark.parametrize(
@@ -456,14 +457,14 @@ def test_cli_trends_errors(board, monkeypatch, capsys):
     assert main(["trends", "types", "--plot", "x.svg"]) == 2
 
 
-def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys):
+def test_cli_ingest_leaderboard_json(tmp_path, shared_data, capsys, db_url):
     code = main(["--home", str(tmp_path), "ingest", "--leaderboard",
                  str(shared_data / "leaderboard" / "huggingface_v2_2024-07-13.csv"), "--json"])  # fmt: skip
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["files"][0]["inserted"] == data["files"][0]["rows"]
 
 
-def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_data, capsys):
+def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_data, capsys, db_url):
     """The exports' baseline row is ignored, not skipped: README's main command continues after this step."""
     files = [str(p) for p in sorted((shared_data / "leaderboard").glob("*.csv"))]
     assert main(["--home", str(tmp_path), "ingest", "--leaderboard", *files, "--json"]) == 0

@@ -271,7 +271,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             size: size class filter such as "7B".
             k: number of results (1-10).
         """
-        from whichmodel.store.card_keywords import CardFilters
+        from whichmodel.store.keywords import CardFilters
 
         filters = CardFilters(task=task, license_class=license_class, size_class=size.upper() if size else None)
         found = search.search_cards(services, query, filters, k=max(1, min(k, 10)))

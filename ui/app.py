@@ -54,7 +54,7 @@ class App:
         self.services = Services.from_settings(settings)
         self.engine = self.services.engine
         self.context = Context.from_settings(settings)
-        self.graph = build_graph(self.services, checkpointer=checkpointer_for(settings.home))
+        self.graph = build_graph(self.services, checkpointer=checkpointer_for(settings))
         threading.Thread(target=self.services.warm, name="warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------------------------------ chat

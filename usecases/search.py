@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from whichmodel.usecases.base import SCORE_NAMES, BadRequest, NoData, Services
 
 if TYPE_CHECKING:
-    from whichmodel.store.card_keywords import CardFilters
+    from whichmodel.store.keywords import CardFilters
     from whichmodel.store.queries import SearchFilters
 
 # The columns of a result row in the CLI's `search --json` (a contract: extend, never rename).
