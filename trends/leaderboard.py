@@ -114,7 +114,7 @@ def _float(text: str | None) -> float | None:
 
 def _params(text: str | None) -> float | None:
     value = _float(text)
-    return value if value else None  # 0 means unknown, never zero
+    return value if value and value != -1 else None  # 0 and -1 (some exports' marker) mean unknown, never zero
 
 
 def _not(value: bool | None) -> bool | None:
