@@ -8,7 +8,6 @@ wrapped in <untrusted>...</untrusted> markers, and no tool takes SQL.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool, tool
 from sqlalchemy.engine import Engine
 from whichmodel.config import Settings
+from whichmodel.prompts.fence import fence_json, neutralize
 from whichmodel.scoring.engine import aggregate
 from whichmodel.scoring.findings import PASS
 from whichmodel.scoring.method import CATEGORIES, load_method
@@ -58,13 +58,12 @@ class Services:
 
 
 def untrusted(text: str | None) -> str:
-    """Mark text from cards or Hub metadata as data, so a model reading tool output does not obey it."""
-    clean = (text or "").replace("<untrusted>", "").replace("</untrusted>", "")
-    return f"<untrusted>{clean}</untrusted>"
+    """Card or Hub text inside a tool result: neutralized here, fenced with the whole result by `_dump`."""
+    return neutralize(text)
 
 
 def _dump(data: Any) -> str:
-    return json.dumps(data, default=str, ensure_ascii=False)
+    return fence_json(data)  # every tool result reaches the model inside the fence (prompts/fence.py)
 
 
 def _error(message: str, **extra) -> tuple[str, dict]:
