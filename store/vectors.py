@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from whichmodel.cards.chunking import Chunk, chunk_card
 from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
+from whichmodel.store.lock import data_lock
 from whichmodel.store.models import CardRow, ModelRow, Observation
 
 COLLECTION = "cards"
@@ -253,7 +254,53 @@ class CardIndex:
             self.fts.commit()
 
     def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
-        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
+        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones.
+
+        One sync at a time per data directory (a file lock), and each starts by repairing a keyword index
+        that disagrees with the vectors, so concurrent or interrupted runs converge instead of duplicating.
+        """
+        with data_lock(self.settings.home, "cards.lock"):
+            self.repair()
+            return self._sync(engine, progress, batch)
+
+    def repair(self) -> int:
+        """Make the keyword index and the vectors hold the same chunks, once each; returns rows fixed.
+
+        Duplicate keyword rows (two syncs that raced) are dropped; a chunk present on one side only is
+        removed from it, and its model is marked for re-chunking, so the next pass re-embeds it whole.
+        """
+        total, distinct = self.fts.execute("SELECT count(*), count(DISTINCT id) FROM chunks").fetchone()
+        fixed = 0
+        if total != distinct:
+            fixed += self.fts.execute(
+                "DELETE FROM chunks WHERE rowid NOT IN (SELECT min(rowid) FROM chunks GROUP BY id)"
+            ).rowcount
+        if self.collection.count() != distinct:
+            vectors: set[str] = set()
+            page = 5000
+            while True:
+                ids = self.collection.get(include=[], limit=page, offset=len(vectors))["ids"]
+                vectors.update(ids)
+                if len(ids) < page:
+                    break
+            keyword = dict(self.fts.execute("SELECT id, model_id FROM chunks"))
+            only_keyword = [i for i in keyword if i not in vectors]
+            only_vectors = list(vectors - set(keyword))
+            for start in range(0, len(only_keyword), 500):
+                part = only_keyword[start : start + 500]
+                self.fts.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
+            if only_vectors:
+                stale = self.collection.get(ids=only_vectors, include=["metadatas"])["metadatas"]
+                self.collection.delete(ids=only_vectors)
+            else:
+                stale = []
+            models = {keyword[i] for i in only_keyword} | {m.get("model_id") for m in stale if m}
+            self.fts.executemany("DELETE FROM indexed_cards WHERE model_id = ?", [(m,) for m in models])
+            fixed += len(only_keyword) + len(only_vectors)
+        self.fts.commit()
+        return fixed
+
+    def _sync(self, engine: Engine, progress: Callable[[int], None] | None, batch: int) -> SyncSummary:
         summary = SyncSummary()
         count = embedder(self.cache_dir).count_tokens
         m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__

@@ -11,6 +11,7 @@ from whichmodel.cli.main import main
 from whichmodel.ui.adapter import compare_markdown, facts_markdown, linkify, model_link
 
 ROOT = Path(__file__).resolve().parents[1]
+N_MODELS = 3000
 PIXEL = "![](http://tracker.invalid/pixel.png)"
 
 
@@ -60,7 +61,7 @@ def test_control_sequences_from_cards_and_ids_never_reach_the_terminal(tmp_path,
 
 
 def test_two_ingests_at_once_on_a_new_home_both_succeed_without_duplicates(tmp_path):
-    folder = write_folder(tmp_path / "2025-05-01", [line(id=f"org/model-{n}") for n in range(400)])
+    folder = write_folder(tmp_path / "2025-05-01", [line(id=f"org/model-{n}") for n in range(N_MODELS)])
     home = tmp_path / "home"
     env = os.environ | {"WHICHMODEL_HOME": str(home), "WHICHMODEL_BATCH_SIZE": "20"}
     cmd = [sys.executable, "-m", "whichmodel.cli.main", "ingest", "--snapshot", str(folder), "--no-cards", "--json"]
@@ -71,5 +72,34 @@ def test_two_ingests_at_once_on_a_new_home_both_succeed_without_duplicates(tmp_p
     import json
 
     runs = [json.loads(out)["runs"][0] for _, out, _ in results]
-    assert sorted(r["new_models"] for r in runs) == [0, 400] and sorted(r["unchanged"] for r in runs) == [0, 400]
+    assert sorted(r["new_models"] for r in runs) == [0, N_MODELS]
+    assert sorted(r["unchanged"] for r in runs) == [0, N_MODELS]
     assert any("another ingest" in err and "waiting" in err for _, _, err in results), "the second one said so"
+
+
+def test_card_sync_repairs_a_keyword_index_that_disagrees_with_the_vectors(tmp_path):
+    """Two syncs that raced left every keyword row twice; a later sync repairs it, and twice changes nothing."""
+    import sqlite3
+
+    from test_cards_search import MODELS, _snapshot
+    from whichmodel.config import Settings
+    from whichmodel.store.db import engine_for
+    from whichmodel.store.vectors import CardIndex
+
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "ingest", "--snapshot", str(_snapshot(tmp_path, "2025-05-01", MODELS))]) == 0
+    settings = Settings(home=home)
+    index = CardIndex(settings)
+    before = sorted(r for r in index.fts.execute("SELECT id, model_id, text FROM chunks"))
+    assert before and index.collection.count() == len(before)
+    # The damage a race left: every keyword row twice, and one chunk's vector missing.
+    with sqlite3.connect(home / "cards_fts.db") as conn:
+        conn.execute("INSERT INTO chunks SELECT * FROM chunks")
+    index.collection.delete(ids=[before[0][0]])
+    index = CardIndex(settings)
+    summary = index.sync(engine_for(settings))
+    after = sorted(r for r in index.fts.execute("SELECT id, model_id, text FROM chunks"))
+    assert after == before and index.collection.count() == len(before)
+    assert summary.chunks_embedded >= 1, "the chunk whose vector was lost is embedded again"
+    again = index.sync(engine_for(settings))
+    assert (again.chunks_embedded, again.chunks_removed) == (0, 0)
