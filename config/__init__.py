@@ -71,6 +71,18 @@ class Settings:
     llm_timeout_s: float = field(
         default=60.0, metadata={"env": "WHICHMODEL_LLM_TIMEOUT", "help": "Seconds per LLM request."}
     )
+    hub_fetch: bool = field(
+        default=True,
+        metadata={"env": "WHICHMODEL_HUB_FETCH", "help": "Whether questions may fetch unknown models from the Hub "
+                  "and store them (false: read-only, offline answers from the database)."},
+    )  # fmt: skip
+    ui_auth_file: str | None = field(
+        default=None,
+        metadata={"env": "WHICHMODEL_UI_AUTH", "help": "File of `user:password` lines; the UI asks for a login."},
+    )
+    ui_max_upload: str = field(
+        default="10mb", metadata={"env": "WHICHMODEL_UI_MAX_UPLOAD", "help": "Largest upload the UI accepts."}
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -88,6 +100,8 @@ class Settings:
                 values[f.name] = float(raw)
             elif f.type in ("int",):
                 values[f.name] = int(raw)
+            elif f.type in ("bool",):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})

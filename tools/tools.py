@@ -380,6 +380,8 @@ def make_tools(services: Services) -> list[BaseTool]:
         from whichmodel.hub.snapshot import Parsed
         from whichmodel.store.ingest import ingest_items, score_pending
 
+        if not services.settings.hub_fetch:  # a shared or offline deployment (WHICHMODEL_HUB_FETCH=false)
+            return _error(f"{model_id} is not in the database, and fetching from the Hub is turned off here.")
         if "/" not in model_id:
             return _error("fetch_and_score needs a full Hub id such as 'org/name'.")
         try:
