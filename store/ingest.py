@@ -121,7 +121,8 @@ def _observation_columns(item: Parsed) -> dict:
 
 
 # What makes two observations of one model on one date the same: a second input that disagrees is a conflict.
-CONFLICT_COLUMNS = ("sha", "downloads", "likes", "card_hash", "license", "gated")
+# Raw values only: a derived one (the license as normalized) may change with the code, not the data.
+CONFLICT_COLUMNS = ("sha", "downloads", "likes", "card_hash", "gated")
 
 
 def _conflict(stored, columns: dict) -> list[str]:

@@ -74,7 +74,27 @@ def test_two_ingests_at_once_on_a_new_home_both_succeed_without_duplicates(tmp_p
     runs = [json.loads(out)["runs"][0] for _, out, _ in results]
     assert sorted(r["new_models"] for r in runs) == [0, N_MODELS]
     assert sorted(r["unchanged"] for r in runs) == [0, N_MODELS]
-    assert any("another ingest" in err and "waiting" in err for _, _, err in results), "the second one said so"
+
+
+def test_an_ingest_waits_for_the_lock_and_says_so(tmp_path):
+    from whichmodel.store.lock import data_lock
+
+    folder = write_folder(tmp_path / "2025-05-01", [line(id="org/one"), line(id="org/two")])
+    home = tmp_path / "home"
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    cmd = [sys.executable, "-m", "whichmodel.cli.main", "ingest", "--snapshot", str(folder), "--no-cards", "--json"]
+    with data_lock(home):  # another writer holds the data directory
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said = ""
+        while "waiting" not in said and (line_ := proc.stderr.readline()):  # any warnings first are skipped
+            said = line_
+        assert "another ingest" in said and "waiting" in said
+        assert proc.poll() is None, "it waits; it does not fail"
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    import json
+
+    assert json.loads(out)["runs"][0]["new_models"] == 2
 
 
 def test_card_sync_repairs_a_keyword_index_that_disagrees_with_the_vectors(tmp_path):
