@@ -155,6 +155,10 @@ class KeywordIndex:
             out.setdefault(model_id, set()).add(chunk_id)
         return out
 
+    def duplicate_ids(self) -> list[str]:
+        """Chunk ids held more than once (two writers that raced; normally none). Reads the whole index."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM chunks GROUP BY id HAVING count(*) > 1")]
+
     def count(self) -> int:
         """Chunks indexed (counting reads the whole index: 30 ms at 100k chunks)."""
         return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
