@@ -50,6 +50,21 @@ def test_fetch_and_score_is_off_when_hub_fetch_is_off(tmp_path, engine):
         assert hub.requests == [], "nothing reached the Hub"
 
 
+def test_score_does_not_fetch_when_hub_fetch_is_off(tmp_path, monkeypatch, capsys):
+    """The guard sits in the fetch-and-score use case, so the CLI's `score` honours it as the tool does."""
+    import json
+
+    from fake_hub import FakeHub
+
+    with FakeHub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{hub.port}")
+        monkeypatch.setenv("WHICHMODEL_HUB_FETCH", "false")
+        assert main(["--home", str(tmp_path), "score", "someorg/x", "--json"]) == 4  # unknown model
+        assert hub.requests == [], "nothing reached the Hub"
+    out = capsys.readouterr()
+    assert "turned off" in json.loads(out.out)["error"] and "turned off" in out.err
+
+
 def _post_upload(url: str, size: int) -> int:
     boundary = "xyzboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bin\"\r\n"
