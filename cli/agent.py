@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from whichmodel.cli.common import EXIT_OK, emit, say, services
+from whichmodel.cli.common import EXIT_BELOW, EXIT_OK, emit, say, services
 from whichmodel.config import Settings
 
 
@@ -25,6 +25,8 @@ def register(sub) -> None:
     p = sub.add_parser("ui", help="the Gradio app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--allow-unauthenticated", action="store_true",
+                   help="serve a non-loopback host without a login (WHICHMODEL_UI_AUTH)")  # fmt: skip
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("mcp", help="serve the agent's tools over MCP (stdio; streamable HTTP with --port)")
@@ -86,10 +88,15 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    from whichmodel.ui.app import launch
+    from whichmodel.ui.app import ExposureError, exposure_check, launch
 
+    try:
+        exposure_check(settings, args.host, args.allow_unauthenticated)
+    except ExposureError as err:
+        say(f"error: {err}")
+        return EXIT_BELOW  # 2: a usage error
     say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
-    launch(settings, host=args.host, port=args.port)
+    launch(settings, host=args.host, port=args.port, allow_open=args.allow_unauthenticated)
     return EXIT_OK
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from whichmodel.cli.safe_output import clean, strict_json
 
 EXIT_OK, EXIT_FAIL, EXIT_BELOW, EXIT_PARTIAL, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 # A use case's expected failure, by `UseCaseError.code` -> the exit code the CLI contract gives it.
@@ -13,13 +14,13 @@ EXIT_BY_ERROR = {"unknown_model": EXIT_UNKNOWN, "not_scored": EXIT_UNKNOWN, "bad
 
 
 def emit(data: Any) -> None:
-    """Print exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """Print exactly one JSON document on stdout (strict: a non-finite number is null, see `strict_json`)."""
+    sys.stdout.write(strict_json(data, indent=2) + "\n")
 
 
 def say(message: str) -> None:
-    """A message for the person at the terminal (stderr, so stdout stays one JSON document)."""
-    sys.stderr.write(message + "\n")
+    """A message for the terminal (stderr, so stdout stays one JSON document), control sequences removed."""
+    sys.stderr.write(clean(message) + "\n")
 
 
 def fail(args: argparse.Namespace, err: Exception | str, **extra: Any) -> int:

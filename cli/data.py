@@ -20,11 +20,11 @@ def register(sub) -> None:
     p.add_argument("--task", help="with --hub: only this pipeline tag")
     p.add_argument("--no-cards", action="store_true", help="skip embedding model cards for search")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_ingest)
+    p.set_defaults(func=cmd_ingest, writes=True)  # `writes`: main holds the data directory's ingest lock
 
     p = sub.add_parser("rescore", help="recompute all stored scores with the current method")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_rescore)
+    p.set_defaults(func=cmd_rescore, writes=True)
 
     p = sub.add_parser("status", help="what is in the database")
     p.add_argument("--json", action="store_true")

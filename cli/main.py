@@ -11,11 +11,13 @@ rooms (the store, the agent, Gradio, Chroma, trends) only when it runs, so `whic
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from whichmodel.cli import agent, cards, data, models, trends
 from whichmodel.cli.common import EXIT_FAIL, say
+from whichmodel.cli.safe_output import TerminalWriter
 from whichmodel.config import Settings
 
 GROUPS = (data, models, cards, agent, trends)
@@ -35,8 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `whichmodel` console script."""
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(home=args.home)
+    from whichmodel.store.lock import LockTimeout, data_lock
+
+    writes = getattr(args, "writes", False)  # ingest and rescore: one writer per data directory
     try:
-        return args.func(args, settings)
+        with (
+            data_lock(settings.home, say=say) if writes else contextlib.nullcontext(),
+            contextlib.redirect_stdout(TerminalWriter(sys.stdout)),  # third-party text reaches a terminal
+        ):
+            return args.func(args, settings)
+    except LockTimeout as err:
+        say(f"error: {err}")
+        return EXIT_FAIL
     except KeyboardInterrupt:
         say("interrupted; every finished batch is stored, re-run to complete")
         return EXIT_FAIL

@@ -85,6 +85,18 @@ class Settings:
     llm_timeout_s: float = field(
         default=60.0, metadata={"env": "WHICHMODEL_LLM_TIMEOUT", "help": "Seconds per LLM request."}
     )
+    hub_fetch: bool = field(
+        default=True,
+        metadata={"env": "WHICHMODEL_HUB_FETCH", "help": "Whether questions may fetch unknown models from the Hub "
+                  "and store them (false: read-only, offline answers from the database)."},
+    )  # fmt: skip
+    ui_auth_file: str | None = field(
+        default=None,
+        metadata={"env": "WHICHMODEL_UI_AUTH", "help": "File of `user:password` lines; the UI asks for a login."},
+    )
+    ui_max_upload: str = field(
+        default="10mb", metadata={"env": "WHICHMODEL_UI_MAX_UPLOAD", "help": "Largest upload the UI accepts."}
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -93,6 +93,9 @@ class KeywordIndex(Protocol):
     def ids_by_model(self, model_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
         """Chunk ids per model (of the given models, or all)."""
 
+    def duplicate_ids(self) -> list[str]:
+        """Chunk ids held more than once (two writers that raced; normally none)."""
+
     def card_hashes(self) -> dict[str, str]:
         """The card each model's chunks were made from."""
 
@@ -214,6 +217,10 @@ class SqliteKeywordIndex:
         for model_id, chunk_id in rows:
             out.setdefault(model_id, set()).add(chunk_id)
         return out
+
+    def duplicate_ids(self) -> list[str]:
+        """Chunk ids held more than once: FTS5 has no unique key, so two racing writers can add a chunk twice."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM chunks GROUP BY id HAVING count(*) > 1")]
 
     def card_hashes(self) -> dict[str, str]:
         """The card each model's chunks were made from."""
@@ -381,6 +388,10 @@ class PostgresKeywordIndex:
             for model_id, chunk_id in rows:
                 out.setdefault(model_id, set()).add(chunk_id)
         return out
+
+    def duplicate_ids(self) -> list[str]:
+        """None: the table's primary key is the chunk id."""
+        return []
 
     def card_hashes(self) -> dict[str, str]:
         """The card each model's chunks were made from."""

@@ -24,6 +24,7 @@ from whichmodel.cards.chunking import Chunk, chunk_card
 from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
 from whichmodel.store.keywords import FILTER_KEYS, CardFilters, KeywordIndex, PostgresKeywordIndex, SqliteKeywordIndex
+from whichmodel.store.lock import data_lock
 from whichmodel.store.models import CardRow, ModelRow, Observation
 
 __all__ = ["FILTER_KEYS", "CardFilters", "CardIndex", "SyncSummary", "embedder"]
@@ -171,7 +172,57 @@ class CardIndex:
             self.keywords.update_meta(stale_ids, stale_meta)
 
     def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
-        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
+        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones.
+
+        One sync at a time per data directory (a file lock), and each starts by repairing a keyword index
+        that disagrees with the vectors, so concurrent or interrupted runs converge instead of duplicating.
+        """
+        with data_lock(self.settings.home, "cards.lock"):
+            self.repair()
+            return self._sync(engine, progress, batch)
+
+    def repair(self) -> int:
+        """Make the keyword index and the vectors hold the same chunks, once each; returns chunks fixed.
+
+        A chunk the keyword index holds twice (two syncs that raced) is written back once, from the vectors'
+        copy; a chunk present on one side only is removed from it, and its model is marked for re-chunking
+        (its card hash forgotten), so the sync that follows re-embeds it. Only the keyword index's own
+        operations are used (ids per model, remove, add, card hashes), so any keyword backend can be repaired.
+        """
+        duplicated = self.keywords.duplicate_ids()
+        if not duplicated and self.collection.count() == self.keywords.count():
+            return 0  # the common case: two counts, no id lists
+        model_of = {i: model_id for model_id, ids in self.keywords.ids_by_model().items() for i in ids}
+        vectors = self._vector_ids()
+        only_keyword = [i for i in model_of if i not in vectors]
+        only_vectors = sorted(vectors - model_of.keys())
+        if duplicated:
+            self.keywords.remove(duplicated)  # every copy; those the vectors hold are written back once
+            if restore := [i for i in duplicated if i in vectors]:
+                kept = self.collection.get(ids=restore, include=["documents", "metadatas"])
+                self.keywords.add(list(zip(kept["ids"], kept["documents"], kept["metadatas"], strict=True)))
+        models = {model_of[i] for i in only_keyword}
+        if only_vectors:
+            metas = self.collection.get(ids=only_vectors, include=["metadatas"])["metadatas"]
+            models |= {m.get("model_id") for m in metas if m}
+            self.collection.delete(ids=only_vectors)
+        if only_keyword:
+            self.keywords.remove(only_keyword)
+        if models:
+            hashes = self.keywords.card_hashes()
+            self.keywords.set_card_hashes({k: v for k, v in hashes.items() if k not in models})
+        return len(duplicated) + len(only_keyword) + len(only_vectors)
+
+    def _vector_ids(self, page: int = 5000) -> set[str]:
+        """Every chunk id the vector collection holds (read a page at a time)."""
+        ids: set[str] = set()
+        while True:
+            got = self.collection.get(include=[], limit=page, offset=len(ids))["ids"]
+            ids.update(got)
+            if len(got) < page:
+                return ids
+
+    def _sync(self, engine: Engine, progress: Callable[[int], None] | None, batch: int) -> SyncSummary:
         summary = SyncSummary()
         count = embedder(self.cache_dir).count_tokens
         m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__

@@ -69,7 +69,8 @@ def test_a_lineage_question_through_the_llm_gets_only_descendants(ask, llm, snap
     llm.reply("The most downloaded fine-tunes of deepseek-ai/DeepSeek-R1 are listed above.")
     result = ask("most downloaded fine-tunes of deepseek r1")
     tool_reply = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
-    data = json.loads(tool_reply["content"][tool_reply["content"].index("{") :])
+    content = tool_reply["content"]
+    data = json.loads(content[content.index("<untrusted>") + len("<untrusted>") : content.rindex("</untrusted>")])
     assert data["filters"]["base"] == "deepseek-ai/DeepSeek-R1", "the name was resolved to the stored base"
     expected = descendants_in_snapshots(snapshot_dirs, "deepseek-ai/DeepSeek-R1")
     assert data["results"] and {r["model_id"] for r in data["results"]} <= expected

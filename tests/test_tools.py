@@ -6,6 +6,7 @@ import re
 import pytest
 import small
 from langchain_core.messages import ToolMessage
+from whichmodel.prompts.fence import CLOSE, OPEN
 from whichmodel.tools import make_tools, models_in
 from whichmodel.usecases.base import Services
 
@@ -22,9 +23,18 @@ def call(tools, name, **args) -> ToolMessage:
     return message
 
 
+def fenced(content: str):
+    """The JSON a tool result carries inside its one <untrusted> fence (after any plain note); no tag inside it."""
+    start = content.index(OPEN)
+    assert content.endswith(CLOSE) and "untrusted" not in content[:start].lower(), "one fence, around the JSON"
+    inner = content[start + len(OPEN) : -len(CLOSE)]
+    assert "<" not in inner, "nothing inside the fence can be a tag"
+    return json.loads(inner)
+
+
 def test_search_models(tools):
     message = call(tools, "search_models", license_class="permissive", chat=True, sort="downloads", limit=3)
-    text = json.loads(message.content)
+    text = fenced(message.content)
     assert text["filters"] == {"license_class": "permissive", "chat": True}
     assert len(text["results"]) == 3 and text["total_matched"] == small.MODELS - 1
     assert {"without": "license_class=permissive", "would_add": 1, "best": small.NONCOMMERCIAL} in text["near_misses"]
@@ -46,10 +56,10 @@ def test_get_score_and_its_failures(tools):
 def test_explain_score_marks_card_evidence_untrusted(tools):
     message = call(tools, "explain_score", model_id=small.PICKLE, category="security")
     assert message.artifact["model_id"] == small.PICKLE and message.artifact["costly"]
-    shown = json.loads(message.content)
+    shown = fenced(message.content)
     card_values = [e["value"] for f in shown["costly"] + shown["earned"] for e in f["evidence"]
                    if str(e["field"]).startswith("card.")]  # fmt: skip
-    assert all(v.startswith("<untrusted>") for v in card_values)
+    assert card_values and all("<" not in v for v in card_values), "card text is inside the fence, neutralized"
     overall = call(tools, "explain_score", model_id=small.SAFE)
     assert overall.artifact["category"] == "overall"
     assert overall.artifact["categories"].keys() == {"popularity", "activity", "operational", "security", "quality"}
@@ -57,7 +67,7 @@ def test_explain_score_marks_card_evidence_untrusted(tools):
 
 def test_compare_models_verdicts_and_unscored(tools):
     message = call(tools, "compare_models", model_ids=[small.SAFE, small.TWIN])
-    text = json.loads(message.content)
+    text = fenced(message.content)
     assert text["verdicts"]["overall"]["outcome"] == "tie" and message.artifact["leaders"]["overall"] is None
     unscored = call(tools, "compare_models", model_ids=[small.SAFE, small.UNSCORED])
     assert "not scored yet" in unscored.content and unscored.artifact["error"]
@@ -67,15 +77,15 @@ def test_compare_models_verdicts_and_unscored(tools):
 
 def test_search_cards_quotes_cards_as_untrusted_data(tools):
     message = call(tools, "search_cards", query="customer support chat model", k=3)
-    results = json.loads(message.content)["results"]
-    assert results and all(r["excerpt"].startswith("<untrusted>") for r in results)
+    results = fenced(message.content)["results"]
+    assert results and all(r["excerpt"] and "<" not in r["excerpt"] for r in results), "quoted inside the fence"
     assert message.artifact["query"] == "customer support chat model"
     assert {r["model_id"] for r in message.artifact["results"]} <= {r["id"] for r in small.records(1)}
 
 
 def test_trends_history_and_an_empty_view(tools):
     message = call(tools, "trends", view="history", model="safe-7b-chat")
-    rows = json.loads(message.content)["rows"]
+    rows = fenced(message.content)["rows"]
     assert [r["downloads"] for r in rows] == list(small.SAFE_DOWNLOADS)
     empty = call(tools, "trends", view="types")  # no leaderboard in this database
     assert "no rows" in empty.content and empty.artifact["view"] == "types"

@@ -3,19 +3,19 @@
 Each tool returns (text for the model, the use case's `to_dict()` as the artifact the planner and the UI
 read). Expected failures (unknown model, empty database, Hub unreachable) are a use case's `UseCaseError`
 and come back as short, actionable text with an `error` artifact; anything else is a bug and raises.
-Text read from model cards or Hub metadata is data: it is wrapped in <untrusted>...</untrusted> markers,
-and no tool takes SQL.
+Text read from model cards or Hub metadata is data: every tool result reaches the model inside one
+<untrusted>...</untrusted> fence with every `<` in it escaped (prompts/fence.py), and no tool takes SQL.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, tool
+from whichmodel.prompts.fence import fence_json, neutralize
 from whichmodel.usecases import data, models, search
 from whichmodel.usecases.base import (
     LICENSE_CLASSES,
@@ -43,9 +43,8 @@ _ID_LIST_KEYS = ("models", "recommended", "ruled_out")
 
 
 def untrusted(text: str | None) -> str:
-    """Mark text from cards or Hub metadata as data, so a model reading tool output does not obey it."""
-    clean = (text or "").replace("<untrusted>", "").replace("</untrusted>", "")
-    return f"<untrusted>{clean}</untrusted>"
+    """Card or Hub text inside a tool result: neutralized here, fenced with the whole result by `_dump`."""
+    return neutralize(text)
 
 
 def models_in(*artifacts: Any) -> list[str]:
@@ -81,7 +80,7 @@ def mentioned_models(answer: str, artifacts: list[Any]) -> list[str]:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
+    return fence_json(value)  # every tool result reaches the model inside the fence (prompts/fence.py)
 
 
 def _expected_failures(fn: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:

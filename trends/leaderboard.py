@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ def _float(text: str | None) -> float | None:
 
 def _params(text: str | None) -> float | None:
     value = _float(text)
-    return value if value else None  # 0 means unknown, never zero
+    return value if value and value != -1 else None  # 0 and -1 (some exports' marker) mean unknown, never zero
 
 
 def _not(value: bool | None) -> bool | None:
@@ -204,7 +205,7 @@ def author_of(repo_id: str) -> str:
 
 def _int(text: str | None) -> int | None:
     value = _float(text)
-    return int(value) if value is not None else None
+    return int(value) if value is not None and math.isfinite(value) else None
 
 
 def _base(text: str | None) -> str | None:
@@ -214,16 +215,36 @@ def _base(text: str | None) -> str | None:
 
 
 def read_rows(path: Path) -> tuple[str, Iterator[tuple[int, dict | None, str | None]]]:
-    """The layout of a CSV file and its rows as (line, normalized values or None, error)."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        first = handle.readline()
+    """The layout of a CSV file and its rows as (line, normalized values or None, error).
+
+    A bad row is one error, never the end of the file: bytes that are not UTF-8 (read as surrogate escapes,
+    then refused per row), a field over `csv.field_size_limit()` (131,072 characters), a non-finite
+    average or benchmark, a negative parameter or like count.
+    """
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        first = handle.readline(MAX_HEADER_CHARS)
+    if _not_utf8(first):
+        raise ValueError("the header line is not UTF-8")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     layout = _layout(next(csv.reader([first], delimiter=delimiter)))
 
     def rows() -> Iterator[tuple[int, dict | None, str | None]]:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
             reader = csv.DictReader(handle, delimiter=delimiter)
-            for number, raw in enumerate(reader, start=2):
+            number = 1
+            while True:
+                number += 1
+                try:
+                    raw = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as err:  # a field over the size limit: the reader resumes on the next line
+                    yield number, None, f"unreadable CSV row ending on line {reader.line_num}: {err}"
+                    continue
+                bad = next((k for k, v in raw.items() if isinstance(v, str) and _not_utf8(v)), None)
+                if bad is not None:
+                    yield number, None, f"field '{bad}' is not UTF-8 (row ending on line {reader.line_num})"
+                    continue
                 try:
                     values = _normalize(layout, raw)
                 except (KeyError, TypeError, AttributeError) as err:
@@ -236,11 +257,38 @@ def read_rows(path: Path) -> tuple[str, Iterator[tuple[int, dict | None, str | N
                 if repo == "baseline":  # the exports' reference row: not a model, and not an error
                     yield number, None, IGNORED_BASELINE
                     continue
+                problem = _value_problem(values)
+                if problem:
+                    yield number, None, problem
+                    continue
                 values["repo_id"] = repo
                 values["_raw"] = "\x1f".join(f"{k}={v}" for k, v in raw.items())
                 yield number, values, None
 
     return layout, rows()
+
+
+MAX_HEADER_CHARS = 64 * 1024
+
+
+def _not_utf8(text: str) -> bool:
+    """Whether text read with `surrogateescape` held bytes that are not UTF-8."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def _value_problem(values: dict) -> str | None:
+    """Why a normalized row cannot stand in the trends (a score that is not finite, a negative count), or None."""
+    scores = {"average": values["average"], **values["benchmarks"]}
+    for name, value in scores.items():
+        if value is not None and not math.isfinite(value):
+            return f"{name} is not a finite number ({value})"
+    if values["params_b"] is not None and not math.isfinite(values["params_b"]):
+        return f"parameter count is not a finite number ({values['params_b']})"
+    if values["params_b"] is not None and values["params_b"] < 0:
+        return f"negative parameter count ({values['params_b']})"
+    if values["likes"] is not None and values["likes"] < 0:
+        return f"negative likes ({values['likes']})"
+    return None
 
 
 def load_file(engine: Engine, path: Path) -> LoadSummary:
@@ -253,6 +301,14 @@ def load_file(engine: Engine, path: Path) -> LoadSummary:
             for repo, day in conn.execute(select(L.c.repo_id, L.c.day).where(L.c.board == "v1", L.c.day.is_not(None))):
                 if repo not in dates or day < dates[repo]:
                     dates[repo] = day
+    try:
+        _store_rows(engine, path, rows, summary, dates)
+    finally:  # even after a failure, the rows that were committed are ranked: no stale best-row flags
+        refresh_best(engine)
+    return summary
+
+
+def _store_rows(engine: Engine, path: Path, rows, summary: LoadSummary, dates: dict[str, str]) -> None:
     batch: list[dict] = []
 
     def flush() -> None:
@@ -285,8 +341,6 @@ def load_file(engine: Engine, path: Path) -> LoadSummary:
         if len(batch) >= 2000:
             flush()
     flush()
-    refresh_best(engine)
-    return summary
 
 
 def refresh_best(engine: Engine) -> int:

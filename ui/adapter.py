@@ -12,20 +12,42 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from langchain_core.messages import AIMessage, ToolMessage
+from whichmodel.hub.validate import repo_id_problem
 from whichmodel.scoring.method import CATEGORIES
 from whichmodel.tools import models_in
 
 TOOL_ICON = "🛠️"
 
 
+# Markdown that would fetch or link to something outside the app when third-party text is rendered:
+# image and link brackets, raw HTML and autolinks (`<...>`), bare URLs (GFM autolinks them).
+_MARKUP = re.compile(r"[\[\]<>]|(?<=[A-Za-z])://|\bwww\.")
+_ESCAPED = {"[": "\\[", "]": "\\]", "<": "&lt;", ">": "&gt;", "://": "&#58;//", "www.": "www&#46;"}
+
+
+def as_text(text: str) -> str:
+    """Third-party text (card quotes, answers that repeat them) made inert for Markdown: shown, never followed.
+
+    Images (`![](http://host/pixel.png)` would make the browser fetch the URL), links, raw HTML and bare
+    URLs are escaped; emphasis, lists and tables still render. Links to this app's score cards are added
+    afterwards, from validated ids only (`linkify`).
+    """
+    return _MARKUP.sub(lambda m: _ESCAPED[m.group(0)], text)
+
+
 def model_link(model_id: str) -> str:
-    """A link that opens the model's score card in this app."""
+    """A link that opens the model's score card in this app; an id that is not a Hub repo id stays text."""
+    if repo_id_problem(model_id):
+        return as_text(model_id)
     return f"[{model_id}](?model={quote(model_id, safe='/')})"
 
 
 def linkify(answer: str, models: Iterable[str]) -> str:
-    """Turn each mention of a known model id into a link to its score card (longest ids first)."""
+    """Make `answer` inert (`as_text`), then link each known, valid model id to its score card (longest first)."""
+    answer = as_text(answer)
     for model_id in sorted(set(models), key=len, reverse=True):
+        if repo_id_problem(model_id):
+            continue
         pattern = re.compile(r"(?<![\w/.\[-])" + re.escape(model_id) + r"(?![\w/-])")
         answer = pattern.sub(lambda _m, m=model_id: model_link(m), answer)
     return answer
@@ -65,7 +87,7 @@ def stream_messages(events: Iterable[dict], clock=time.perf_counter) -> Iterator
                     if index is not None:
                         old = messages[index]
                         failed = bool(artifact.get("error"))
-                        summary = artifact.get("error") or _summary(message.name, artifact)
+                        summary = as_text(artifact.get("error") or _summary(message.name, artifact))
                         messages[index] = ChatMessage(
                             role="assistant", content=f"{old.content}\n{summary}",
                             metadata={**old.metadata, "status": "done", "duration": round(clock() - started, 3),
@@ -131,7 +153,7 @@ def facts_markdown(card: dict) -> str:
     """The key facts and the card facts with their quotes."""
     facts = card["facts"]
     lines = [
-        f"### {card['model_id']}",
+        f"### {_cell(card['model_id'])}",
         f"**Overall {card['overall'] if card['overall'] is not None else 'n/a'}/10**, coverage "
         f"{(card.get('coverage') or 0):.0%}; observed {card['observed_at'][:10]}; method {card['method_version']}.",
         "",
@@ -157,7 +179,7 @@ def facts_markdown(card: dict) -> str:
 
 def _cell(value) -> str:
     text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")[:300]
+    return as_text(text.replace("|", "\\|").replace("\n", " ")[:300])
 
 
 def history_figure(result: dict):
@@ -193,7 +215,7 @@ def compare_markdown(artifact: dict) -> str:
     for key in ("size_class", "license", "license_class", "downloads", "gated"):
         values = [facts.get(m, {}).get(key) for m in models]
         differs = len({json.dumps(v, default=str) for v in values}) > 1
-        cells = [f"**{v}**" if differs else str(v) for v in values]
+        cells = [f"**{_cell(v)}**" if differs else _cell(v) for v in values]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
     if artifact.get("deciding"):
         lines += ["", "**What decides the difference**", ""]

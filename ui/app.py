@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -192,12 +193,54 @@ def build_app(settings: Settings) -> gr.Blocks:
     return demo
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the app on host:port (no share link)."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ExposureError(ValueError):
+    """The UI would be served to the network without a login, or the login file is unusable."""
+
+
+def read_auth_file(path: str) -> list[tuple[str, str]]:
+    """`user:password` lines (blank lines and `#` comments skipped) as Gradio's `auth` list.
+
+    Raises:
+        ExposureError: the file is missing, unreadable or holds no usable line.
+    """
+    try:
+        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ExposureError(f"cannot read the UI login file {path}: {err}") from err
+    pairs = [tuple(line.strip().split(":", 1)) for line in lines if line.strip() and not line.startswith("#")]
+    pairs = [(user, password) for user, *rest in pairs for password in rest if user and password]
+    if not pairs:
+        raise ExposureError(f"the UI login file {path} holds no `user:password` line")
+    return pairs
+
+
+def exposure_check(settings: Settings, host: str, allow_open: bool = False) -> list[tuple[str, str]] | None:
+    """The login list for serving on `host`, or None for none; refuses a network host without a login.
+
+    Raises:
+        ExposureError: a non-loopback host with no login file and no explicit `allow_open`.
+    """
+    auth = read_auth_file(settings.ui_auth_file) if settings.ui_auth_file else None
+    if auth is None and host not in LOOPBACK_HOSTS and not allow_open:
+        raise ExposureError(
+            f"refusing to serve on {host} without a login: anyone who can reach it could use the app. Set "
+            "WHICHMODEL_UI_AUTH to a file of user:password lines, or pass --allow-unauthenticated."
+        )
+    return auth
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           allow_open: bool = False) -> gr.Blocks:  # fmt: skip
+    """Serve the app on host:port (no share link); a network host needs a login (see `exposure_check`)."""
+    auth = exposure_check(settings, host, allow_open)
     demo = build_app(settings)
     demo.queue(default_concurrency_limit=8)
     # System fonts only: a theme's default web fonts would be fetched from a font CDN by the browser.
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=not block,
-                show_error=True, quiet=not block, theme=theme)  # fmt: skip
+                show_error=True, quiet=not block, theme=theme, auth=auth,
+                max_file_size=settings.ui_max_upload)  # fmt: skip
     return demo

@@ -18,7 +18,8 @@ Progress = Callable[[int], None] | None
 def fetch_and_score(services: Services, model_id: str) -> ModelCard:
     """Fetch one model from the Hub (record, card and a scan of its files), store and score it; its score card.
 
-    Raises `HubFailed` when the Hub will not give it (unreachable, missing, gated).
+    Raises `HubFailed` when the Hub will not give it (unreachable, missing, gated), or when this deployment
+    turned fetching off (`Settings.hub_fetch`, WHICHMODEL_HUB_FETCH=false: read-only, offline answers).
     """
     from whichmodel.hub.client import HubClient, HubError
     from whichmodel.hub.scan import fetch_scanned
@@ -26,6 +27,8 @@ def fetch_and_score(services: Services, model_id: str) -> ModelCard:
     from whichmodel.store.ingest import ingest_items, score_pending
     from whichmodel.usecases.models import Resolved, load_card
 
+    if not services.settings.hub_fetch:  # checked here, so every door (tools, CLI, UI) honours it
+        raise HubFailed("fetching from the Hub is turned off here (WHICHMODEL_HUB_FETCH=false)")
     if "/" not in model_id:
         raise BadRequest(f"fetching from the Hub needs a full id such as 'org/name', not {model_id!r}")
     try:
