@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from whichmodel import prompts
 from whichmodel.hub.card import CARD_FACT_KINDS, CardFact, CardFacts, extract_card_facts, parse_card
+from whichmodel.prompts.fence import fence
 
 MAX_CARD_CHARS = 24_000  # long cards are cut; the facts that matter sit near the top
 
@@ -96,7 +97,8 @@ class LlmCardExtractor:
 
     def ask(self, model_id: str, card_text: str, card_hash: str | None = None) -> dict | None:
         """The validated answer, or None when no try produced one."""
-        card = card_text[:MAX_CARD_CHARS].replace("CARD>>>", "CARD> > >")
+        # The one fence every LLM-bound third-party text uses: no marker in the card can close it.
+        card = fence(card_text[:MAX_CARD_CHARS])
         system = prompts.render("card_facts_system")
         user = prompts.render("card_facts_user", model_id=model_id, card=card)
         messages = [("system", system), ("user", user)]
@@ -132,7 +134,8 @@ class LlmCardExtractor:
         haystack = _normalize(card_text)
         for kind in CARD_FACT_KINDS:
             item = answer[kind]
-            quote = (item.get("quote") or "").strip()
+            # The LLM read the fenced card, where `<` is escaped: its quotes are checked against the card itself.
+            quote = (item.get("quote") or "").replace("&lt;", "<").strip()
             if item["present"] and quote and _normalize(quote) in haystack:
                 heuristic.facts[kind] = CardFact(True, quote[:240], "LLM reading of the card", extractor="llm")
             elif not item["present"] and not heuristic.facts[kind].present:
