@@ -32,7 +32,7 @@ def register(sub) -> None:
     p = sub.add_parser("mcp", help="serve the agent's tools over MCP (stdio; streamable HTTP with --port)")
     p.add_argument("--port", type=int, help="serve streamable HTTP on this port instead of stdio")
     p.add_argument("--host", default="127.0.0.1")
-    p.set_defaults(func=cmd_mcp)
+    p.set_defaults(func=cmd_mcp, protocol_stdout=True)
 
 
 def _agent(settings: Settings):

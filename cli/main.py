@@ -40,10 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     from whichmodel.store.lock import LockTimeout, data_lock
 
     writes = getattr(args, "writes", False)  # ingest and rescore: one writer per data directory
+    # Third-party text reaches a terminal through the cleaning writer; a protocol stream (`mcp` over stdio)
+    # owns stdout's bytes and is left alone.
+    protocol = getattr(args, "protocol_stdout", False)
     try:
         with (
             data_lock(settings.home, say=say) if writes else contextlib.nullcontext(),
-            contextlib.redirect_stdout(TerminalWriter(sys.stdout)),  # third-party text reaches a terminal
+            contextlib.nullcontext() if protocol else contextlib.redirect_stdout(TerminalWriter(sys.stdout)),
         ):
             return args.func(args, settings)
     except LockTimeout as err:

@@ -34,6 +34,15 @@ def _text(result) -> str:
     return "".join(block.text for block in result.content)
 
 
+def _json(text: str):
+    """The JSON inside a tool result's one <untrusted> fence (the same text the agent's LLM reads)."""
+    from whichmodel.prompts.fence import CLOSE, OPEN
+
+    start = text.index(OPEN)
+    assert text.endswith(CLOSE), "the whole result is fenced"
+    return json.loads(text[start + len(OPEN) : -len(CLOSE)])
+
+
 async def _exercise(client, engine) -> None:
     tools = await client.list_tools()
     assert {t.name for t in tools.tools} == AGENT_TOOLS
@@ -41,13 +50,13 @@ async def _exercise(client, engine) -> None:
     assert "license_class" in search.input_schema["properties"] and search.description
 
     card = scorecard(engine, "google/gemma-7b")
-    answer = json.loads(_text(await client.call_tool("get_score", {"model_id": "google/gemma-7b"})))
+    answer = _json(_text(await client.call_tool("get_score", {"model_id": "google/gemma-7b"})))
     assert answer["model_id"] == "google/gemma-7b" and answer["overall"] == card["overall"]
     assert answer["categories"]["security"]["score"] == card["categories"]["security"]["score"]
 
     expected = search_models(engine, SearchFilters(size="7B", chat=True, license_class="permissive", limit=3,
                                                    sort="security"))  # fmt: skip
-    found = json.loads(_text(await client.call_tool(
+    found = _json(_text(await client.call_tool(
         "search_models", {"size": "7B", "chat": True, "license_class": "permissive", "sort": "security", "limit": 3})))
     assert [r["model_id"] for r in found["results"]] == [r["model_id"] for r in expected["results"]]
     assert found["total_matched"] == expected["total_matched"]

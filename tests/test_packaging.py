@@ -69,3 +69,18 @@ def test_installed_package_imports_from_site_packages(installed):
     help_text = subprocess.run([python, "-m", "whichmodel.cli.main", "--help"], capture_output=True, text=True,
                                cwd="/", check=True, env=CLEAN_ENV).stdout  # fmt: skip
     assert "ingest" in help_text and "ask" in help_text
+
+
+def test_installed_package_opens_a_database_and_renders_prompts(installed, tmp_path):
+    """The files an install must carry beside the modules: Alembic's revisions, prompts, data tables."""
+    python, site = installed
+    code = ("import sys; from whichmodel.store.db import make_engine, head_revision; from whichmodel import prompts;"
+            " from whichmodel.agent.parse import parse_slots;"
+            " e = make_engine('sqlite:///' + sys.argv[1]);"
+            " v = e.connect().exec_driver_sql('SELECT version_num FROM alembic_version').scalar();"
+            " print(v == head_revision());"
+            " print(bool(prompts.render('card_facts_system'))); print(bool(parse_slots('best model for code')))")
+    out = subprocess.run([python, "-c", code, str(tmp_path / "db.sqlite")], capture_output=True, text=True, cwd="/",
+                         check=True, env=CLEAN_ENV).stdout.split()  # fmt: skip
+    assert out == ["True", "True", "True"]
+    assert not (site / "whichmodel" / "constraints.txt").exists(), "only the package's own files are installed"
