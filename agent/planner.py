@@ -47,6 +47,8 @@ HELP = (
     '- "which models were trained on medical data?" (card search)\n'
     '- "score google/gemma-7b"'
 )
+# A follow-up ("and the second one?") in a conversation with no earlier answer to refer to.
+NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" + HELP
 CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity"}
 
 
@@ -134,6 +136,9 @@ class Planner:
             return TurnPlan("say", question=question[:200], text=str(err))
         plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
                         not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
+        if not context["models"] and not parsed.models and parsed.intent in ("help", "out_of_scope") and \
+                ordinal(question) is not None:  # fmt: skip
+            return plan.but(intent="say", text=NO_CONTEXT)  # "and the second one?" with nothing before it
         asked = [contested[m] for m in parsed.models if m in contested]
         if asked and plan.intent in ("score", "explain", "compare"):  # two plausible models: ask back
             found = asked[0]
@@ -172,6 +177,9 @@ class Planner:
                 return plan.but(intent="explain", models=[focus], slots={"category": category})
             if focus:
                 return plan.but(intent="score", models=[focus])
+            if refines:  # "only ones that aren't gated" with nothing before it: a search of its own
+                return plan.but(intent="recommend", slots=plan.slots | {k: new_slots[k] for k in refines})
+            return plan.but(intent="say", text=NO_CONTEXT)
         if plan.intent == "compare" and len(plan.models) < 2 and len(listed) >= 2:
             count = 2 if re.search(r"\b(two|2|both)\b", lowered) else 3
             return plan.but(models=(plan.models + [m for m in listed if m not in plan.models])[:count])

@@ -109,3 +109,14 @@ def test_compare_answer_calls_a_tie_a_tie():
     message, _ = Planner(services=None).finish(plan, [ToolResult("compare_models", artifact, "")], Memory())
     assert "- security: a/x 7.0, b/y 7.0 (tie: a/x, b/y)" in message.content, "equal at the shown precision"
     assert "- quality: a/x 5.0, b/y 8.0 (best: b/y)" in message.content
+
+
+def test_a_follow_up_with_nothing_before_it_says_so():
+    """'and the second one?' opening a conversation refers to nothing: the answer says that, then what to ask."""
+    from whichmodel.agent.planner import NO_CONTEXT, Planner
+    from whichmodel.agent.state import Memory
+
+    planner = Planner.__new__(Planner)  # no database: the question names no model to resolve
+    planner.services = None
+    result = planner.understand("and the second one?", Memory())
+    assert result.intent == "say" and result.text == NO_CONTEXT and "no earlier answer" in NO_CONTEXT
