@@ -288,6 +288,25 @@ def _topic_condition(cols, topics: list[str]):
     return or_(_facts_has(cols.latest_observation_id, "tags", topics), *words)
 
 
+def _card_declared_bases(engine: Engine, name: str, limit: int) -> list[str]:
+    """Base models named `name` that cards declare (`base_model:` lists several; the Hub's tags keep one).
+
+    A scan of the newest facts' text for the name: only reached when nothing stored or tagged matches.
+    """
+    found: dict[str, int] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(F.c.data).join(M, M.c.latest_observation_id == F.c.observation_id)
+            .where(func.lower(F.c.data).like(f'%/{name}"%')).limit(200)
+        ).scalars()  # fmt: skip
+        for data in rows:
+            declared = (json.loads(data).get("card_data") or {}).get("base_model")
+            for base in declared if isinstance(declared, list) else [declared]:
+                if isinstance(base, str) and "/" in base and base.lower().split("/")[-1] == name:
+                    found[base] = found.get(base, 0) + 1
+    return sorted(found, key=lambda b: -found[b])[:limit]
+
+
 def descendants(engine: Engine, base: str, relation: str | None = None, limit: int = 100_000) -> list[str]:
     """Every stored model whose lineage leads to `base` through `base_model` links (not `base` itself).
 
@@ -380,7 +399,10 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
     if filters.base:
         label = f"{filters.relation or 'descendant'} of {filters.base}"
         ids = _descendants_query(filters.base, filters.relation)
-        conds.append(Filter(label, cols.id.in_(ids), None))
+        linked = cols.id.in_(ids)
+        if not filters.relation:  # a card may declare several bases where the Hub's tags keep one: those count too
+            linked = or_(linked, _facts_has(cols.latest_observation_id, "card_data.base_model", [filters.base]))
+        conds.append(Filter(label, linked, None))
     if filters.language:
         conds.append(Filter(f"language={filters.language}", _language_condition(cols, filters.language), None))
     for finding in filters.findings:
@@ -669,6 +691,8 @@ def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False
             .group_by(M.c.base_model).order_by(func.count().desc()).limit(limit)
         ).scalars().all()  # fmt: skip
     named = [b for b in named if b.lower().split("/")[-1] == name]
+    if not named and bases:
+        named = _card_declared_bases(engine, name, limit)
     if named:
         return Resolution(text, named[0], "base", list(named))
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
