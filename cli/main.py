@@ -28,13 +28,11 @@ def _say(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def _progress(desc: str):
-    """A tqdm bar on a terminal; nothing when stderr is a pipe or file."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
+def _progress(desc: str, total: int | None = None):
+    """A tqdm bar on a terminal; count, rate and ETA lines when stderr is a pipe or file."""
+    from whichmodel.cli.progress import reporter
 
-    bar = tqdm(desc=desc, unit=" models", file=sys.stderr, leave=False)
+    bar = reporter(desc, total)
     return bar.update, bar.close
 
 
@@ -48,7 +46,7 @@ def _engine(settings: Settings):
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest snapshot folders or the live Hub, then score what is new."""
     from whichmodel.hub.snapshot import SnapshotError, open_snapshot, read_snapshot
-    from whichmodel.store.ingest import ingest_items, score_pending
+    from whichmodel.store.ingest import ingest_items
 
     engine = _engine(settings)
     if args.leaderboard:
@@ -64,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 _emit({"error": str(err)})
             return EXIT_FAIL
         for snap in snapshots:
-            update, close = _progress(f"{snap.path.name}")
+            update, close = _progress(snap.path.name, _snapshot_lines(snap))
             try:
                 summary = ingest_items(
                     engine,
@@ -82,12 +80,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         summary, ok = _ingest_hub(engine, settings, args)
         summaries.append(summary)
         failed = not ok
-    update, close = _progress("scoring")
-    try:
-        scored = score_pending(engine, batch_size=settings.batch_size, progress=update)
-    finally:
-        close()
-    cards = None if args.no_cards else _sync_cards(engine, settings)
+    scored = _score(engine, settings, "scoring")
+    cards = None if args.no_cards else _sync_cards(engine, settings, later=args.cards_later)
     skipped = sum(len(s.skipped) for s in summaries)
     if args.json:
         _emit({"runs": [s.to_dict() for s in summaries], "scored": scored, "skipped": skipped, "cards": cards})
@@ -112,20 +106,51 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 
-def _sync_cards(engine, settings: Settings) -> dict:
-    """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure."""
+def _snapshot_lines(snap) -> int | None:
+    from whichmodel.cli.progress import count_lines
+
+    try:
+        return count_lines(snap.models_path)
+    except OSError:
+        return None  # the reader reports the missing file
+
+
+def _score(engine, settings: Settings, desc: str) -> int:
+    """Score what is unscored, with progress."""
+    from whichmodel.cli.progress import reporter
+    from whichmodel.store.ingest import score_pending
+
+    bar = reporter(desc)
+    try:
+        return score_pending(engine, batch_size=settings.batch_size, progress=bar.update, planned=bar.set_total)
+    finally:
+        bar.close()
+
+
+def _sync_cards(engine, settings: Settings, later: bool = False) -> dict:
+    """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure.
+
+    With `later`, nothing is embedded now: `whichmodel ui` (in the background) or the next ingest does it.
+    """
     from dataclasses import asdict
 
     from whichmodel.cards.embedding import EmbeddingUnavailable
+    from whichmodel.cli.progress import reporter
 
+    if later:
+        _say("cards: embedding deferred; `whichmodel ui` embeds them in the background (or the next ingest)")
+        return {"deferred": True}
     try:
-        from whichmodel.store.vectors import CardIndex
+        from whichmodel.store.vectors import CardIndex, SyncBusy
 
-        update, close = _progress("embedding cards")
+        bar = reporter("embedding cards", unit="chunks")
         try:
-            return asdict(CardIndex(settings).sync(engine, progress=update))
+            return asdict(CardIndex(settings).sync(engine, progress=bar.update, planned=bar.set_total))
+        except SyncBusy as err:
+            _say(f"warning: cards not indexed now: {err}; it indexes what this ingest stored when it is done")
+            return {"error": str(err)}
         finally:
-            close()
+            bar.close()
     except EmbeddingUnavailable as err:
         _say(f"warning: cards not indexed: {err}")
         return {"error": str(err)}
@@ -187,7 +212,7 @@ def _ingest_hub(engine, settings: Settings, args: argparse.Namespace):
             except (RecordError, HubError) as err:  # this model only: not found, gated, bad record
                 yield Rejected(number, str(err), model_id)
 
-    update, close = _progress("hub")
+    update, close = _progress("hub", args.limit)
     try:
         return (
             ingest_items(
@@ -491,10 +516,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from whichmodel.cli.progress import echo_card_sync
     from whichmodel.ui.app import launch
 
     _say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
-    launch(settings, host=args.host, port=args.port)
+    echo_card_sync(settings.home)
+    launch(settings, host=args.host, port=args.port, embed_cards=True)
     return EXIT_OK
 
 
@@ -542,15 +569,11 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------------------------------------------- admin
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every stored score with the current method and database context."""
-    from whichmodel.store.ingest import mark_for_rescore, score_pending
+    from whichmodel.store.ingest import mark_for_rescore
 
     engine = _engine(settings)
     marked = mark_for_rescore(engine)
-    update, close = _progress("rescoring")
-    try:
-        scored = score_pending(engine, batch_size=settings.batch_size, progress=update)
-    finally:
-        close()
+    scored = _score(engine, settings, "rescoring")
     if args.json:
         _emit({"marked": marked, "scored": scored})
     else:
@@ -605,6 +628,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100, help="with --hub: how many models (default 100)")
     p.add_argument("--task", help="with --hub: only this pipeline tag")
     p.add_argument("--no-cards", action="store_true", help="skip embedding model cards for search")
+    p.add_argument("--cards-later", action="store_true",
+                   help="store and score now; embed cards later (`whichmodel ui` does it in the background)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 

@@ -58,6 +58,13 @@ class Settings:
     batch_size: int = field(
         default=500, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
     )
+    embedding_precision: str = field(
+        default="int8",
+        metadata={
+            "env": "WHICHMODEL_EMBEDDING_PRECISION",
+            "help": "Card embeddings for a new card index: int8 (quantized, faster) or fp32 (exact MiniLM).",
+        },
+    )
     llm_api_key: str | None = field(
         default=None, metadata={"env": "OPENAI_API_KEY", "help": "Key of an OpenAI-compatible endpoint."}
     )

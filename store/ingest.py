@@ -347,12 +347,23 @@ def build_context(conn: Connection, method: Method) -> ScoringContext:
 
 
 def score_pending(
-    engine: Engine, *, batch_size: int = 500, method: Method | None = None, progress: Progress | None = None
+    engine: Engine,
+    *,
+    batch_size: int = 500,
+    method: Method | None = None,
+    progress: Progress | None = None,
+    planned: Progress | None = None,
 ) -> int:
-    """Score every observation without a score under the current method version; returns how many."""
+    """Score every observation without a score under the current method version; returns how many.
+
+    `planned` gets the number of observations to score before scoring starts; `progress` each batch's count.
+    """
     method = method or load_method()
+    unscored = or_(O.c.scored_version.is_(None), O.c.scored_version != method.version)
     with engine.connect() as conn:
         ctx = build_context(conn, method)
+        if planned:
+            planned(conn.execute(select(func.count()).select_from(O).where(unscored)).scalar_one())
     done = 0
     last_id = 0
     while True:
@@ -361,7 +372,7 @@ def score_pending(
                 select(O.c.id, O.c.model_id, F.c.data, M.c.latest_observation_id)
                 .join(F, F.c.observation_id == O.c.id)
                 .join(M, M.c.id == O.c.model_id)
-                .where(or_(O.c.scored_version.is_(None), O.c.scored_version != method.version), O.c.id > last_id)
+                .where(unscored, O.c.id > last_id)
                 .order_by(O.c.id)
                 .limit(batch_size)
             ).all()

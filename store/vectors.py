@@ -8,11 +8,14 @@ filterable metadata (task, license class, size, scores) is refreshed on every sy
 
 from __future__ import annotations
 
+import fcntl
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,11 +57,11 @@ _SEARCH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="card-keywor
 _CLIENT_LOCK = threading.Lock()
 
 
-def embedder(cache_dir: Path) -> MiniLM:
-    """One MiniLM per cache folder per process (loading the graph costs a fraction of a second)."""
-    key = str(cache_dir)
+def embedder(cache_dir: Path, precision: str = "fp32") -> MiniLM:
+    """One MiniLM per cache folder and precision per process (loading the graph costs a fraction of a second)."""
+    key = f"{cache_dir}|{precision}"
     if key not in _MODELS:
-        _MODELS[key] = MiniLM(cache_dir)
+        _MODELS[key] = MiniLM(cache_dir, precision=precision)
     return _MODELS[key]
 
 
@@ -66,12 +69,13 @@ def embedder(cache_dir: Path) -> MiniLM:
 class WhichmodelMiniLM(EmbeddingFunction[Documents]):
     """Chroma's handle on the offline MiniLM; registered so a persisted collection reopens with it."""
 
-    def __init__(self, cache_dir: str):
+    def __init__(self, cache_dir: str, precision: str = "fp32"):
         self.cache_dir = cache_dir
+        self.precision = precision
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's protocol names it so)
         """Embed documents (Chroma calls this for queries given as text)."""
-        return list(embedder(Path(self.cache_dir)).embed(list(input)))
+        return list(embedder(Path(self.cache_dir), self.precision).embed(list(input)))
 
     @staticmethod
     def name() -> str:
@@ -81,15 +85,57 @@ class WhichmodelMiniLM(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> WhichmodelMiniLM:
         """Rebuild from the stored configuration."""
-        return WhichmodelMiniLM(cache_dir=config["cache_dir"])
+        # Collections written before the int8 graph existed hold fp32 vectors.
+        return WhichmodelMiniLM(cache_dir=config["cache_dir"], precision=config.get("precision", "fp32"))
 
     def get_config(self) -> dict[str, Any]:
         """What Chroma stores to rebuild this function."""
-        return {"cache_dir": self.cache_dir}
+        return {"cache_dir": self.cache_dir, "precision": self.precision}
 
     def default_space(self) -> str:
         """Vectors are L2-normalised: cosine distance."""
         return "cosine"
+
+
+class SyncBusy(RuntimeError):
+    """Another process is writing this data directory's card index."""
+
+
+@dataclass
+class SyncProgress:
+    """How far a sync is: chunks embedded of those it planned (read by the UI while a thread embeds)."""
+
+    total: int | None = None
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    finished: bool = False
+    error: str | None = None
+
+    def plan(self, total: int) -> None:
+        """Record how many chunks the sync will embed."""
+        self.total = total
+        self.started = time.monotonic()
+
+    def advance(self, count: int) -> None:
+        """Record `count` more chunks embedded."""
+        self.done += count
+
+    def describe(self) -> str:
+        """One line, e.g. "cards: 3,200 / 10,349 embedded (52/s, about 2 min left)"."""
+        if self.error:
+            return f"cards: embedding stopped ({self.error}); {self.done:,} chunks embedded"
+        if self.total is None:
+            return "cards: checking which cards need embedding"
+        if self.finished:
+            return f"cards: {self.done:,} / {self.total:,} embedded, index up to date"
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = f", about {_duration((self.total - self.done) / rate)} left" if rate > 0 else ""
+        return f"cards: {self.done:,} / {self.total:,} embedded ({rate:.0f}/s{left}); search covers what is embedded"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 @dataclass
@@ -149,8 +195,10 @@ class CardIndex:
         home = settings.home
         home.mkdir(parents=True, exist_ok=True)
         self.cache_dir = home / "models"
+        self._open_keyword_index(home)
+        self.precision = self._precision(settings.embedding_precision)
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir))
+        self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir), precision=self.precision)
         with _CLIENT_LOCK:
             if settings.chroma_host:
                 host, _, port = settings.chroma_host.partition(":")
@@ -160,6 +208,8 @@ class CardIndex:
             self.collection = self.client.get_or_create_collection(
                 COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
             )
+
+    def _open_keyword_index(self, home: Path) -> None:
         self.fts_path = home / "cards_fts.db"
         self.fts = sqlite3.connect(self.fts_path, check_same_thread=False)
         self.fts.execute("PRAGMA journal_mode=WAL")
@@ -170,6 +220,19 @@ class CardIndex:
             self._add_facets_column()
         # Which card text each model's chunks were made from: an unchanged card is not chunked again.
         self.fts.execute("CREATE TABLE IF NOT EXISTS indexed_cards (model_id TEXT PRIMARY KEY, card_hash TEXT)")
+        self.fts.execute("CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT)")
+        self.fts.commit()
+
+    def _precision(self, wanted: str) -> str:
+        """The embedding precision of this index: fixed when it is created, so queries match its vectors."""
+        row = self.fts.execute("SELECT value FROM index_meta WHERE key = 'precision'").fetchone()
+        if row:
+            return row[0]
+        # An index written before the precision was recorded holds fp32 vectors; an empty one takes the setting.
+        precision = "fp32" if self.fts.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() else wanted
+        self.fts.execute("INSERT INTO index_meta VALUES ('precision', ?)", (precision,))
+        self.fts.commit()
+        return precision
 
     def _add_facets_column(self) -> None:
         rows = self.fts.execute(
@@ -219,7 +282,7 @@ class CardIndex:
     def _add(self, chunks: list[Chunk], meta: dict[str, dict]) -> None:
         if not chunks:
             return
-        vectors = embedder(self.cache_dir).embed([c.text for c in chunks])
+        vectors = embedder(self.cache_dir, self.precision).embed([c.text for c in chunks])
         self.store([c.id for c in chunks], [c.text for c in chunks],
                    [meta[c.model_id] | {"section": c.section} for c in chunks], vectors)  # fmt: skip
 
@@ -252,10 +315,39 @@ class CardIndex:
             )  # fmt: skip
             self.fts.commit()
 
-    def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
-        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones."""
+    def sync(
+        self,
+        engine: Engine,
+        progress: Callable[[int], None] | None = None,
+        batch: int = 64,
+        planned: Callable[[int], None] | None = None,
+        state: SyncProgress | None = None,
+    ) -> SyncSummary:
+        """Bring the index in line with each model's newest card: embed new chunks, drop stale ones.
+
+        First every changed card is chunked (`planned` then gets the number of chunks to embed; the pending
+        chunks are held in memory, about 1.2 KB each), then chunks are embedded shortest first, `batch` at a
+        time (`progress` gets each batch's count). One process at a time writes an index: a second gets
+        `SyncBusy`. Killed part-way, the index keeps what it stored, and the next sync embeds only the rest.
+        """
+        with self._writer_lock():
+            return self._sync(engine, progress, batch, planned, state)
+
+    @contextmanager
+    def _writer_lock(self):
+        with (self.settings.home / "cards-sync.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise SyncBusy("another whichmodel process is embedding cards into this data directory") from err
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _sync(self, engine, progress, batch, planned, state) -> SyncSummary:
         summary = SyncSummary()
-        count = embedder(self.cache_dir).count_tokens
+        count = embedder(self.cache_dir, self.precision).count_tokens
         m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__
         query = (
             select(m.c.id, m.c.author, m.c.pipeline_tag, m.c.license_class, m.c.size_class, m.c.params,
@@ -289,16 +381,20 @@ class CardIndex:
                 stale.extend(have - wanted)
                 keep[model_id] = have & wanted
                 summary.chunks_unchanged += len(have & wanted)
-                fresh = [ch for ch in chunks if ch.id not in have]
-                pending.extend(fresh)
-                if len(pending) >= batch:
-                    self._add(pending, meta)
-                    summary.chunks_embedded += len(pending)
-                    if progress:
-                        progress(len(pending))
-                    pending = []
-        self._add(pending, meta)
-        summary.chunks_embedded += len(pending)
+                pending.extend(ch for ch in chunks if ch.id not in have)
+        # Sorted by length across cards: a batch of similar lengths wastes little time on padding. Longest
+        # first, so the rate only rises and an ETA from it errs on the long side.
+        pending.sort(key=lambda ch: -len(ch.text))
+        for callback in (planned, state and state.plan):
+            if callback:
+                callback(len(pending))
+        for start in range(0, len(pending), batch):
+            part = pending[start : start + batch]
+            self._add(part, meta)
+            summary.chunks_embedded += len(part)
+            for callback in (progress, state and state.advance):
+                if callback:
+                    callback(len(part))
         for leftover in indexed.values():  # models no longer in the database
             stale.extend(leftover)
         self._remove(stale)
@@ -309,6 +405,8 @@ class CardIndex:
         self.fts.commit()
         if summary.chunks_embedded or summary.chunks_removed:
             self.optimize()
+        if state:
+            state.finished = True
         return summary
 
     def optimize(self) -> None:
@@ -425,6 +523,35 @@ class CardIndex:
         for entry in ranked:
             entry["score"] = round(entry["score"], 5)
         return ranked
+
+
+_BACKGROUND: dict[str, SyncProgress] = {}
+
+
+def start_background_sync(home: Path, index: Callable[[], CardIndex], engine: Engine) -> SyncProgress:
+    """Sync the card index in a daemon thread, search answering from what is indexed; returns its progress.
+
+    `index` opens (or returns) the data directory's `CardIndex`; it is called in the thread, so a slow
+    first open of Chroma does not hold up the caller.
+    """
+    state = SyncProgress()
+    _BACKGROUND[str(home)] = state
+
+    def run() -> None:
+        try:
+            index().sync(engine, state=state)
+        except SyncBusy as err:
+            state.error = str(err)
+        except Exception as err:  # shown in the Data tab; the index keeps what was stored
+            state.error = f"{err.__class__.__name__}: {err}"
+
+    threading.Thread(target=run, name="card-sync", daemon=True).start()
+    return state
+
+
+def background_sync(home: Path) -> SyncProgress | None:
+    """The progress of this process's background sync of the data directory `home`, if one was started."""
+    return _BACKGROUND.get(str(home))
 
 
 def _facet_match(filters: CardFilters) -> str:

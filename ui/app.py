@@ -19,6 +19,7 @@ from whichmodel.agent.graph import build_graph, checkpointer_for  # noqa: E402
 from whichmodel.config import Settings  # noqa: E402
 from whichmodel.store.db import engine_for  # noqa: E402
 from whichmodel.store.queries import data_status, resolve_model, scorecard  # noqa: E402
+from whichmodel.store.vectors import background_sync, start_background_sync  # noqa: E402
 from whichmodel.tools import Services, make_tools  # noqa: E402
 from whichmodel.trends.leaderboard import FAMILIES, TYPES  # noqa: E402
 from whichmodel.trends.plots import plotly_figure  # noqa: E402
@@ -129,6 +130,8 @@ class App:
         with self.engine.connect() as conn:
             status["leaderboard_rows"] = conn.execute(select(func.count()).select_from(LeaderboardRow)).scalar_one()
             status["leaderboard_files"] = list(conn.execute(select(LeaderboardRow.source).distinct()).scalars())
+        if sync := background_sync(self.settings.home):
+            status["card_sync"] = sync.describe()
         try:
             status["card_chunks"] = self.services.cards.count()
         except Exception as err:  # the Data tab still shows the rest, and says why cards are missing
@@ -136,6 +139,10 @@ class App:
             status["card_error"] = f"{err.__class__.__name__}: {err}"
         status |= {"method_version": method.version, "weights_hash": method.weights_hash}
         return status_markdown(status)
+
+    def start_card_sync(self) -> None:
+        """Bring the card index up to date in the background; the Data tab shows how far it is."""
+        start_background_sync(self.settings.home, lambda: self.services.cards, self.engine)
 
     # ------------------------------------------------------------------------------------------ load
     def on_load(self, request: gr.Request):
@@ -148,9 +155,11 @@ class App:
         return thread, gr.Tabs(selected="chat"), "", None, [], "", None
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    """The page."""
+def build_app(settings: Settings, embed_cards: bool = False) -> gr.Blocks:
+    """The page; `embed_cards` starts the card index's background sync (progress in the Data tab)."""
     app = App(settings)
+    if embed_cards:
+        app.start_card_sync()
     with gr.Blocks(title="whichmodel", analytics_enabled=False) as demo:
         thread = gr.State()
         gr.Markdown("## whichmodel — which Hugging Face model should I use, and can I trust it?")
@@ -202,6 +211,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         for box in (start, end, trend_model):
             box.submit(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
         refresh.click(app.status, None, [status])
+        if embed_cards:  # the Data tab follows the embedding without a click
+            gr.Timer(10).tick(app.status, None, [status])
         demo.load(app.on_load, None, [thread, tabs, model_id, category_plot, findings, facts, history])
         demo.load(app.status, None, [status])
         demo.load(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
@@ -209,9 +220,10 @@ def build_app(settings: Settings) -> gr.Blocks:
     return demo
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the app on host:port (no share link)."""
-    demo = build_app(settings)
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           embed_cards: bool = False) -> gr.Blocks:  # fmt: skip
+    """Serve the app on host:port (no share link); `embed_cards` syncs the card index in the background."""
+    demo = build_app(settings, embed_cards)
     demo.queue(default_concurrency_limit=8)
     # System fonts only: a theme's default web fonts would be fetched from a font CDN by the browser.
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
