@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import struct
@@ -212,10 +213,12 @@ def quantize_graph(source: Path, target: Path) -> None:
             chosen.append(node.name)
     named = target.with_suffix(".named.tmp")
     onnx.save(model, str(named))
+    logging.disable(logging.WARNING)  # its advice to pre-process would reach the user's terminal
     try:
         quantize_dynamic(str(named), str(target), nodes_to_quantize=chosen, op_types_to_quantize=["MatMul"],
                          weight_type=QuantType.QInt8)  # fmt: skip
     finally:
+        logging.disable(logging.NOTSET)
         named.unlink(missing_ok=True)
 
 

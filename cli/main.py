@@ -98,7 +98,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if len(s.skipped) > 20:
                 _say(f"  ... and {len(s.skipped) - 20} more (see `whichmodel status --json`)")
         _say(f"scored {scored} observation(s)")
-        if cards and "error" not in cards:
+        if cards and cards.get("deferred"):
+            _say("cards: not embedded yet; `whichmodel ui` embeds them in the background (or the next ingest)")
+        elif cards and "error" not in cards:
             _say(f"cards: {cards['chunks_embedded']} chunks embedded, {cards['chunks_unchanged']} unchanged, "
                  f"{cards['chunks_removed']} removed ({cards['models']} models with cards)")  # fmt: skip
     if failed:
@@ -138,7 +140,6 @@ def _sync_cards(engine, settings: Settings, later: bool = False) -> dict:
     from whichmodel.cli.progress import reporter
 
     if later:
-        _say("cards: embedding deferred; `whichmodel ui` embeds them in the background (or the next ingest)")
         return {"deferred": True}
     try:
         from whichmodel.store.vectors import CardIndex, SyncBusy

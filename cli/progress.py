@@ -22,6 +22,8 @@ class LineProgress:
         self.done = 0
         self.started = self.last = time.monotonic()
         self.closed = False
+        if total is not None:
+            self.set_total(total)
 
     def set_total(self, total: int) -> None:
         """Record (or correct) how much work the phase holds."""

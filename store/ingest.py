@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import socket
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -353,96 +356,169 @@ def score_pending(
     method: Method | None = None,
     progress: Progress | None = None,
     planned: Progress | None = None,
+    workers: int | None = None,
 ) -> int:
     """Score every observation without a score under the current method version; returns how many.
 
-    `planned` gets the number of observations to score before scoring starts; `progress` each batch's count.
+    Checks run in `workers` processes (default: one per available core; 1 runs them here), a batch per
+    task; this process reads the batches and writes each one's findings and scores in its own transaction,
+    in order, so a crash still leaves whole batches. `planned` gets the number of observations to score
+    before scoring starts; `progress` each batch's count.
     """
     method = method or load_method()
     unscored = or_(O.c.scored_version.is_(None), O.c.scored_version != method.version)
     with engine.connect() as conn:
         ctx = build_context(conn, method)
-        if planned:
-            planned(conn.execute(select(func.count()).select_from(O).where(unscored)).scalar_one())
+        pending = conn.execute(select(func.count()).select_from(O).where(unscored)).scalar_one()
+    if planned:
+        planned(pending)
+    workers = _worker_count(workers)
+    # A pool costs a fork per worker and a pickle per batch: worth it only with a few batches per worker.
+    pool = _scoring_pool(workers, ctx, method) if workers > 1 and pending >= 2 * batch_size else None
+    in_flight: deque = deque()
     done = 0
     last_id = 0
-    while True:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(O.c.id, O.c.model_id, F.c.data, M.c.latest_observation_id)
-                .join(F, F.c.observation_id == O.c.id)
-                .join(M, M.c.id == O.c.model_id)
-                .where(unscored, O.c.id > last_id)
-                .order_by(O.c.id)
-                .limit(batch_size)
-            ).all()
-        if not rows:
-            return done
-        findings_rows, score_rows, model_updates = [], [], []
-        for obs_id, model_id, data, latest in rows:
-            facts = ModelFacts.from_dict(json.loads(data))
-            findings = run_checks(facts, ctx, method)
-            card = aggregate(model_id, facts.observed_at, findings, method)
-            for f in findings:
-                findings_rows.append(
-                    {
-                        "observation_id": obs_id,
-                        "method_version": method.version,
-                        "check": f.check,
-                        "category": f.category,
-                        "outcome": f.outcome,
-                        "points": f.points,
-                        "max_points": f.max_points,
-                        "evidence": json.dumps(f.evidence, default=str),
-                        "reason": f.reason,
-                        "remediation": f.remediation,
-                    }
-                )
-            scores = {"overall": (card.overall, card.coverage)} | {
-                name: (c.score, c.coverage) for name, c in card.categories.items()
-            }
-            for category, (value, coverage) in scores.items():
-                score_rows.append(
-                    {
-                        "observation_id": obs_id,
-                        "method_version": method.version,
-                        "weights_hash": method.weights_hash,
-                        "category": category,
-                        "score": value,
-                        "coverage": coverage,
-                    }
-                )
-            if latest == obs_id:
-                model_updates.append(
-                    {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage}
-                    | {f"b_{name}": c.score for name, c in card.categories.items()}
-                )
-        ids = [r[0] for r in rows]
-        with engine.begin() as conn:
-            # Re-scoring under the same version replaces that version's rows; other versions stay as history.
-            conn.execute(delete(FI).where(FI.c.observation_id.in_(ids), FI.c.method_version == method.version))
-            conn.execute(delete(S).where(S.c.observation_id.in_(ids), S.c.method_version == method.version))
-            conn.execute(insert(FI), findings_rows)
-            conn.execute(insert(S), score_rows)
-            conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
-            if model_updates:
-                conn.execute(
-                    update(M)
-                    .where(M.c.id == bindparam("b_id"))
-                    .values(
-                        overall=bindparam("b_overall"),
-                        coverage=bindparam("b_coverage"),
-                        method_version=method.version,
-                        **{name: bindparam(f"b_{name}") for name in CATEGORIES},
-                    ),
-                    model_updates,
-                )
-        done += len(rows)
-        last_id = ids[-1]
-        if progress:
-            progress(len(rows))
-        if len(rows) < batch_size:
-            _optimize(engine)
+    try:
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(O.c.id, O.c.model_id, F.c.data, M.c.latest_observation_id)
+                    .join(F, F.c.observation_id == O.c.id)
+                    .join(M, M.c.id == O.c.model_id)
+                    .where(unscored, O.c.id > last_id)
+                    .order_by(O.c.id)
+                    .limit(batch_size)
+                ).all()
+            if rows:
+                last_id = rows[-1][0]
+                rows = [tuple(r) for r in rows]
+                if pool is None:
+                    in_flight.append((rows, _Done(_score_batch(rows, ctx, method))))
+                else:
+                    in_flight.append((rows, pool.submit(_score_batch, rows)))
+            # Keep every worker busy with one batch while this process writes the oldest finished one.
+            while in_flight and (len(in_flight) > (workers if pool else 0) or not rows):
+                batch_rows, result = in_flight.popleft()
+                _write_scores(engine, batch_rows, result.result(), method)
+                done += len(batch_rows)
+                if progress:
+                    progress(len(batch_rows))
+            if not rows:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if done:
+        _optimize(engine)
+    return done
+
+
+class _Done:
+    """A result computed in this process, shaped like a finished future."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers:
+        return max(1, workers)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_WORKER_STATE: dict = {}
+
+
+def _scoring_pool(workers: int, ctx: ScoringContext, method: Method) -> ProcessPoolExecutor:
+    """Worker processes holding the scoring context; forked where possible (nothing to pickle or import)."""
+    methods = multiprocessing.get_all_start_methods()
+    mp = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx, method))
+
+
+def _init_worker(ctx: ScoringContext, method: Method) -> None:
+    _WORKER_STATE["ctx"], _WORKER_STATE["method"] = ctx, method
+
+
+def _score_batch(rows: list[tuple], ctx: ScoringContext | None = None, method: Method | None = None) -> tuple:
+    """Findings rows, score rows and model-row updates for a batch of observations.
+
+    Rows are (observation id, model id, facts JSON, the model's latest observation id). Pure, so it runs in
+    a worker process as well as here.
+    """
+    ctx = ctx or _WORKER_STATE["ctx"]
+    method = method or _WORKER_STATE["method"]
+    findings_rows, score_rows, model_updates = [], [], []
+    for obs_id, model_id, data, latest in rows:
+        facts = ModelFacts.from_dict(json.loads(data))
+        findings = run_checks(facts, ctx, method)
+        card = aggregate(model_id, facts.observed_at, findings, method)
+        for f in findings:
+            findings_rows.append(
+                {
+                    "observation_id": obs_id,
+                    "method_version": method.version,
+                    "check": f.check,
+                    "category": f.category,
+                    "outcome": f.outcome,
+                    "points": f.points,
+                    "max_points": f.max_points,
+                    "evidence": json.dumps(f.evidence, default=str),
+                    "reason": f.reason,
+                    "remediation": f.remediation,
+                }
+            )
+        scores = {"overall": (card.overall, card.coverage)} | {
+            name: (c.score, c.coverage) for name, c in card.categories.items()
+        }
+        for category, (value, coverage) in scores.items():
+            score_rows.append(
+                {
+                    "observation_id": obs_id,
+                    "method_version": method.version,
+                    "weights_hash": method.weights_hash,
+                    "category": category,
+                    "score": value,
+                    "coverage": coverage,
+                }
+            )
+        if latest == obs_id:
+            model_updates.append(
+                {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage}
+                | {f"b_{name}": c.score for name, c in card.categories.items()}
+            )
+    return findings_rows, score_rows, model_updates
+
+
+def _write_scores(engine: Engine, rows: list[tuple], result: tuple, method: Method) -> None:
+    """One batch's findings, scores and model columns, in one transaction."""
+    findings_rows, score_rows, model_updates = result
+    ids = [r[0] for r in rows]
+    with engine.begin() as conn:
+        # Re-scoring under the same version replaces that version's rows; other versions stay as history.
+        conn.execute(delete(FI).where(FI.c.observation_id.in_(ids), FI.c.method_version == method.version))
+        conn.execute(delete(S).where(S.c.observation_id.in_(ids), S.c.method_version == method.version))
+        conn.execute(insert(FI), findings_rows)
+        conn.execute(insert(S), score_rows)
+        conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
+        if model_updates:
+            conn.execute(
+                update(M)
+                .where(M.c.id == bindparam("b_id"))
+                .values(
+                    overall=bindparam("b_overall"),
+                    coverage=bindparam("b_coverage"),
+                    method_version=method.version,
+                    **{name: bindparam(f"b_{name}") for name in CATEGORIES},
+                ),
+                model_updates,
+            )
 
 
 def _optimize(engine: Engine) -> None:
