@@ -8,12 +8,13 @@ With `--json`, stdout carries exactly one JSON document; progress and messages g
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from whichmodel.cli.safe_output import TerminalWriter, clean, strict_json
 from whichmodel.config import Settings
 
 EXIT_OK, EXIT_FAIL, EXIT_BELOW, EXIT_PARTIAL, EXIT_UNKNOWN = 0, 1, 2, 3, 4
@@ -21,11 +22,11 @@ LICENSE_CLASSES = ["permissive", "copyleft", "responsible-ai", "custom", "non-co
 
 
 def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(strict_json(data, indent=2) + "\n")
 
 
 def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(clean(message) + "\n")
 
 
 def _progress(desc: str, total: int | None = None):
@@ -741,10 +742,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(home=args.home)
     from whichmodel.store.db import SchemaMismatch
+    from whichmodel.store.lock import LockTimeout, data_lock
 
+    writes = args.func in (cmd_ingest, cmd_rescore)  # one writer per data directory
     try:
-        return args.func(args, settings)
-    except SchemaMismatch as err:
+        with (
+            data_lock(settings.home, say=_say) if writes else contextlib.nullcontext(),
+            contextlib.redirect_stdout(TerminalWriter(sys.stdout)),  # third-party text reaches a terminal
+        ):
+            return args.func(args, settings)
+    except (SchemaMismatch, LockTimeout) as err:
         _say(f"error: {err}")
         return EXIT_FAIL
     except KeyboardInterrupt:

@@ -30,7 +30,9 @@ PLACEHOLDERS = re.compile(
 )
 # libyaml's loader when PyYAML was built with it (about ten times faster), else the pure-Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Only the marker is matched by a regex; the closing #s are stripped in Python (`_heading`). The old one-regex
+# form, `(.*?)\s*#*\s*$`, backtracked cubically on a heading line padded with spaces.
+_HEADING = re.compile(r"(#{1,6})[ \t]+")
 _FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
 _QUOTE_MAX = 240
 
@@ -124,6 +126,18 @@ class CardFacts:
         )
 
 
+def _uses_aliases(raw: str) -> bool:
+    """Whether YAML text refers to an anchor (`*name`). Read as events only, so nothing is expanded.
+
+    A few hundred bytes of nested aliases expand to gigabytes once the front matter is copied, printed or
+    serialized ("billion laughs"); a model card has no need for them, so front matter with aliases is
+    reported and not used.
+    """
+    if "*" not in raw:  # the cheap common case: no alias can be present
+        return False
+    return any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(raw, Loader=_YAML_LOADER))
+
+
 def split_front_matter(text: str, parsed: dict | None = None) -> tuple[dict, str | None, str]:
     """Split YAML front matter from the body. Bad YAML is reported, never raised.
 
@@ -140,15 +154,27 @@ def split_front_matter(text: str, parsed: dict | None = None) -> tuple[dict, str
     if parsed is not None:
         return parsed, None, body
     try:
+        if _uses_aliases(raw):
+            return {}, "front matter uses YAML aliases, which are not expanded", body
         data = yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as err:
         first = str(err).splitlines()[0] if str(err) else "invalid YAML"
         return {}, f"front matter is not valid YAML: {first}", body
+    except RecursionError:
+        return {}, "front matter is nested too deeply", body
     if data is None:
         return {}, None, body
     if not isinstance(data, dict):
         return {}, "front matter is not a mapping", body
     return data, None, body
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading's level and title ('## Usage ##' -> (2, 'Usage')), or None; linear in the line."""
+    marker = _HEADING.match(line)
+    if marker is None:
+        return None
+    return len(marker.group(1)), line[marker.end() :].rstrip().rstrip("#").strip()
 
 
 def parse_card(text: str, front_matter: dict | None = None) -> ParsedCard:
@@ -177,11 +203,11 @@ def parse_card(text: str, front_matter: dict | None = None) -> ParsedCard:
         if opened:
             fence, lang, code = opened.group(1), opened.group(2).lower(), []
             continue
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if heading:
             current.text = "\n".join(prose)
             sections.append(current)
-            current = Section(heading=heading.group(2).strip(), level=len(heading.group(1)), text="")
+            current = Section(heading=heading[1], level=heading[0], text="")
             prose = []
             continue
         prose.append(line)

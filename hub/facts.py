@@ -16,6 +16,7 @@ from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card
 from whichmodel.hub.licenses import classify_license
+from whichmodel.hub.validate import count_problem, repo_id_problem
 
 
 class RecordError(ValueError):
@@ -75,10 +76,18 @@ def _get(record: dict, key: str, kind: type | tuple[type, ...], what: str) -> An
     if kind is int:
         if not _is_int(value):
             raise RecordError(f"field '{key}' should be {what}, got {type(value).__name__}")
+        problem = count_problem(value)  # every integer field of the wire format is a count
+        if problem:
+            raise RecordError(f"field '{key}' {problem}")
         return value
     if not isinstance(value, kind):
         raise RecordError(f"field '{key}' should be {what}, got {type(value).__name__}")
     return value
+
+
+def _count_or_none(value: Any) -> int | None:
+    """A nested count that is usable, else None (these fields are optional detail, not the record's shape)."""
+    return value if _is_int(value) and count_problem(value) is None else None
 
 
 def _iso(value: Any, key: str) -> str | None:
@@ -353,8 +362,9 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
     if not model_id or not model_id.strip():
         raise RecordError("record has no 'id'")
     model_id = model_id.strip()
-    if len(model_id) > 200 or any(c.isspace() for c in model_id):
-        raise RecordError(f"'id' is not a Hub repo id: {model_id[:60]!r}")
+    problem = repo_id_problem(model_id)
+    if problem:
+        raise RecordError(f"'id' is not a Hub repo id ({problem}): {model_id[:60]!r}")
     if card_text is not None and not isinstance(card_text, str):
         raise RecordError("card text should be a string")
 
@@ -398,8 +408,8 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
         model_index=model_index,
         config_architectures=_as_list(config.get("architectures")) or None,
         model_type=config.get("model_type") if isinstance(config.get("model_type"), str) else None,
-        safetensors_total=safetensors.get("total") if _is_int(safetensors.get("total")) else None,
-        gguf_total=gguf.get("total") if _is_int(gguf.get("total")) else None,
+        safetensors_total=_count_or_none(safetensors.get("total")),
+        gguf_total=_count_or_none(gguf.get("total")),
         used_storage=_get(record, "usedStorage", int, "an integer"),
         discussions=_get(record, "discussions", int, "an integer"),
         pull_requests=_get(record, "pullRequests", int, "an integer"),

@@ -1,21 +1,25 @@
 """Read a recorded snapshot folder: `manifest.json`, `models.jsonl`, `cards.jsonl`.
 
 Records stream one line at a time. A bad line (invalid UTF-8, malformed or truncated JSON, wrong field types,
-an oversized line) becomes a `Rejected` item with its line number and reason; the lines around it still go
-through.
+an oversized line, nesting deeper than 1,024 levels, a lone surrogate escape, an integer beyond 64 bits, an id
+that is not a Hub repo id, a negative count) becomes a `Rejected` item with its line number and reason; the
+lines around it still go through. Lines are parsed with orjson: fast, non-recursive (its depth limit is 1,024)
+and strict about surrogates and numbers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
+# A snapshot dated later than this ahead of the clock would stay "latest" forever: it is refused.
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 class SnapshotError(Exception):
@@ -59,8 +63,13 @@ class Snapshot:
         return self.path / "cards.jsonl"
 
 
-def open_snapshot(path: str | Path) -> Snapshot:
-    """Read a snapshot folder's manifest; the folder's name stands in for a missing `observed_at`."""
+def open_snapshot(path: str | Path, now: datetime | None = None) -> Snapshot:
+    """Read a snapshot folder's manifest; the folder's name stands in for a missing `observed_at`.
+
+    Raises:
+        SnapshotError: no folder or models file; a manifest that is not a JSON object; an `observed_at` (or
+            date-like folder name) that is not a valid date, or lies in the future.
+    """
     folder = Path(path)
     if not folder.is_dir():
         raise SnapshotError(f"{folder}: not a folder")
@@ -70,20 +79,38 @@ def open_snapshot(path: str | Path) -> Snapshot:
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            manifest = orjson.loads(manifest_path.read_bytes())
+        except orjson.JSONDecodeError as err:
             raise SnapshotError(f"{manifest_path}: not valid JSON ({err})") from err
-    observed = manifest.get("observed_at") or folder.name
+        if not isinstance(manifest, dict):
+            raise SnapshotError(f"{manifest_path}: should be a JSON object, got {type(manifest).__name__}")
+    observed = manifest.get("observed_at")
+    if observed is not None and not isinstance(observed, str):
+        raise SnapshotError(f"{manifest_path}: observed_at should be a date string, got {type(observed).__name__}")
+    where = f"{manifest_path}: observed_at" if observed else f"{folder}: folder name"
+    observed = observed or folder.name
     try:
-        observed_at = iso_utc(parse_date(str(observed)))
-    except ValueError:
-        stamp = datetime.fromtimestamp((folder / "models.jsonl").stat().st_mtime, UTC)
-        observed_at = iso_utc(stamp)
-    return Snapshot(path=folder, observed_at=observed_at, manifest=manifest)
+        moment = parse_date(observed)
+    except ValueError as err:
+        if manifest.get("observed_at") or _looks_like_date(observed):
+            raise SnapshotError(f"{where} {observed[:40]!r} is not a valid date ({err})") from err
+        moment = datetime.fromtimestamp((folder / "models.jsonl").stat().st_mtime, UTC)
+    if moment > (now or datetime.now(UTC)) + MAX_CLOCK_SKEW:
+        raise SnapshotError(f"{where} {iso_utc(moment)} is in the future")
+    return Snapshot(path=folder, observed_at=iso_utc(moment), manifest=manifest)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
-    """Numbered raw lines; None stands for a line over MAX_LINE_BYTES (skipped without holding it)."""
+def _looks_like_date(text: str) -> bool:
+    """A name shaped like a date ('2025-13-45'): a typo to report, not a name to replace with the file time."""
+    return len(text) >= 8 and text[:4].isdigit() and text[4:5] in "-/." and text[5:6].isdigit()
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes | None, int]]:
+    """Numbered raw lines with their length in bytes; None stands for a line over MAX_LINE_BYTES.
+
+    An oversized line is drained in bounded chunks, never held, and its full length still counts, so byte
+    offsets of the lines after it stay right.
+    """
     with path.open("rb") as handle:
         number = 0
         while True:
@@ -92,11 +119,13 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
                 return
             number += 1
             if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                size = len(chunk)
                 while chunk and not chunk.endswith(b"\n"):  # drain the rest of the oversized line
                     chunk = handle.readline(MAX_LINE_BYTES)
-                yield number, None
+                    size += len(chunk)
+                yield number, None, size
                 continue
-            yield number, chunk
+            yield number, chunk, len(chunk)
 
 
 class CardIndex:
@@ -109,19 +138,20 @@ class CardIndex:
         if not path.is_file():
             return
         offset = 0
-        for number, raw in _lines(path):
+        for number, raw, size in _lines(path):
+            start, offset = offset, offset + size
             if raw is None:
                 self.rejected.append(Rejected(number, f"cards.jsonl line over {MAX_LINE_BYTES} bytes"))
                 continue
-            start, offset = offset, offset + len(raw)
             if not raw.strip():
                 continue
             try:
-                # Only the id is needed here; the text is decoded again on demand.
-                head = json.loads(raw)
+                # Only the id is kept here; the text is decoded again on demand. A card that does not parse
+                # (bad UTF-8, a lone surrogate, too deep) is reported here, so `get` never meets it.
+                head = orjson.loads(raw)
                 card_id = head.get("id") if isinstance(head, dict) else None
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                self.rejected.append(Rejected(number, f"cards.jsonl: {err.__class__.__name__}: {err}"))
+            except orjson.JSONDecodeError as err:
+                self.rejected.append(Rejected(number, f"cards.jsonl: not a valid card record ({err})"))
                 continue
             if isinstance(card_id, str):
                 self._offsets[card_id] = start
@@ -136,7 +166,7 @@ class CardIndex:
             return None
         with self._path.open("rb") as handle:
             handle.seek(start)
-            record = json.loads(handle.readline())
+            record = orjson.loads(handle.readline(MAX_LINE_BYTES + 1))
         readme = record.get("readme")
         return readme if isinstance(readme, str) else None
 
@@ -146,23 +176,16 @@ def read_snapshot(snapshot: Snapshot, with_cards: bool = True) -> Iterator[Parse
     cards = CardIndex(snapshot.cards_path) if with_cards else None
     if cards:
         yield from cards.rejected
-    for number, raw in _lines(snapshot.models_path):
+    for number, raw, _size in _lines(snapshot.models_path):
         if raw is None:
             yield Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
             continue
         if not raw.strip():
             continue
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            yield Rejected(number, f"invalid UTF-8 at byte {err.start}")
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as err:
-            truncated = not raw.endswith(b"\n")
-            hint = " (truncated last line?)" if truncated else ""
-            yield Rejected(number, f"malformed JSON: {err.msg} at column {err.colno}{hint}")
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
+            yield Rejected(number, _decode_reason(raw, err))
             continue
         model_id = record.get("id") if isinstance(record, dict) else None
         try:
@@ -172,3 +195,13 @@ def read_snapshot(snapshot: Snapshot, with_cards: bool = True) -> Iterator[Parse
             yield Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
             continue
         yield Parsed(number, facts, card_text)
+
+
+def _decode_reason(raw: bytes, err: orjson.JSONDecodeError) -> str:
+    """A line's parse error in words: bad UTF-8 with its byte, else the parser's message and column."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"invalid UTF-8 at byte {bad.start}"
+    hint = " (truncated last line?)" if not raw.endswith(b"\n") else ""
+    return f"malformed JSON: {err.msg} at column {err.colno}{hint}"

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, iso_utc
 from whichmodel.hub.snapshot import Parsed, Rejected
 from whichmodel.scoring.context import Reference, ScoringContext
@@ -109,6 +110,27 @@ def _card_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def _observation_columns(item: Parsed) -> dict:
+    facts = item.facts
+    return {
+        "sha": facts.sha,
+        "downloads": facts.downloads,
+        "likes": facts.likes,
+        "card_hash": _card_hash(item.card_text) if item.card_text else None,
+        "license": facts.license,
+        "gated": _model_columns(facts)["gated"],
+        "pickle_files": len((facts.file_kinds or {}).get("pickle", [])) if facts.file_kinds is not None else None,
+    }
+
+
+# What makes two observations of one model on one date the same: a second input that disagrees is a conflict.
+CONFLICT_COLUMNS = ("sha", "downloads", "likes", "card_hash", "license", "gated")
+
+
+def _conflict(stored, columns: dict) -> list[str]:
+    return [k for k in CONFLICT_COLUMNS if getattr(stored, k) != columns[k]]
+
+
 def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Parsed], summary: IngestSummary) -> None:
     """Store one batch of parsed records in the caller's transaction."""
     first_line: dict[str, int] = {}
@@ -123,18 +145,25 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
         unique.append(item)
     ids = list(first_line)
     known = dict(conn.execute(select(M.c.id, M.c.last_seen).where(M.c.id.in_(ids))).all())
-    seen = dict(
-        conn.execute(
-            select(O.c.model_id, O.c.ingest_run_id).where(O.c.model_id.in_(ids), O.c.observed_at == observed_at)
-        ).all()
-    )
+    seen = {
+        row.model_id: row
+        for row in conn.execute(
+            select(O.c.model_id, O.c.ingest_run_id, *(O.c[k] for k in CONFLICT_COLUMNS)).where(
+                O.c.model_id.in_(ids), O.c.observed_at == observed_at
+            )
+        )
+    }
     fresh: list[Parsed] = []
     for item in unique:
-        run = seen.get(item.facts.id)
-        if run is None:
+        stored = seen.get(item.facts.id)
+        if stored is None:
             fresh.append(item)
-        elif run == run_id:
+        elif stored.ingest_run_id == run_id:
             summary.skipped.append(Skip("duplicate id (already in this input)", item.line, item.facts.id))
+        elif differs := _conflict(stored, _observation_columns(item)):
+            summary.skipped.append(Skip(
+                f"conflict: stored for {observed_at} by ingest run {stored.ingest_run_id} with different "
+                f"{', '.join(differs)}; kept the stored observation", item.line, item.facts.id))  # fmt: skip
         else:
             summary.unchanged += 1
     if not fresh:
@@ -168,20 +197,7 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
             conn.execute(insert(C), rows)
 
     obs_rows = [
-        {
-            "model_id": i.facts.id,
-            "observed_at": observed_at,
-            "ingest_run_id": run_id,
-            "sha": i.facts.sha,
-            "downloads": i.facts.downloads,
-            "likes": i.facts.likes,
-            "card_hash": _card_hash(i.card_text) if i.card_text else None,
-            "license": i.facts.license,
-            "gated": _model_columns(i.facts)["gated"],
-            "pickle_files": len((i.facts.file_kinds or {}).get("pickle", []))
-            if i.facts.file_kinds is not None
-            else None,
-        }
+        {"model_id": i.facts.id, "observed_at": observed_at, "ingest_run_id": run_id, **_observation_columns(i)}
         for i in fresh
     ]
     returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
@@ -247,8 +263,7 @@ def ingest_items(
 
     def flush() -> None:
         if batch:
-            with engine.begin() as conn:
-                _write_batch(conn, summary.run_id, observed_at, batch, summary)
+            _write_isolated(engine, summary.run_id, observed_at, batch, summary)
             if progress:
                 progress(len(batch))
             batch.clear()
@@ -276,6 +291,39 @@ def ingest_items(
         raise
     _finish_run(engine, summary)
     return summary
+
+
+def _write_isolated(engine: Engine, run_id: int, observed_at: str, batch: list[Parsed], summary: IngestSummary) -> None:
+    """Write a batch in one transaction; when that fails, write its records one by one and skip the bad ones.
+
+    One unstorable record (text that is not valid Unicode, a value the database cannot hold, nesting too deep
+    to serialize) must never cost the batch's good records. A failure of the database itself (locked, disk
+    full: `OperationalError`) is not a bad record and propagates.
+    """
+    counts = (summary.new_models, summary.new_observations, summary.unchanged, len(summary.skipped))
+    try:
+        with engine.begin() as conn:
+            _write_batch(conn, run_id, observed_at, batch, summary)
+        return
+    except OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - which record is bad is found below, one at a time
+        summary.new_models, summary.new_observations, summary.unchanged = counts[:3]
+        del summary.skipped[counts[3] :]
+    for item in batch:
+        mark = (summary.new_models, summary.new_observations, summary.unchanged, len(summary.skipped))
+        try:
+            with engine.begin() as conn:
+                _write_batch(conn, run_id, observed_at, [item], summary)
+        except OperationalError:
+            raise
+        except Exception as err:  # noqa: BLE001 - this record alone cannot be stored: report it, keep going
+            summary.new_models, summary.new_observations, summary.unchanged = mark[:3]
+            del summary.skipped[mark[3] :]
+            cause = err.orig if isinstance(err, StatementError) and err.orig is not None else err
+            summary.skipped.append(
+                Skip(f"cannot be stored: {cause.__class__.__name__}: {str(cause)[:160]}", item.line, item.facts.id)
+            )
 
 
 def _alive(pid: int) -> bool:
