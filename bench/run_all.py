@@ -1,6 +1,6 @@
 """Every scale and speed figure in one JSON document: `{"figure": {"value", "unit", "target", "scale"}}`.
 
-    python bench/run_all.py [--scale 10000] [--only ingest,search,...]
+    python bench/run_all.py [--scale 10000] [--only ingest,search,ask,trends,cards,first-run]
 
 Ingest runs over synthetic records (bench/synth.py) in child processes, so each peak memory is its own; the
 same ingest at a tenth of the scale shows whether memory stays flat. Search, trend, card and planner figures
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -35,8 +36,13 @@ def bench_module(name: str):
     return module
 
 
-def figure(value, unit, target, scale) -> dict:
-    return {"value": value, "unit": unit, "target": target, "scale": scale}
+def figure(value, unit, target, scale, higher_is_better: bool = False) -> dict:
+    """One figure with its target; `meets` says whether it does (None without a target or a value)."""
+    meets = None
+    if target is not None and value is not None:
+        meets = value >= target if higher_is_better else value <= target
+    return {"value": value, "unit": unit, "target": (">= " if higher_is_better else "<= ") + str(target)
+            if target is not None else None, "scale": scale, "meets": meets}  # fmt: skip
 
 
 def p95(samples: list[float]) -> float:
@@ -46,7 +52,11 @@ def p95(samples: list[float]) -> float:
 
 # ---------------------------------------------------------------------------------------------- ingest
 def child_ingest(folder: str, home: str) -> None:
-    """Run in a child process: parse-only pass, then ingest + score; print timings and own peak memory."""
+    """Run in a child process: parse-only pass, then ingest + score; print timings and peak memory.
+
+    The parse-only pass is the standard library's json.loads per line (the "bare parse" the ratios divide by).
+    Scoring workers are this process's children: their peak is the largest one's.
+    """
     from whichmodel.cli.main import main
 
     started = time.perf_counter()
@@ -58,29 +68,134 @@ def child_ingest(folder: str, home: str) -> None:
     code = main(["--home", home, "ingest", "--snapshot", folder, "--no-cards", "--json"])
     ingest_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "code": code}), file=sys.stderr)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "worker_peak_mb": workers,
+                      "code": code}), file=sys.stderr)  # fmt: skip
+
+
+def db_bytes(home: Path) -> int:
+    """The SQLite database with its write-ahead log, as it stands on disk."""
+    return sum(p.stat().st_size for p in home.glob("whichmodel.db*"))
 
 
 def run_child(folder: Path, home: Path) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(folder), str(home)], capture_output=True,
                           text=True, check=True)  # fmt: skip
-    return json.loads(proc.stderr.strip().splitlines()[-1])
+    return json.loads(proc.stderr.strip().splitlines()[-1]) | {"db_bytes": db_bytes(home)}
 
 
 def bench_ingest(scale: int, shared: Path, work: Path) -> dict:
-    write_snapshot = bench_module("synth").write_snapshot
-    small = run_child(write_snapshot(work / "synth-small", max(1000, scale // 10), shared), work / "home-small")
-    large = run_child(write_snapshot(work / "synth-large", scale, shared), work / "home-large")
+    """First ingest at a tenth of the scale and at the scale, then the scale again a day later, counts moved."""
+    synth = bench_module("synth")
+    small = run_child(synth.write_snapshot(work / "synth-small", max(1000, scale // 10), shared), work / "home-small")
+    large = run_child(synth.write_snapshot(work / "synth-large", scale, shared), work / "home-large")
+    day2 = synth.write_snapshot(work / "synth-large-2", scale, shared, observed="2026-01-02", counts_seed=11)
+    again = run_child(day2, work / "home-large")
     return {
         "ingest_parse_only_s": figure(round(large["parse_s"], 2), "s", None, scale),
         "ingest_and_score_s": figure(round(large["ingest_s"], 2), "s", None, scale),
-        "ingest_models_per_s": figure(round(scale / large["ingest_s"], 1), "models/s", None, scale),
+        "ingest_models_per_s": figure(round(scale / large["ingest_s"], 1), "models/s", 3000, scale, True),
         "ingest_to_parse_ratio": figure(round(large["ingest_s"] / large["parse_s"], 1), "ratio", 3, scale),
-        "ingest_peak_rss_mb": figure(round(large["peak_mb"], 1), "MB", None, scale),
+        "reingest_unchanged_to_parse_ratio": figure(
+            round(again["ingest_s"] / again["parse_s"], 1), "ratio (downloads/likes moved)", 5, scale
+        ),
+        "reingest_bytes_per_model": figure(
+            round((again["db_bytes"] - large["db_bytes"]) / scale), "bytes", 200, scale
+        ),
+        "bytes_per_observation": figure(round(large["db_bytes"] / scale), "bytes", 2000, scale),
+        "ingest_peak_rss_mb": figure(round(large["peak_mb"], 1), "MB (ingest process; target: see growth)",
+                                     None, scale),  # fmt: skip
+        "ingest_worker_peak_rss_mb": figure(round(large["worker_peak_mb"], 1), "MB (largest scoring worker)", None,
+                                            scale),  # fmt: skip
         "ingest_peak_rss_growth": figure(
             round(large["peak_mb"] / small["peak_mb"], 2), "ratio (x10 models)", 1.2, scale
         ),  # fmt: skip
     }
+
+
+# ---------------------------------------------------------------------------------------------- first run
+def _cli(home: Path, *argv: str, timeout: float = 900) -> tuple[float, subprocess.CompletedProcess]:
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "whichmodel.cli.main", *argv], capture_output=True, text=True,
+                          env=env, timeout=timeout)  # fmt: skip
+    return time.perf_counter() - started, proc
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_first_run(shared: Path, work: Path) -> tuple[dict, Path]:
+    """README's main command minus installation, on the shared data, until the UI answers; then CLI timings.
+
+    The UI keeps embedding cards in the background after it answers; how long that takes is reported too.
+    """
+    import urllib.request
+
+    home = work / "first-run"
+    snapshots = sorted(str(p) for p in (shared / "hub-snapshots").iterdir() if p.is_dir())
+    started = time.perf_counter()
+    _, snap = _cli(home, "ingest", "--snapshot", *snapshots, "--cards-later")
+    _, board = _cli(home, "ingest", "--leaderboard", *sorted(str(p) for p in (shared / "leaderboard").glob("*.csv")))
+    port = _free_port()
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    ui = subprocess.Popen([sys.executable, "-m", "whichmodel.cli.main", "ui", "--port", str(port)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    answered = None
+    try:
+        while time.perf_counter() - started < 900 and ui.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        answered = time.perf_counter() - started
+                        break
+            except OSError:
+                time.sleep(0.2)
+        ui_started = time.perf_counter()
+        embedded = None
+        lines: list[str] = []
+        while answered and ui.poll() is None and time.perf_counter() - ui_started < 900:
+            line = ui.stderr.readline()
+            lines.append(line)
+            if "index up to date" in line or "embedding stopped" in line:
+                embedded = time.perf_counter() - ui_started
+                break
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+    out = {
+        "shared_first_run_s": figure(round(answered, 1) if answered else None, "s (ingest, leaderboard, UI answering)",
+                                     120, "shared data"),  # fmt: skip
+        "shared_cards_embedded_after_ui_s": figure(round(embedded, 1) if embedded else None,
+                                                   "s (background, UI already answering)", None, "shared data"),
+    }  # fmt: skip
+    if snap.returncode not in (0, 3) or board.returncode != 0:
+        out["shared_first_run_error"] = (snap.stderr + board.stderr)[-2000:]
+    return out, home
+
+
+def bench_cli(home: Path) -> dict:
+    """Wall time of one CLI call each (a new process, imports included), best of three."""
+    calls = {
+        "cli_help_s": (["--help"], 0.3),
+        "cli_search_s": (["search", "--size", "7B", "--license-class", "permissive", "--json"], 0.8),
+        "cli_ask_s": (["ask", "safest permissive 7B chat model", "--json"], 1.5),
+    }
+    out = {}
+    for key, (argv, target) in calls.items():
+        times = []
+        for _ in range(3):
+            took, proc = _cli(home, *argv, timeout=120)
+            if proc.returncode != 0:
+                out[f"{key}_error"] = proc.stderr[-500:]
+            times.append(took)
+        out[key] = figure(round(min(times), 2), "s", target, "shared data")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -205,7 +320,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", default="ingest,search,ask,trends,cards")
+    parser.add_argument("--only", default="ingest,search,ask,trends,cards,first-run")
     parser.add_argument("--child-ingest", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_ingest:
@@ -227,6 +342,9 @@ def main() -> None:
             out |= bench_trends(args.scale, work)
         if "cards" in parts:
             out |= bench_cards(args.scale, work)
+        if "first-run" in parts:
+            figures, home = bench_first_run(args.shared, work)
+            out |= figures | bench_cli(home)
     print(json.dumps(out, indent=2))
 
 

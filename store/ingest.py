@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
@@ -204,7 +205,7 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
     obs_id = {model_id: oid for oid, model_id in returned}
     conn.execute(
         insert(F),
-        [{"observation_id": obs_id[i.facts.id], "data": json.dumps(i.facts.to_dict(), default=str)} for i in fresh],
+        [{"observation_id": obs_id[i.facts.id], "data": _dumps(i.facts.to_dict())} for i in fresh],
     )
 
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
@@ -504,7 +505,7 @@ def _score_batch(rows: list[tuple], ctx: ScoringContext | None = None, method: M
     method = method or _WORKER_STATE["method"]
     findings_rows, score_rows, model_updates = [], [], []
     for obs_id, model_id, data, latest in rows:
-        facts = ModelFacts.from_dict(json.loads(data))
+        facts = ModelFacts.from_dict(orjson.loads(data))
         findings = run_checks(facts, ctx, method)
         card = aggregate(model_id, facts.observed_at, findings, method)
         for f in findings:
@@ -517,7 +518,7 @@ def _score_batch(rows: list[tuple], ctx: ScoringContext | None = None, method: M
                     "outcome": f.outcome,
                     "points": f.points,
                     "max_points": f.max_points,
-                    "evidence": json.dumps(f.evidence, default=str),
+                    "evidence": _dumps(f.evidence),
                     "reason": f.reason,
                     "remediation": f.remediation,
                 }
@@ -544,6 +545,29 @@ def _score_batch(rows: list[tuple], ctx: ScoringContext | None = None, method: M
     return findings_rows, score_rows, model_updates
 
 
+def _dumps(value) -> str:
+    """JSON text for a stored column: orjson (several times faster than json), str() for what it cannot encode."""
+    # Dates and dataclasses go through str() as json.dumps(default=str) sent them, so stored text keeps its form.
+    options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    return orjson.dumps(value, default=str, option=options).decode()
+
+
+def insert_many(conn: Connection, table, rows: list[dict]) -> None:
+    """Insert dict rows (all with the same keys) through the driver's executemany.
+
+    SQLAlchemy's own executemany processes every row's parameters in Python (about 30 us a row, the largest
+    single cost of writing 35 findings per model); the plain values here need none of it.
+    """
+    if not rows:
+        return
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positiontup is not None:  # qmark or format paramstyle: tuples in the statement's order
+        order = compiled.positiontup
+        conn.exec_driver_sql(compiled.string, [tuple(row[k] for k in order) for row in rows])
+    else:  # named paramstyles take the dicts as they are
+        conn.exec_driver_sql(compiled.string, rows)
+
+
 def _write_scores(engine: Engine, rows: list[tuple], result: tuple, method: Method) -> None:
     """One batch's findings, scores and model columns, in one transaction."""
     findings_rows, score_rows, model_updates = result
@@ -552,8 +576,8 @@ def _write_scores(engine: Engine, rows: list[tuple], result: tuple, method: Meth
         # Re-scoring under the same version replaces that version's rows; other versions stay as history.
         conn.execute(delete(FI).where(FI.c.observation_id.in_(ids), FI.c.method_version == method.version))
         conn.execute(delete(S).where(S.c.observation_id.in_(ids), S.c.method_version == method.version))
-        conn.execute(insert(FI), findings_rows)
-        conn.execute(insert(S), score_rows)
+        insert_many(conn, FI, findings_rows)
+        insert_many(conn, S, score_rows)
         conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
         if model_updates:
             conn.execute(
