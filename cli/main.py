@@ -125,7 +125,8 @@ def _score(engine, settings: Settings, desc: str) -> int:
 
     bar = reporter(desc)
     try:
-        return score_pending(engine, batch_size=settings.batch_size, progress=bar.update, planned=bar.set_total)
+        return score_pending(engine, batch_size=settings.batch_size, progress=bar.update, planned=bar.set_total,
+                             workers=settings.workers or None)  # fmt: skip
     finally:
         bar.close()
 

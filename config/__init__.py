@@ -58,6 +58,10 @@ class Settings:
     batch_size: int = field(
         default=500, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
     )
+    workers: int = field(
+        default=0,
+        metadata={"env": "WHICHMODEL_WORKERS", "help": "Scoring worker processes; 0: one per available core."},
+    )
     embedding_precision: str = field(
         default="int8",
         metadata={
