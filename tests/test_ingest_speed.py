@@ -185,3 +185,56 @@ def test_a_second_writer_is_refused_while_one_syncs(tmp_path):
             index.sync(engine_for(settings))
         fcntl.flock(held, fcntl.LOCK_UN)
     assert index.sync(engine_for(settings)).chunks_embedded == index.count() > 0
+
+
+def test_kill_9_while_embedding_then_rerun_leaves_both_stores_agreeing(tmp_path, shared_data):
+    """Chroma and the keyword index hold the same chunk ids after a killed sync and a re-run, none twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    source = shared_data / "hub-snapshots" / "2025-04-22"
+    cards = [json.loads(line) for line in (source / "cards.jsonl").open(encoding="utf-8")][:40]
+    wanted = {c["id"] for c in cards}
+    lines = [line for line in (source / "models.jsonl").open(encoding="utf-8") if json.loads(line)["id"] in wanted]
+    snap = tmp_path / "2025-04-22"
+    snap.mkdir()
+    (snap / "manifest.json").write_text(json.dumps({"observed_at": "2025-04-22"}))
+    (snap / "models.jsonl").write_text("".join(lines))
+    (snap / "cards.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cards))
+    home = tmp_path / "home"
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    command = [sys.executable, "-m", "whichmodel.cli.main", "ingest", "--snapshot", str(snap)]
+    assert subprocess.run(command + ["--cards-later"], cwd=ROOT, env=env, capture_output=True).returncode == 0
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    fts = home / "cards_fts.db"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if fts.exists():
+            try:
+                with sqlite3.connect(fts, timeout=1) as conn:
+                    if conn.execute("SELECT count(*) FROM chunks").fetchone()[0] > 0:
+                        break
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(fts) as conn:
+        stored = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    rerun = subprocess.run(command + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout)["cards"]
+
+    from whichmodel.config import Settings
+    from whichmodel.store.vectors import CardIndex
+
+    index = CardIndex(Settings(home=home))
+    with sqlite3.connect(fts) as conn:
+        keyword_ids = [r[0] for r in conn.execute("SELECT id FROM chunks")]
+    vector_ids = index.collection.get(include=[])["ids"]
+    assert len(keyword_ids) == len(set(keyword_ids)) == len(vector_ids) == len(set(vector_ids))
+    assert set(keyword_ids) == set(vector_ids)
+    assert summary["chunks_embedded"] + summary["chunks_unchanged"] == len(keyword_ids) > stored, "the re-run completed"
+    assert stored < len(keyword_ids), "killed part-way"
