@@ -150,7 +150,7 @@ def _sync_cards(engine, settings: Settings, later: bool = False) -> dict:
         try:
             return asdict(CardIndex(settings).sync(engine, progress=bar.update, planned=bar.set_total))
         except SyncBusy as err:
-            _say(f"warning: cards not indexed now: {err}; it indexes what this ingest stored when it is done")
+            _say(f"warning: cards not indexed now: {err}; when it is done, run this ingest again to index them")
             return {"error": str(err)}
         finally:
             bar.close()
