@@ -76,6 +76,8 @@ class BarProgress:
     def __init__(self, desc: str, total: int | None = None, unit: str = "models"):
         from tqdm import tqdm
 
+        # No monitor thread: scoring forks worker processes only from a single-threaded process.
+        tqdm.monitor_interval = 0
         self.bar = tqdm(desc=desc, total=total, unit=f" {unit}", file=sys.stderr, leave=False)
 
     def set_total(self, total: int) -> None:

@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -409,10 +410,10 @@ def score_pending(
 ) -> int:
     """Score every observation without a score under the current method version; returns how many.
 
-    Checks run in `workers` processes (default: one per available core; 1 runs them here), a batch per
-    task; this process reads the batches and writes each one's findings and scores in its own transaction,
-    in order, so a crash still leaves whole batches. `planned` gets the number of observations to score
-    before scoring starts; `progress` each batch's count.
+    Checks run in `workers` forked processes (default: one per available core; 1, or a process running
+    other threads, runs them here), a batch per task; this process reads the batches and writes each one's
+    findings and scores in its own transaction, in order, so a crash still leaves whole batches. `planned`
+    gets the number of observations to score before scoring starts; `progress` each batch's count.
     """
     method = method or load_method()
     unscored = or_(O.c.scored_version.is_(None), O.c.scored_version != method.version)
@@ -422,8 +423,12 @@ def score_pending(
     if planned:
         planned(pending)
     workers = _worker_count(workers)
-    # A pool costs a fork per worker and a pickle per batch: worth it only with a few batches per worker.
-    pool = _scoring_pool(workers, ctx, method) if workers > 1 and pending >= 2 * batch_size else None
+    # A pool costs a fork per worker and a pickle per batch: worth it only with a few batches per worker. Only
+    # a single-threaded process forks (the CLI): another thread (a UI's) may hold a lock the copy would keep
+    # forever. Elsewhere scoring runs here, as it always did.
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    parallel = workers > 1 and pending >= 2 * batch_size and forkable
+    pool = _scoring_pool(workers, ctx, method) if parallel else None
     in_flight: deque = deque()
     done = 0
     last_id = 0
@@ -485,9 +490,8 @@ _WORKER_STATE: dict = {}
 
 
 def _scoring_pool(workers: int, ctx: ScoringContext, method: Method) -> ProcessPoolExecutor:
-    """Worker processes holding the scoring context; forked where possible (nothing to pickle or import)."""
-    methods = multiprocessing.get_all_start_methods()
-    mp = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """Worker processes holding the scoring context, forked (nothing to import or pickle but the batches)."""
+    mp = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx, method))
 
 

@@ -43,11 +43,29 @@ def _rows(db: Path, sql: str) -> list:
         return conn.execute(sql).fetchall()
 
 
+PARALLEL = """
+import json, resource, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from test_ingest_speed import _ingest
+_, scored = _ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)
+print(json.dumps({"scored": scored, "children_cpu_s": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime}))
+"""
+
+
 def test_scoring_in_worker_processes_stores_the_same_rows_as_in_one(tmp_path, shared_data):
+    import subprocess
+    import sys
+
     snap = bench_module("synth").write_snapshot(tmp_path / "synth", 700, shared_data, seed=5)
     _, serial = _ingest(tmp_path / "one", snap, workers=1)
-    _, parallel = _ingest(tmp_path / "two", snap, workers=2)
-    assert serial == parallel == 700
+    # In a fresh process: this one may run threads (earlier tests'), and then scoring never forks.
+    run = subprocess.run([sys.executable, "-c", PARALLEL, str(tmp_path / "two"), str(snap), str(ROOT / "tests")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    parallel = json.loads(run.stdout)
+    assert serial == parallel["scored"] == 700
+    assert parallel["children_cpu_s"] > 0, "the checks ran in worker processes"
     findings = ("SELECT o.model_id, f.\"check\", f.outcome, f.points, f.evidence FROM findings f "
                 "JOIN observations o ON o.id = f.observation_id ORDER BY 1, 2")  # fmt: skip
     scores = ("SELECT o.model_id, s.category, s.score, s.coverage FROM scores s "
