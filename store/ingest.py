@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -492,11 +493,24 @@ _WORKER_STATE: dict = {}
 def _scoring_pool(workers: int, ctx: ScoringContext, method: Method) -> ProcessPoolExecutor:
     """Worker processes holding the scoring context, forked (nothing to import or pickle but the batches)."""
     mp = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx, method))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker,
+                               initargs=(ctx, method, os.getpid()))  # fmt: skip
 
 
-def _init_worker(ctx: ScoringContext, method: Method) -> None:
+def _init_worker(ctx: ScoringContext, method: Method, parent: int) -> None:
     _WORKER_STATE["ctx"], _WORKER_STATE["method"] = ctx, method
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its parent is gone (killed).
+
+    A forked worker holds the parent's ingest lock too, and waiting on a task queue whose write end it also
+    holds, it would never notice the parent's death on its own.
+    """
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 FINDING_COLUMNS = ("observation_id", "method_version", "check", "category", "outcome", "points", "max_points",

@@ -256,3 +256,49 @@ def test_kill_9_while_embedding_then_rerun_leaves_both_stores_agreeing(tmp_path,
     assert set(keyword_ids) == set(vector_ids)
     assert summary["chunks_embedded"] + summary["chunks_unchanged"] == len(keyword_ids) > stored, "the re-run completed"
     assert stored < len(keyword_ids), "killed part-way"
+
+
+def test_kill_9_while_scoring_in_workers_leaves_no_worker_holding_the_data_directory(tmp_path, shared_data):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    snap = bench_module("synth").write_snapshot(tmp_path / "synth-kill-scoring", 2000, shared_data, seed=9)
+    home = tmp_path / "home"
+    env = os.environ | {"WHICHMODEL_BATCH_SIZE": "100", "WHICHMODEL_HOME": str(home), "WHICHMODEL_WORKERS": "2"}
+    command = [sys.executable, "-m", "whichmodel.cli.main", "ingest", "--snapshot", str(snap), "--no-cards"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = home / "whichmodel.db"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if db.exists() and _rows(db, "SELECT count(*) FROM scores")[0][0] > 0:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, "still scoring when killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def workers_left() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(snap).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10
+    while workers_left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers_left() == [], "forked scoring workers end with their parent"
+    rerun = subprocess.run(command + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert _rows(db, "SELECT count(*) FROM observations WHERE scored_version IS NULL") == [(0,)]
+    assert _rows(db, "SELECT count(*), count(DISTINCT observation_id) FROM scores WHERE category = 'overall'") == [
+        (2000, 2000)
+    ]
