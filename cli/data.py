@@ -134,7 +134,7 @@ def _sync_cards(svc, later: bool = False) -> dict:
 
         bar = reporter("embedding cards", unit="chunks")
         try:
-            return asdict(svc.cards.sync(svc.engine, progress=bar.update, planned=bar.set_total))
+            return asdict(svc.cards.sync(svc.engine, progress=bar.update, planned=bar.set_total, say=say))
         except SyncBusy as err:
             say(f"warning: cards not indexed now: {err}; when it is done, run this ingest again to index them")
             return {"error": str(err)}

@@ -246,6 +246,7 @@ class CardIndex:
         state: SyncProgress | None = None,
         *,
         wait: bool = True,
+        say: Callable[[str], None] | None = None,
     ) -> SyncSummary:
         """Bring the index in line with each model's newest card: embed new chunks, drop stale ones.
 
@@ -254,13 +255,14 @@ class CardIndex:
         time (`progress` gets each batch's count). One sync at a time per data directory (a file lock): with
         `wait` a second waits for the first, without it gets `SyncBusy` (a background sync does not queue).
         Each starts by repairing a keyword index that disagrees with the vectors, so concurrent or interrupted
-        runs converge instead of duplicating; killed part-way, the next sync embeds only the rest.
+        runs converge instead of duplicating; killed part-way, the next sync embeds only the rest. `say` gets
+        one message when the sync has to wait.
 
         Raises:
             SyncBusy: `wait` is false and another process is syncing this data directory.
         """
         try:
-            with data_lock(self.settings.home, CARDS_LOCK, timeout_s=3600.0 if wait else 0.0):
+            with data_lock(self.settings.home, CARDS_LOCK, timeout_s=3600.0 if wait else 0.0, say=say):
                 self.repair()
                 return self._sync(engine, progress, batch, planned, state)
         except LockTimeout as err:
