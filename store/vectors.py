@@ -10,9 +10,10 @@ size, scores) is refreshed on every sync.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from whichmodel.cards.chunking import Chunk, chunk_card
 from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
 from whichmodel.store.keywords import FILTER_KEYS, CardFilters, KeywordIndex, PostgresKeywordIndex, SqliteKeywordIndex
-from whichmodel.store.lock import data_lock
+from whichmodel.store.lock import LockTimeout, data_lock
 from whichmodel.store.models import CardRow, ModelRow, Observation
 
 __all__ = ["FILTER_KEYS", "CardFilters", "CardIndex", "SyncSummary", "embedder"]
@@ -40,6 +41,8 @@ KEYWORD_WEIGHT = 1.0
 # fewer than SUBSET_MAX chunks pass in all, exactly those are ranked.
 OVERFETCH = 8
 SUBSET_MAX = 2000
+PRECISION_KEY = "whichmodel_precision"  # Chroma collection metadata: the index's embedding precision
+CARDS_LOCK = "cards.lock"  # one card sync at a time per data directory (store/lock.py)
 _MODELS: dict[str, MiniLM] = {}
 _SEARCH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="card-keyword")
 # Chroma's client for a folder is a process-wide shared system: two threads creating one at once can catch
@@ -61,11 +64,11 @@ def keyword_index(settings: Settings) -> KeywordIndex:
     return SqliteKeywordIndex(settings.home / "cards_fts.db")
 
 
-def embedder(cache_dir: Path) -> MiniLM:
-    """One MiniLM per cache folder per process (loading the graph costs a fraction of a second)."""
-    key = str(cache_dir)
+def embedder(cache_dir: Path, precision: str = "fp32") -> MiniLM:
+    """One MiniLM per cache folder and precision per process (loading the graph costs a fraction of a second)."""
+    key = f"{cache_dir}|{precision}"
     if key not in _MODELS:
-        _MODELS[key] = MiniLM(cache_dir)
+        _MODELS[key] = MiniLM(cache_dir, precision=precision)
     return _MODELS[key]
 
 
@@ -73,12 +76,13 @@ def embedder(cache_dir: Path) -> MiniLM:
 class WhichmodelMiniLM(EmbeddingFunction[Documents]):
     """Chroma's handle on the offline MiniLM; registered so a persisted collection reopens with it."""
 
-    def __init__(self, cache_dir: str):
+    def __init__(self, cache_dir: str, precision: str = "fp32"):
         self.cache_dir = cache_dir
+        self.precision = precision
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's protocol names it so)
         """Embed documents (Chroma calls this for queries given as text)."""
-        return list(embedder(Path(self.cache_dir)).embed(list(input)))
+        return list(embedder(Path(self.cache_dir), self.precision).embed(list(input)))
 
     @staticmethod
     def name() -> str:
@@ -88,15 +92,57 @@ class WhichmodelMiniLM(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> WhichmodelMiniLM:
         """Rebuild from the stored configuration."""
-        return WhichmodelMiniLM(cache_dir=config["cache_dir"])
+        # Collections written before the int8 graph existed hold fp32 vectors.
+        return WhichmodelMiniLM(cache_dir=config["cache_dir"], precision=config.get("precision", "fp32"))
 
     def get_config(self) -> dict[str, Any]:
         """What Chroma stores to rebuild this function."""
-        return {"cache_dir": self.cache_dir}
+        return {"cache_dir": self.cache_dir, "precision": self.precision}
 
     def default_space(self) -> str:
         """Vectors are L2-normalised: cosine distance."""
         return "cosine"
+
+
+class SyncBusy(RuntimeError):
+    """Another process is writing this data directory's card index."""
+
+
+@dataclass
+class SyncProgress:
+    """How far a sync is: chunks embedded of those it planned (read by the UI while a thread embeds)."""
+
+    total: int | None = None
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    finished: bool = False
+    error: str | None = None
+
+    def plan(self, total: int) -> None:
+        """Record how many chunks the sync will embed."""
+        self.total = total
+        self.started = time.monotonic()
+
+    def advance(self, count: int) -> None:
+        """Record `count` more chunks embedded."""
+        self.done += count
+
+    def describe(self) -> str:
+        """One line, e.g. "cards: 3,200 / 10,349 embedded (52/s, about 2 min left)"."""
+        if self.error:
+            return f"cards: embedding stopped ({self.error}); {self.done:,} chunks embedded"
+        if self.total is None:
+            return "cards: checking which cards need embedding"
+        if self.finished:
+            return f"cards: {self.done:,} / {self.total:,} embedded, index up to date"
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = f", about {_duration((self.total - self.done) / rate)} left" if rate > 0 else ""
+        return f"cards: {self.done:,} / {self.total:,} embedded ({rate:.0f}/s{left}); search covers what is embedded"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 @dataclass
@@ -121,7 +167,7 @@ class CardIndex:
         home.mkdir(parents=True, exist_ok=True)
         self.cache_dir = home / "models"
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir))
+        wanted = settings.embedding_precision
         with _CLIENT_LOCK:
             if settings.chroma_host:
                 host, _, port = settings.chroma_host.partition(":")
@@ -129,9 +175,29 @@ class CardIndex:
             else:
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
             self.collection = self.client.get_or_create_collection(
-                COLLECTION, embedding_function=self.function, configuration={"hnsw": {"space": "cosine"}}
-            )
+                COLLECTION,
+                embedding_function=WhichmodelMiniLM(cache_dir=str(self.cache_dir), precision=wanted),
+                configuration={"hnsw": {"space": "cosine"}},
+            )  # no metadata here: given, it would be taken as this index's record even for old vectors
         self.keywords = keyword_index(settings)
+        self.precision = self._precision(wanted)
+        self.function = WhichmodelMiniLM(cache_dir=str(self.cache_dir), precision=self.precision)
+        if self.precision != wanted:  # queries given as text must be embedded like the stored vectors
+            self.collection = self.client.get_collection(COLLECTION, embedding_function=self.function)
+
+    def _precision(self, wanted: str) -> str:
+        """The embedding precision of this index: fixed when it is created, so queries match its vectors.
+
+        Kept in the Chroma collection's metadata, which a folder and a Chroma server both store, beside the
+        vectors it describes (whichever keyword backend is in use).
+        """
+        recorded = (self.collection.metadata or {}).get(PRECISION_KEY)
+        if recorded:
+            return recorded
+        # An index written before the precision was recorded holds fp32 vectors; an empty one takes the setting.
+        precision = "fp32" if self.collection.count() or not self.keywords.is_empty() else wanted
+        self.collection.modify(metadata={**(self.collection.metadata or {}), PRECISION_KEY: precision})
+        return precision
 
     # ------------------------------------------------------------------------------------------ writing
     def store(self, ids: list[str], texts: list[str], metas: list[dict], vectors) -> None:
@@ -146,7 +212,7 @@ class CardIndex:
     def _add(self, chunks: list[Chunk], meta: dict[str, dict]) -> None:
         if not chunks:
             return
-        vectors = embedder(self.cache_dir).embed([c.text for c in chunks])
+        vectors = embedder(self.cache_dir, self.precision).embed([c.text for c in chunks])
         self.store([c.id for c in chunks], [c.text for c in chunks],
                    [meta[c.model_id] | {"section": c.section} for c in chunks], vectors)  # fmt: skip
 
@@ -171,15 +237,36 @@ class CardIndex:
             self.collection.update(ids=stale_ids, metadatas=stale_meta)
             self.keywords.update_meta(stale_ids, stale_meta)
 
-    def sync(self, engine: Engine, progress: Callable[[int], None] | None = None, batch: int = 64) -> SyncSummary:
+    def sync(
+        self,
+        engine: Engine,
+        progress: Callable[[int], None] | None = None,
+        batch: int = 64,
+        planned: Callable[[int], None] | None = None,
+        state: SyncProgress | None = None,
+        *,
+        wait: bool = True,
+        say: Callable[[str], None] | None = None,
+    ) -> SyncSummary:
         """Bring the index in line with each model's newest card: embed new chunks, drop stale ones.
 
-        One sync at a time per data directory (a file lock), and each starts by repairing a keyword index
-        that disagrees with the vectors, so concurrent or interrupted runs converge instead of duplicating.
+        First every changed card is chunked (`planned` then gets the number of chunks to embed; the pending
+        chunks are held in memory, about 1.2 KB each), then chunks are embedded longest first, `batch` at a
+        time (`progress` gets each batch's count). One sync at a time per data directory (a file lock): with
+        `wait` a second waits for the first, without it gets `SyncBusy` (a background sync does not queue).
+        Each starts by repairing a keyword index that disagrees with the vectors, so concurrent or interrupted
+        runs converge instead of duplicating; killed part-way, the next sync embeds only the rest. `say` gets
+        one message when the sync has to wait.
+
+        Raises:
+            SyncBusy: `wait` is false and another process is syncing this data directory.
         """
-        with data_lock(self.settings.home, "cards.lock"):
-            self.repair()
-            return self._sync(engine, progress, batch)
+        try:
+            with data_lock(self.settings.home, CARDS_LOCK, timeout_s=3600.0 if wait else 0.0, say=say):
+                self.repair()
+                return self._sync(engine, progress, batch, planned, state)
+        except LockTimeout as err:
+            raise SyncBusy("another whichmodel process is embedding cards into this data directory") from err
 
     def repair(self) -> int:
         """Make the keyword index and the vectors hold the same chunks, once each; returns chunks fixed.
@@ -222,9 +309,16 @@ class CardIndex:
             if len(got) < page:
                 return ids
 
-    def _sync(self, engine: Engine, progress: Callable[[int], None] | None, batch: int) -> SyncSummary:
+    def _sync(
+        self,
+        engine: Engine,
+        progress: Callable[[int], None] | None,
+        batch: int,
+        planned: Callable[[int], None] | None,
+        state: SyncProgress | None,
+    ) -> SyncSummary:
         summary = SyncSummary()
-        count = embedder(self.cache_dir).count_tokens
+        count = embedder(self.cache_dir, self.precision).count_tokens
         m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__
         query = (
             select(m.c.id, m.c.author, m.c.pipeline_tag, m.c.license_class, m.c.size_class, m.c.params,
@@ -259,16 +353,20 @@ class CardIndex:
                 stale.extend(have - wanted)
                 keep[model_id] = have & wanted
                 summary.chunks_unchanged += len(have & wanted)
-                fresh = [ch for ch in chunks if ch.id not in have]
-                pending.extend(fresh)
-                if len(pending) >= batch:
-                    self._add(pending, meta)
-                    summary.chunks_embedded += len(pending)
-                    if progress:
-                        progress(len(pending))
-                    pending = []
-        self._add(pending, meta)
-        summary.chunks_embedded += len(pending)
+                pending.extend(ch for ch in chunks if ch.id not in have)
+        # Sorted by length across cards: a batch of similar lengths wastes little time on padding. Longest
+        # first, so the rate only rises and an ETA from it errs on the long side.
+        pending.sort(key=lambda ch: -len(ch.text))
+        for callback in (planned, state and state.plan):
+            if callback:
+                callback(len(pending))
+        for start in range(0, len(pending), batch):
+            part = pending[start : start + batch]
+            self._add(part, meta)
+            summary.chunks_embedded += len(part)
+            for callback in (progress, state and state.advance):
+                if callback:
+                    callback(len(part))
         for leftover in indexed.values():  # models no longer in the database
             stale.extend(leftover)
         self._remove(stale)
@@ -277,6 +375,8 @@ class CardIndex:
         self.keywords.set_card_hashes({k: v for k, v in hashes.items() if v})
         if summary.chunks_embedded or summary.chunks_removed:
             self.optimize()
+        if state:
+            state.finished = True
         return summary
 
     def optimize(self) -> None:
@@ -362,6 +462,35 @@ class CardIndex:
         for entry in ranked:
             entry["score"] = round(entry["score"], 5)
         return ranked
+
+
+_BACKGROUND: dict[str, SyncProgress] = {}
+
+
+def start_background_sync(home: Path, index: Callable[[], CardIndex], engine: Engine) -> SyncProgress:
+    """Sync the card index in a daemon thread, search answering from what is indexed; returns its progress.
+
+    `index` opens (or returns) the data directory's `CardIndex`; it is called in the thread, so a slow
+    first open of Chroma does not hold up the caller.
+    """
+    state = SyncProgress()
+    _BACKGROUND[str(home)] = state
+
+    def run() -> None:
+        try:
+            index().sync(engine, state=state, wait=False)
+        except SyncBusy as err:
+            state.error = str(err)
+        except Exception as err:  # shown in the Data tab; the index keeps what was stored
+            state.error = f"{err.__class__.__name__}: {err}"
+
+    threading.Thread(target=run, name="card-sync", daemon=True).start()
+    return state
+
+
+def background_sync(home: Path) -> SyncProgress | None:
+    """The progress of this process's background sync of the data directory `home`, if one was started."""
+    return _BACKGROUND.get(str(home))
 
 
 def _snippet(text: str, limit: int = 240) -> str:

@@ -92,4 +92,7 @@ def test_rescore_json(tmp_path, capsys):
     after = json.loads(capsys.readouterr().out)
     assert after["categories"] == before["categories"], "the same method over the same facts"
     assert main(["--home", str(settings.home), "rescore"]) == 0
-    assert capsys.readouterr().err.strip() == f"rescored {observations} of {observations} observation(s)"
+    err = capsys.readouterr().err.strip().splitlines()
+    # Progress lines first (stderr is not a terminal here), then the summary.
+    assert err[0] == f"rescoring: {observations} models to do"
+    assert err[-1] == f"rescored {observations} of {observations} observation(s)"

@@ -1,6 +1,5 @@
 """Faults: kill -9 in the middle of an ingest, and 20 chat sessions at once against the UI's handler."""
 
-import html
 import json
 import os
 import re
@@ -148,6 +147,7 @@ def test_postgresql_ingest_while_two_app_processes_serve_twenty_chats(postgres, 
     from whichmodel.hub.snapshot import open_snapshot, read_snapshot
     from whichmodel.store.db import make_engine
     from whichmodel.store.ingest import ingest_items, score_pending
+    from whichmodel.ui.adapter import as_text
 
     first = shared_data / "hub-snapshots" / "2025-04-22"
     synth = bench_module("synth").write_snapshot(tmp_path / "synth", 3000, shared_data, seed=5, observed="2025-05-01")
@@ -191,9 +191,9 @@ def test_postgresql_ingest_while_two_app_processes_serve_twenty_chats(postgres, 
         messages = state["channel_values"]["messages"]
         humans = [m.content for m in messages if m.type == "human"]
         assert humans == [chat["question"], "and the second one?"]
-        answers = [m.content for m in messages if m.type == "ai" and not m.tool_calls]
-        # The UI shows answers as escaped text with links to validated model ids: undo both to compare.
-        shown = [html.unescape(re.sub(r"\[([^\]]+)\]\(\?model=[^)]+\)", r"\1", chat[k])) for k in ("first", "second")]
+        # The UI shows answers made inert for Markdown (`as_text`: "->" as "-&gt;"), with model ids linked.
+        answers = [as_text(m.content) for m in messages if m.type == "ai" and not m.tool_calls]
+        shown = [re.sub(r"\[([^\]]+)\]\(\?model=[^)]+\)", r"\1", chat[k]) for k in ("first", "second")]
         assert answers == shown, "the UI showed this thread's own answers (model links aside)"
 
     clean = postgres.new_database("clean")

@@ -234,6 +234,7 @@ def status_markdown(status: dict) -> str:
         f"{' (card index unavailable: ' + status['card_error'] + ')' if status.get('card_error') else ''}. "
         f"Leaderboard rows: {status.get('leaderboard_rows', 0):,} "
         f"from {', '.join(status.get('leaderboard_files', [])) or 'no files'}.",
+        *(["", f"**{status['card_sync']}**"] if status.get("card_sync") else []),
         "",
         "| observed | kind | status | new | updated | skipped | source |",
         "|---|---|---|---|---|---|---|",

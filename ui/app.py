@@ -32,7 +32,7 @@ from whichmodel.ui.adapter import (  # noqa: E402
     stream_messages,
 )
 from whichmodel.usecases.base import Services, UseCaseError  # noqa: E402
-from whichmodel.usecases.data import status  # noqa: E402
+from whichmodel.usecases.data import start_card_sync, status  # noqa: E402
 from whichmodel.usecases.models import compare, score_card  # noqa: E402
 from whichmodel.usecases.trends import trend_view  # noqa: E402
 
@@ -121,6 +121,10 @@ class App:
         """The Data tab's markdown."""
         return status_markdown(status(self.services, detail=True).to_dict())
 
+    def start_card_sync(self) -> None:
+        """Bring the card index up to date in the background; the Data tab shows how far it is."""
+        start_card_sync(self.services)
+
     # ------------------------------------------------------------------------------------------ load
     def on_load(self, request: gr.Request):
         """A fresh thread per browser session; `?model=ID` opens that model's score card."""
@@ -132,9 +136,11 @@ class App:
         return thread, gr.Tabs(selected="chat"), "", None, [], "", None
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    """The page."""
+def build_app(settings: Settings, embed_cards: bool = False) -> gr.Blocks:
+    """The page; `embed_cards` starts the card index's background sync (progress in the Data tab)."""
     app = App(settings)
+    if embed_cards:
+        app.start_card_sync()
     with gr.Blocks(title="whichmodel", analytics_enabled=False) as demo:
         thread = gr.State()
         gr.Markdown("## whichmodel — which Hugging Face model should I use, and can I trust it?")
@@ -186,6 +192,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         for box in (start, end, trend_model):
             box.submit(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
         refresh.click(app.status, None, [status])
+        if embed_cards:  # the Data tab follows the embedding without a click
+            gr.Timer(10).tick(app.status, None, [status])
         demo.load(app.on_load, None, [thread, tabs, model_id, category_plot, findings, facts, history])
         demo.load(app.status, None, [status])
         demo.load(app.trend, trend_inputs, [trend_plot, trend_rows, trend_note])
@@ -233,10 +241,13 @@ def exposure_check(settings: Settings, host: str, allow_open: bool = False) -> l
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
-           allow_open: bool = False) -> gr.Blocks:  # fmt: skip
-    """Serve the app on host:port (no share link); a network host needs a login (see `exposure_check`)."""
+           allow_open: bool = False, embed_cards: bool = False) -> gr.Blocks:  # fmt: skip
+    """Serve the app on host:port (no share link); a network host needs a login (see `exposure_check`).
+
+    `embed_cards` syncs the card index in the background (progress in the Data tab).
+    """
     auth = exposure_check(settings, host, allow_open)
-    demo = build_app(settings)
+    demo = build_app(settings, embed_cards)
     demo.queue(default_concurrency_limit=8)
     # System fonts only: a theme's default web fonts would be fetched from a font CDN by the browser.
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)

@@ -70,7 +70,7 @@ def ingest_hub(services: Services, limit: int | None = 100, task: str | None = N
 
 @dataclass(frozen=True)
 class Rescore:
-    """How many observations were marked for rescoring, and how many were scored."""
+    """How many observations were marked for rescoring (0 for a plain scoring pass), and how many were scored."""
 
     marked: int
     scored: int
@@ -80,12 +80,34 @@ class Rescore:
         return asdict(self)
 
 
-def rescore(services: Services, progress: Progress = None) -> Rescore:
-    """Recompute every stored score with the current method and database context."""
-    from whichmodel.store.ingest import mark_for_rescore, score_pending
+def score(services: Services, progress: Progress = None, planned: Progress = None, marked: int = 0) -> Rescore:
+    """Score every observation not yet scored under the current method (in worker processes where it can).
 
-    marked = mark_for_rescore(services.engine)
-    return Rescore(marked, score_pending(services.engine, batch_size=services.settings.batch_size, progress=progress))
+    `planned` gets how many will be scored before scoring starts, `progress` each batch's count.
+    """
+    from whichmodel.store.ingest import score_pending
+
+    settings = services.settings
+    scored = score_pending(services.engine, batch_size=settings.batch_size, progress=progress, planned=planned,
+                           workers=settings.workers or None)  # fmt: skip
+    return Rescore(marked, scored)
+
+
+def start_card_sync(services: Services):
+    """Bring the card index up to date in a background thread; returns its progress (`status` shows it too).
+
+    Another process syncing the same data directory is not waited for: the progress then holds the error.
+    """
+    from whichmodel.store.vectors import start_background_sync
+
+    return start_background_sync(services.settings.home, lambda: services.cards, services.engine)
+
+
+def rescore(services: Services, progress: Progress = None, planned: Progress = None) -> Rescore:
+    """Recompute every stored score with the current method and database context."""
+    from whichmodel.store.ingest import mark_for_rescore
+
+    return score(services, progress, planned, marked=mark_for_rescore(services.engine))
 
 
 @dataclass
@@ -122,6 +144,10 @@ def status(services: Services, detail: bool = False) -> Status:
         with services.engine.connect() as conn:
             extra["leaderboard_rows"] = conn.execute(select(func.count()).select_from(LeaderboardRow)).scalar_one()
             extra["leaderboard_files"] = list(conn.execute(select(LeaderboardRow.source).distinct()).scalars())
+        from whichmodel.store.vectors import background_sync
+
+        if sync := background_sync(settings.home):  # this process's background embedding (the UI's)
+            extra["card_sync"] = sync.describe()
         try:
             extra["card_chunks"] = services.cards.count()
         except Exception as err:  # the rest of the status still shows, with why cards are missing
