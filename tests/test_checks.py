@@ -144,6 +144,18 @@ CASES = [
     ("weights_present", "README only", None, {"siblings": files("README.md", ".gitattributes")}, FAIL, 0.0),
     ("weights_present", "config and code only", None, {"siblings": files("config.json", "x.py")}, FAIL, 0.0),
     ("weights_present", "training state is not weights", None, {"siblings": files("training_args.bin")}, FAIL, 0.0),
+    # A retrieval app's FAISS store is pickled documents: unsafe to load, but not weights (no model here).
+    (
+        "weights_present",
+        "a vector-store pickle is not weights",
+        None,
+        {"siblings": files("app.py", "vectorstores/db_faiss/index.faiss", "vectorstores/db_faiss/index.pkl")},
+        FAIL,
+        0.0,
+    ),
+    ("unsafe_files", "a vector-store pickle is still pickle", None, {"siblings": files("db/index.pkl")}, FAIL, 0.0),
+    ("safetensors", "a vector store beside safetensors", None,
+     {"siblings": files("model.safetensors", "faiss_index/index.pkl")}, PASS, 1.0),  # fmt: skip
     ("weights_present", "a llamafile", None, {"siblings": files("phi-2.Q4_0.llamafile")}, PASS, 1.0),
     ("weights_present", "unknown files", None, {"siblings": None}, NOT_AVAILABLE, 0.0),
     ("unsafe_files", "GGML .bin is not pickle", None, {"siblings": files("ggml-model-q4_0.bin")}, PASS, 1.0),
