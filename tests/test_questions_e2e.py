@@ -208,7 +208,6 @@ def test_code_questions_name_code_models(agent, raw):
 
 # ---------------------------------------------------------------------------------------------------- findings
 @pytest.mark.parametrize(("question", "check", "outcome"), [
-    ("which models might be typosquats?", "typosquatting", "fail"),
     ("which models document their limitations?", "limitations", "pass"),
     ("which models claim a looser license than their base?", "license_consistency", "fail"),
     ("which models have pickle files", "unsafe_files", "fail"),
@@ -220,6 +219,15 @@ def test_finding_questions_filter_on_the_finding(agent, question, check, outcome
     for model in result["recommended"]:
         findings = [f for c in scorecard(engine, model)["categories"].values() for f in c["findings"]]
         assert any(f["check"] == check and f["outcome"] == outcome for f in findings), model
+
+
+def test_typosquat_question_filters_even_when_nothing_matches(agent):
+    """No shared-snapshot repo is a near miss of a genuinely popular one (test_checks checks that from the raw
+    records), so the answer is the filter's empty result, never an unfiltered top list."""
+    ask, _ = agent
+    result = ask("which models might be typosquats?")
+    assert result["tool_calls"][0]["args"]["finding"] == "typosquatting=fail"
+    assert result["recommended"] == [] and "0 model(s) match" in result["answer"]
 
 
 # ---------------------------------------------------------------------------------------------------- downloads
