@@ -426,3 +426,53 @@ def test_ask_json_lists_the_not_applied_parts(agent):
     assert result["not_applied"] == [line for line in result["answer"].splitlines() if line.startswith("Not applied")]
     assert any("cheapest" in line for line in result["not_applied"])
     assert any("raspberry pi" in line for line in result["not_applied"])
+
+
+# ---------------------------------------------------------------------------------------------- evaluation round
+UNSAFE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5", ".keras", ".pb")
+
+
+def test_follow_up_only_safetensors_means_no_unsafe_files(agent, raw):
+    ask, _ = agent
+    first = ask("most downloaded text generation models", thread="st1")
+    assert first["recommended"]
+    narrowed = ask("which of those ship only safetensors?", thread="st1")
+    assert narrowed["recommended"]
+    for model in narrowed["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert any(n.endswith(".safetensors") for n in names), model
+        # GGML weights named .bin are not pickles; anything else with these extensions is.
+        unsafe = [n for n in names if n.endswith(UNSAFE_EXTS) and not re.search(r"ggml|gguf", n)]
+        assert not unsafe, (model, unsafe)
+
+
+def test_no_weights_question_lists_repos_without_weight_files(agent, raw):
+    ask, _ = agent
+    result = ask("which repos have no weights, just a README")
+    expected = {m for m, r in raw.items() if has_weights(r) is False}
+    assert expected and result["recommended"]
+    assert set(result["recommended"]) <= expected
+
+
+def test_quantized_versions_named_after_the_base(agent, raw):
+    ask, _ = agent
+    result = ask("gemma 7b quantized versions")
+    assert result["filters"].get("base") == "google/gemma-7b" and result["filters"].get("relation") == "quantized"
+
+    # Quantizers' names in the repo or file names (HQQ, 1-bit ... beside QUANTIZED's GGUF/GPTQ/AWQ).
+    named = re.compile(QUANTIZED.pattern + r"|hqq|\d+[-_]?bit|quant", re.I)
+
+    def quantized(model: str) -> bool:
+        files = [s.get("rfilename", "") for s in raw[model].get("siblings") or []]
+        return bool(named.search(model)) or any(named.search(f) for f in files)
+
+    expected = {m for m in descendants(raw, "google/gemma-7b") if quantized(m)}
+    assert expected and result["recommended"]
+    assert set(result["recommended"]) <= expected
+
+
+def test_a_misspelt_filter_word_still_filters(agent, raw):
+    ask, _ = agent
+    result = ask("which modle is the most downlaoded?")
+    ranked = sorted((m for m, r in raw.items() if usable(r)), key=lambda m: -(raw[m].get("downloads") or 0))
+    assert result["recommended"] and result["recommended"][0] == ranked[0]
