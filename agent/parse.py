@@ -149,6 +149,15 @@ def correct_typos(text: str, keep: Callable[[str], bool] | None = None) -> str:
     return _WORD.sub(fix, text)
 
 
+def expand_aliases(text: str) -> str:
+    """The question with family abbreviations spelt out before a version ('sd 3' -> 'stable diffusion 3')."""
+    aliases = vocabulary().get("aliases") or {}
+    if not aliases:
+        return text
+    pattern = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, aliases)) + r")[ -](?=v?\d)", re.I)
+    return pattern.sub(lambda m: aliases[m[1].lower()] + " ", text)
+
+
 def _key(phrase: str) -> str:
     return re.sub(r"[\s-]+", " ", phrase.lower())
 
@@ -722,7 +731,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
     check_length(text)
-    text = correct_typos(text, keep=lambda word: (resolve_exact or resolve)(word) is not None)
+    text = expand_aliases(correct_typos(text, keep=lambda word: (resolve_exact or resolve)(word) is not None))
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
@@ -730,8 +739,14 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
     taken = []
+    suffix = re.compile(r"[ -](" + "|".join(map(re.escape, vocabulary().get("name_suffixes") or ["-"])) + r")\b", re.I)
     for start, end, name in _name_spans(text):
-        stored = resolve(name)
+        stored = None
+        follows = suffix.match(text, end)
+        if follows:  # "the phi-2 llamafile": the name with its format word, when that is a stored model
+            stored = resolve(f"{name}-{follows[1]}")
+            end = follows.end() if stored else end
+        stored = stored or resolve(name)
         if stored:
             spans.append((start, end, stored))
             taken.append((start, end))

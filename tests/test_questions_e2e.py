@@ -260,6 +260,10 @@ COMPARE = [
     ("which is safer, stable-diffusion-2-1 or stable diffusion 3 medium?",
      ["stable-diffusion-2-1", "stable-diffusion-3-medium"], "security"),
     ("phi-2, gemma-7b and bloom: which is best documented?", ["phi-2", "gemma-7b", "bloom"], "quality"),
+    # "sd" is a documented alias of stable diffusion: never the barely used repo named "sd21"
+    ("is sd 3 medium or sd 2.1 safer?", ["stable-diffusion-3-medium", "stable-diffusion-2-1"], "security"),
+    # a format word after a name is part of it when that names a stored repo
+    ("is phi-2 or the phi-2 llamafile safer?", ["phi-2", "phi-2-llamafile"], "security"),
 ]  # fmt: skip
 
 
