@@ -177,6 +177,8 @@ class SearchFilters:
     precision: str = "fp16"
     # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
     include_no_weights: bool = False
+    # Only these stored ids ("which of those is free for commercial use?" after a comparison); empty: all.
+    model_ids: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -396,6 +398,8 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"finding {check}={outcome}", found, None))
     if filters.min_downloads is not None:
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
+    if filters.model_ids:
+        conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
     if filters.max_memory_gb is not None:
         cap = params_for_memory(filters.max_memory_gb, filters.precision)
         label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"

@@ -480,3 +480,19 @@ def test_a_misspelt_filter_word_still_filters(agent, raw):
     result = ask("which modle is the most downlaoded?")
     ranked = sorted((m for m, r in raw.items() if usable(r)), key=lambda m: -(raw[m].get("downloads") or 0))
     assert result["recommended"] and result["recommended"][0] == ranked[0]
+
+
+def test_license_follow_up_after_a_comparison_filters_the_compared_models(agent, raw):
+    ask, _ = agent
+    compared = ask("compare phi-2 and gemma-7b", thread="cmp-lic")["models"]
+    assert len(compared) == 2
+    result = ask("which of those is free for commercial use?", thread="cmp-lic")
+    permissive = {"mit", "apache-2.0", "bsd", "bsd-2-clause", "bsd-3-clause", "cc-by-4.0", "cc0-1.0", "unlicense"}
+
+    def license_of(record: dict) -> str | None:
+        tags = [t.removeprefix("license:") for t in record.get("tags") or [] if t.startswith("license:")]
+        return (record.get("cardData") or {}).get("license") or (tags[0] if tags else None)
+
+    expected = [m for m in compared if license_of(raw[m]) in permissive]
+    assert expected and len(expected) < len(compared), "the pair splits on the license"
+    assert result["recommended"] == expected
