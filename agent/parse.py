@@ -124,7 +124,8 @@ def correct_typos(text: str, keep: Callable[[str], bool] | None = None) -> str:
     """The question with misspelt filter words corrected ("most downlaoded" -> "most downloaded").
 
     A word of 5+ letters that is not a keyword, a filler word or a stop word is replaced by the one keyword
-    within one edit (a swap of two neighbours counts as one; two edits for words of 9+ letters); a word with
+    within one edit (a swap of two neighbours counts as one; two edits for words of 9+ letters; only a swap for
+    5-letter keywords, which sit one substitution from many English words); a word with
     two equally close keywords, or for which `keep` says it names something (a model), stays. Linear in the
     question: each word is compared with a fixed vocabulary.
     """
@@ -137,7 +138,14 @@ def correct_typos(text: str, keep: Callable[[str], bool] | None = None) -> str:
         if lower in known or lower.rstrip("s") in known:
             return word
         limit = 2 if len(lower) >= 9 else 1
-        close = [k for k in keywords if abs(len(k) - len(lower)) <= limit and OSA.distance(lower, k) <= limit]
+
+        def near(k: str) -> bool:
+            if abs(len(k) - len(lower)) > limit or OSA.distance(lower, k) > limit:
+                return False
+            # A 5-letter keyword is one substitution from many English words ("store" / "story"): only a swap.
+            return len(k) > 5 or sorted(k) == sorted(lower)
+
+        close = [k for k in keywords if near(k)]
         if not close:
             return word
         best = min(OSA.distance(lower, k) for k in close)
