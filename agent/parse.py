@@ -23,6 +23,7 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
+from rapidfuzz.distance import OSA
 from whichmodel.trends.views import load_releases
 
 INTENTS = ("recommend", "compare", "explain", "trend", "cards", "score", "followup", "help", "out_of_scope")
@@ -99,6 +100,70 @@ def _tables() -> dict:
         "languages": (_phrase_pattern(list(langs)), langs),
         "gpus": (_phrase_pattern(list(gpus)), gpus),
     }
+
+
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset[str]:
+    """Words a misspelling may be corrected to: `keywords` and the single words of the task and finding tables.
+
+    Languages count too; only words of 5 letters or more (shorter ones are too close to too many others).
+    """
+    vocab = vocabulary()
+    words = set(vocab["keywords"]) | set(vocab["languages"])
+    for table in ("tasks", "findings"):
+        for entry in vocab[table]:
+            for phrase in entry["words"]:
+                words.update(re.findall(r"[a-z]+", phrase.lower()))
+    return frozenset(w for w in words if len(w) >= 5 and w.isalpha())
+
+
+_WORD = re.compile(r"(?<![\w/.\-])[a-z]{5,}(?![\w/\-])", re.I)
+
+
+def correct_typos(text: str, keep: Callable[[str], bool] | None = None) -> str:
+    """The question with misspelt filter words corrected ("most downlaoded" -> "most downloaded").
+
+    A word of 5+ letters that is not a keyword, a filler word or a stop word is replaced by the one keyword
+    within one edit (a swap of two neighbours counts as one; two edits for words of 9+ letters; only a swap for
+    5-letter keywords, which sit one substitution from many English words); a word with
+    two equally close keywords, or for which `keep` says it names something (a model), stays. Linear in the
+    question: each word is compared with a fixed vocabulary.
+    """
+    keywords = _keywords()
+    known = keywords | _FILLER | _STOP
+
+    def fix(match: re.Match) -> str:
+        word = match[0]
+        lower = word.lower()
+        if lower in known or lower.rstrip("s") in known:
+            return word
+        limit = 2 if len(lower) >= 9 else 1
+
+        def near(k: str) -> bool:
+            if abs(len(k) - len(lower)) > limit or OSA.distance(lower, k) > limit:
+                return False
+            # A 5-letter keyword is one substitution from many English words ("store" / "story"): only a swap.
+            return len(k) > 5 or sorted(k) == sorted(lower)
+
+        close = [k for k in keywords if near(k)]
+        if not close:
+            return word
+        best = min(OSA.distance(lower, k) for k in close)
+        nearest = [k for k in close if OSA.distance(lower, k) == best]
+        if len(nearest) != 1 or (keep is not None and keep(lower)):
+            return word
+        return nearest[0]
+
+    return _WORD.sub(fix, text)
+
+
+def expand_aliases(text: str) -> str:
+    """The question with family abbreviations spelt out before a version ('sd 3' -> 'stable diffusion 3')."""
+    aliases = vocabulary().get("aliases") or {}
+    if not aliases:
+        return text
+    pattern = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, aliases)) + r")[ -](?=v?\d)", re.I)
+    return pattern.sub(lambda m: aliases[m[1].lower()] + " ", text)
 
 
 def _key(phrase: str) -> str:
@@ -196,7 +261,8 @@ _LINEAGE = re.compile(
 )
 _LINEAGE_AFTER = re.compile(
     r"\s(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quants?|quanti[sz]ations?|derivatives?|descendants?|"
-    r"variants?|distills?)\b",
+    r"variants?|distills?|"
+    r"(?:quanti[sz]ed|fine[- ]?tuned|merged)\s(?:versions?|copies|models?|variants?|builds?|repos?))\b",
     re.I,
 )
 RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
@@ -216,7 +282,7 @@ _FILLER = set(
     "small large big new old available there here now license licensed licence licenced text texts speak speaks "
     "speaking spoken need needed needs publish publishes ruled out language languages written data version "
     "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
-    "rated rating ranking ranked rank right now today currently".split()
+    "rated rating ranking ranked rank right now today currently repo repos repository repositories".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -673,6 +739,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
     check_length(text)
+    text = expand_aliases(correct_typos(text, keep=lambda word: (resolve_exact or resolve)(word) is not None))
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
@@ -680,8 +747,14 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
     taken = []
+    suffix = re.compile(r"[ -](" + "|".join(map(re.escape, vocabulary().get("name_suffixes") or ["-"])) + r")\b", re.I)
     for start, end, name in _name_spans(text):
-        stored = resolve(name)
+        stored = None
+        follows = suffix.match(text, end)
+        if follows:  # "the phi-2 llamafile": the name with its format word, when that is a stored model
+            stored = resolve(f"{name}-{follows[1]}")
+            end = follows.end() if stored else end
+        stored = stored or resolve(name)
         if stored:
             spans.append((start, end, stored))
             taken.append((start, end))

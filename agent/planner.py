@@ -22,7 +22,7 @@ from whichmodel.usecases.models import resolve
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
-                  "max_memory_gb", "precision")  # fmt: skip
+                  "max_memory_gb", "precision", "model_ids")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -171,6 +171,9 @@ class Planner:
                         for key in exclusive:
                             slots.pop(key, None)
                 return plan.but(intent="recommend", slots=slots | {k: new_slots[k] for k in refines})
+            compared = last.models if last.intent in ("compare", "score") and len(last.models) > 1 else listed
+            if refines - {"sort"} and compared:  # "which of those is free for commercial use?" after a comparison
+                return plan.but(intent="recommend", slots={k: new_slots[k] for k in refines} | {"model_ids": compared})
             focus = (last.models or listed or [None])[0]
             if lowered.lstrip().startswith("why") and focus:
                 category = _category(last.slots) if last.intent != "explain" else last.slots.get("category", "overall")

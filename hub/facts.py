@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card, size_sentence
-from whichmodel.hub.formats import WEIGHT_KINDS, file_kind, load_class
+from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
 from whichmodel.hub.licenses import classify_license
 from whichmodel.hub.validate import count_problem, repo_id_problem
 
@@ -361,7 +361,7 @@ def _is_adapter(facts: ModelFacts) -> bool:
         and not _ADAPTER_FILE.match(f)
         and not re.search(r"lora|adapter", f, re.I)
         and load_class(file_kind(f))
-        and file_kind(f) != "training-state"
+        and file_kind(f) not in PICKLED_NON_WEIGHTS
     ]
     return not full
 

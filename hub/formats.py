@@ -13,7 +13,8 @@ The pickle extensions are read from picklescan, the scanner the Hub itself runs,
 opens as PyTorch, pickle or NumPy data is pickle-based here. Its generic containers (`.dat`, `.data`, `.zip`,
 `.7z`) are opened by picklescan to look inside; from a file name alone nothing can be said about them, so
 they are `container`, not weights. Training state that trainers pickle beside the weights
-(`training_args.bin`, `optimizer.pt` ...) is pickle-based but is not the model's weights.
+(`training_args.bin`, `optimizer.pt` ...) and vector-store indexes that retrieval apps pickle (LangChain's FAISS
+`index.pkl`, files under a `vectorstore/` or `faiss` folder) are pickle-based but are not model weights.
 """
 
 from __future__ import annotations
@@ -110,30 +111,43 @@ _TRAINING_STATE = re.compile(
     r"random_states_\d+\.pkl|[\w-]*optim_states\.pt)$",
     re.I,
 )
+# A retrieval app's vector store: LangChain's FAISS `index.pkl` / `docstore.pkl`, or a pickle under a folder named
+# for a vector store (`vectorstores/db_faiss/`, `vector_db/`, `chroma_db/` ...). Pickled, but documents, not a model.
+_VECTOR_INDEX = re.compile(
+    r"(?:^|/)(?:index|docstore)\.(?:pkl|pickle)$|(?:^|/)[\w.-]*(?:vector[_-]?(?:store|db|index)|faiss|chroma)[\w.-]*/",
+    re.I,
+)
+TRAINING_STATE = "training-state"
+VECTOR_INDEX = "vector-index"
+# Pickle-based kinds that are not the model's weights: unsafe to load, but they do not make a repo a model.
+PICKLED_NON_WEIGHTS = (TRAINING_STATE, VECTOR_INDEX)
 # Split uploads: `model.gguf.part1of5`, `model.safetensors.00001-of-00002` keep the inner extension's kind.
 _PART = re.compile(r"\.(?:part\d+of\d+|\d{5}-of-\d{5})$", re.I)
 
 
 def file_kind(name: str) -> str:
-    """The kind of one repository file: a weight kind, `training-state`, `code`, `config`, ... or `other`."""
+    """The kind of one repository file: a weight kind, `training-state`, `vector-index`, `code`, ... or `other`."""
     lower = _PART.sub("", name.lower())
     if lower.endswith("/") or lower.endswith(".gitattributes"):
         return "other"
     base = lower.rsplit("/", 1)[-1]
     if _TRAINING_STATE.search(lower):
-        return "training-state"
+        return TRAINING_STATE
     dot = base.rfind(".")
     if dot < 0:
         return "other"
     ext = base[dot:]
     if ext == ".bin" and _GGML_BIN.search(base[:dot] + "."):
         return "ggml"
-    return _KIND_OF_EXT.get(ext) or OTHER_KINDS.get(ext, "other")
+    kind = _KIND_OF_EXT.get(ext) or OTHER_KINDS.get(ext, "other")
+    if LOAD_CLASS_OF_KIND.get(kind) == PICKLE and _VECTOR_INDEX.search(lower):
+        return VECTOR_INDEX
+    return kind
 
 
 def load_class(kind: str) -> str | None:
     """How files of a kind load; None for kinds that are not weights."""
-    if kind == "training-state":
+    if kind in PICKLED_NON_WEIGHTS:
         return PICKLE
     return LOAD_CLASS_OF_KIND.get(kind)
 
@@ -147,6 +161,10 @@ def markdown_table() -> str:
     lines.append(
         "| training state | pickle | `training_args.bin` `optimizer.pt` `scheduler.pt` `rng_state*.pth` ... "
         "| pickled by trainers beside the weights; unsafe to load, but not the model's weights |"
+    )
+    lines.append(
+        "| vector index | pickle | `index.pkl` `docstore.pkl`, pickles under a `vectorstore/`, `faiss` or `chroma` "
+        "folder | a retrieval app's pickled document store; unsafe to load, but not model weights |"
     )
     lines.append(
         f"| container | (not weights) | {' '.join(f'`{e}`' for e in CONTAINER_EXTS)} "

@@ -25,7 +25,7 @@ from typing import Any
 
 from whichmodel.hub.client import HubClient, HubError
 from whichmodel.hub.facts import ModelFacts, iso_utc
-from whichmodel.hub.formats import PICKLE, file_kind
+from whichmodel.hub.formats import PICKLE, PICKLED_NON_WEIGHTS, file_kind
 
 # picklescan reports each dangerous import through logging; with no handler those lines would reach stderr
 # (logging's last resort) in the middle of a CLI's output. The findings carry them instead.
@@ -118,7 +118,7 @@ class SecurityScan:
 
 # ------------------------------------------------------------------------------------------------ selection
 # The pickle-based kinds picklescan reads: weights and the trainer state saved beside them (torch.load'ed on resume).
-PICKLE_KINDS = (PICKLE, "training-state")
+PICKLE_KINDS = (PICKLE, *PICKLED_NON_WEIGHTS)
 
 
 def pickle_files(facts: ModelFacts) -> list[str]:

@@ -466,7 +466,7 @@ def example_code(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
 @check("typosquatting")
 def typosquatting(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """A near miss of a far more popular model by another author."""
-    squat = ctx.squats(facts.id, facts.downloads)
+    squat = ctx.squats(facts.id, facts.downloads, facts.base_models or ())
     if squat is None:
         return Result(PASS, 1.0, [ev("id", facts.id)], "Not a near miss of any popular model by another author.")
     ref = squat.reference

@@ -7,6 +7,7 @@ check, so checks stay pure functions of (facts, context).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -73,6 +74,34 @@ def _only_digits_differ(a: str, b: str) -> bool:
     )
 
 
+_WORDS = re.compile(r"[a-z]+")
+
+
+def is_generic_name(name: str, generic_words: Iterable[str]) -> bool:
+    """True when a repo name is only generic words and numbers ('outputs', 'test-model', 'checkpoint-500').
+
+    Such names are what trainers write by default; two of them being close says nothing about imitation.
+    """
+    words = _WORDS.findall(name.casefold())
+    vocabulary = {w.casefold() for w in generic_words}
+    return bool(words) and all(w in vocabulary for w in words)
+
+
+def same_family(bases: Iterable[str], ref: Reference) -> bool:
+    """True when a declared base model is the reference or shares its name stem (DeepSeek-R1 vs DeepSeek-R1-FP4).
+
+    A repo that declares that base is a derivative of the family, named after it on purpose, not a squat.
+    """
+    ref_name = fold(ref.name)
+    for base in bases:
+        if base.casefold() == ref.id.casefold():
+            return True
+        name = fold(base.split("/", 1)[-1])
+        if name and (ref_name.startswith(name) or name.startswith(ref_name)):
+            return True
+    return False
+
+
 @dataclass
 class ScoringContext:
     """Curated lists plus database-derived knowledge that checks consult."""
@@ -108,10 +137,19 @@ class ScoringContext:
     def _folded_orgs(self) -> dict[str, str]:
         return {fold(org): org for org in self._orgs}
 
-    def squats(self, model_id: str, downloads: int | None) -> Squat | None:
-        """The popular model this id imitates, if its org or name is a near miss of one by another author."""
+    def squats(self, model_id: str, downloads: int | None, bases: Iterable[str] = ()) -> Squat | None:
+        """The popular model this id imitates, if its org or name is a near miss of one by another author.
+
+        The reference must be genuinely popular (curated, or at least `min_reference_downloads` and
+        `popularity_ratio` times the suspect's downloads); generic names (`generic_names`: outputs, model,
+        checkpoint ...) neither imitate nor are imitated; a repo whose declared base (`bases`) is of the
+        reference's family is a derivative.
+        """
         params = self.typo_params
         ratio = params.get("popularity_ratio", 10)
+        floor = params.get("min_reference_downloads", 0)
+        generic = params.get("generic_names", ())
+        bases = list(bases)
         max_org = params.get("max_org_distance", 2)
         max_name = params.get("max_name_distance", 2)
         min_len = params.get("min_length", 5)
@@ -120,7 +158,11 @@ class ScoringContext:
         mine = max(downloads or 0, 1)
 
         def far_more_popular(ref: Reference) -> bool:
-            return ref.downloads is None or ref.downloads >= ratio * mine
+            popular = ref.downloads is None or (ref.downloads >= ratio * mine and ref.downloads >= floor)
+            return popular and not is_generic_name(ref.name, generic) and not same_family(bases, ref)
+
+        if is_generic_name(name, generic):
+            return None
 
         if org_cf not in self._orgs and len(org_cf) >= min_len:
             # 1. Org near miss: an impostor org publishing a same-named (or near-named) model.

@@ -177,6 +177,8 @@ class SearchFilters:
     precision: str = "fp16"
     # Repos with no weight files (README, config or code only) are not usable models: left out unless asked.
     include_no_weights: bool = False
+    # Only these stored ids ("which of those is free for commercial use?" after a comparison); empty: all.
+    model_ids: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -364,6 +366,11 @@ class Filter(NamedTuple):
     facet: tuple[str, object] | None
 
 
+def _includes_no_weights(filters: SearchFilters) -> bool:
+    """Repos without weights are listed when asked for, or when the question is about them (no weight files)."""
+    return filters.include_no_weights or "weights_present=fail" in filters.findings
+
+
 def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[Filter]:
     """Each active filter, in the order they are applied.
 
@@ -413,11 +420,13 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"finding {check}={outcome}", found, None))
     if filters.min_downloads is not None:
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
+    if filters.model_ids:
+        conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
     if filters.max_memory_gb is not None:
         cap = params_for_memory(filters.max_memory_gb, filters.precision)
         label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"
         conds.append(Filter(label, cols.params <= cap, None))
-    if not filters.include_no_weights:
+    if not _includes_no_weights(filters):
         conds.append(Filter(NO_WEIGHTS_FILTER, or_(cols.has_weights.is_(None), cols.has_weights.is_(True)),
                             ("has_weights", facets.Not((False,)))))  # fmt: skip
     return conds
@@ -484,7 +493,7 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
         unindexed = [f.condition for f in filter_conditions(filters, unindexed=True)]
         rows = _ranked(conn, filters.sort, conds, unindexed, total, filters.limit)
         left_out = 0
-        if not filters.include_no_weights:
+        if not _includes_no_weights(filters):
             left_out = count_matching(conn, [f for f in active if f.label != NO_WEIGHTS_FILTER]) - total
     results = []
     for row in rows:

@@ -144,6 +144,18 @@ CASES = [
     ("weights_present", "README only", None, {"siblings": files("README.md", ".gitattributes")}, FAIL, 0.0),
     ("weights_present", "config and code only", None, {"siblings": files("config.json", "x.py")}, FAIL, 0.0),
     ("weights_present", "training state is not weights", None, {"siblings": files("training_args.bin")}, FAIL, 0.0),
+    # A retrieval app's FAISS store is pickled documents: unsafe to load, but not weights (no model here).
+    (
+        "weights_present",
+        "a vector-store pickle is not weights",
+        None,
+        {"siblings": files("app.py", "vectorstores/db_faiss/index.faiss", "vectorstores/db_faiss/index.pkl")},
+        FAIL,
+        0.0,
+    ),
+    ("unsafe_files", "a vector-store pickle is still pickle", None, {"siblings": files("db/index.pkl")}, FAIL, 0.0),
+    ("safetensors", "a vector store beside safetensors", None,
+     {"siblings": files("model.safetensors", "faiss_index/index.pkl")}, PASS, 1.0),  # fmt: skip
     ("weights_present", "a llamafile", None, {"siblings": files("phi-2.Q4_0.llamafile")}, PASS, 1.0),
     ("weights_present", "unknown files", None, {"siblings": None}, NOT_AVAILABLE, 0.0),
     ("unsafe_files", "GGML .bin is not pickle", None, {"siblings": files("ggml-model-q4_0.bin")}, PASS, 1.0),
@@ -305,7 +317,72 @@ def test_reputable_provider_from_database_record():
 
 
 def test_typosquat_needs_a_far_more_popular_reference():
-    popular = ScoringContext(references=[Reference("bigorg/awesome-model", 100)], providers={})
+    popular = ScoringContext(references=[Reference("bigorg/awesome-model", 100_000)], providers={})
     # The impostor is itself popular: not "far less popular", so not flagged.
-    assert run("typosquatting", ctx=popular, id="bigorq/awesome-model", author="bigorq", downloads=50).outcome == PASS
+    impostor = {"id": "bigorq/awesome-model", "author": "bigorq"}
+    assert run("typosquatting", ctx=popular, **impostor, downloads=50_000).outcome == PASS
     assert run("typosquatting", ctx=popular, id="bigorq/awesome-model", author="bigorq", downloads=1).outcome == FAIL
+
+
+def test_typosquat_target_must_be_genuinely_popular():
+    floor = METHOD.check("typosquatting").params["min_reference_downloads"]
+    below = ScoringContext(references=[Reference("bigorg/awesome-model", floor - 1)], providers={})
+    at = ScoringContext(references=[Reference("bigorg/awesome-model", floor)], providers={})
+    # Far more popular than the suspect (0 downloads) but not popular at all: nobody imitates it.
+    assert run("typosquatting", ctx=below, id="bigorq/awesome-model", author="bigorq", downloads=0).outcome == PASS
+    assert run("typosquatting", ctx=at, id="bigorq/awesome-model", author="bigorq", downloads=0).outcome == FAIL
+
+
+@pytest.mark.parametrize("name", ["outputs", "output", "test-model", "checkpoint-500", "my_model_2", "results"])
+def test_generic_names_are_not_typosquats(name):
+    refs = [Reference("bigorg/output", 10**6), Reference("bigorg/test_model", 10**6),
+            Reference("bigorg/checkpoint-50", 10**6), Reference("bigorg/my-model", 10**6),
+            Reference("bigorg/result", 10**6)]  # fmt: skip
+    ctx = ScoringContext(references=refs, providers={})
+    assert run("typosquatting", ctx=ctx, id=f"someone/{name}", author="someone", downloads=0).outcome == PASS
+    # A specific name close to a popular one is still caught.
+    ctx = ScoringContext(references=[Reference("bigorg/Llama-3-Instruct", 10**6)], providers={})
+    assert run("typosquatting", ctx=ctx, id="someone/Llama-3-Instruc", author="someone", downloads=0).outcome == FAIL
+
+
+def test_a_derivative_of_the_targets_family_is_not_a_typosquat():
+    ctx = ScoringContext(references=[Reference("nvidia/DeepSeek-R1-FP4", 58_000)], providers={})
+    plain = {"id": "someone/deepseek-r1-dpo", "author": "someone", "downloads": 0}
+    derived = {**plain, "tags": ["base_model:adapter:deepseek-ai/DeepSeek-R1"]}
+    assert run("typosquatting", ctx=ctx, **plain).outcome == FAIL
+    assert run("typosquatting", ctx=ctx, **derived).outcome == PASS
+
+
+def test_no_generic_name_or_unpopular_target_flagged_in_the_snapshots(ingested, snapshot_dirs):
+    """From the raw records: no repo named only with generic words is a typosquat, and every flagged repo's
+    target had at least the documented download floor in some snapshot."""
+    import json
+    import re
+
+    from sqlalchemy import select
+    from whichmodel.store.models import FindingRow, Observation
+
+    generic = re.compile(r"^(?:outputs?|models?|tests?|checkpoints?|results?)(?:[-_]?\d+)?$", re.I)
+    downloads, generic_ids = {}, set()
+    for snap in snapshot_dirs:
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            downloads[record["id"]] = max(downloads.get(record["id"], 0), record.get("downloads") or 0)
+            if generic.match(record["id"].split("/", 1)[-1]):
+                generic_ids.add(record["id"])
+    assert generic_ids, "the shared snapshots hold generically named repos"
+    engine, _, _ = ingested
+    finding, obs = FindingRow.__table__, Observation.__table__
+    query = (
+        select(obs.c.model_id, finding.c.evidence)
+        .join(obs, obs.c.id == finding.c.observation_id)
+        .where(finding.c.check == "typosquatting", finding.c.outcome == "fail",
+               finding.c.method_version == obs.c.scored_version)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        flagged = {mid: json.loads(evidence) for mid, evidence in conn.execute(query)}
+    assert not generic_ids & set(flagged)
+    floor = METHOD.check("typosquatting").params["min_reference_downloads"]
+    for model, evidence in flagged.items():
+        target = next(e["value"] for e in evidence if e["field"] == "imitates")
+        assert target not in downloads or downloads[target] >= floor, (model, target)

@@ -18,6 +18,8 @@ KNOWN = {
     "mistral-7b-v0.1": "mistralai/Mistral-7B-v0.1", "bloom": "bigscience/bloom", "r1-1776": "perplexity-ai/r1-1776",
     "janus-pro-7b": "deepseek-ai/Janus-Pro-7B", "stable-diffusion-2-1": "stabilityai/stable-diffusion-2-1",
     "stable-diffusion-3-medium": "stabilityai/stable-diffusion-3-medium",
+    "stable-diffusion-2.1": "stabilityai/stable-diffusion-2-1", "phi-2-llamafile": "jartine/phi-2-llamafile",
+    "sd21": "someone/sd21",  # a barely used repo named like the abbreviation
     "gpt-neox-20b": "EleutherAI/gpt-neox-20b", "cogvideox-5b": "THUDM/CogVideoX-5b",
     "stable-diffusion": "stabilityai/stable-diffusion-2-1",  # the database resolves a name prefix to its best-known
 }  # fmt: skip

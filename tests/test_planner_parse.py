@@ -213,3 +213,23 @@ def test_ordinals(text, index):
 def test_names_skip_sizes_years_and_license_words():
     names = mentioned_names("compare gemma-7b with a 7B apache-2.0 model from 2024 that is open-source")
     assert names == ["gemma-7b"]
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("most downlaoded modle", "most downloaded model"),       # swaps
+    ("models I can acess", "models I can access"),            # a dropped letter
+    ("tranlsation models", "translation models"),
+    ("models to store on a laptop", "models to store on a laptop"),  # 'store' is not 'story': English stays
+    ("which modal is best", "which modal is best"),           # one substitution from a 5-letter word: kept
+    ("compare gemma-7b and phi-2", "compare gemma-7b and phi-2"),    # names are never touched
+])  # fmt: skip
+def test_misspelt_filter_words_are_corrected_and_nothing_else(typed, meant):
+    from whichmodel.agent.parse import correct_typos
+
+    assert correct_typos(typed) == meant
+
+
+def test_a_word_that_names_a_model_is_not_corrected():
+    from whichmodel.agent.parse import correct_typos
+
+    assert correct_typos("is modle safe", keep=lambda word: word == "modle") == "is modle safe"

@@ -208,7 +208,6 @@ def test_code_questions_name_code_models(agent, raw):
 
 # ---------------------------------------------------------------------------------------------------- findings
 @pytest.mark.parametrize(("question", "check", "outcome"), [
-    ("which models might be typosquats?", "typosquatting", "fail"),
     ("which models document their limitations?", "limitations", "pass"),
     ("which models claim a looser license than their base?", "license_consistency", "fail"),
     ("which models have pickle files", "unsafe_files", "fail"),
@@ -220,6 +219,15 @@ def test_finding_questions_filter_on_the_finding(agent, question, check, outcome
     for model in result["recommended"]:
         findings = [f for c in scorecard(engine, model)["categories"].values() for f in c["findings"]]
         assert any(f["check"] == check and f["outcome"] == outcome for f in findings), model
+
+
+def test_typosquat_question_filters_even_when_nothing_matches(agent):
+    """No shared-snapshot repo is a near miss of a genuinely popular one (test_checks checks that from the raw
+    records), so the answer is the filter's empty result, never an unfiltered top list."""
+    ask, _ = agent
+    result = ask("which models might be typosquats?")
+    assert result["tool_calls"][0]["args"]["finding"] == "typosquatting=fail"
+    assert result["recommended"] == [] and "0 model(s) match" in result["answer"]
 
 
 # ---------------------------------------------------------------------------------------------------- downloads
@@ -252,6 +260,10 @@ COMPARE = [
     ("which is safer, stable-diffusion-2-1 or stable diffusion 3 medium?",
      ["stable-diffusion-2-1", "stable-diffusion-3-medium"], "security"),
     ("phi-2, gemma-7b and bloom: which is best documented?", ["phi-2", "gemma-7b", "bloom"], "quality"),
+    # "sd" is a documented alias of stable diffusion: never the barely used repo named "sd21"
+    ("is sd 3 medium or sd 2.1 safer?", ["stable-diffusion-3-medium", "stable-diffusion-2-1"], "security"),
+    # a format word after a name is part of it when that names a stored repo
+    ("is phi-2 or the phi-2 llamafile safer?", ["phi-2", "phi-2-llamafile"], "security"),
 ]  # fmt: skip
 
 
@@ -418,3 +430,69 @@ def test_ask_json_lists_the_not_applied_parts(agent):
     assert result["not_applied"] == [line for line in result["answer"].splitlines() if line.startswith("Not applied")]
     assert any("cheapest" in line for line in result["not_applied"])
     assert any("raspberry pi" in line for line in result["not_applied"])
+
+
+# ---------------------------------------------------------------------------------------------- evaluation round
+UNSAFE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5", ".keras", ".pb")
+
+
+def test_follow_up_only_safetensors_means_no_unsafe_files(agent, raw):
+    ask, _ = agent
+    first = ask("most downloaded text generation models", thread="st1")
+    assert first["recommended"]
+    narrowed = ask("which of those ship only safetensors?", thread="st1")
+    assert narrowed["recommended"]
+    for model in narrowed["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert any(n.endswith(".safetensors") for n in names), model
+        # GGML weights named .bin are not pickles; anything else with these extensions is.
+        unsafe = [n for n in names if n.endswith(UNSAFE_EXTS) and not re.search(r"ggml|gguf", n)]
+        assert not unsafe, (model, unsafe)
+
+
+def test_no_weights_question_lists_repos_without_weight_files(agent, raw):
+    ask, _ = agent
+    result = ask("which repos have no weights, just a README")
+    expected = {m for m, r in raw.items() if has_weights(r) is False}
+    assert expected and result["recommended"]
+    assert set(result["recommended"]) <= expected
+
+
+def test_quantized_versions_named_after_the_base(agent, raw):
+    ask, _ = agent
+    result = ask("gemma 7b quantized versions")
+    assert result["filters"].get("base") == "google/gemma-7b" and result["filters"].get("relation") == "quantized"
+
+    # Quantizers' names in the repo or file names (HQQ, 1-bit ... beside QUANTIZED's GGUF/GPTQ/AWQ).
+    named = re.compile(QUANTIZED.pattern + r"|hqq|\d+[-_]?bit|quant", re.I)
+
+    def quantized(model: str) -> bool:
+        files = [s.get("rfilename", "") for s in raw[model].get("siblings") or []]
+        return bool(named.search(model)) or any(named.search(f) for f in files)
+
+    expected = {m for m in descendants(raw, "google/gemma-7b") if quantized(m)}
+    assert expected and result["recommended"]
+    assert set(result["recommended"]) <= expected
+
+
+def test_a_misspelt_filter_word_still_filters(agent, raw):
+    ask, _ = agent
+    result = ask("which modle is the most downlaoded?")
+    ranked = sorted((m for m, r in raw.items() if usable(r)), key=lambda m: -(raw[m].get("downloads") or 0))
+    assert result["recommended"] and result["recommended"][0] == ranked[0]
+
+
+def test_license_follow_up_after_a_comparison_filters_the_compared_models(agent, raw):
+    ask, _ = agent
+    compared = ask("compare phi-2 and gemma-7b", thread="cmp-lic")["models"]
+    assert len(compared) == 2
+    result = ask("which of those is free for commercial use?", thread="cmp-lic")
+    permissive = {"mit", "apache-2.0", "bsd", "bsd-2-clause", "bsd-3-clause", "cc-by-4.0", "cc0-1.0", "unlicense"}
+
+    def license_of(record: dict) -> str | None:
+        tags = [t.removeprefix("license:") for t in record.get("tags") or [] if t.startswith("license:")]
+        return (record.get("cardData") or {}).get("license") or (tags[0] if tags else None)
+
+    expected = [m for m in compared if license_of(raw[m]) in permissive]
+    assert expected and len(expected) < len(compared), "the pair splits on the license"
+    assert result["recommended"] == expected

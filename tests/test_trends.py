@@ -410,6 +410,43 @@ def test_history_and_alert_from_two_snapshot_dates(ingested):
     ]
 
 
+def _raw_sequences(snapshot_dirs):
+    """Every model's snapshot records by date, read straight from the shared models.jsonl files."""
+    seqs = defaultdict(list)
+    for snap in snapshot_dirs:
+        with (snap / "models.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                if isinstance(record, dict) and isinstance(record.get("id"), str):
+                    seqs[record["id"]].append((snap.name, record))
+    return seqs
+
+
+def test_unsafe_files_alert_skips_a_partial_record_between_two_full_ones(ingested, snapshot_dirs):
+    """A record without a file list between two full ones must not hide weights turning from safe to pickle."""
+    pickle_ext = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+    def pickles(record):
+        return sum(str(s.get("rfilename", "")).lower().endswith(pickle_ext) for s in record["siblings"])
+
+    expected = {}
+    for model, seq in _raw_sequences(snapshot_dirs).items():
+        full = [(day, r) for day, r in sorted(seq, key=lambda x: x[0]) if isinstance(r.get("siblings"), list)]
+        days = [day for day, _ in sorted(seq, key=lambda x: x[0])]
+        for (d1, r1), (d2, r2) in zip(full, full[1:], strict=False):
+            has_gap = days.index(d2) - days.index(d1) > 1
+            if has_gap and pickles(r1) == 0 and pickles(r2) > 0 and r1["siblings"]:
+                expected[model] = (f"{d1}T00:00:00Z", f"{d2}T00:00:00Z")
+    assert expected, "the shared snapshots hold at least one such case"
+    engine, _, _ = ingested
+    alerts = run_view(engine, "alerts", TrendParams())["rows"]
+    found = {(r["model_id"], r["previous"], r["observed_at"]) for r in alerts if r["alert"] == "unsafe_files_added"}
+    for model, (before, after) in expected.items():
+        assert (model, before, after) in found, model
+    by_key = {(r["model_id"], r["observed_at"]): r for r in alerts if r["alert"] == "unsafe_files_added"}
+    assert all(by_key[(m, a)]["before"] == 0 for m, (_, a) in expected.items())
+
+
 def test_alert_kinds_from_hand_made_observations(engine):
     from factories import make_facts
     from whichmodel.hub.snapshot import Parsed

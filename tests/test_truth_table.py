@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from whichmodel.hub.formats import load_class
+from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, load_class
 from whichmodel.store.queries import scorecard
 
 TABLE = Path(__file__).parent / "data" / "truth_table.csv"
@@ -51,7 +51,7 @@ def test_derived_facts_match_the_table(row, cards):
     else:
         assert facts["has_weights"] is None, why
     if facts["file_kinds"] is not None:
-        classes = {load_class(k) for k in facts["file_kinds"] if load_class(k) and k != "training-state"}
+        classes = {load_class(k) for k in facts["file_kinds"] if load_class(k) and k not in PICKLED_NON_WEIGHTS}
         assert classes == set(filter(None, row["load_classes"].split(";"))), why
     assert (facts["base_relation"] == "adapter") is (row["adapter"] == "true"), why
     assert facts["license_class"] == row["license_declared"], why
@@ -63,3 +63,31 @@ def test_derived_facts_match_the_table(row, cards):
     if row["has_weights"] == "false":  # not a usable model: security says so and cannot win
         security = card["categories"]["security"]
         assert security["score"] == 0.0 and security["rank"] == 0.0, why
+
+
+def test_repos_whose_only_pickles_are_vector_stores_hold_no_weights(cards, ingested, snapshot_dirs):
+    """From the raw records: a repo whose only weight-like files are pickles under a vector-store folder (or
+    LangChain's FAISS `index.pkl`) holds no weights, cannot pass on security, and its pickles still count."""
+    import json
+    import re
+
+    store = re.compile(r"(?:^|/)index\.pkl$|(?:vector[_-]?store|faiss|chroma)[^/]*/", re.I)
+    weight_ext = re.compile(r"\.(?:safetensors|gguf|ggml|bin|pt|pth|ckpt|pkl|pickle|onnx|h5|keras|msgpack|llamafile)$")
+    expected = {}
+    for snap in snapshot_dirs:
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            names = [s.get("rfilename", "") for s in (record.get("siblings") or []) if isinstance(s, dict)]
+            weightish = [n for n in names if weight_ext.search(n.lower())]
+            if weightish and all(store.search(n) for n in weightish):
+                expected[record["id"]] = sum(n.lower().endswith(".pkl") for n in weightish)
+    assert expected, "the shared snapshots hold such a repo"
+    engine, _, _ = ingested
+    for model, pickles in expected.items():
+        card = scorecard(engine, model)
+        assert card["facts"]["has_weights"] is False, model
+        findings = {f["check"]: f for c in card["categories"].values() for f in c["findings"]}
+        assert findings["weights_present"]["outcome"] == "fail", model
+        assert card["categories"]["security"]["score"] == 0.0, model
+        assert findings["unsafe_files"]["outcome"] == "fail", model
+        assert sum(len(v) for k, v in card["facts"]["file_kinds"].items() if load_class(k) == "pickle") == pickles

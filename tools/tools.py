@@ -131,6 +131,7 @@ def make_tools(services: Services) -> list[BaseTool]:
         min_downloads: int | None = None,
         max_memory_gb: float | None = None,
         precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
+        model_ids: list[str] | None = None,
     ) -> tuple[str, dict]:
         """Find models by filters, ranked by a score or popularity.
 
@@ -161,6 +162,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             max_memory_gb: hardware cap: only models whose weights fit this much memory at `precision`
                 (params <= GB / bytes-per-param / 1.2); models with an unknown parameter count are left out.
             precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
+            model_ids: only these stored model ids (a follow-up that filters the models just compared).
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
@@ -176,6 +178,7 @@ def make_tools(services: Services) -> list[BaseTool]:
             tasks=list(tasks or []), topics=list(topics or []), base=base_id, relation=relation,
             language=language.lower() if language else None, findings=[finding] if finding else [],
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
+            model_ids=[m for m in (models.resolve(services, i).model_id for i in model_ids or []) if m],
         )  # fmt: skip
         found = search.recommend(services, filters)
         columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",

@@ -477,34 +477,58 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
     return _result("movers", p, rows, compared=len(changes))
 
 
+def _known_lag(column, known):
+    """Each observation where `known` holds, with the value of `column` at the model's previous such observation.
+
+    A partial record (a snapshot line without a file list, gate or license) sits out of the sequence, so it
+    neither raises an alert nor hides the change between the full observations on either side of it.
+    """
+    window = {"partition_by": O.c.model_id, "order_by": O.c.observed_at}
+    return (
+        select(O.c.model_id, O.c.observed_at, column.label("value"),
+               func.lag(column).over(**window).label("prev_value"),
+               func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
+        .where(known)
+    )  # fmt: skip
+
+
 def alerts_view(engine: Engine, p: TrendParams) -> dict:
-    """Observations that add unsafe files, change or lose their license, become gated, or newly fail a file scan."""
-    prev = {c: func.lag(O.c[c]).over(partition_by=O.c.model_id, order_by=O.c.observed_at) for c in
-            ("observed_at", "license", "gated", "pickle_files")}  # fmt: skip
-    inner = select(O.c.model_id, O.c.observed_at, O.c.license, O.c.gated, O.c.pickle_files,
-                   *[v.label(f"prev_{k}") for k, v in prev.items()])  # fmt: skip
-    if p.model:
-        inner = inner.where(O.c.model_id == p.model)
-    seq = inner.subquery()
-    query = select(seq).where(seq.c.prev_observed_at.is_not(None))
-    if p.start:
-        query = query.where(seq.c.observed_at >= p.start[:10])
-    if p.end:
-        query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+    """Observations that add unsafe files, change or lose their license, become gated, or newly fail a file scan.
+
+    Each field is compared with the model's previous observation that has it: pickle counts between
+    observations whose file list is known, gates between observations that report one, and licenses between
+    observations that name one or whose full record (file list known) names none.
+    """
+    sequences = {
+        "pickle_files": _known_lag(O.c.pickle_files, O.c.pickle_files.is_not(None)),
+        "license": _known_lag(O.c.license, or_(O.c.license.is_not(None), O.c.pickle_files.is_not(None))),
+        "gated": _known_lag(O.c.gated, O.c.gated.is_not(None)),
+    }
     rows = []
     with engine.connect() as conn:
-        for r in conn.execute(query.order_by(seq.c.observed_at, seq.c.model_id)).mappings():
-            base = {"model_id": r["model_id"], "observed_at": r["observed_at"], "previous": r["prev_observed_at"]}
-            if (r["pickle_files"] or 0) > (r["prev_pickle_files"] or 0) and r["prev_pickle_files"] is not None:
-                rows.append({**base, "alert": "unsafe_files_added", "before": r["prev_pickle_files"],
-                             "after": r["pickle_files"]})  # fmt: skip
-            if r["prev_license"] and r["license"] != r["prev_license"]:
-                kind = "license_lost" if not r["license"] else "license_changed"
-                rows.append({**base, "alert": kind, "before": r["prev_license"], "after": r["license"]})
-            if r["prev_gated"] == "false" and r["gated"] in ("auto", "manual", "true"):
-                rows.append({**base, "alert": "became_gated", "before": r["prev_gated"], "after": r["gated"]})
+        for field, inner in sequences.items():
+            if p.model:
+                inner = inner.where(O.c.model_id == p.model)
+            seq = inner.subquery()
+            query = select(seq).where(seq.c.prev_observed_at.is_not(None))
+            if p.start:
+                query = query.where(seq.c.observed_at >= p.start[:10])
+            if p.end:
+                query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+            for r in conn.execute(query).mappings():
+                before, after = r["prev_value"], r["value"]
+                base = {"model_id": r["model_id"], "observed_at": r["observed_at"], "previous": r["prev_observed_at"]}
+                if field == "pickle_files" and after > before:
+                    rows.append({**base, "alert": "unsafe_files_added", "before": before, "after": after})
+                elif field == "license" and before and after != before:
+                    kind = "license_lost" if not after else "license_changed"
+                    rows.append({**base, "alert": kind, "before": before, "after": after})
+                elif field == "gated" and before == "false" and after in ("auto", "manual", "true"):
+                    rows.append({**base, "alert": "became_gated", "before": before, "after": after})
     rows += _scan_alerts(engine, p)
-    rows.sort(key=lambda row: (row["observed_at"], row["model_id"]))
+    # Per observation, alerts come in the order the kinds are listed (the order before the per-field split).
+    order = ("unsafe_files_added", "license_changed", "license_lost", "became_gated", "scan_flagged")
+    rows.sort(key=lambda row: (row["observed_at"], row["model_id"], order.index(row["alert"])))
     return _result("alerts", p, rows)
 
 
