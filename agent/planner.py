@@ -357,7 +357,9 @@ class Planner:
         lines = [_compare_verdict(data, plan.ask)]
         lines.append(f"Side by side ({', '.join(models)}):")
         for name, row in data["scores"].items():
-            cells = ", ".join(f"{m} {_fmt(row[m])}" for m in models)
+            coverage = data.get("coverage", {}).get(name, {})
+            cells = ", ".join(f"{m} {_fmt(row[m])}" + (f" (coverage {_fmt(coverage[m])})" if coverage.get(m) is not None
+                                                       else "") for m in models)  # fmt: skip
             verdict = data.get("verdicts", {}).get(name, {})
             leader = data["leaders"].get(name)
             if leader:

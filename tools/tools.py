@@ -254,8 +254,8 @@ def make_tools(services: Services) -> list[BaseTool]:
         decisive = [{"check": d.check, "category": d.category, "by_model": {m: v["outcome"] for m, v in
                                                                               d.by_model.items()}}
                     for d in found.differences]  # fmt: skip
-        text = {"models": found.models, "scores": artifact["scores"], "verdicts": artifact["verdicts"],
-                "deciding": decisive}  # fmt: skip
+        text = {"models": found.models, "scores": artifact["scores"], "coverage": artifact["coverage"],
+                "verdicts": artifact["verdicts"], "deciding": decisive}  # fmt: skip
         return " ".join(found.notes) + _dump(text), artifact
 
     @tool(response_format="content_and_artifact")

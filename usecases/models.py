@@ -305,12 +305,14 @@ class Comparison:
     differences: list[Difference]
     facts: dict[str, dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    coverage: dict[str, dict[str, float | None]] = field(default_factory=dict)  # category -> model -> coverage
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON (the tool's artifact and the UI's table)."""
         return {
             "models": list(self.models),
             "scores": {name: dict(v.scores) for name, v in self.verdicts.items()},
+            "coverage": {name: dict(c) for name, c in self.coverage.items()},
             "leaders": {name: v.leader for name, v in self.verdicts.items()},
             "verdicts": {name: v.to_dict() for name, v in self.verdicts.items()},
             "deciding": [d.to_dict() for d in self.differences],
@@ -365,4 +367,8 @@ def compare(services: Services, names: list[str], top: int = 8) -> Comparison:
     verdicts = {name: Verdict(name, {m: cards[m].card.categories[name].score for m in resolved})
                 for name in CATEGORIES}  # fmt: skip
     verdicts["overall"] = Verdict("overall", {m: cards[m].card.overall for m in resolved})
-    return Comparison(resolved, verdicts, differences[:top], {m: cards[m].key_facts() for m in resolved}, notes)
+    # A score is read with its coverage: 9 of 10 on two conclusive checks is not 9 of 10 on eight.
+    coverage = {name: {m: cards[m].card.categories[name].coverage for m in resolved} for name in CATEGORIES}
+    coverage["overall"] = {m: cards[m].card.coverage for m in resolved}
+    return Comparison(resolved, verdicts, differences[:top], {m: cards[m].key_facts() for m in resolved}, notes,
+                      coverage)  # fmt: skip
