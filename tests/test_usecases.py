@@ -123,6 +123,10 @@ def test_compare_names_a_leader_and_the_findings_that_differ(svc):
     assert differing and differing <= {d.check for d in models.compare(svc, [small.SAFE, small.PICKLE], top=99)
                                        .differences}  # fmt: skip
     assert found.to_dict()["leaders"]["security"] == small.SAFE
+    coverage = found.to_dict()["coverage"]  # each score is shown with its coverage, as search shows it
+    assert coverage["security"] == {small.SAFE: safe.categories["security"].coverage,
+                                    small.PICKLE: pickle.categories["security"].coverage}  # fmt: skip
+    assert coverage["overall"] == {small.SAFE: safe.coverage, small.PICKLE: pickle.coverage}
 
 
 def test_compare_with_an_unscored_model_says_not_scored_yet(svc):
