@@ -206,3 +206,19 @@ def test_front_matter_with_yaml_aliases_is_reported_not_expanded():
     # Plain front matter still reads; so do anchors that nothing refers to.
     plain = parse_card("---\nlicense: &l mit\ntags: [a, b]\n---\n# T\n")
     assert plain.front_matter == {"license": "mit", "tags": ["a", "b"]}
+
+
+@pytest.mark.parametrize("bad_id", ["a/b/c", "../../etc/passwd", "org/na me", "org/x\x00y"])
+def test_score_refuses_an_id_the_hub_could_never_hold_before_asking_it(tmp_path, monkeypatch, capsys, bad_id):
+    """A malformed id is an unknown model (exit 4, the JSON error shape) with the Hub's own rule named; no request."""
+    import json
+
+    from fake_hub import FakeHub
+    from whichmodel.cli.main import main
+
+    with FakeHub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{hub.port}")
+        assert main(["--home", str(tmp_path), "score", bad_id, "--json"]) == 4
+        assert hub.requests == [], "nothing reached the Hub"
+    error = json.loads(capsys.readouterr().out)
+    assert error["model_id"] == bad_id and "not a Hugging Face repo id" in error["error"]

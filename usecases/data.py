@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from whichmodel.usecases.base import BadRequest, HubFailed, Services
+from whichmodel.usecases.base import BadRequest, HubFailed, Services, UnknownModel
 
 if TYPE_CHECKING:
     from whichmodel.store.ingest import IngestSummary
@@ -24,6 +24,7 @@ def fetch_and_score(services: Services, model_id: str) -> ModelCard:
     from whichmodel.hub.client import HubClient, HubError
     from whichmodel.hub.scan import fetch_scanned
     from whichmodel.hub.snapshot import Parsed
+    from whichmodel.hub.validate import repo_id_problem
     from whichmodel.store.ingest import ingest_items, score_pending
     from whichmodel.usecases.models import Resolved, load_card
 
@@ -31,6 +32,9 @@ def fetch_and_score(services: Services, model_id: str) -> ModelCard:
         raise HubFailed("fetching from the Hub is turned off here (WHICHMODEL_HUB_FETCH=false)")
     if "/" not in model_id:
         raise BadRequest(f"fetching from the Hub needs a full id such as 'org/name', not {model_id!r}")
+    problem = repo_id_problem(model_id)  # by the Hub's own rules, before any request; exit 4 as for any unknown id
+    if problem:
+        raise UnknownModel(f"{model_id!r} is not a Hugging Face repo id: {problem}", model_id)
     try:
         facts, card = fetch_scanned(HubClient(services.settings), model_id)
     except HubError as err:
