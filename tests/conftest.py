@@ -91,3 +91,14 @@ def ingested(new_db_url, snapshot_dirs):
         )
     scored = score_pending(engine)
     return engine, summaries, scored
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """A fake Hub on 127.0.0.1 (tests/fake_hub.py), with huggingface_hub's cache in the test's folder."""
+    from fake_hub import FakeHub
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with FakeHub() as fake:
+        yield fake

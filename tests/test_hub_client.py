@@ -5,18 +5,10 @@ import time
 
 import pytest
 from factories import RICH_CARD, wire
-from fake_hub import Answer, FakeHub, gated, json_answer, not_found
+from fake_hub import Answer, gated, json_answer, not_found
 from whichmodel.cli.main import main
 from whichmodel.config import Settings
 from whichmodel.hub.client import HubClient, HubUnreachable, ModelGated, ModelNotFound
-
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    with FakeHub() as fake:
-        yield fake
 
 
 def client(hub, retries=3):

@@ -16,7 +16,7 @@ import zipfile
 
 import pytest
 from factories import wire
-from fake_hub import FakeHub, file_answer, json_answer, security_status, sibling
+from fake_hub import file_answer, json_answer, security_status, sibling
 from whichmodel.cli.main import main
 from whichmodel.config import Settings
 from whichmodel.hub.client import HubClient
@@ -145,14 +145,6 @@ def test_the_hand_built_files_are_well_formed_pickles_and_ggufs():
 
 
 # ------------------------------------------------------------------------------------------------ fake Hub
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    with FakeHub() as fake:
-        yield fake
-
-
 def make_client(hub, tmp_path, **settings) -> HubClient:
     values = {"hf_endpoint": hub.url, "hub_max_retries": 1, "hub_timeout_s": 2.0, "home": tmp_path / "home"}
     return HubClient(Settings(**{**values, **settings}), sleep=lambda s: None)
