@@ -6,7 +6,7 @@ or to answer "what if this finding passed?") without re-reading facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from whichmodel.hub.facts import ModelFacts
 from whichmodel.scoring.checks import CHECKS
@@ -15,12 +15,24 @@ from whichmodel.scoring.findings import CONCLUSIVE, FAIL, NOT_APPLICABLE, PASS, 
 from whichmodel.scoring.lineage import apply_lineage
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
+# The checks whose finding can change while a repo does not: they read the observation's counters or date
+# (downloads, likes, days since a commit or since creation) or what the database as a whole says (an author's
+# record, popular names to imitate, a base model's license). Every other check's finding is a function of the
+# repo's lasting facts alone, so a re-observation of unchanged facts reruns these only (`store.ingest`);
+# tests/test_volatile_checks.py holds every other check to that.
+VOLATILE_CHECKS = frozenset({"downloads", "likes", "commit_recency", "model_age", "reputable_provider",
+                             "license_type", "license_consistency", "typosquatting"})  # fmt: skip
 
-def run_checks(facts: ModelFacts, ctx: ScoringContext, method: Method) -> list[Finding]:
-    """Every check of the method, as findings, in method order (lineage facts are filled in first)."""
+
+def run_checks(
+    facts: ModelFacts, ctx: ScoringContext, method: Method, only: Collection[str] | None = None
+) -> list[Finding]:
+    """Every check of the method (or those in `only`), as findings, in method order (lineage facts first)."""
     apply_lineage(facts, ctx)
     findings = []
     for spec in method.checks:
+        if only is not None and spec.id not in only:
+            continue
         fn = CHECKS.get(spec.id)
         if fn is None:
             raise KeyError(f"method {method.version} names check '{spec.id}', which has no implementation")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from whichmodel.cards.llm import Interaction, LlmCardExtractor, as_record
+from whichmodel.store.blobs import pack, unpack
 from whichmodel.store.ingest import score_pending
 from whichmodel.store.models import CardRow, FactsRow, LlmInteraction, ModelRow, Observation
+from whichmodel.store.records import load_zdicts
 
 M, O, F, C, LI = (t.__table__ for t in (ModelRow, Observation, FactsRow, CardRow, LlmInteraction))  # noqa: E741
 
@@ -54,10 +55,15 @@ def extract_with_llm(
             counts["not_available"] += 1
         else:
             with engine.begin() as conn:
-                facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
-                facts["card"] = card.to_dict()
-                conn.execute(update(F).where(F.c.observation_id == obs_id).values(data=json.dumps(facts)))
-                conn.execute(update(O).where(O.c.id == obs_id).values(scored_version=None))
+                # The facts row is shared by every observation of this content: all of them get the card's facts.
+                facts_id, zid, data = conn.execute(
+                    select(F.c.id, F.c.zdict, F.c.data).join(O, O.c.facts_id == F.c.id).where(O.c.id == obs_id)
+                ).one()
+                zdict = load_zdicts(conn, [zid]).get(zid)
+                lasting = unpack(data, zdict)
+                lasting["card"] = card.to_dict()
+                conn.execute(update(F).where(F.c.id == facts_id).values(data=pack(lasting, zdict)))
+                conn.execute(update(O).where(O.c.facts_id == facts_id).values(scored_version=None))
             counts["extracted"] += 1
         if progress:
             progress(1)

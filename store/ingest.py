@@ -1,6 +1,8 @@
 """Ingest: facts into the store in batched transactions, then score what is not yet scored.
 
-Phase 1 writes observations, facts and cards, one transaction per batch. Phase 2 scores every observation
+Phase 1 writes observations, facts and cards, one transaction per batch. Facts are stored by content: an
+observation of a repo that did not change since it was last seen points at the stored facts and adds only
+its counters (see `store.blobs`). Phase 2 scores every observation
 that has no score under the current method version, also in batches, with one `ScoringContext` built from
 the database as it stands after phase 1 (so a base model or a popular original ingested later in the same
 run still informs its derivatives). A crash leaves whole batches only; re-running completes the rest:
@@ -21,25 +23,53 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derive, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected
 from whichmodel.scoring.context import Reference, ScoringContext
-from whichmodel.scoring.engine import aggregate, run_checks
+from whichmodel.scoring.engine import VOLATILE_CHECKS, aggregate, run_checks
 from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
-from whichmodel.store.models import CardRow, FactsRow, FindingRow, IngestRun, ModelRow, Observation, ScoreRow
+from whichmodel.store.blobs import (
+    VOLATILE_FACTS,
+    content_hash,
+    dumps,
+    encode_outcomes,
+    join_facts,
+    pack,
+    split_facts,
+    unpack,
+)
+from whichmodel.store.models import (
+    COVERAGE_COLUMNS,
+    LIST_KEYS,
+    SCORE_COLUMNS,
+    AssessmentRow,
+    CardRow,
+    FactsRow,
+    IngestRun,
+    ModelRow,
+    Observation,
+)
+from whichmodel.store.records import (
+    finding_items,
+    findings_from,
+    load_zdicts,
+    new_zdict,
+    record_method_checks,
+    shared_zdict,
+)
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741
 F = FactsRow.__table__
-FI = FindingRow.__table__
-S = ScoreRow.__table__
+A = AssessmentRow.__table__
 C = CardRow.__table__
 R = IngestRun.__table__
 
@@ -114,7 +144,16 @@ def _model_columns(facts: ModelFacts) -> dict:
         "base_model": facts.base_models[0] if facts.base_models else None,
         "base_relation": facts.base_relation,
         "created_at": facts.created_at,
+        "lists": _lists(facts),
     }
+
+
+def _lists(facts: ModelFacts) -> str | None:
+    """The facts' lists that search filters read (see `store.queries._facts_has`), as JSON text."""
+    card = facts.card_data if isinstance(facts.card_data, dict) else {}
+    values = (facts.tags, card.get("language"), card.get("base_model"))
+    lists = {k: v for k, v in zip(LIST_KEYS, values, strict=True) if v}
+    return dumps(lists).decode() if lists else None
 
 
 def _pickle_files(facts: ModelFacts) -> int | None:
@@ -133,6 +172,7 @@ def _observation_columns(item: Parsed) -> dict:
     return {
         "sha": facts.sha,
         "downloads": facts.downloads,
+        "downloads_all_time": facts.downloads_all_time,
         "likes": facts.likes,
         "card_hash": _card_hash(item.card_text) if item.card_text else None,
         "license": facts.license,
@@ -163,7 +203,11 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
         first_line[item.facts.id] = item.line
         unique.append(item)
     ids = list(first_line)
-    known = dict(conn.execute(select(M.c.id, M.c.last_seen).where(M.c.id.in_(ids))).all())
+    known, known_zdicts = {}, {}
+    for model_id, last_seen, zdict in conn.execute(
+        select(M.c.id, M.c.last_seen, M.c.facts_zdict).where(M.c.id.in_(ids))
+    ):
+        known[model_id], known_zdicts[model_id] = last_seen, zdict
     seen = {
         row.model_id: row
         for row in conn.execute(
@@ -215,16 +259,14 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
         if rows:
             conn.execute(insert(C), rows)
 
+    facts_id = _store_facts(conn, fresh, known_zdicts)
     obs_rows = [
-        {"model_id": i.facts.id, "observed_at": observed_at, "ingest_run_id": run_id, **_observation_columns(i)}
+        {"model_id": i.facts.id, "observed_at": observed_at, "ingest_run_id": run_id, "facts_id": facts_id[i.facts.id],
+         **_observation_columns(i)}
         for i in fresh
-    ]
+    ]  # fmt: skip
     returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
     obs_id = {model_id: oid for oid, model_id in returned}
-    conn.execute(
-        insert(F),
-        [{"observation_id": obs_id[i.facts.id], "data": _dumps(i.facts.to_dict())} for i in fresh],
-    )
 
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
     newer = [i for i in fresh if i.facts.id not in known or observed_at >= known[i.facts.id]]
@@ -253,6 +295,39 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
             update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
             [{"b_id": i.facts.id} for i in older],
         )
+
+
+def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int | None]) -> dict[str, int]:
+    """Each record's facts row id: the stored row with the same content, else a new one; model id -> facts id.
+
+    A new row is packed with the model's facts dictionary; a model without one (first seen) gets its facts as
+    its dictionary, which `models.facts_zdict` then names.
+    """
+    lasting = {}
+    for item in fresh:
+        data, _ = split_facts(item.facts.to_dict())
+        raw = dumps(data)
+        lasting[item.facts.id] = (content_hash(data), raw)
+    hashes = {h for h, _ in lasting.values()}
+    stored = dict(conn.execute(select(F.c.hash, F.c.id).where(F.c.hash.in_(sorted(hashes)))).all())
+    new = {model_id: (h, raw) for model_id, (h, raw) in lasting.items() if h not in stored}
+    if new:
+        zdicts = load_zdicts(conn, (zdict_of.get(m) for m in new))
+        rows, first = [], []
+        shared = None
+        for model_id, (h, raw) in new.items():
+            zid = zdict_of.get(model_id)
+            if zid is None:
+                shared = shared or shared_zdict(conn, "facts", (raw for _, raw in new.values()))
+                zid = zdict_of[model_id] = new_zdict(conn, raw, shared)
+                zdicts[zid] = raw
+                first.append({"b_id": model_id, "b_zdict": zid})
+            rows.append({"hash": h, "zdict": zid, "data": pack(raw, zdicts[zid])})
+        returned = conn.execute(insert(F).returning(F.c.hash, F.c.id, sort_by_parameter_order=True), rows).all()
+        stored.update(dict(returned))
+        if first:  # new models are inserted before this runs
+            conn.execute(update(M).where(M.c.id == bindparam("b_id")).values(facts_zdict=bindparam("b_zdict")), first)
+    return {model_id: stored[h] for model_id, (h, _) in lasting.items()}
 
 
 def ingest_items(
@@ -486,16 +561,17 @@ def score_pending(
         while True:
             with engine.connect() as conn:
                 rows = conn.execute(
-                    select(O.c.id, O.c.model_id, F.c.data, M.c.latest_observation_id)
-                    .join(F, F.c.observation_id == O.c.id)
+                    select(O.c.id, O.c.model_id, O.c.facts_id, F.c.zdict, F.c.data,
+                           *(O.c[k] for k in VOLATILE_FACTS), M.c.latest_observation_id, M.c.findings_zdict)
+                    .join(F, F.c.id == O.c.facts_id)
                     .join(M, M.c.id == O.c.model_id)
                     .where(unscored, O.c.id > last_id)
                     .order_by(O.c.id)
                     .limit(batch_size)
-                ).all()
+                ).all()  # fmt: skip
             if rows:
                 last_id = rows[-1][0]
-                rows = [tuple(r) for r in rows]
+                rows = [_BatchRow(*r) for r in rows]
                 if pool is None:
                     in_flight.append((rows, _Done(_score_batch(rows, ctx, method, engine))))
                 else:
@@ -564,64 +640,123 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-FINDING_COLUMNS = ("observation_id", "method_version", "check", "category", "outcome", "points", "max_points",
-                   "evidence", "reason", "remediation")  # fmt: skip
-SCORE_COLUMNS = ("observation_id", "method_version", "weights_hash", "category", "score", "coverage")
+class _BatchRow(NamedTuple):
+    """One observation to score, as the batch query reads it (a tuple: it pickles small to a worker)."""
+
+    obs_id: int
+    model_id: str
+    facts_id: int
+    facts_zdict: int | None
+    facts_data: bytes
+    downloads: int | None
+    downloads_all_time: int | None
+    likes: int | None
+    observed_at: str
+    latest: int | None
+    findings_zdict: int | None
+
+
+ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash", *SCORE_COLUMNS,
+                      *(COVERAGE_COLUMNS[c] for c in SCORE_COLUMNS), "outcomes", "zdict", "findings")  # fmt: skip
+NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
+
+
+def _earlier_findings(conn: Connection, rows: list[_BatchRow], version: str, zdicts: dict) -> dict[int, list]:
+    """For each row whose facts another observation already had, scored under `version`: that one's findings.
+
+    Only observations scored now count (one marked for rescoring, say after its card's facts changed, does
+    not), the newest of them. Their findings of every non-volatile check hold for this row as they are.
+    """
+    # By model (the unique (model, date) index finds a model's observations); facts are a model's own.
+    newest = conn.execute(
+        select(O.c.facts_id, func.max(O.c.id))
+        .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version))
+        .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version)
+        .group_by(O.c.facts_id)
+    ).all()
+    if not newest:
+        return {}
+    found = conn.execute(
+        select(A.c.observation_id, A.c.zdict, A.c.findings)
+        .where(A.c.observation_id.in_([obs for _, obs in newest]), A.c.method_version == version)
+    ).all()  # fmt: skip
+    load_zdicts(conn, (z for _, z, _ in found), zdicts)
+    by_obs = {obs: findings_from(blob, zdicts.get(zid)) for obs, zid, blob in found}
+    by_facts = {facts_id: by_obs[obs] for facts_id, obs in newest if obs in by_obs}
+    return {r.obs_id: by_facts[r.facts_id] for r in rows if r.facts_id in by_facts and r.obs_id not in by_obs}
 
 
 def _score_batch(
-    rows: list[tuple], ctx: ScoringContext | None = None, method: Method | None = None, engine: Engine | None = None
-) -> tuple:
-    """Findings rows, score rows (tuples in FINDING_COLUMNS / SCORE_COLUMNS order), model-row and facts updates.
+    rows: list[_BatchRow], ctx: ScoringContext | None = None, method: Method | None = None,
+    engine: Engine | None = None,
+) -> tuple:  # fmt: skip
+    """Assessment rows (tuples in ASSESSMENT_COLUMNS order), new dictionaries, model-row and facts updates.
 
-    Rows are (observation id, model id, facts JSON, the model's latest observation id). It only reads the
-    store (the card of a model nothing else gave a size), so it runs in a worker process as well as here;
-    tuples pickle smaller and faster than dicts on the way back.
+    Findings are packed with the model's findings dictionary; a model without one gets its first findings
+    as its dictionary (returned as {model id: JSON bytes}; its rows carry NEW_ZDICT until the writer stores
+    it). It only reads the store (dictionaries, and the card of a model nothing else gave a size), so it runs
+    in a worker process as well as here.
     """
     ctx = ctx or _WORKER_STATE["ctx"]
     method = method or _WORKER_STATE["method"]
     engine = engine or _WORKER_STATE["engine"]
-    findings_rows, score_rows, model_updates, facts_updates = [], [], [], []
+    assessments, model_updates, facts_updates = [], [], {}
+    new_zdicts: dict[str, bytes] = {}
     version, weights_hash = method.version, method.weights_hash
-    parsed = {obs_id: ModelFacts.from_dict(orjson.loads(data)) for obs_id, _, data, _ in rows}
-    stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
-    # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
-    # read only where nothing else gave a size.
-    for facts in parsed.values():
-        derive(facts)
-    sizeless = [obs_id for obs_id, facts in parsed.items() if facts.params is None and facts.card_present]
-    if sizeless:
-        with engine.connect() as conn:
+    with engine.connect() as conn:
+        zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
+        lasting = {r.obs_id: unpack(r.facts_data, zdicts.get(r.facts_zdict)) for r in rows}
+        parsed = {
+            r.obs_id: ModelFacts.from_dict(join_facts(lasting[r.obs_id], {
+                "downloads": r.downloads, "downloads_all_time": r.downloads_all_time, "likes": r.likes,
+                "observed_at": r.observed_at}))
+            for r in rows
+        }  # fmt: skip
+        stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
+        earlier = _earlier_findings(conn, rows, version, zdicts)
+        # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
+        # read only where nothing else gave a size. Facts already scored under this version were derived then.
+        for obs_id, facts in parsed.items():
+            if obs_id not in earlier:
+                derive(facts)
+        sizeless = [obs_id for obs_id, facts in parsed.items()
+                    if facts.params is None and facts.card_present and obs_id not in earlier]  # fmt: skip
+        if sizeless:
             cards = dict(conn.execute(select(O.c.id, C.c.text).join(C, C.c.hash == O.c.card_hash)
                                       .where(O.c.id.in_(sizeless))).all())  # fmt: skip
-        for obs_id, text in cards.items():
-            derive(parsed[obs_id], text)
-    for obs_id, model_id, _, latest in rows:
-        facts = parsed[obs_id]
-        findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
+            for obs_id, text in cards.items():
+                derive(parsed[obs_id], text)
+    for r in rows:
+        facts = parsed[r.obs_id]
+        if r.obs_id in earlier:  # unchanged facts: only the volatile checks can have moved
+            fresh = {f.check: f for f in run_checks(facts, ctx, method, only=VOLATILE_CHECKS)}
+            findings = [fresh.get(f.check, f) for f in earlier[r.obs_id]]
+        else:
+            findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
         data = facts.to_dict()
-        if data != stored[obs_id]:
-            facts_updates.append({"b_obs": obs_id, "b_data": _dumps(data)})
-        card = aggregate(model_id, facts.observed_at, findings, method)
-        findings_rows.extend(
-            (obs_id, version, f.check, f.category, f.outcome, f.points, f.max_points, _dumps(f.evidence), f.reason,
-             f.remediation)
-            for f in findings
-        )  # fmt: skip
-        score_rows.append((obs_id, version, weights_hash, "overall", card.overall, card.coverage))
-        score_rows.extend(
-            (obs_id, version, weights_hash, name, c.score, c.coverage) for name, c in card.categories.items()
-        )
-        if latest == obs_id:
+        if data != stored[r.obs_id]:  # the stored facts show what scoring derived (the score card reads them)
+            facts_updates[r.facts_id] = pack(split_facts(data)[0], zdicts.get(r.facts_zdict))
+        card = aggregate(r.model_id, facts.observed_at, findings, method)
+        raw = dumps(finding_items(findings))
+        if r.findings_zdict is not None:
+            zid, zdict = r.findings_zdict, zdicts[r.findings_zdict]
+        else:  # first findings of this model: they become its dictionary (shared by its rows in this batch)
+            zid, zdict = NEW_ZDICT, new_zdicts.setdefault(r.model_id, raw)
+        scores = [card.overall, *(card.categories[c].score for c in CATEGORIES)]
+        coverages = [card.coverage, *(card.categories[c].coverage for c in CATEGORIES)]
+        outcomes = encode_outcomes([f.outcome for f in findings])
+        assessments.append((r.obs_id, version, weights_hash, *scores, *coverages, outcomes, zid,
+                            pack(raw, zdict)))  # fmt: skip
+        if r.latest == r.obs_id:
             model_updates.append(
-                {"b_id": model_id, "b_overall": card.overall, "b_coverage": card.coverage,
-                 "b_overall_rank": card.rank}
+                {"b_id": r.model_id, "b_overall": card.overall, "b_coverage": card.coverage,
+                 "b_overall_rank": card.rank, "b_outcomes": outcomes}
                 | {f"b_{name}": c.score for name, c in card.categories.items()}
                 | {f"b_{name}_rank": c.rank for name, c in card.categories.items()}
                 | {f"b_{name}_coverage": c.coverage for name, c in card.categories.items()}
                 | {f"b_{c}": v for c, v in _model_columns(facts).items()}
             )  # fmt: skip
-    return findings_rows, score_rows, model_updates, facts_updates
+    return assessments, new_zdicts, model_updates, list(facts_updates.items())
 
 
 def _dumps(value) -> str:
@@ -649,20 +784,31 @@ def insert_many(conn: Connection, table, columns: tuple[str, ...], rows: list[tu
         conn.exec_driver_sql(compiled.string, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def _write_scores(engine: Engine, rows: list[tuple], result: tuple, method: Method) -> None:
-    """One batch's findings, scores and model columns, in one transaction."""
-    findings_rows, score_rows, model_updates, facts_updates = result
-    ids = [r[0] for r in rows]
+def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: Method) -> None:
+    """One batch's assessments, new dictionaries, facts and model columns, in one transaction."""
+    assessments, new_zdicts, model_updates, facts_updates = result
+    ids = [r.obs_id for r in rows]
+    model_of = {r.obs_id: r.model_id for r in rows}
     with engine.begin() as conn:
+        record_method_checks(conn, method.version, [c.id for c in method.checks])
+        if new_zdicts:
+            # Another batch may have given the model a dictionary meanwhile: rows keep the one they were packed with.
+            shared = shared_zdict(conn, "findings", new_zdicts.values())
+            zdict_ids = {model_id: new_zdict(conn, raw, shared) for model_id, raw in new_zdicts.items()}
+            assessments = [row if row[-2] != NEW_ZDICT else (*row[:-2], zdict_ids[model_of[row[0]]], row[-1])
+                           for row in assessments]  # fmt: skip
+            conn.execute(
+                update(M).where(M.c.id == bindparam("b_id"), M.c.findings_zdict.is_(None))
+                .values(findings_zdict=bindparam("b_zdict")),
+                [{"b_id": model_id, "b_zdict": zid} for model_id, zid in zdict_ids.items()],
+            )  # fmt: skip
         # Re-scoring under the same version replaces that version's rows; other versions stay as history.
-        conn.execute(delete(FI).where(FI.c.observation_id.in_(ids), FI.c.method_version == method.version))
-        conn.execute(delete(S).where(S.c.observation_id.in_(ids), S.c.method_version == method.version))
-        insert_many(conn, FI, FINDING_COLUMNS, findings_rows)
-        insert_many(conn, S, SCORE_COLUMNS, score_rows)
+        conn.execute(delete(A).where(A.c.observation_id.in_(ids), A.c.method_version == method.version))
+        insert_many(conn, A, ASSESSMENT_COLUMNS, assessments)
         conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
-        if facts_updates:  # the stored facts show what the lineage derived (the score card reads them)
-            conn.execute(update(F).where(F.c.observation_id == bindparam("b_obs")).values(data=bindparam("b_data")),
-                         facts_updates)  # fmt: skip
+        if facts_updates:
+            conn.execute(update(F).where(F.c.id == bindparam("b_id")).values(data=bindparam("b_data")),
+                         [{"b_id": fid, "b_data": data} for fid, data in facts_updates])  # fmt: skip
         if model_updates:
             conn.execute(
                 update(M)
@@ -671,6 +817,7 @@ def _write_scores(engine: Engine, rows: list[tuple], result: tuple, method: Meth
                     overall=bindparam("b_overall"),
                     coverage=bindparam("b_coverage"),
                     overall_rank=bindparam("b_overall_rank"),
+                    outcomes=bindparam("b_outcomes"),
                     method_version=method.version,
                     **{name: bindparam(f"b_{name}") for name in CATEGORIES},
                     **{f"{name}_rank": bindparam(f"b_{name}_rank") for name in CATEGORIES},

@@ -2,13 +2,18 @@
 
 `models` holds one row per Hub repo with the newest observation's facts and scores copied into indexed
 columns, so that search is one indexed query. Everything else is history: each ingest run, each observation
-of a model, its facts, its findings and its scores (per method version).
+of a model, its facts, and its assessment (findings and scores) per method version.
+
+Storage is change-only where it can be: facts are stored once per distinct content (a repo that did not change
+between two observations shares one facts row), counters that move daily (downloads, likes) sit on the narrow
+observation row, and facts and findings are compressed JSON primed with the model's first ones (see
+`store.blobs`), so a day that changed a few values costs a few bytes.
 Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as they read.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 from whichmodel.scoring.method import CATEGORIES
 
@@ -20,6 +25,9 @@ COVERAGE_COLUMNS = {c: ("coverage" if c == "overall" else f"{c}_coverage") for c
 # Frozen at 5, the Alembic baseline: a schema change is now a revision in store/migrations/versions
 # (0006: derived facts, rank and coverage columns).
 SCHEMA_VERSION = "5"
+# The keys of `models.lists`: the newest facts' lists that search filters read (tags; the card's languages
+# and declared base models, which the Hub's tags keep only one of).
+LIST_KEYS = ("tags", "language", "base_model")
 
 
 class Meta(SQLModel, table=True):
@@ -96,6 +104,12 @@ class ModelRow(SQLModel, table=True):
     security_rank: float | None = None
     quality_rank: float | None = None
     method_version: str | None = None
+    # The newest facts' lists that search filters read (tags, the card's base models and languages), as JSON.
+    lists: str | None = Field(default=None, sa_column=Column(Text))
+    # The newest findings' outcomes, one character each in the method's check order (see `method_checks`).
+    outcomes: str | None = None
+    facts_zdict: int | None = None  # the dictionaries this model's facts and findings are compressed with
+    findings_zdict: int | None = None
 
 
 # `search --license mit` compares lower-cased names: without this index it read every row.
@@ -128,17 +142,20 @@ class Observation(SQLModel, table=True):
     """A model as seen at one time; (model_id, observed_at) is unique, which makes ingest idempotent."""
 
     __tablename__ = "observations"
+    # The unique (model, date) index also serves lookups by model; the run's own index serves its deletion.
     __table_args__ = (
         UniqueConstraint("model_id", "observed_at", name="uq_observation"),
         Index("ix_observations_unscored", "scored_version"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    model_id: str = Field(foreign_key="models.id", index=True)
+    model_id: str = Field(foreign_key="models.id")
     observed_at: str = Field(index=True)
-    ingest_run_id: int = Field(foreign_key="ingest_runs.id", index=True)
+    ingest_run_id: int = Field(foreign_key="ingest_runs.id")
+    facts_id: int | None = Field(default=None, foreign_key="facts.id")
     sha: str | None = None
     downloads: int | None = Field(default=None, sa_type=BigInteger)
+    downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)
     card_hash: str | None = None
     scored_version: str | None = None
@@ -149,49 +166,72 @@ class Observation(SQLModel, table=True):
 
 
 class FactsRow(SQLModel, table=True):
-    """The full `ModelFacts` of an observation, as JSON."""
+    """A model's lasting facts (`ModelFacts` less the volatile counters), once per distinct content.
+
+    `data` is packed JSON (`store.blobs`), primed with the dictionary `zdict` when it has one. `hash` is the
+    content hash of the facts as ingested; the stored data may add what scoring derived along the lineage.
+    """
 
     __tablename__ = "facts"
 
+    id: int | None = Field(default=None, primary_key=True)
+    hash: str = Field(unique=True)
+    zdict: int | None = None
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Zdict(SQLModel, table=True):
+    """A compression dictionary: a model's first facts or findings as JSON. Never changed once written.
+
+    A model's dictionary is itself packed with the database's shared one for its kind (`base`), a sample of
+    the first models' facts or findings (named in `meta` as `zdict:facts` / `zdict:findings`).
+    """
+
+    __tablename__ = "zdicts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    base: int | None = None
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AssessmentRow(SQLModel, table=True):
+    """An observation's findings and scores under one method version.
+
+    `findings` is the packed list of findings, each [check, category, outcome, points, max_points, evidence,
+    reason, remediation], primed with the dictionary `zdict`; `outcomes` repeats their outcomes one character
+    each (see `store.blobs.OUTCOME_CODES`) so that SQL can filter and compare them.
+    """
+
+    __tablename__ = "assessments"
+
     observation_id: int = Field(foreign_key="observations.id", primary_key=True)
-    data: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class FindingRow(SQLModel, table=True):
-    """One check's finding for one observation under one method version."""
-
-    __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_obs_method", "observation_id", "method_version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observations.id")
-    method_version: str
-    check: str
-    category: str
-    outcome: str
-    points: float | None = None
-    max_points: float
-    evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    remediation: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class ScoreRow(SQLModel, table=True):
-    """A category (or overall) score for one observation under one method version."""
-
-    __tablename__ = "scores"
-    __table_args__ = (
-        UniqueConstraint("observation_id", "method_version", "category", name="uq_score"),
-        Index("ix_scores_category_score", "category", "score"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observations.id")
-    method_version: str
+    method_version: str = Field(primary_key=True)
     weights_hash: str
-    category: str  # overall | popularity | activity | operational | security | quality
-    score: float | None = None
+    overall: float | None = None
+    popularity: float | None = None
+    activity: float | None = None
+    operational: float | None = None
+    security: float | None = None
+    quality: float | None = None
     coverage: float
+    popularity_coverage: float
+    activity_coverage: float
+    operational_coverage: float
+    security_coverage: float
+    quality_coverage: float
+    outcomes: str
+    zdict: int | None = None
+    findings: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MethodCheck(SQLModel, table=True):
+    """Where each check's outcome sits in the `outcomes` strings of one method version (1-based)."""
+
+    __tablename__ = "method_checks"
+
+    method_version: str = Field(primary_key=True)
+    check: str = Field(primary_key=True)
+    position: int
 
 
 class CardRow(SQLModel, table=True):

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, exists, func, literal, or_, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -21,23 +21,24 @@ from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
+from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
     COVERAGE_COLUMNS,
+    LIST_KEYS,
     RANK_COLUMNS,
     SCORE_COLUMNS,
-    FactsRow,
-    FindingRow,
+    AssessmentRow,
     IngestRun,
+    MethodCheck,
     ModelRow,
     Observation,
-    ScoreRow,
 )
+from whichmodel.store.records import facts_of, findings_of
 
 M = ModelRow.__table__
 O = Observation.__table__  # noqa: E741
-F = FactsRow.__table__
-FI = FindingRow.__table__
-S = ScoreRow.__table__
+A = AssessmentRow.__table__
+MC = MethodCheck.__table__
 R = IngestRun.__table__
 
 SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes")
@@ -58,25 +59,6 @@ def resolve_model_id(engine: Engine, model_id: str) -> str | None:
         return _by_id(conn, model_id)
 
 
-def _findings_of(conn, obs_id: int, version: str) -> list[Finding]:
-    rows = conn.execute(
-        select(FI).where(FI.c.observation_id == obs_id, FI.c.method_version == version).order_by(FI.c.id)
-    ).mappings()
-    return [
-        Finding(
-            check=r["check"],
-            category=r["category"],
-            outcome=r["outcome"],
-            points=r["points"],
-            max_points=r["max_points"],
-            evidence=json.loads(r["evidence"]),
-            reason=r["reason"],
-            remediation=r["remediation"],
-        )
-        for r in rows
-    ]
-
-
 def stored_card(engine: Engine, model_id: str, observation_id: int | None = None) -> tuple[ScoreCard, dict] | None:
     """The stored score card of a model's newest (or a given) observation and its facts; None when unscored."""
     with engine.connect() as conn:
@@ -88,14 +70,15 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         if obs is None or obs["scored_version"] is None:
             return None
         version = obs["scored_version"]
-        scores = {
-            r["category"]: r
-            for r in conn.execute(
-                select(S).where(S.c.observation_id == obs_id, S.c.method_version == version)
-            ).mappings()
-        }
-        findings = _findings_of(conn, obs_id, version)
-        facts = json.loads(conn.execute(select(F.c.data).where(F.c.observation_id == obs_id)).scalar_one())
+        row = conn.execute(
+            select(A).where(A.c.observation_id == obs_id, A.c.method_version == version)
+        ).mappings().first()  # fmt: skip
+        findings = findings_of(conn, obs_id, version)
+        facts = facts_of(conn, obs_id)
+    scores = {} if row is None else {
+        c: {"score": row[c], "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": row["weights_hash"]}
+        for c in SCORE_COLUMNS
+    }  # fmt: skip
     overall = scores.get("overall")
     method = load_method()
     vetoes = {c.id for c in method.checks if c.params.get("veto")}
@@ -148,7 +131,7 @@ def stored_findings(engine: Engine, model_id: str) -> tuple[list[Finding], str, 
         ).first()
         if row is None or row.scored_version is None:
             return None
-        return _findings_of(conn, row.id, row.scored_version), row.scored_version, row.observed_at
+        return findings_of(conn, row.id, row.scored_version), row.scored_version, row.observed_at
 
 
 @dataclass
@@ -231,7 +214,7 @@ def parse_finding(text: str) -> tuple[str, str]:
 
 
 class _FactsListHas(ColumnElement):
-    """The model's newest facts hold, at `fact` (a dotted path), a list (or one string) with one of `values`.
+    """The model's newest facts hold, in list `key` of `models.lists`, a list (or one string) with one of `values`.
 
     Compiled per engine: SQLite's `json_each` (which also yields a lone string), PostgreSQL's
     `json_array_elements_text` over the same JSON text (a string is taken as a list of one).
@@ -240,12 +223,12 @@ class _FactsListHas(ColumnElement):
     type = Boolean()
     inherit_cache = False
 
-    def __init__(self, observation, fact: str, values: list[str]):
-        self.observation, self.fact, self.values = observation, fact, [v.lower() for v in values]
+    def __init__(self, lists, key: str, values: list[str]):
+        self.lists, self.key, self.values = lists, key, [v.lower() for v in values]
 
 
 def _list_has_parts(element: _FactsListHas, compiler, kw) -> tuple[str, str]:
-    column = compiler.process(element.observation, **kw)
+    column = compiler.process(element.lists, **kw)
     values = ", ".join(compiler.process(literal(v), **kw) for v in element.values)
     return column, values
 
@@ -253,32 +236,32 @@ def _list_has_parts(element: _FactsListHas, compiler, kw) -> tuple[str, str]:
 @compiles(_FactsListHas)
 def _list_has_sqlite(element: _FactsListHas, compiler, **kw) -> str:
     column, values = _list_has_parts(element, compiler, kw)
-    path = compiler.process(literal(f"$.{element.fact}"), **kw)
-    return (f"EXISTS (SELECT 1 FROM facts AS ff, json_each(ff.data, {path}) AS je "
-            f"WHERE ff.observation_id = {column} AND lower(je.value) IN ({values}))")  # fmt: skip
+    path = compiler.process(literal(f"$.{element.key}"), **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS je WHERE lower(je.value) IN ({values}))"
 
 
 @compiles(_FactsListHas, "postgresql")
 def _list_has_postgresql(element: _FactsListHas, compiler, **kw) -> str:
     column, values = _list_has_parts(element, compiler, kw)
-    # The path is a code constant (tags, card_data.language), never user input: inlined as a text[] literal.
-    node = f"CAST(ff.data AS json) #> '{{{','.join(element.fact.split('.'))}}}'"
+    # The key is a code constant (tags, language, base_model), never user input: inlined.
+    node = f"(CAST({column} AS json) -> '{element.key}')"
     items = (f"CASE json_typeof({node}) WHEN 'array' THEN {node} WHEN 'string' THEN json_build_array({node}) "
              "ELSE CAST('[]' AS json) END")  # fmt: skip
-    return (f"EXISTS (SELECT 1 FROM facts AS ff, json_array_elements_text({items}) AS je(value) "
-            f"WHERE ff.observation_id = {column} AND lower(je.value) IN ({values}))")  # fmt: skip
+    return f"EXISTS (SELECT 1 FROM json_array_elements_text({items}) AS je(value) WHERE lower(je.value) IN ({values}))"
 
 
-def _facts_has(column, fact: str, values: list[str]):
-    """The model's newest facts list `fact` holds one of `values`."""
-    return _FactsListHas(column, fact, values)
+def _facts_has(lists, key: str, values: list[str]):
+    """The model's newest facts list `key` (a key of `models.lists`) holds one of `values`."""
+    if key not in LIST_KEYS:
+        raise ValueError(f"models.lists has no {key!r}")
+    return _FactsListHas(lists, key, values)
 
 
 def _language_condition(cols, code: str):
     """A model is in a language when its card data lists it (a list or one string) or the Hub tags it."""
     return or_(
-        _facts_has(cols.latest_observation_id, "tags", [code, f"language:{code}"]),
-        _facts_has(cols.latest_observation_id, "card_data.language", [code]),
+        _facts_has(cols.lists, "tags", [code, f"language:{code}"]),
+        _facts_has(cols.lists, "language", [code]),
     )
 
 
@@ -287,22 +270,21 @@ def _topic_condition(cols, topics: list[str]):
     words = [or_(cols.name_lower == t, cols.name_lower.like(f"{t}-%"), cols.name_lower.like(f"%-{t}"),
                  cols.name_lower.like(f"%-{t}-%"), cols.name_lower.like(f"%_{t}_%"),
                  cols.name_lower.like(f"{t}_%"), cols.name_lower.like(f"%_{t}")) for t in topics]  # fmt: skip
-    return or_(_facts_has(cols.latest_observation_id, "tags", topics), *words)
+    return or_(_facts_has(cols.lists, "tags", topics), *words)
 
 
 def _card_declared_bases(engine: Engine, name: str, limit: int) -> list[str]:
     """Base models named `name` that cards declare (`base_model:` lists several; the Hub's tags keep one).
 
-    A scan of the newest facts' text for the name: only reached when nothing stored or tagged matches.
+    A scan of the newest facts' lists for the name: only reached when nothing stored or tagged matches.
     """
     found: dict[str, int] = {}
     with engine.connect() as conn:
         rows = conn.execute(
-            select(F.c.data).join(M, M.c.latest_observation_id == F.c.observation_id)
-            .where(func.lower(F.c.data).like(f'%/{name}"%')).limit(200)
+            select(M.c.lists).where(func.lower(M.c.lists).like(f'%/{name}"%')).limit(200)
         ).scalars()  # fmt: skip
         for data in rows:
-            declared = (json.loads(data).get("card_data") or {}).get("base_model")
+            declared = json.loads(data).get("base_model")
             for base in declared if isinstance(declared, list) else [declared]:
                 if isinstance(base, str) and "/" in base and base.lower().split("/")[-1] == name:
                     found[base] = found.get(base, 0) + 1
@@ -408,15 +390,15 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         ids = _descendants_query(filters.base, filters.relation)
         linked = cols.id.in_(ids)
         if not filters.relation:  # a card may declare several bases where the Hub's tags keep one: those count too
-            linked = or_(linked, _facts_has(cols.latest_observation_id, "card_data.base_model", [filters.base]))
+            linked = or_(linked, _facts_has(cols.lists, "base_model", [filters.base]))
         conds.append(Filter(label, linked, None))
     if filters.language:
         conds.append(Filter(f"language={filters.language}", _language_condition(cols, filters.language), None))
     for finding in filters.findings:
         check, outcome = parse_finding(finding)
-        found = exists(select(literal(1)).where(FI.c.observation_id == cols.latest_observation_id,
-                                                FI.c.method_version == cols.method_version, FI.c.check == check,
-                                                FI.c.outcome == outcome))  # fmt: skip
+        # The outcome's character at the check's place in the newest findings (under the model's version).
+        place = select(MC.c.position).where(MC.c.method_version == cols.method_version, MC.c.check == check)
+        found = func.substr(cols.outcomes, place.scalar_subquery(), 1) == OUTCOME_CODES[outcome]
         conds.append(Filter(f"finding {check}={outcome}", found, None))
     if filters.min_downloads is not None:
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))

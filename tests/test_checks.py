@@ -360,7 +360,8 @@ def test_no_generic_name_or_unpopular_target_flagged_in_the_snapshots(ingested, 
     import re
 
     from sqlalchemy import select
-    from whichmodel.store.models import FindingRow, Observation
+    from whichmodel.store.models import Observation
+    from whichmodel.store.records import findings_of
 
     generic = re.compile(r"^(?:outputs?|models?|tests?|checkpoints?|results?)(?:[-_]?\d+)?$", re.I)
     downloads, generic_ids = {}, set()
@@ -372,15 +373,13 @@ def test_no_generic_name_or_unpopular_target_flagged_in_the_snapshots(ingested, 
                 generic_ids.add(record["id"])
     assert generic_ids, "the shared snapshots hold generically named repos"
     engine, _, _ = ingested
-    finding, obs = FindingRow.__table__, Observation.__table__
-    query = (
-        select(obs.c.model_id, finding.c.evidence)
-        .join(obs, obs.c.id == finding.c.observation_id)
-        .where(finding.c.check == "typosquatting", finding.c.outcome == "fail",
-               finding.c.method_version == obs.c.scored_version)
-    )  # fmt: skip
+    obs = Observation.__table__
+    flagged = {}
     with engine.connect() as conn:
-        flagged = {mid: json.loads(evidence) for mid, evidence in conn.execute(query)}
+        for obs_id, model_id, version in conn.execute(select(obs.c.id, obs.c.model_id, obs.c.scored_version)).all():
+            squat = next(f for f in findings_of(conn, obs_id, version) if f.check == "typosquatting")
+            if squat.outcome == "fail":
+                flagged[model_id] = squat.evidence
     assert not generic_ids & set(flagged)
     floor = METHOD.check("typosquatting").params["min_reference_downloads"]
     for model, evidence in flagged.items():

@@ -77,9 +77,9 @@ def test_kill_9_during_ingest_then_rerun_is_consistent_complete_and_duplicate_fr
         models = tuple(sql("SELECT count(*), count(DISTINCT id) FROM models").one())
         observations = tuple(sql("SELECT count(*), count(DISTINCT model_id || observed_at) FROM observations").one())
         unscored = sql("SELECT count(*) FROM observations WHERE scored_version IS NULL").scalar_one()
-        scores = sql("SELECT count(*) FROM scores WHERE category = 'overall'").scalar_one()
-        orphans = sql("SELECT count(*) FROM observations o LEFT JOIN facts f ON f.observation_id = o.id "
-                      "WHERE f.observation_id IS NULL").scalar_one()  # fmt: skip
+        scores = sql("SELECT count(*) FROM assessments").scalar_one()
+        orphans = sql("SELECT count(*) FROM observations o LEFT JOIN facts f ON f.id = o.facts_id "
+                      "WHERE f.id IS NULL").scalar_one()  # fmt: skip
         facet_total = sql("SELECT sum(models) FROM model_facets").scalar_one()
         runs = [tuple(r) for r in sql("SELECT status, pid FROM ingest_runs ORDER BY id")]
     engine.dispose()
@@ -133,7 +133,7 @@ def _table_counts(url: str) -> dict:
     engine = create_engine(url)
     with engine.connect() as conn:
         counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
-                  for t in ("models", "observations", "facts", "findings", "scores", "cards")}  # fmt: skip
+                  for t in ("models", "observations", "facts", "zdicts", "assessments", "cards")}  # fmt: skip
         counts["facet_total"] = conn.exec_driver_sql("SELECT sum(models) FROM model_facets").scalar_one()
         counts["scored"] = conn.exec_driver_sql("SELECT count(*) FROM models WHERE overall IS NOT NULL").scalar_one()
     engine.dispose()

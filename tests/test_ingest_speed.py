@@ -66,17 +66,26 @@ def test_scoring_in_worker_processes_stores_the_same_rows_as_in_one(tmp_path, sh
     parallel = json.loads(run.stdout)
     assert serial == parallel["scored"] == 700
     assert parallel["children_cpu_s"] > 0, "the checks ran in worker processes"
-    findings = ("SELECT o.model_id, f.\"check\", f.outcome, f.points, f.evidence FROM findings f "
-                "JOIN observations o ON o.id = f.observation_id ORDER BY 1, 2")  # fmt: skip
-    scores = ("SELECT o.model_id, s.category, s.score, s.coverage FROM scores s "
-              "JOIN observations o ON o.id = s.observation_id ORDER BY 1, 2")  # fmt: skip
+    scores = ("SELECT o.model_id, a.overall, a.popularity, a.activity, a.operational, a.security, a.quality, "
+              "a.coverage, a.outcomes FROM assessments a JOIN observations o ON o.id = a.observation_id ORDER BY 1")
     models = "SELECT id, overall, security, quality, method_version FROM models ORDER BY id"
-    for sql in (findings, scores, models):
+    for sql in (scores, models):
         one, two = _rows(tmp_path / "one" / "whichmodel.db", sql), _rows(tmp_path / "two" / "whichmodel.db", sql)
-        assert one == two and len(one) >= 700
-    # 700 records, batches of 100: the pool was used (two batches per worker at least) and every row is there.
-    per_model = _rows(tmp_path / "two" / "whichmodel.db", "SELECT count(*) FROM scores GROUP BY observation_id")
-    assert len(per_model) == 700 and {n for (n,) in per_model} == {6}
+        assert one == two and len(one) == 700
+    assert _findings(tmp_path / "one") == _findings(tmp_path / "two")
+
+
+def _findings(home: Path) -> dict:
+    """Every model's newest findings, decoded (dictionary ids differ between databases; findings must not)."""
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.queries import stored_findings
+
+    engine = make_engine(f"sqlite:///{home / 'whichmodel.db'}")
+    try:
+        ids = [r[0] for r in _rows(home / "whichmodel.db", "SELECT id FROM models")]
+        return {m: [f.to_dict() for f in stored_findings(engine, m)[0]] for m in ids}
+    finally:
+        engine.dispose()
 
 
 def test_line_progress_prints_count_rate_and_eta():
@@ -282,7 +291,7 @@ def test_kill_9_while_scoring_in_workers_leaves_no_worker_holding_the_data_direc
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if db.exists() and _rows(db, "SELECT count(*) FROM scores")[0][0] > 0:
+            if db.exists() and _rows(db, "SELECT count(*) FROM assessments")[0][0] > 0:
                 break
         except sqlite3.OperationalError:
             pass
@@ -308,6 +317,4 @@ def test_kill_9_while_scoring_in_workers_leaves_no_worker_holding_the_data_direc
     rerun = subprocess.run(command + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _rows(db, "SELECT count(*) FROM observations WHERE scored_version IS NULL") == [(0,)]
-    assert _rows(db, "SELECT count(*), count(DISTINCT observation_id) FROM scores WHERE category = 'overall'") == [
-        (2000, 2000)
-    ]
+    assert _rows(db, "SELECT count(*), count(DISTINCT observation_id) FROM assessments") == [(2000, 2000)]

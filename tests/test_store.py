@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from whichmodel.hub.snapshot import Parsed, open_snapshot, read_snapshot
 from whichmodel.scoring.method import load_method
 from whichmodel.store.ingest import IngestInterrupted, ingest_items, score_pending
-from whichmodel.store.models import FindingRow, ModelRow, Observation, ScoreRow
+from whichmodel.store.models import AssessmentRow, ModelRow, Observation
 from whichmodel.store.queries import SearchFilters, data_status, scorecard, search_models, stored_findings
 
 
@@ -30,7 +30,7 @@ def _table_counts(engine):
     with engine.connect() as conn:
         return {
             t.__tablename__: conn.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in (ModelRow, Observation, FindingRow, ScoreRow)
+            for t in (ModelRow, Observation, AssessmentRow)
         }
 
 
@@ -40,8 +40,11 @@ def test_every_shared_record_is_stored_and_scored(ingested, snapshot_dirs):
     counts = _table_counts(engine)
     assert counts["models"] == models
     assert counts["observations"] == observations == scored
-    assert counts["findings"] == observations * len(load_method().checks)
-    assert counts["scores"] == observations * 6
+    assert counts["assessments"] == observations
+    with engine.connect() as conn:
+        some = conn.execute(select(ModelRow.id).order_by(ModelRow.id).limit(1)).scalar_one()
+    card = scorecard(engine, some)
+    assert sum(len(c["findings"]) for c in card["categories"].values()) == len(load_method().checks)
     assert all(not s.skipped for s in summaries)
     assert data_status(engine)["scored_models"] == models
 
@@ -80,11 +83,11 @@ def test_pickle_only_model_fails_safetensors_and_safetensors_model_passes(ingest
     with engine.connect() as conn:
         rows = conn.execute(select(ModelRow.id, ModelRow.latest_observation_id)).all()
     pickle_only = safe = None
-    from whichmodel.store.models import FactsRow
+    from whichmodel.store.records import facts_of
 
     with engine.connect() as conn:
         for model_id, obs in rows:
-            facts = json.loads(conn.execute(select(FactsRow.data).where(FactsRow.observation_id == obs)).scalar_one())
+            facts = facts_of(conn, obs)
             kinds = facts.get("file_kinds") or {}
             if "pickle" in kinds and "safetensors" not in kinds and pickle_only is None:
                 pickle_only = model_id
@@ -356,18 +359,13 @@ def test_a_new_database_is_stamped_and_a_later_revision_adds_its_column(engine, 
 
 def test_a_schema_5_home_from_before_alembic_is_adopted_as_it_is(tmp_path):
     """Every SQLite home made before Alembic is at schema 5: opening it stamps the baseline and keeps its rows."""
-    import sqlite3
-
+    from test_migration_0007 import load_home, to_schema_5
     from whichmodel.store.db import head_revision, make_engine
 
     path = tmp_path / "home.db"
-    engine = make_engine(f"sqlite:///{path}")
-    ingest_items(engine, [Parsed(1, make_facts(id="x/m"), None)], source="s", kind="snapshot",
-                 observed_at="2025-04-01T00:00:00Z")  # fmt: skip
-    engine.dispose()
-    with sqlite3.connect(path) as conn:
-        conn.execute("DROP TABLE alembic_version")
+    load_home(path)
+    to_schema_5(path)
     reopened = make_engine(f"sqlite:///{path}")
     with reopened.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
-        assert conn.exec_driver_sql("SELECT id FROM models").scalars().all() == ["x/m"]
+        assert len(conn.exec_driver_sql("SELECT id FROM models").scalars().all()) == 5

@@ -251,15 +251,24 @@ def test_authors_view_tie_at_the_cut_goes_to_the_name_first_in_order(engine, mon
 def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
     import sqlite3
 
+    from test_migration_0007 import load_home, to_schema_5
     from whichmodel.store.db import head_revision, make_engine
     from whichmodel.store.models import SCHEMA_VERSION
 
-    path = tmp_path / "old.db"
-    engine = make_engine(f"sqlite:///{path}")
+    loaded = tmp_path / "loaded.db"
+    engine = make_engine(f"sqlite:///{loaded}")
     load_file(engine, v1_csv)
     before = run_view(engine, "authors", TrendParams(top=5, start="2023-10-01"))
     engine.dispose()
+    path = tmp_path / "old.db"
+    load_home(path)  # a real home of an older whichmodel, given the same leaderboard rows
+    to_schema_5(path)
     with sqlite3.connect(path) as conn:  # as a version-4 database left it: no author tables, its indexes
+        conn.execute(f"ATTACH DATABASE '{loaded}' AS loaded")
+        for table in ("leaderboard", "leaderboard_daily"):
+            conn.execute(f"INSERT INTO {table} SELECT * FROM loaded.{table}")
+        conn.commit()
+        conn.execute("DETACH DATABASE loaded")
         conn.execute("DROP TABLE leaderboard_author_daily")
         conn.execute("DROP TABLE leaderboard_authors")
         conn.execute("DROP INDEX ix_lb_family_params_cover")
@@ -267,7 +276,6 @@ def test_opening_a_schema_4_database_migrates_it(tmp_path, v1_csv):
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN host")
         conn.execute("ALTER TABLE ingest_runs DROP COLUMN pid")
         conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-        conn.execute("DROP TABLE alembic_version")  # version 4 predates Alembic
     engine = make_engine(f"sqlite:///{path}")
     assert run_view(engine, "authors", TrendParams(top=5, start="2023-10-01")) == before
     with engine.connect() as conn:

@@ -6,7 +6,6 @@ grouped SQL over indexed, pre-bucketed columns; Python only post-processes the g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -17,16 +16,18 @@ import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from whichmodel.scoring.checks import SCAN_CHECKS
+from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
     SCORE_COLUMNS,
-    FindingRow,
+    AssessmentRow,
     LeaderboardAuthor,
     LeaderboardAuthorDaily,
     LeaderboardDaily,
     LeaderboardRow,
+    MethodCheck,
     Observation,
-    ScoreRow,
 )
+from whichmodel.store.records import findings_of
 from whichmodel.trends.leaderboard import buckets
 from whichmodel.trends.names import UNITS, VIEW_NAMES
 
@@ -35,8 +36,8 @@ D = LeaderboardDaily.__table__
 AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
-S = ScoreRow.__table__
-F = FindingRow.__table__
+A = AssessmentRow.__table__
+MC = MethodCheck.__table__
 SCORE_METRICS = SCORE_COLUMNS
 
 
@@ -399,13 +400,12 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- history, movers, alerts
-def _score_pivot():
-    cols = [func.max(S.c.score).filter(S.c.category == c).label(c) for c in SCORE_METRICS]
+def _scores():
+    """Each observation's scores under the method version it was last scored with."""
     return (
-        select(S.c.observation_id, *cols)
-        .join(O, O.c.id == S.c.observation_id)
-        .where(S.c.method_version == O.c.scored_version)
-        .group_by(S.c.observation_id)
+        select(A.c.observation_id, *(A.c[c] for c in SCORE_METRICS))
+        .join(O, O.c.id == A.c.observation_id)
+        .where(A.c.method_version == O.c.scored_version)
     )
 
 
@@ -413,7 +413,7 @@ def history_view(engine: Engine, p: TrendParams) -> dict:
     """A scored model across Hub snapshots: downloads, likes and category scores per observation."""
     if not p.model:
         raise ValueError("history needs --model MODEL_ID")
-    scores = _score_pivot().where(O.c.model_id == p.model).subquery()
+    scores = _scores().where(O.c.model_id == p.model).subquery()
     query = (
         select(O.c.observed_at, O.c.downloads, O.c.likes, O.c.license, O.c.gated,
                *[scores.c[c] for c in SCORE_METRICS])
@@ -455,10 +455,9 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
             query = select(O.c.model_id, O.c.observed_at, O.c[p.metric]).join(pick, joined)
         else:
             query = (
-                select(O.c.model_id, O.c.observed_at, S.c.score)
+                select(O.c.model_id, O.c.observed_at, A.c[p.metric])
                 .join(pick, joined)
-                .join(S, and_(S.c.observation_id == O.c.id, S.c.method_version == O.c.scored_version,
-                              S.c.category == p.metric))
+                .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == O.c.scored_version))
             )  # fmt: skip
         with engine.connect() as conn:
             return {m: (t, v) for m, t, v in conn.execute(query)}
@@ -538,30 +537,40 @@ def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
     Only conclusive findings are compared, so an observation without a scan (snapshot data) between two
     scans neither raises nor hides an alert.
     """
-    window = {"partition_by": (O.c.model_id, F.c.check), "order_by": O.c.observed_at}
-    inner = (
-        select(O.c.model_id, O.c.observed_at, F.c.check, F.c.outcome, F.c.evidence,
-               func.lag(F.c.outcome).over(**window).label("prev_outcome"),
-               func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
-        .join(O, O.c.id == F.c.observation_id)
-        .where(F.c.method_version == O.c.scored_version, F.c.check.in_(SCAN_CHECKS),
-               F.c.outcome.in_(("pass", "fail")))
-    )  # fmt: skip
-    if p.model:
-        inner = inner.where(O.c.model_id == p.model)
-    seq = inner.subquery()
-    query = select(seq).where(seq.c.outcome == "fail", seq.c.prev_outcome == "pass")
-    if p.start:
-        query = query.where(seq.c.observed_at >= p.start[:10])
-    if p.end:
-        query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+    window = {"partition_by": O.c.model_id, "order_by": O.c.observed_at}
     rows = []
     with engine.connect() as conn:
-        for r in conn.execute(query).mappings():
-            flagged = next((e["value"] for e in json.loads(r["evidence"]) if e.get("field") == "flagged"), None)
-            after = "; ".join(map(str, flagged or [f"{r['check']} failed"]))
-            rows.append({"model_id": r["model_id"], "observed_at": r["observed_at"], "previous": r["prev_observed_at"],
-                         "alert": "scan_flagged", "before": f"{r['check']} passed", "after": after})  # fmt: skip
+        for check in SCAN_CHECKS:
+            # The check's outcome character in each observation's outcomes (its place under that version).
+            place = (select(MC.c.position).where(MC.c.method_version == A.c.method_version, MC.c.check == check)
+                     .scalar_subquery())  # fmt: skip
+            outcome = func.substr(A.c.outcomes, place, 1)
+            inner = (
+                select(O.c.model_id, O.c.observed_at, A.c.observation_id, A.c.method_version,
+                       outcome.label("outcome"),
+                       func.lag(outcome).over(**window).label("prev_outcome"),
+                       func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
+                .join(O, O.c.id == A.c.observation_id)
+                .where(A.c.method_version == O.c.scored_version,
+                       outcome.in_((OUTCOME_CODES["pass"], OUTCOME_CODES["fail"])))
+            )  # fmt: skip
+            if p.model:
+                inner = inner.where(O.c.model_id == p.model)
+            seq = inner.subquery()
+            failed, passed = OUTCOME_CODES["fail"], OUTCOME_CODES["pass"]
+            query = select(seq).where(seq.c.outcome == failed, seq.c.prev_outcome == passed)
+            if p.start:
+                query = query.where(seq.c.observed_at >= p.start[:10])
+            if p.end:
+                query = query.where(seq.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+            for r in conn.execute(query).mappings():
+                finding = next(f for f in findings_of(conn, r["observation_id"], r["method_version"])
+                               if f.check == check)  # fmt: skip
+                flagged = next((e["value"] for e in finding.evidence if e.get("field") == "flagged"), None)
+                after = "; ".join(map(str, flagged or [f"{check} failed"]))
+                rows.append({"model_id": r["model_id"], "observed_at": r["observed_at"],
+                             "previous": r["prev_observed_at"], "alert": "scan_flagged",
+                             "before": f"{check} passed", "after": after})  # fmt: skip
     return rows
 
 

@@ -1,0 +1,107 @@
+"""Reading and writing the packed per-observation records: facts, findings and their dictionaries.
+
+The encoding is in `store.blobs`; this module knows the tables. Dictionaries never change once written, so
+one read of a dictionary serves every blob packed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from whichmodel.scoring.findings import Finding
+from whichmodel.store.blobs import VOLATILE_FACTS, join_facts, pack, unpack, unpack_bytes
+from whichmodel.store.models import AssessmentRow, FactsRow, Meta, MethodCheck, Observation, Zdict
+
+F = FactsRow.__table__
+A = AssessmentRow.__table__
+O = Observation.__table__  # noqa: E741
+Z = Zdict.__table__
+MC = MethodCheck.__table__
+META = Meta.__table__
+
+
+def load_zdicts(conn: Connection, ids: Iterable[int | None], into: dict[int, bytes] | None = None) -> dict[int, bytes]:
+    """The dictionaries `ids` (None and those in `into` skipped), unpacked, added to `into`."""
+    found = into if into is not None else {}
+    wanted = {i for i in ids if i is not None and i not in found}
+    if wanted:
+        rows = conn.execute(select(Z.c.id, Z.c.base, Z.c.data).where(Z.c.id.in_(sorted(wanted)))).all()
+        load_zdicts(conn, (r.base for r in rows), found)  # shared dictionaries are plain: one level
+        for zid, base, data in rows:
+            found[zid] = unpack_bytes(data, found.get(base))
+    return found
+
+
+SHARED_ZDICT_BYTES = 32 * 1024  # zlib's window: a preset dictionary longer than this is cut to its end
+
+
+def shared_zdict(conn: Connection, kind: str, samples: Iterable[bytes]) -> tuple[int, bytes]:
+    """The database's shared dictionary for `kind` (facts, findings), made from `samples` if there is none yet.
+
+    Made once per database from the first batch: those models' JSON shows the keys, values and sentences
+    that every later model repeats.
+    """
+    key = f"zdict:{kind}"
+    stored = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+    if stored is not None:
+        zid = int(stored)
+        return zid, load_zdicts(conn, [zid])[zid]
+    raw = b"\n".join(samples)[-SHARED_ZDICT_BYTES:]
+    try:
+        with conn.begin_nested():  # another writer making the first one at the same moment wins; use its
+            zid = conn.execute(insert(Z).values(base=None, data=pack(raw))).inserted_primary_key[0]
+            conn.execute(insert(META).values(key=key, value=str(zid)))
+    except IntegrityError:
+        return shared_zdict(conn, kind, ())
+    return zid, raw
+
+
+def new_zdict(conn: Connection, raw: bytes, shared: tuple[int, bytes] | None = None) -> int:
+    """Store `raw` (JSON bytes) as a new dictionary, packed with the `shared` one (id, bytes); its id."""
+    base, base_raw = shared if shared else (None, None)
+    return conn.execute(insert(Z).values(base=base, data=pack(raw, base_raw))).inserted_primary_key[0]
+
+
+def facts_of(conn: Connection, observation_id: int) -> dict | None:
+    """An observation's full facts (`ModelFacts.to_dict` shape): its lasting facts and its own counters."""
+    row = conn.execute(
+        select(F.c.data, F.c.zdict, *(O.c[k] for k in VOLATILE_FACTS))
+        .join(F, F.c.id == O.c.facts_id)
+        .where(O.c.id == observation_id)
+    ).first()
+    if row is None:
+        return None
+    zdicts = load_zdicts(conn, [row.zdict])
+    lasting = unpack(row.data, zdicts.get(row.zdict))
+    return join_facts(lasting, {k: getattr(row, k) for k in VOLATILE_FACTS})
+
+
+def findings_from(blob: bytes, zdict: bytes | None) -> list[Finding]:
+    """The findings of a packed list (see `AssessmentRow`)."""
+    return [Finding(*item) for item in unpack(blob, zdict)]
+
+
+def findings_of(conn: Connection, observation_id: int, version: str) -> list[Finding]:
+    """An observation's findings under method `version`, in method order ([] when it has none)."""
+    row = conn.execute(
+        select(A.c.findings, A.c.zdict).where(A.c.observation_id == observation_id, A.c.method_version == version)
+    ).first()
+    if row is None:
+        return []
+    return findings_from(row.findings, load_zdicts(conn, [row.zdict]).get(row.zdict))
+
+
+def finding_items(findings: Iterable[Finding]) -> list[list]:
+    """Findings as the packed list's items."""
+    return [[f.check, f.category, f.outcome, f.points, f.max_points, f.evidence, f.reason, f.remediation]
+            for f in findings]  # fmt: skip
+
+
+def record_method_checks(conn: Connection, version: str, checks: list[str]) -> None:
+    """Note where each check's outcome sits in `outcomes` under `version` (once per version)."""
+    if conn.execute(select(MC.c.check).where(MC.c.method_version == version).limit(1)).first() is None:
+        conn.execute(insert(MC), [{"method_version": version, "check": c, "position": i + 1}
+                                  for i, c in enumerate(checks)])  # fmt: skip
