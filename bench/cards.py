@@ -99,11 +99,10 @@ def main() -> None:
     out["keyword_only"] = recall(keyword, queries)
     # One schema for all facts vs one prompt per fact: prompt word pieces over the shared cards.
     count = embedder(settings.home / "models").count_tokens
-    from sqlalchemy import select
-    from whichmodel.store.models import CardRow
+    from whichmodel.store.records import card_texts
 
     with engine.connect() as conn:
-        texts = conn.execute(select(CardRow.text)).scalars().all()
+        texts = list(card_texts(conn, conn.exec_driver_sql("SELECT hash FROM cards").scalars()).values())
     system = count(prompts.render("card_facts_system"))
     card_tokens = sum(count(prompts.render("card_facts_user", model_id="x", card=t[:MAX_CARD_CHARS])) for t in texts)
     one = card_tokens + system * len(texts)

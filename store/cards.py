@@ -10,7 +10,7 @@ from whichmodel.cards.llm import Interaction, LlmCardExtractor, as_record
 from whichmodel.store.blobs import pack, unpack
 from whichmodel.store.ingest import score_pending
 from whichmodel.store.models import CardRow, FactsRow, LlmInteraction, ModelRow, Observation
-from whichmodel.store.records import load_zdicts
+from whichmodel.store.records import card_texts, load_zdicts
 
 M, O, F, C, LI = (t.__table__ for t in (ModelRow, Observation, FactsRow, CardRow, LlmInteraction))  # noqa: E741
 
@@ -36,7 +36,7 @@ def extract_with_llm(
     extractor = make_extractor(interaction_logger(engine))
     done = select(LI.c.model_id, LI.c.card_hash).where(LI.c.status == "ok", LI.c.purpose == "card_facts")
     query = (
-        select(M.c.id, O.c.id, O.c.card_hash, C.c.text)
+        select(M.c.id, O.c.id, O.c.card_hash)
         .join(O, O.c.id == M.c.latest_observation_id)
         .join(C, C.c.hash == O.c.card_hash)
         .order_by(M.c.downloads.desc(), M.c.id)
@@ -49,7 +49,9 @@ def extract_with_llm(
     if limit is not None:
         todo = todo[:limit]
     counts = {"models": len(todo), "extracted": 0, "not_available": 0}
-    for model_id, obs_id, card_hash, text in todo:
+    for model_id, obs_id, card_hash in todo:
+        with engine.connect() as conn:
+            text = card_texts(conn, [card_hash])[card_hash]
         card = extractor.extract(model_id, text, card_hash)
         if card is None:
             counts["not_available"] += 1

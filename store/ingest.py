@@ -58,10 +58,12 @@ from whichmodel.store.models import (
     Observation,
 )
 from whichmodel.store.records import (
+    card_texts,
     finding_items,
     findings_from,
     load_zdicts,
     new_zdict,
+    pack_cards,
     record_method_checks,
     shared_zdict,
 )
@@ -255,9 +257,9 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
     cards = {_card_hash(i.card_text): (i.facts.id, i.card_text) for i in fresh if i.card_text}
     if cards:
         stored = set(conn.execute(select(C.c.hash).where(C.c.hash.in_(list(cards)))).scalars())
-        rows = [{"hash": h, "model_id": mid, "text": text} for h, (mid, text) in cards.items() if h not in stored]
-        if rows:
-            conn.execute(insert(C), rows)
+        new_cards = {h: card for h, card in cards.items() if h not in stored}
+        if new_cards:
+            conn.execute(insert(C), pack_cards(conn, new_cards))
 
     facts_id = _store_facts(conn, fresh, known_zdicts)
     obs_rows = [
@@ -722,10 +724,11 @@ def _score_batch(
         sizeless = [obs_id for obs_id, facts in parsed.items()
                     if facts.params is None and facts.card_present and obs_id not in earlier]  # fmt: skip
         if sizeless:
-            cards = dict(conn.execute(select(O.c.id, C.c.text).join(C, C.c.hash == O.c.card_hash)
-                                      .where(O.c.id.in_(sizeless))).all())  # fmt: skip
-            for obs_id, text in cards.items():
-                derive(parsed[obs_id], text)
+            card_of = dict(conn.execute(select(O.c.id, O.c.card_hash).where(O.c.id.in_(sizeless))).all())
+            texts = card_texts(conn, card_of.values())
+            for obs_id, card_hash in card_of.items():
+                if card_hash in texts:
+                    derive(parsed[obs_id], texts[card_hash])
     for r in rows:
         facts = parsed[r.obs_id]
         if r.obs_id in earlier:  # unchanged facts: only the volatile checks can have moved

@@ -235,13 +235,17 @@ class MethodCheck(SQLModel, table=True):
 
 
 class CardRow(SQLModel, table=True):
-    """A model card's text, stored once per distinct content."""
+    """A model card's text, stored once per distinct content, packed (see `store.records.card_texts`).
+
+    Packed with the database's shared card dictionary (`zdict`): cards repeat the same templates.
+    """
 
     __tablename__ = "cards"
 
     hash: str = Field(primary_key=True)
     model_id: str = Field(index=True)
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    zdict: int | None = None
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LeaderboardRow(SQLModel, table=True):

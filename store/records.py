@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from whichmodel.scoring.findings import Finding
 from whichmodel.store.blobs import VOLATILE_FACTS, join_facts, pack, unpack, unpack_bytes
-from whichmodel.store.models import AssessmentRow, FactsRow, Meta, MethodCheck, Observation, Zdict
+from whichmodel.store.models import AssessmentRow, CardRow, FactsRow, Meta, MethodCheck, Observation, Zdict
 
 F = FactsRow.__table__
 A = AssessmentRow.__table__
@@ -21,6 +21,7 @@ O = Observation.__table__  # noqa: E741
 Z = Zdict.__table__
 MC = MethodCheck.__table__
 META = Meta.__table__
+C = CardRow.__table__
 
 
 def load_zdicts(conn: Connection, ids: Iterable[int | None], into: dict[int, bytes] | None = None) -> dict[int, bytes]:
@@ -105,3 +106,24 @@ def record_method_checks(conn: Connection, version: str, checks: list[str]) -> N
     if conn.execute(select(MC.c.check).where(MC.c.method_version == version).limit(1)).first() is None:
         conn.execute(insert(MC), [{"method_version": version, "check": c, "position": i + 1}
                                   for i, c in enumerate(checks)])  # fmt: skip
+
+
+def card_texts(conn: Connection, hashes: Iterable[str | None]) -> dict[str, str]:
+    """The card texts stored under `hashes` (those stored), by hash."""
+    wanted = sorted({h for h in hashes if h})
+    if not wanted:
+        return {}
+    rows = conn.execute(select(C.c.hash, C.c.zdict, C.c.data).where(C.c.hash.in_(wanted))).all()
+    zdicts = load_zdicts(conn, (r.zdict for r in rows))
+    return {h: unpack_bytes(data, zdicts.get(zid)).decode("utf-8") for h, zid, data in rows}
+
+
+def pack_cards(conn: Connection, cards: dict[str, tuple[str, str]]) -> list[dict]:
+    """Rows for new cards ({hash: (model id, text)}), packed with the shared card dictionary.
+
+    Text that is not valid Unicode (a lone surrogate) raises, as a text column would: that record is not stored.
+    """
+    raws = {h: text.encode("utf-8") for h, (_, text) in cards.items()}
+    zid, zdict = shared_zdict(conn, "cards", raws.values())
+    return [{"hash": h, "model_id": model_id, "zdict": zid, "data": pack(raws[h], zdict)}
+            for h, (model_id, _) in cards.items()]  # fmt: skip

@@ -26,7 +26,8 @@ from whichmodel.cards.embedding import MiniLM
 from whichmodel.config import Settings
 from whichmodel.store.keywords import FILTER_KEYS, CardFilters, KeywordIndex, PostgresKeywordIndex, SqliteKeywordIndex
 from whichmodel.store.lock import LockTimeout, data_lock
-from whichmodel.store.models import CardRow, ModelRow, Observation
+from whichmodel.store.models import ModelRow, Observation
+from whichmodel.store.records import card_texts
 
 __all__ = ["FILTER_KEYS", "CardFilters", "CardIndex", "SyncSummary", "embedder"]
 
@@ -319,7 +320,7 @@ class CardIndex:
     ) -> SyncSummary:
         summary = SyncSummary()
         count = embedder(self.cache_dir, self.precision).count_tokens
-        m, o, c = ModelRow.__table__, Observation.__table__, CardRow.__table__
+        m, o = ModelRow.__table__, Observation.__table__
         query = (
             select(m.c.id, m.c.author, m.c.pipeline_tag, m.c.license_class, m.c.size_class, m.c.params,
                    m.c.overall, m.c.security, o.c.card_hash)
@@ -347,7 +348,7 @@ class CardIndex:
                     keep[model_id] = have
                     summary.chunks_unchanged += len(have)
                     continue
-                text = conn.execute(select(c.c.text).where(c.c.hash == row["card_hash"])).scalar()
+                text = card_texts(conn, [row["card_hash"]]).get(row["card_hash"])
                 chunks = chunk_card(model_id, text or "", count)
                 wanted = {ch.id for ch in chunks}
                 stale.extend(have - wanted)

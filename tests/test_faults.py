@@ -172,7 +172,7 @@ def test_postgresql_ingest_while_two_app_processes_serve_twenty_chats(postgres, 
             for i in range(2)]  # fmt: skip
     outputs = [app.communicate(timeout=600) for app in apps]
     ingest_out, ingest_err = ingest.communicate(timeout=600)
-    assert ingest.returncode == 0, ingest_err[-2000:]
+    assert ingest.returncode == 0, ingest_err[-2000:] + ingest_out[-3000:]
     for app, (out, err) in zip(apps, outputs, strict=True):
         assert app.returncode == 0, err[-3000:]
     chats = [chat for out, _ in outputs for chat in json.loads(out)]

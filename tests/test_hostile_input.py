@@ -103,8 +103,14 @@ def test_every_bad_input_in_one_folder_still_stores_every_good_record(tmp_path, 
     reported = {(s["line"]) for s in run["skipped"]}
     assert len(run["skipped"]) == len(bads) + 3  # 13 records + the 50 MB card, the surrogate card, the deep card
     assert None not in reported
-    with sqlite3.connect(home / "whichmodel.db") as conn:
-        texts = dict(conn.execute("SELECT model_id, text FROM cards"))
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.records import card_texts
+
+    engine = make_engine(f"sqlite:///{home / 'whichmodel.db'}")
+    with engine.connect() as conn:
+        by_hash = dict(conn.exec_driver_sql("SELECT hash, model_id FROM cards").all())
+        texts = {by_hash[h]: text for h, text in card_texts(conn, by_hash).items()}
+    engine.dispose()
     # Offsets after the oversized card are right: model four's card is its own.
     assert texts["good/model-4"].startswith("# Four") and texts["good/model-0"].startswith("# Zero")
     assert "good/model-1" not in texts and "good/model-2" not in texts

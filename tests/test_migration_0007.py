@@ -17,7 +17,7 @@ from whichmodel.hub.snapshot import Parsed
 from whichmodel.store.ingest import ingest_items, score_pending
 from whichmodel.store.models import FactsRow, Observation
 from whichmodel.store.queries import SearchFilters, search_models
-from whichmodel.store.records import facts_of, findings_of
+from whichmodel.store.records import card_texts, facts_of, findings_of
 from whichmodel.trends.views import TrendParams, run_view
 
 DUMP = Path(__file__).parent / "fixtures" / "home-0006.sql"
@@ -73,7 +73,9 @@ def old_tables(path: Path) -> dict:
             "SELECT id, model_id, observed_at, downloads, likes, license, gated, scored_version FROM observations"
         ).fetchall()
         latest = dict(conn.execute("SELECT id, latest_observation_id FROM models"))
-    return {"facts": facts, "findings": findings, "scores": scores, "observations": observations, "latest": latest}
+        cards = dict(conn.execute("SELECT hash, text FROM cards"))
+    return {"cards": cards, "facts": facts, "findings": findings, "scores": scores, "observations": observations,
+            "latest": latest}  # fmt: skip
 
 
 @pytest.fixture
@@ -94,6 +96,7 @@ def test_facts_findings_and_scores_come_back_exactly(migrated):
     engine, old = migrated
     assert len(old["facts"]) == 15 and len(old["findings"]) == 20  # 15 observations; the first date twice
     with engine.connect() as conn:
+        assert old["cards"] and card_texts(conn, old["cards"]) == old["cards"]
         for obs, facts in old["facts"].items():
             assert facts_of(conn, obs) == facts, obs
         for (obs, version), items in old["findings"].items():

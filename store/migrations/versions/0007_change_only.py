@@ -4,7 +4,8 @@
 `findings` (a row per check) and `scores` (a row per category) become one `assessments` row per observation
 and method version, with the findings packed and their outcomes in a string SQL can read (`method_checks`
 says where each check's character sits). Counters that move daily stay on the observation (it gains
-`downloads_all_time`). Models gain the lists search filters read and their newest outcomes.
+`downloads_all_time`). Models gain the lists search filters read and their newest outcomes. Card texts are
+packed too.
 
 Existing data is carried over model by model; nothing is re-scored.
 
@@ -36,9 +37,19 @@ def _create(name: str, *columns) -> None:
 
 
 def _tables() -> None:
-    op.execute("ALTER TABLE facts RENAME TO facts_0006")
-    if op.get_bind().dialect.name == "postgresql":  # its key's index keeps the old name, which the new table needs
-        op.execute("ALTER INDEX facts_pkey RENAME TO facts_0006_pkey")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table in ("facts", "cards"):
+        op.execute(f"ALTER TABLE {table} RENAME TO {table}_0006")
+        if postgresql:  # its key's index keeps the old name, which the new table needs
+            op.execute(f"ALTER INDEX {table}_pkey RENAME TO {table}_0006_pkey")
+    op.execute("DROP INDEX IF EXISTS ix_cards_model_id")  # index names are the schema's, not the table's
+    _create(
+        "cards",
+        sa.Column("hash", sa.String, primary_key=True),
+        sa.Column("model_id", sa.String, nullable=False),  # its index: store.db._create_missing_indexes
+        sa.Column("zdict", sa.Integer),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
     _create(
         "zdicts",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -77,6 +88,12 @@ def _tables() -> None:
 
 def _carry_over(conn: sa.Connection) -> None:
     from whichmodel.store.blobs import content_hash, dumps, encode_outcomes, pack, split_facts
+
+    cards = conn.execute(sa.text("SELECT hash, model_id, text FROM cards_0006 ORDER BY hash")).all()
+    for start in range(0, len(cards), MODELS_PER_STEP):  # packed alone: a shared dictionary comes with new cards
+        conn.execute(sa.text("INSERT INTO cards (hash, model_id, zdict, data) VALUES (:h, :m, NULL, :d)"),
+                     [{"h": h, "m": m, "d": pack(t.encode("utf-8"))}
+                      for h, m, t in cards[start : start + MODELS_PER_STEP]])  # fmt: skip
 
     models = [r[0] for r in conn.execute(sa.text("SELECT id FROM models ORDER BY id"))]
     positions: dict[str, list[str]] = {}
@@ -179,7 +196,7 @@ def upgrade() -> None:
     """Create the new tables, carry the data over, drop the old tables and the indexes nothing reads."""
     _tables()
     _carry_over(op.get_bind())
-    for table in ("findings", "scores", "facts_0006"):
+    for table in ("findings", "scores", "facts_0006", "cards_0006"):
         op.drop_table(table)
     for index in ("ix_observations_model_id", "ix_observations_ingest_run_id"):
         op.execute(f"DROP INDEX IF EXISTS {index}")
