@@ -67,9 +67,9 @@ def test_command_loads_no_heavy_module(home, argv):
 def test_the_check_sees_a_heavy_import(home):
     """The guard can fail: an `ask` with an LLM endpoint configured builds the graph, which loads LangGraph."""
     env = dict(os.environ, OPENAI_API_KEY="x", OPENAI_BASE_URL="http://127.0.0.1:9/v1")
-    program = PROGRAM.replace("code = main(argv)", "from whichmodel.cli.agent import _agent\n"
-                              "    from whichmodel.config import Settings\n"
-                              "    _agent(Settings.from_env(home=__import__('pathlib').Path(argv[1]))); code = 0")  # fmt: skip
+    setup = ("from pathlib import Path; from whichmodel.cli.agent import _agent\n"
+             "    from whichmodel.config import Settings; _agent(Settings.from_env(home=Path(argv[1]))); code = 0")
+    program = PROGRAM.replace("code = main(argv)", setup)
     done = subprocess.run([sys.executable, "-c", program, json.dumps(["--home", home]), json.dumps(HEAVY)],
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     loaded_modules = json.loads(done.stderr.strip().splitlines()[-1])["loaded"]

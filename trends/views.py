@@ -16,7 +16,6 @@ from importlib import resources
 import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
-from whichmodel.scoring.checks import SCAN_CHECKS
 from whichmodel.store.models import (
     SCORE_COLUMNS,
     FindingRow,
@@ -538,6 +537,9 @@ def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
     Only conclusive findings are compared, so an observation without a scan (snapshot data) between two
     scans neither raises nor hides an alert.
     """
+    # Here, not at the top: the checks module loads the Hub client, which no other view needs.
+    from whichmodel.scoring.checks import SCAN_CHECKS
+
     window = {"partition_by": (O.c.model_id, F.c.check), "order_by": O.c.observed_at}
     inner = (
         select(O.c.model_id, O.c.observed_at, F.c.check, F.c.outcome, F.c.evidence,
