@@ -1,6 +1,6 @@
 """The offline planner's turn without LangGraph: the graph's planner path, step for step, for a fast start.
 
-`whichmodel ask` and `chat` with no LLM endpoint answer through `run_planner_turn`: importing LangGraph's
+`whichmodel ask` and `chat` with no LLM endpoint answer through `PlannerAgent.turn`: importing LangGraph's
 graph machinery costs about a second, several times what the planner needs to answer. The loop below is
 the graph's (graph.py) with the planner as its agent node: agent step, route, the tools run one call at a
 time, the same step limit and polite stop. The tools are the functions the graph's LangChain tools wrap
@@ -23,7 +23,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from whichmodel.agent.context import Context
+from whichmodel.agent.planner import Planner
 from whichmodel.config import Settings
+from whichmodel.tools import Services, mentioned_models, tool_functions
 
 STEP_LIMIT_ANSWER = (
     "I stopped after {steps} steps without a complete answer. Try a narrower question, for example one model or "
@@ -82,8 +84,6 @@ def _postgres_checkpointer(url: str) -> Any:
 
 def turn_result(messages: list[AnyMessage], engine: str, thread_id: str, started: float) -> dict:
     """The CLI's JSON shape of a finished turn, from the thread's messages (the turn is from the last question on)."""
-    from whichmodel.tools import mentioned_models
-
     start = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
     turn = messages[start:]
     final = turn[-1]
@@ -111,10 +111,7 @@ def turn_result(messages: list[AnyMessage], engine: str, thread_id: str, started
 class PlannerAgent:
     """The offline planner with its tools and thread store: what `build_graph` compiles, minus the LLM path."""
 
-    def __init__(self, services, checkpointer=None):
-        from whichmodel.agent.planner import Planner
-        from whichmodel.tools import tool_functions
-
+    def __init__(self, services: Services, checkpointer: Any = None):
         self.planner = Planner(services)
         self.functions = tool_functions(services)
         self._validated: dict[str, Any] = {}

@@ -5,6 +5,8 @@ offline loop, and alternating between them on one thread. The answers (JSON shap
 each leaves in its checkpointer must be the same.
 """
 
+import uuid
+
 import pytest
 from langchain_core.messages import ToolMessage
 from whichmodel.agent.context import Context
@@ -25,12 +27,21 @@ CONVERSATIONS = [
 @pytest.fixture(scope="module")
 def services(ingested, tmp_path_factory):
     engine, _, _ = ingested
-    # No Hub: a question naming an unknown model must not reach out (the fetch fails fast at port 9).
-    return Services(engine, Settings(home=tmp_path_factory.mktemp("offline"), hf_endpoint="http://127.0.0.1:9"))
+    url = engine.url.render_as_string(hide_password=False)
+    # No Hub: a question naming an unknown model must not reach out (the fetch fails fast at port 9). Threads
+    # live where the app keeps them: in PostgreSQL when that is the database, else a SQLite file in the home.
+    settings = Settings(home=tmp_path_factory.mktemp("offline"), hf_endpoint="http://127.0.0.1:9",
+                        database_url=None if url.startswith("sqlite") else url)  # fmt: skip
+    return Services(engine, settings)
+
+
+@pytest.fixture(scope="module")
+def saver(services):
+    return checkpointer_for(services.settings)
 
 
 def plain(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k != "elapsed_ms"}
+    return {k: v for k, v in result.items() if k not in ("elapsed_ms", "thread_id")}
 
 
 def thread(saver, thread_id: str) -> dict:
@@ -46,34 +57,33 @@ def thread(saver, thread_id: str) -> dict:
 
 
 @pytest.mark.parametrize("questions", CONVERSATIONS, ids=[c[0] for c in CONVERSATIONS])
-def test_offline_answers_and_threads_match_the_graph(services, tmp_path, questions):
+def test_offline_answers_and_threads_match_the_graph(services, saver, questions):
     context = Context()
+    graph, offline = build_graph(services, checkpointer=saver), PlannerAgent(services, checkpointer=saver)
     ways = {}
     for way in ("graph", "offline", "alternating"):
-        saver = checkpointer_for(tmp_path / way)
-        graph, offline = build_graph(services, checkpointer=saver), PlannerAgent(services, checkpointer=saver)
+        thread_id = f"{way}-{uuid.uuid4().hex}"
         answers = []
         for n, question in enumerate(questions):
             use_graph = way == "graph" or (way == "alternating" and n % 2 == 1)
-            result = (run_turn(graph, context, question, thread_id="t") if use_graph
-                      else offline.turn(context, question, thread_id="t"))  # fmt: skip
+            result = (run_turn(graph, context, question, thread_id=thread_id) if use_graph
+                      else offline.turn(context, question, thread_id=thread_id))  # fmt: skip
+            assert result["thread_id"] == thread_id and result["engine"] == "planner"
             answers.append(plain(result))
-        ways[way] = answers, thread(saver, "t")
-        # The graph reads the thread the offline loop wrote: one more question through it continues the thread.
-        assert graph.get_state({"configurable": {"thread_id": "t"}}).next == ()
+        ways[way] = answers, thread(saver, thread_id)
+        # The graph reads the thread as a finished run: nothing pending, its next question starts afresh.
+        assert graph.get_state({"configurable": {"thread_id": thread_id}}).next == ()
     assert ways["offline"] == ways["graph"]
     assert ways["alternating"] == ways["graph"]
-    assert all(a["engine"] == "planner" and a["thread_id"] == "t" for a in ways["graph"][0])
 
 
-def test_offline_stops_at_the_step_limit_as_the_graph_does(services, tmp_path):
+def test_offline_stops_at_the_step_limit_as_the_graph_does(services, saver):
     context = Context(step_limit=1)  # the recommendation needs a search, then explanations: more than one step
-    saver = checkpointer_for(tmp_path)
-    graph = build_graph(services, checkpointer=saver)
-    by_graph = run_turn(graph, context, "safest permissive 7B chat model", thread_id="g")
-    by_offline = PlannerAgent(services, checkpointer=saver).turn(context, "safest permissive 7B chat model", "o")
+    question = "safest permissive 7B chat model"
+    by_graph = run_turn(build_graph(services, checkpointer=saver), context, question, thread_id=uuid.uuid4().hex)
+    by_offline = PlannerAgent(services, checkpointer=saver).turn(context, question, uuid.uuid4().hex)
     assert by_offline["answer"].startswith("I stopped after 1 steps")
-    assert plain(by_offline) == plain(by_graph) | {"thread_id": "o"}
+    assert plain(by_offline) == plain(by_graph)
 
 
 def test_a_new_thread_gets_an_id_and_bad_tool_arguments_come_back_as_an_error_message(services):
