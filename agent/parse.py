@@ -78,9 +78,9 @@ def vocabulary() -> dict:
 
 def load_releases() -> list[dict]:
     """The big releases the trend views know ("since Llama 3"); the views module is loaded on first use."""
-    from whichmodel.trends.views import load_releases
+    from whichmodel.trends import views
 
-    return load_releases()
+    return views.load_releases()
 
 
 def _phrase_pattern(words: list[str]) -> re.Pattern:
