@@ -11,32 +11,42 @@ data directory.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
-from sqlalchemy.engine import make_url
 from whichmodel import prompts
 from whichmodel.agent.context import Context
+from whichmodel.agent.offline import STEP_LIMIT_ANSWER, checkpointer_for, turn_result
 from whichmodel.agent.parse import QuestionTooLong, check_length, unsupported_requirements
 from whichmodel.agent.planner import Planner
-from whichmodel.agent.state import State
-from whichmodel.config import Settings
 from whichmodel.scoring.method import load_method
-from whichmodel.tools import Services, make_tools, mentioned_models
+from whichmodel.tools import Services, make_tools
 
-STEP_LIMIT_ANSWER = (
-    "I stopped after {steps} steps without a complete answer. Try a narrower question, for example one model or "
-    "one filter at a time."
-)
+__all__ = ["STEP_LIMIT_ANSWER", "State", "build_graph", "checkpointer_for", "run_config", "run_turn"]
+
+
+@dataclass
+class State:
+    """One conversation thread, checkpointed between turns.
+
+    `steps` counts agent steps in the current question (reset with each new question); `memory` is what the
+    offline planner remembers for follow-ups, as `Memory.to_dict()` (plain data, so any checkpointer keeps it).
+    The channels `agent.offline` reads and writes (STATE_CHANNELS) are these fields.
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    steps: int = 0
+    memory: dict[str, Any] = field(default_factory=dict)
+    engine: str = ""  # which engine wrote the last answer: "planner" or "llm"
 
 
 def chat_model_for(context: Context):
@@ -45,45 +55,6 @@ def chat_model_for(context: Context):
 
     return ChatOpenAI(model=context.llm_model, api_key=context.api_key, base_url=context.base_url,
                       temperature=context.temperature, timeout=context.timeout_s, max_retries=1)  # fmt: skip
-
-
-def checkpointer_for(where: Settings | Path) -> Any:
-    """The checkpointer for these settings (or data directory): threads survive restarts.
-
-    With a PostgreSQL database URL, LangGraph's PostgreSQL saver on a small connection pool in that database;
-    otherwise a SQLite file in the data directory.
-    """
-    settings = where if isinstance(where, Settings) else None
-    url = settings.database_url if settings else None
-    if url and make_url(url).get_backend_name() == "postgresql":
-        return _postgres_checkpointer(url)
-    home = settings.home if settings else where
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    home.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(home / "checkpoints.db", check_same_thread=False)
-    return SqliteSaver(conn)
-
-
-def _postgres_checkpointer(url: str) -> Any:
-    import psycopg
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
-
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    # The saver's own settings: autocommit, no server-side prepared statements, rows as dicts.
-    pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
-                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})  # fmt: skip
-    saver = PostgresSaver(pool)
-    # setup() creates and migrates its tables; processes starting together take turns (a session lock).
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(7316003)")
-        try:
-            saver.setup()
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(7316003)")
-    return saver
 
 
 def run_config(context: Context, thread_id: str) -> dict[str, Any]:
@@ -153,25 +124,4 @@ def run_turn(graph, context: Context, question: str, thread_id: str | None = Non
     started = time.perf_counter()
     state = graph.invoke({"messages": [HumanMessage(question)], "steps": 0}, config=run_config(context, thread_id),
                          context=context)  # fmt: skip
-    start = max(i for i, m in enumerate(state["messages"]) if isinstance(m, HumanMessage))
-    turn = state["messages"][start:]
-    final = turn[-1]
-    answer = str(final.content)
-    calls = [{"name": c["name"], "args": c["args"]} for m in turn if isinstance(m, AIMessage) for c in m.tool_calls]
-    structured = final.additional_kwargs.get("whichmodel", {}) if isinstance(final, AIMessage) else {}
-    if "models" in structured:
-        models = structured["models"]
-    else:  # an LLM's answer: the ids it names, of those this turn's tool results returned
-        models = mentioned_models(answer, [getattr(m, "artifact", None) for m in turn if isinstance(m, ToolMessage)])
-    result = {
-        "answer": answer,
-        "models": models,
-        "tool_calls": calls,
-        "engine": state.get("engine") or context.engine,
-        "thread_id": thread_id,
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    for key in ("recommended", "ruled_out", "filters", "sort", "not_applied"):
-        if key in structured:
-            result[key] = structured[key]
-    return result
+    return turn_result(state["messages"], state.get("engine") or context.engine, thread_id, started)

@@ -1,29 +1,12 @@
-"""The graph's state, and the offline planner's typed plan and memory.
+"""The offline planner's typed plan and memory (the graph's state, which holds the memory, is `graph.State`).
 
-The state holds messages merged by `add_messages`, a step counter and the planner's memory as plain data.
+Plain data only: the planner runs with or without LangGraph (`agent.offline`), so nothing here imports it.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Annotated, Any
-
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
-
-
-@dataclass
-class State:
-    """One conversation thread, checkpointed between turns.
-
-    `steps` counts agent steps in the current question (reset with each new question); `memory` is what the
-    offline planner remembers for follow-ups, as `Memory.to_dict()` (plain data, so any checkpointer keeps it).
-    """
-
-    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
-    steps: int = 0
-    memory: dict[str, Any] = field(default_factory=dict)
-    engine: str = ""  # which engine wrote the last answer: "planner" or "llm"
+from typing import Any
 
 
 @dataclass

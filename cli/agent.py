@@ -36,19 +36,30 @@ def register(sub) -> None:
 
 
 def _agent(settings: Settings):
+    """A function answering (context, question, thread_id) with `run_turn`'s JSON, the services and the context.
+
+    Without an LLM endpoint the offline planner answers without LangGraph's graph (`agent.offline`: the same
+    loop, tools and threads, a second less to start); with one, the graph.
+    """
     from whichmodel.agent.context import Context
-    from whichmodel.agent.graph import build_graph, checkpointer_for
+    from whichmodel.agent.offline import checkpointer_for
 
     svc = services(settings)
-    return build_graph(svc, checkpointer=checkpointer_for(settings)), svc, Context.from_settings(settings)
+    context = Context.from_settings(settings)
+    if context.engine == "planner":
+        from whichmodel.agent.offline import PlannerAgent
+
+        return PlannerAgent(svc, checkpointer=checkpointer_for(settings)).turn, svc, context
+    from whichmodel.agent.graph import build_graph, run_turn
+
+    graph = build_graph(svc, checkpointer=checkpointer_for(settings))
+    return (lambda ctx, question, thread_id: run_turn(graph, ctx, question, thread_id=thread_id)), svc, context
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question (with the LLM when configured, else the offline planner)."""
-    from whichmodel.agent.graph import run_turn
-
-    graph, _, context = _agent(settings)
-    result = run_turn(graph, context, args.question, thread_id=args.thread)
+    answer, _, context = _agent(settings)
+    result = answer(context, args.question, thread_id=args.thread)
     if args.json:
         emit(result)
     else:
@@ -63,9 +74,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     import threading
     import uuid
 
-    from whichmodel.agent.graph import run_turn
-
-    graph, svc, context = _agent(settings)
+    answer, svc, context = _agent(settings)
     threading.Thread(target=svc.warm, name="warm-up", daemon=True).start()  # while the user types
     thread = args.thread or uuid.uuid4().hex
     interactive = sys.stdin.isatty()
@@ -80,7 +89,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             break
         if not question.strip():
             continue
-        print(run_turn(graph, context, question, thread_id=thread)["answer"])
+        print(answer(context, question, thread_id=thread)["answer"])
         print()
     return EXIT_OK
 

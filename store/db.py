@@ -8,23 +8,26 @@ through the steps in LEGACY_STEPS to the Alembic baseline.
 
 from __future__ import annotations
 
+import ast
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, insert, inspect, select, update
+from sqlalchemy import Connection, create_engine, event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.schema import CreateIndex
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import SQLModel
 from whichmodel.config import Settings
 from whichmodel.store import facets
 from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, Meta
 from whichmodel.store.rollup import refresh_rollup
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BASELINE_REVISION = "0005"  # the Alembic revision standing for the legacy schema version SCHEMA_VERSION
@@ -117,6 +120,8 @@ LEGACY_STEPS = {"4": _fill_author_rollup}
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for whichmodel's revisions, bound to `connection` when given."""
+    from alembic.config import Config  # Alembic is imported only to migrate (see `_is_current`)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -126,7 +131,51 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision this whichmodel knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+def _head_from_files() -> str | None:
+    """The newest revision, read from the revision files' `revision`/`down_revision` lines without Alembic.
+
+    None when that reading is not conclusive (no file, several heads, a line it cannot read): the caller
+    then asks Alembic.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")))
+        try:
+            revision, down = ast.literal_eval(found["revision"]), ast.literal_eval(found.get("down_revision", "None"))
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else down or ())
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest revision and holds every table: then opening it changes nothing.
+
+    One query for the stored revision and one for the table names, so that a command opening a current
+    database (every read) does not import Alembic, which costs more than the command itself.
+    """
+    head = _head_from_files()
+    if head is None:
+        return False
+    tables = inspect(engine).get_table_names()
+    if "alembic_version" not in tables or not set(SQLModel.metadata.tables) <= set(tables):
+        return False
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    return stored == [head]
 
 
 @contextmanager
@@ -170,6 +219,10 @@ def _refuse(engine: Engine, found: str) -> SchemaMismatch:
 
 def migrate(engine: Engine) -> None:
     """Bring the database's schema to the newest revision (see the module docstring)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     meta = Meta.__table__
     fresh = not inspect(engine).has_table("models")
@@ -209,7 +262,8 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     with _schema_lock(engine):
-        migrate(engine)
+        if not _is_current(engine):
+            migrate(engine)
         facets.install(engine)
     return engine
 
@@ -221,4 +275,6 @@ def engine_for(settings: Settings) -> Engine:
 
 def session(engine: Engine) -> Session:
     """A session that keeps loaded objects usable after commit."""
+    from sqlmodel import Session
+
     return Session(engine, expire_on_commit=False)

@@ -17,7 +17,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
-from whichmodel.scoring.engine import rank_value
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
@@ -79,6 +78,9 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         c: {"score": row[c], "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": row["weights_hash"]}
         for c in SCORE_COLUMNS
     }  # fmt: skip
+    # Imported here: the scoring engine brings every check (and the Hub client), which search never needs.
+    from whichmodel.scoring.engine import rank_value
+
     overall = scores.get("overall")
     method = load_method()
     vetoes = {c.id for c in method.checks if c.params.get("veto")}

@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.tools import BaseTool, tool
 from whichmodel.prompts.fence import fence_json, neutralize
 from whichmodel.usecases import data, models, search
 from whichmodel.usecases.base import (
@@ -28,6 +27,9 @@ from whichmodel.usecases.base import (
 )
 from whichmodel.usecases.trends import trend_view
 
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
 # Tool argument types from the one definition of each list (a Literal of a tuple is a Literal of its items).
 Category = Literal[SCORE_NAMES]  # type: ignore[valid-type]
 LicenseClass = Literal[LICENSE_CLASSES]  # type: ignore[valid-type]
@@ -36,7 +38,7 @@ View = Literal["types", "authors", "benchmarks", "architectures", "base-models",
                "alerts"]  # fmt: skip
 MAX_TREND_ROWS = 60
 
-__all__ = ["Services", "make_tools", "mentioned_models", "models_in", "untrusted"]
+__all__ = ["Services", "make_tools", "mentioned_models", "models_in", "tool_functions", "untrusted"]
 # Keys of a use case's JSON that hold one model id, and keys that hold a list of them.
 _ID_KEYS = ("model_id", "best_model", "record_model", "peak_model")
 _ID_LIST_KEYS = ("models", "recommended", "ruled_out")
@@ -106,9 +108,19 @@ def _evidence(f: dict) -> list[dict]:
 
 
 def make_tools(services: Services) -> list[BaseTool]:
-    """The tool set bound to one database and data directory."""
+    """The tool set bound to one database and data directory, as LangChain tools (what the graph binds)."""
+    from langchain_core.tools import tool  # LangChain's tool machinery loads its tracers: only for the graph
 
-    @tool(response_format="content_and_artifact")
+    return [tool(response_format="content_and_artifact")(fn) for fn in tool_functions(services).values()]
+
+
+def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dict]]]:
+    """Each tool's function by tool name: typed arguments in, (text for the model, artifact) out.
+
+    `make_tools` wraps them as LangChain tools (name, docstring and argument schema from each function); the
+    offline planner without the graph (`agent.offline`) calls them with arguments validated the same way.
+    """
+
     @_expected_failures
     def search_models(
         task: str | None = None,
@@ -191,7 +203,6 @@ def make_tools(services: Services) -> list[BaseTool]:
                 "results": [{k: r.get(k) for k in columns} for r in found.rows], "near_misses": near}  # fmt: skip
         return _dump(text), found.to_dict()
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def get_score(model_id: str) -> tuple[str, dict]:
         """The score card of one model: overall and category scores (0-10) with coverage, and every finding.
@@ -217,7 +228,6 @@ def make_tools(services: Services) -> list[BaseTool]:
         }  # fmt: skip
         return card.resolution.note() + _dump(brief), full | {"resolution": card.resolution.to_dict()}
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def explain_score(model_id: str, category: Category = "overall", target: float | None = None) -> tuple[str, dict]:
         """Why a model's score is what it is: the findings that cost or earned the most points, and what-ifs.
@@ -236,7 +246,6 @@ def make_tools(services: Services) -> list[BaseTool]:
         shown = artifact | {k: [f | {"evidence": _evidence(f)} for f in artifact[k]] for k in ("costly", "earned")}
         return found.resolution.note() + _dump(shown), artifact
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def compare_models(model_ids: list[str]) -> tuple[str, dict]:
         """Compare two to four models side by side per category, with the findings that decide the difference.
@@ -258,7 +267,6 @@ def make_tools(services: Services) -> list[BaseTool]:
                 "verdicts": artifact["verdicts"], "deciding": decisive}  # fmt: skip
         return " ".join(found.notes) + _dump(text), artifact
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def search_cards(query: str, task: str | None = None, license_class: LicenseClass | None = None,
                      size: str | None = None, k: int = 5) -> tuple[str, dict]:  # fmt: skip
@@ -284,7 +292,6 @@ def make_tools(services: Services) -> list[BaseTool]:
                 for r in found.results]  # fmt: skip
         return _dump({"query": query, "results": text}), {"query": query} | found.to_dict()
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def trends(view: View, start: str | None = None, end: str | None = None,
                unit: Literal["day", "week", "month"] = "month", top: int = 10, types: list[str] | None = None,
@@ -325,7 +332,6 @@ def make_tools(services: Services) -> list[BaseTool]:
             shown["rows_omitted"] = len(found.rows) - MAX_TREND_ROWS
         return _dump(shown), result
 
-    @tool(response_format="content_and_artifact")
     @_expected_failures
     def fetch_and_score(model_id: str) -> tuple[str, dict]:
         """Fetch a model that is not in the database from the Hugging Face Hub, score it and store it.
@@ -341,4 +347,5 @@ def make_tools(services: Services) -> list[BaseTool]:
                    "categories": {n: c.score for n, c in card.card.categories.items()}}  # fmt: skip
         return _dump(summary), card.to_dict()
 
-    return [search_models, get_score, explain_score, compare_models, search_cards, trends, fetch_and_score]
+    return {fn.__name__: fn for fn in (search_models, get_score, explain_score, compare_models, search_cards, trends,
+                                       fetch_and_score)}

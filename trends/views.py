@@ -15,7 +15,6 @@ from importlib import resources
 import yaml
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
-from whichmodel.scoring.checks import SCAN_CHECKS
 from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
     SCORE_COLUMNS,
@@ -537,6 +536,9 @@ def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
     Only conclusive findings are compared, so an observation without a scan (snapshot data) between two
     scans neither raises nor hides an alert.
     """
+    # Here, not at the top: the checks module loads the Hub client, which no other view needs.
+    from whichmodel.scoring.checks import SCAN_CHECKS
+
     window = {"partition_by": O.c.model_id, "order_by": O.c.observed_at}
     rows = []
     with engine.connect() as conn:
