@@ -33,6 +33,19 @@ class Parsed:
     line: int
     facts: ModelFacts
     card_text: str | None
+    record_hash: str | None = None  # see `record_hash`: the store keeps it to know the record again
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A record whose content, all but its counters, is what the store holds for the model (`record_hash`)."""
+
+    line: int
+    model_id: str
+    record_hash: str
+    downloads: int | None
+    downloads_all_time: int | None
+    likes: int | None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derive, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
-from whichmodel.hub.snapshot import Parsed, Rejected
+from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
 from whichmodel.scoring.engine import VOLATILE_CHECKS, aggregate, run_checks
 from whichmodel.scoring.lineage import strictest
@@ -192,17 +192,26 @@ def _conflict(stored, columns: dict) -> list[str]:
     return [k for k in CONFLICT_COLUMNS if getattr(stored, k) != columns[k]]
 
 
-def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Parsed], summary: IngestSummary) -> None:
-    """Store one batch of parsed records in the caller's transaction."""
+def _model_id(item: Parsed | Unchanged) -> str:
+    return item.model_id if isinstance(item, Unchanged) else item.facts.id
+
+
+def _write_batch(
+    conn: Connection, run_id: int, observed_at: str, batch: list[Parsed | Unchanged], summary: IngestSummary
+) -> None:
+    """Store one batch of records in the caller's transaction.
+
+    A `Parsed` record brings its facts; an `Unchanged` one only its counters: its observation points at the
+    facts of the model's newest observation, whose content it has.
+    """
     first_line: dict[str, int] = {}
-    unique: list[Parsed] = []
+    unique: list[Parsed | Unchanged] = []
     for item in batch:
-        if item.facts.id in first_line:
-            summary.skipped.append(
-                Skip(f"duplicate id (first on line {first_line[item.facts.id]})", item.line, item.facts.id)
-            )
+        model_id = _model_id(item)
+        if model_id in first_line:
+            summary.skipped.append(Skip(f"duplicate id (first on line {first_line[model_id]})", item.line, model_id))
             continue
-        first_line[item.facts.id] = item.line
+        first_line[model_id] = item.line
         unique.append(item)
     ids = list(first_line)
     known, known_zdicts = {}, {}
@@ -210,6 +219,17 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
         select(M.c.id, M.c.last_seen, M.c.facts_zdict).where(M.c.id.in_(ids))
     ):
         known[model_id], known_zdicts[model_id] = last_seen, zdict
+    newest = _newest_observations(conn, [i.model_id for i in unique if isinstance(i, Unchanged)])
+    columns: dict[str, dict] = {}
+    for item in unique:
+        if isinstance(item, Parsed):
+            columns[item.facts.id] = _observation_columns(item)
+        elif item.model_id in newest:
+            columns[item.model_id] = newest[item.model_id] | {
+                "downloads": item.downloads, "downloads_all_time": item.downloads_all_time, "likes": item.likes}
+        else:  # stored when the reader asked, gone now (another writer): this record is read again next run
+            summary.skipped.append(Skip("the stored model changed while this record was read; ingest again",
+                                        item.line, item.model_id))  # fmt: skip
     seen = {
         row.model_id: row
         for row in conn.execute(
@@ -218,23 +238,27 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
             )
         )
     }
-    fresh: list[Parsed] = []
+    fresh: list[Parsed | Unchanged] = []
     for item in unique:
-        stored = seen.get(item.facts.id)
+        model_id = _model_id(item)
+        if model_id not in columns:
+            continue
+        stored = seen.get(model_id)
         if stored is None:
             fresh.append(item)
         elif stored.ingest_run_id == run_id:
-            summary.skipped.append(Skip("duplicate id (already in this input)", item.line, item.facts.id))
-        elif differs := _conflict(stored, _observation_columns(item)):
+            summary.skipped.append(Skip("duplicate id (already in this input)", item.line, model_id))
+        elif differs := _conflict(stored, columns[model_id]):
             summary.skipped.append(Skip(
                 f"conflict: stored for {observed_at} by ingest run {stored.ingest_run_id} with different "
-                f"{', '.join(differs)}; kept the stored observation", item.line, item.facts.id))  # fmt: skip
+                f"{', '.join(differs)}; kept the stored observation", item.line, model_id))  # fmt: skip
         else:
             summary.unchanged += 1
     if not fresh:
         return
+    parsed = [i for i in fresh if isinstance(i, Parsed)]
 
-    new_models = [i for i in fresh if i.facts.id not in known]
+    new_models = [i for i in parsed if i.facts.id not in known]
     if new_models:
         conn.execute(
             insert(M),
@@ -254,49 +278,84 @@ def _write_batch(conn: Connection, run_id: int, observed_at: str, batch: list[Pa
     summary.new_models += len(new_models)
     summary.new_observations += len(fresh) - len(new_models)
 
-    cards = {_card_hash(i.card_text): (i.facts.id, i.card_text) for i in fresh if i.card_text}
+    cards = {_card_hash(i.card_text): (i.facts.id, i.card_text) for i in parsed if i.card_text}
     if cards:
         stored = set(conn.execute(select(C.c.hash).where(C.c.hash.in_(list(cards)))).scalars())
         new_cards = {h: card for h, card in cards.items() if h not in stored}
         if new_cards:
             conn.execute(insert(C), pack_cards(conn, new_cards))
 
-    facts_id = _store_facts(conn, fresh, known_zdicts)
+    facts_id = _store_facts(conn, parsed, known_zdicts) if parsed else {}
+    facts_id |= {i.model_id: newest[i.model_id]["facts_id"] for i in fresh if isinstance(i, Unchanged)}
     obs_rows = [
-        {"model_id": i.facts.id, "observed_at": observed_at, "ingest_run_id": run_id, "facts_id": facts_id[i.facts.id],
-         **_observation_columns(i)}
+        {"model_id": _model_id(i), "observed_at": observed_at, "ingest_run_id": run_id,
+         **{k: v for k, v in columns[_model_id(i)].items() if k != "facts_id"}, "facts_id": facts_id[_model_id(i)]}
         for i in fresh
     ]  # fmt: skip
     returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
     obs_id = {model_id: oid for oid, model_id in returned}
 
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
-    newer = [i for i in fresh if i.facts.id not in known or observed_at >= known[i.facts.id]]
-    older = [i for i in fresh if i.facts.id in known and observed_at < known[i.facts.id]]
-    if newer:
-        cols = list(_model_columns(newer[0].facts))
+    newer = [i for i in fresh if _model_id(i) not in known or observed_at >= known[_model_id(i)]]
+    older = [i for i in fresh if _model_id(i) in known and observed_at < known[_model_id(i)]]
+    newer_parsed = [i for i in newer if isinstance(i, Parsed)]
+    if newer_parsed:
+        cols = list(_model_columns(newer_parsed[0].facts))
         stmt = (
             update(M)
             .where(M.c.id == bindparam("b_id"))
             .values(
                 last_seen=observed_at,
                 latest_observation_id=bindparam("b_obs"),
+                record_hash=bindparam("b_record_hash"),
                 **{c: bindparam(f"b_{c}") for c in cols},
             )
         )
         conn.execute(
             stmt,
             [
-                {"b_id": i.facts.id, "b_obs": obs_id[i.facts.id]}
+                {"b_id": i.facts.id, "b_obs": obs_id[i.facts.id], "b_record_hash": i.record_hash}
                 | {f"b_{k}": v for k, v in _model_columns(i.facts).items()}
-                for i in newer
+                for i in newer_parsed
             ],
         )
+    newer_unchanged = [i for i in newer if isinstance(i, Unchanged)]
+    if newer_unchanged:  # the same content: only the counters and the newest observation move
+        conn.execute(
+            update(M).where(M.c.id == bindparam("b_id")).values(
+                last_seen=observed_at, latest_observation_id=bindparam("b_obs"), downloads=bindparam("b_downloads"),
+                likes=bindparam("b_likes")),
+            [{"b_id": i.model_id, "b_obs": obs_id[i.model_id], "b_downloads": i.downloads, "b_likes": i.likes}
+             for i in newer_unchanged],
+        )  # fmt: skip
     if older:
         conn.execute(
             update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
-            [{"b_id": i.facts.id} for i in older],
+            [{"b_id": _model_id(i)} for i in older],
         )
+
+
+# Observation columns that follow the repo's content, so an unchanged record copies them from the newest.
+CONTENT_COLUMNS = ("facts_id", "sha", "card_hash", "license", "gated", "pickle_files")
+
+
+def _newest_observations(conn: Connection, model_ids: list[str]) -> dict[str, dict]:
+    """The content columns of each model's newest observation."""
+    if not model_ids:
+        return {}
+    rows = conn.execute(
+        select(M.c.id, *(O.c[k] for k in CONTENT_COLUMNS))
+        .join(O, O.c.id == M.c.latest_observation_id)
+        .where(M.c.id.in_(model_ids))
+    ).all()
+    return {row[0]: dict(zip(CONTENT_COLUMNS, row[1:], strict=True)) for row in rows}
+
+
+def stored_record_hashes(engine: Engine, model_ids: list[str]) -> dict[str, str]:
+    """Each model's newest record hash (for the reader's `unchanged` question)."""
+    query = select(M.c.id, M.c.record_hash).where(M.c.id.in_(model_ids), M.c.record_hash.is_not(None))
+    with engine.connect() as conn:
+        return dict(conn.execute(query).all())
 
 
 def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int | None]) -> dict[str, int]:
@@ -334,7 +393,7 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
 
 def ingest_items(
     engine: Engine,
-    items: Iterable[Parsed | Rejected],
+    items: Iterable[Parsed | Unchanged | Rejected],
     *,
     source: str,
     kind: str,
@@ -355,7 +414,7 @@ def ingest_items(
             insert(R).values(source=source, kind=kind, observed_at=observed_at, started_at=now_iso(),
                              host=socket.gethostname(), pid=os.getpid())
         ).inserted_primary_key[0]  # fmt: skip
-    batch: list[Parsed] = []
+    batch: list[Parsed | Unchanged] = []
 
     def flush() -> None:
         if batch:
@@ -389,7 +448,9 @@ def ingest_items(
     return summary
 
 
-def _write_isolated(engine: Engine, run_id: int, observed_at: str, batch: list[Parsed], summary: IngestSummary) -> None:
+def _write_isolated(
+    engine: Engine, run_id: int, observed_at: str, batch: list[Parsed | Unchanged], summary: IngestSummary
+) -> None:
     """Write a batch in one transaction; when that fails, write its records one by one and skip the bad ones.
 
     One unstorable record (text that is not valid Unicode, a value the database cannot hold, nesting too deep
@@ -418,7 +479,7 @@ def _write_isolated(engine: Engine, run_id: int, observed_at: str, batch: list[P
             del summary.skipped[mark[3] :]
             cause = err.orig if isinstance(err, StatementError) and err.orig is not None else err
             summary.skipped.append(
-                Skip(f"cannot be stored: {cause.__class__.__name__}: {str(cause)[:160]}", item.line, item.facts.id)
+                Skip(f"cannot be stored: {cause.__class__.__name__}: {str(cause)[:160]}", item.line, _model_id(item))
             )
 
 

@@ -108,6 +108,8 @@ class ModelRow(SQLModel, table=True):
     lists: str | None = Field(default=None, sa_column=Column(Text))
     # The newest findings' outcomes, one character each in the method's check order (see `method_checks`).
     outcomes: str | None = None
+    # The newest record's hash (hub.snapshot.record_hash): a record with the same hash is not parsed again.
+    record_hash: str | None = None
     facts_zdict: int | None = None  # the dictionaries this model's facts and findings are compressed with
     findings_zdict: int | None = None
 

@@ -82,7 +82,8 @@ def _tables() -> None:
     )
     op.execute("ALTER TABLE observations ADD COLUMN facts_id INTEGER REFERENCES facts(id)")
     op.execute("ALTER TABLE observations ADD COLUMN downloads_all_time BIGINT")
-    for column in ("lists TEXT", "outcomes VARCHAR", "facts_zdict INTEGER", "findings_zdict INTEGER"):
+    for column in ("lists TEXT", "outcomes VARCHAR", "record_hash VARCHAR", "facts_zdict INTEGER",
+                   "findings_zdict INTEGER"):
         op.execute(f"ALTER TABLE models ADD COLUMN {column}")
 
 

@@ -1,0 +1,98 @@
+"""Re-ingesting a repo that did not change: only its counters are stored, and nothing it answers changes.
+
+A record the reader knows again (`Unchanged`: same content, new counters) must leave the store exactly as
+parsing it in full would, at a fraction of the bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from factories import RICH_CARD, make_facts
+from whichmodel.hub.snapshot import Parsed, Unchanged
+from whichmodel.store.db import make_engine
+from whichmodel.store.ingest import ingest_items, score_pending
+from whichmodel.store.queries import scorecard
+from whichmodel.trends.views import TrendParams, run_view
+
+DAY1, DAY2 = "2025-04-01T00:00:00Z", "2025-04-02T00:00:00Z"
+IDS = ("acme/widget-7b", "beta/other-1b", "gamma/carded")
+
+
+def _day(observed: str, downloads: int) -> list[Parsed]:
+    items = []
+    for n, model_id in enumerate(IDS):
+        card = RICH_CARD if model_id == "gamma/carded" else None
+        facts = make_facts(card, observed=observed, id=model_id, downloads=downloads + n, likes=n + 3)
+        items.append(Parsed(n + 1, facts, card, record_hash=f"hash-of-{model_id}"))
+    return items
+
+
+def _store(path, second_day: list) -> dict:
+    engine = make_engine(f"sqlite:///{path}")
+    ingest_items(engine, _day(DAY1, 1000), source="d1", kind="snapshot", observed_at=DAY1)
+    score_pending(engine, workers=1)
+    summary = ingest_items(engine, second_day, source="d2", kind="snapshot", observed_at=DAY2)
+    score_pending(engine, workers=1)
+    with engine.connect() as conn:
+        size = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in ("observations", "facts")}
+        hashes = dict(conn.exec_driver_sql("SELECT id, record_hash FROM models").all())
+    out = {
+        "summary": (summary.new_models, summary.new_observations, len(summary.skipped)),
+        "cards": {m: scorecard(engine, m) for m in IDS},
+        "history": {m: run_view(engine, "history", TrendParams(model=m))["rows"] for m in IDS},
+        "size": size,
+        "hashes": hashes,
+    }
+    engine.dispose()
+    return out
+
+
+def test_an_unchanged_record_stores_what_its_full_parse_would(tmp_path):
+    full = _store(tmp_path / "full.db", _day(DAY2, 5000))
+    known = [Unchanged(i.line, i.facts.id, i.record_hash, i.facts.downloads, None, i.facts.likes)
+             for i in _day(DAY2, 5000)]  # fmt: skip
+    quick = _store(tmp_path / "quick.db", known)
+    assert quick["summary"] == full["summary"] == (0, 3, 0)
+    assert quick["cards"] == full["cards"]
+    assert quick["history"] == full["history"]
+    assert [r["downloads"] for r in quick["history"]["acme/widget-7b"]] == [1000, 5000]
+    assert quick["size"] == full["size"] == {"observations": 6, "facts": 3}  # one facts row a repo: same content
+    assert quick["hashes"] == {m: f"hash-of-{m}" for m in IDS}
+
+
+def test_a_same_date_unchanged_record_with_other_counters_is_a_conflict(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    ingest_items(engine, _day(DAY1, 1000), source="a", kind="snapshot", observed_at=DAY1)
+    again = [Unchanged(1, IDS[0], f"hash-of-{IDS[0]}", 1000, None, 3),  # the same counters: unchanged
+             Unchanged(2, IDS[1], f"hash-of-{IDS[1]}", 99, None, 4)]  # fmt: skip
+    summary = ingest_items(engine, again, source="b", kind="snapshot", observed_at=DAY1)
+    assert summary.unchanged == 1 and summary.new_observations == 0
+    assert [s.model_id for s in summary.skipped] == [IDS[1]] and "downloads" in summary.skipped[0].reason
+    engine.dispose()
+
+
+@pytest.mark.parametrize("older", [True, False], ids=["older-date", "newer-date"])
+def test_an_unchanged_record_of_another_date_moves_first_or_last_seen(tmp_path, older):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    ingest_items(engine, _day(DAY2, 1000), source="a", kind="snapshot", observed_at=DAY2)
+    observed = "2025-03-01T00:00:00Z" if older else "2025-05-01T00:00:00Z"
+    item = Unchanged(1, IDS[0], f"hash-of-{IDS[0]}", 7, None, 1)
+    ingest_items(engine, [item], source="b", kind="snapshot", observed_at=observed)
+    with engine.connect() as conn:
+        first, last, downloads = conn.exec_driver_sql(
+            f"SELECT first_seen, last_seen, downloads FROM models WHERE id = '{IDS[0]}'"
+        ).one()
+    assert (first, last) == ((observed, DAY2) if older else (DAY2, observed))
+    assert downloads == (1000 if older else 7), "the models row follows the newest observation only"
+    engine.dispose()
+
+
+def test_an_unchanged_record_of_a_model_no_longer_stored_is_skipped_not_lost(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    item = Unchanged(4, "ghost/model", "hash", 1, None, 1)
+    good = replace(_day(DAY1, 10)[0], line=5)
+    summary = ingest_items(engine, [item, good], source="a", kind="snapshot", observed_at=DAY1)
+    assert summary.new_models == 1 and [s.model_id for s in summary.skipped] == ["ghost/model"]
+    engine.dispose()
