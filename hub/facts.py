@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card, size_sentence
+from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
 from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
 from whichmodel.hub.licenses import classify_license
 from whichmodel.hub.validate import count_problem, repo_id_problem
@@ -506,6 +506,16 @@ def _derive_chat(facts: ModelFacts) -> None:
 _URL_GITHUB = re.compile(r"https?://github\.com/[\w.-]+/[\w.-]+", re.I)
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)
 _HF_PAPERS = re.compile(r"huggingface\.co/papers/(\d{4}\.\d{4,5})", re.I)
+# As run: on `fold_case` text (same spans; the text's own spelling is cut out of the original).
+_LINKS = folded(_URL_GITHUB), folded(_ARXIV), folded(_HF_PAPERS)
+
+
+def _links(text: str) -> tuple[list[str], set[str]]:
+    """GitHub URLs (the first 20, sorted) and arXiv ids that a text links to."""
+    low = fold_case(text)
+    github, arxiv, papers = _LINKS
+    urls = sorted({text[m.start() : m.end()] for m in github.finditer(low)})[:20]
+    return urls, {m.group(1) for m in arxiv.finditer(low)} | {m.group(1) for m in papers.finditer(low)}
 
 
 _DERIVED = (
@@ -627,9 +637,7 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
             set(_tag_values(tags, "dataset:")) | set(_as_list((facts.card_data or {}).get("datasets")))
         )
     if card_text is not None or facts.card_data is not None:
-        text = (card_text or "") + " " + str(facts.card_data or "")
-        facts.github_urls = sorted(set(_URL_GITHUB.findall(text)))[:20]
-        papers = set(_ARXIV.findall(text)) | set(_HF_PAPERS.findall(text))
+        facts.github_urls, papers = _links((card_text or "") + " " + str(facts.card_data or ""))
         if papers:
             facts.arxiv_ids = sorted(set(facts.arxiv_ids or []) | papers)
     return facts
