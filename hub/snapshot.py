@@ -9,17 +9,25 @@ and strict about surrogates and numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
+from whichmodel.hub.workers import forkable, start_worker, worker_count
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 # A snapshot dated later than this ahead of the clock would stay "latest" forever: it is refused.
 MAX_CLOCK_SKEW = timedelta(days=1)
+# Parallel reading: lines per task, and the smallest models file worth a pool (forking costs a few ms a worker).
+CHUNK_LINES = 256
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 class SnapshotError(Exception):
@@ -171,30 +179,84 @@ class CardFile:
         return readme if isinstance(readme, str) else None
 
 
-def read_snapshot(snapshot: Snapshot, with_cards: bool = True) -> Iterator[Parsed | Rejected]:
-    """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order."""
+def read_snapshot(snapshot: Snapshot, with_cards: bool = True, workers: int | None = 1) -> Iterator[Parsed | Rejected]:
+    """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order.
+
+    With `workers` above 1 (None: one per available core), records are parsed in that many forked processes,
+    `CHUNK_LINES` lines a task and at most two tasks a worker in flight (memory stays flat in the file's size);
+    the items still come in file order, each bad record still a `Rejected` of its own. A process running
+    other threads, a platform without fork, or a models file under `PARALLEL_MIN_BYTES` parses here.
+    """
     cards = CardFile(snapshot.cards_path) if with_cards else None
     if cards:
         yield from cards.rejected
-    for number, raw, _size in _lines(snapshot.models_path):
-        if raw is None:
-            yield Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
-            continue
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
-            yield Rejected(number, _decode_reason(raw, err))
-            continue
-        model_id = record.get("id") if isinstance(record, dict) else None
-        try:
-            card_text = cards.get(model_id) if cards is not None and isinstance(model_id, str) else None
-            facts = parse_record(record, card_text=card_text, observed_at=snapshot.observed_at)
-        except RecordError as err:
-            yield Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
-            continue
-        yield Parsed(number, facts, card_text)
+    lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
+    count = worker_count(workers)
+    if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
+        yield from _read_parallel(lines, cards, snapshot.observed_at, count)
+        return
+    for number, raw in lines:
+        item = _parse_line(number, raw, cards, snapshot.observed_at)
+        if item is not None:
+            yield item
+
+
+def _parse_line(number: int, raw: bytes | None, cards: CardFile | None, observed_at: str) -> Parsed | Rejected | None:
+    """One line of `models.jsonl` as facts, or why not; None for a blank line."""
+    if raw is None:
+        return Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        return Rejected(number, _decode_reason(raw, err))
+    model_id = record.get("id") if isinstance(record, dict) else None
+    try:
+        card_text = cards.get(model_id) if cards is not None and isinstance(model_id, str) else None
+        facts = parse_record(record, card_text=card_text, observed_at=observed_at)
+    except RecordError as err:
+        return Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
+    return Parsed(number, facts, card_text)
+
+
+# What a forked reader needs, set once per worker (inherited, never pickled).
+_READER: dict = {}
+
+
+def _read_parallel(
+    lines: Iterable[tuple[int, bytes | None]], cards: CardFile | None, observed_at: str, workers: int
+) -> Iterator[Parsed | Rejected]:
+    """`_parse_line` over chunks of lines in forked workers, yielded in input order."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start_reader, initargs=(cards, observed_at, os.getpid()))  # fmt: skip
+    in_flight: deque = deque()
+    chunk: list[tuple[int, bytes | None]] = []
+    try:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) < CHUNK_LINES:
+                continue
+            in_flight.append(pool.submit(_parse_chunk, chunk))
+            chunk = []
+            while len(in_flight) > 2 * workers:
+                yield from in_flight.popleft().result()
+        if chunk:
+            in_flight.append(pool.submit(_parse_chunk, chunk))
+        while in_flight:
+            yield from in_flight.popleft().result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _start_reader(cards: CardFile | None, observed_at: str, parent: int) -> None:
+    _READER["cards"], _READER["observed_at"] = cards, observed_at
+    start_worker(parent)
+
+
+def _parse_chunk(chunk: list[tuple[int, bytes | None]]) -> list[Parsed | Rejected]:
+    cards, observed_at = _READER["cards"], _READER["observed_at"]
+    return [item for number, raw in chunk if (item := _parse_line(number, raw, cards, observed_at)) is not None]
 
 
 def _decode_reason(raw: bytes, err: orjson.JSONDecodeError) -> str:
