@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
@@ -100,6 +101,7 @@ def iso_utc(moment: datetime) -> str:
     return aware.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=4096)  # one observation date for a whole snapshot; checks read each model's dates twice
 def parse_date(value: str) -> datetime:
     """Parse the Hub's ISO dates (with Z, offsets, or date only) into aware UTC datetimes."""
     text = value.strip().replace("Z", "+00:00")
