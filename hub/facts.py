@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -46,6 +46,7 @@ _QUANT_NAME = re.compile(
     r"(?<![a-z0-9])(gptq|awq|mlx|bnb|bitsandbytes|exl2|hqq|quanto|(\d)-?bits?|int(\d)|w(\d)a\d+)(?![a-z])", re.I
 )
 _ADAPTER_FILE = re.compile(r"^adapter_(config\.json|model\.\w+)$")
+_ADAPTER_PART = re.compile(r"lora|adapter", re.I)
 
 # Chat capability: documented in README. A model is chat-capable when any of these holds.
 CHAT_TAGS = ("conversational",)
@@ -277,19 +278,30 @@ class ModelFacts:
         """
         data = dict(self.__dict__)
         data["card"] = self.card.to_dict() if self.card else None
-        data["not_available"] = sorted(
-            k for k, v in data.items() if v is None and not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER
-        )
+        if data.keys() == _FIELD_NAMES:  # the usual case: only the fields, whose candidates are listed sorted
+            data["not_available"] = [k for k in _MAYBE_NOT_AVAILABLE if data[k] is None]
+        else:
+            data["not_available"] = sorted(
+                k for k, v in data.items() if v is None and not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER
+            )
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelFacts:
         """Inverse of `to_dict`."""
-        data = {k: v for k, v in data.items() if k != "not_available"}
+        data = dict(data)
+        data.pop("not_available", None)
         card = data.pop("card", None)
         facts = cls(**data)
         facts.card = CardFacts.from_dict(card) if card else None
         return facts
+
+
+_FIELD_NAMES = {f.name for f in fields(ModelFacts)}
+# The fields whose None means "not available", in sorted order.
+_MAYBE_NOT_AVAILABLE = tuple(
+    sorted(k for k in _FIELD_NAMES if not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER)
+)
 
 
 def _tag_values(tags: list[str], prefix: str) -> list[str]:
@@ -351,7 +363,7 @@ def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict
 def _is_adapter(facts: ModelFacts) -> bool:
     """An adapter repo: adapter files or the peft library, and no full weights of its own beside them."""
     files = facts.files or []
-    adapter_files = [f for f in files if _ADAPTER_FILE.match(f)]
+    adapter_files = [f for f in files if f.startswith("adapter_") and _ADAPTER_FILE.match(f)]
     peft = facts.library_name == "peft" or "peft" in (facts.tags or [])
     if not adapter_files and not peft:
         return False
@@ -361,9 +373,9 @@ def _is_adapter(facts: ModelFacts) -> bool:
         for f in files
         if "/" not in f
         and not _ADAPTER_FILE.match(f)
-        and not re.search(r"lora|adapter", f, re.I)
-        and load_class(file_kind(f))
-        and file_kind(f) not in PICKLED_NON_WEIGHTS
+        and not _ADAPTER_PART.search(f)
+        and load_class(kind := file_kind(f))
+        and kind not in PICKLED_NON_WEIGHTS
     ]
     return not full
 
@@ -464,8 +476,9 @@ def _derive_license(facts: ModelFacts) -> None:
 
 def _derive_base(facts: ModelFacts) -> None:
     tags = facts.tags or []
-    bases = [t for t in _tag_values(tags, "base_model:") if ":" not in t]
-    relations = [t.split(":", 1) for t in _tag_values(tags, "base_model:") if ":" in t]
+    declared = _tag_values(tags, "base_model:")
+    bases = [t for t in declared if ":" not in t]
+    relations = [t.split(":", 1) for t in declared if ":" in t]
     card_bases = _as_list((facts.card_data or {}).get("base_model"))
     if bases or relations:
         facts.base_models = sorted(set(bases) | {r[1] for r in relations if r[0] in BASE_RELATIONS})
