@@ -541,6 +541,27 @@ _DERIVED = (
 )  # fmt: skip
 
 
+@lru_cache(maxsize=1)
+def derivation_id() -> str:
+    """A fingerprint of the rules `derive` follows: the code of the modules that hold them, and the format table.
+
+    Facts derived under the same fingerprint need no `derive` again (a first ingest's scoring pass can skip
+    it, and the card read it does for sizeless models); facts stored under another one must be re-derived,
+    and so must facts that lineage (`scoring.lineage.apply_lineage`) has already changed.
+    """
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    from whichmodel.hub import card, formats, licenses
+
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], card, formats, licenses):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(repr(formats.WEIGHT_FORMATS).encode())  # picklescan's extension lists are read at import
+    return digest.hexdigest()[:16]
+
+
 def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
     """(Re)compute every derived fact from the observed ones; README "Derived facts" states the rules.
 

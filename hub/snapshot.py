@@ -12,11 +12,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
@@ -36,11 +37,12 @@ class SnapshotError(Exception):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A record that became facts."""
+    """A record that became facts; `prepared` is what the reader's `prepare` made of it (in the worker)."""
 
     line: int
     facts: ModelFacts
     card_text: str | None
+    prepared: Any = None
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,22 @@ class CardFile:
         return readme if isinstance(readme, str) else None
 
 
-def read_snapshot(snapshot: Snapshot, with_cards: bool = True, workers: int | None = 1) -> Iterator[Parsed | Rejected]:
+def read_snapshot(
+    snapshot: Snapshot,
+    with_cards: bool = True,
+    workers: int | None = 1,
+    prepare: Callable[[Parsed], Any] | None = None,
+) -> Iterator[Parsed | Rejected]:
     """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order.
 
     With `workers` above 1 (None: one per available core), records are parsed in that many forked processes,
     `CHUNK_LINES` lines a task and at most two tasks a worker in flight (memory stays flat in the file's size);
     the items still come in file order, each bad record still a `Rejected` of its own. A process running
     other threads, a platform without fork, or a models file under `PARALLEL_MIN_BYTES` parses here.
+
+    `prepare`, when given, runs on each `Parsed` where it was parsed (a worker, or here) and its answer comes
+    back as `Parsed.prepared`: a caller's per-record work (say, the row it stores) spread over the workers too.
+    An exception it raises ends the read, as an exception of the caller's own would.
     """
     cards = CardFile(snapshot.cards_path) if with_cards else None
     if cards:
@@ -193,15 +204,21 @@ def read_snapshot(snapshot: Snapshot, with_cards: bool = True, workers: int | No
     lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
     count = worker_count(workers)
     if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
-        yield from _read_parallel(lines, cards, snapshot.observed_at, count)
+        yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare)
         return
     for number, raw in lines:
-        item = _parse_line(number, raw, cards, snapshot.observed_at)
+        item = _parse_line(number, raw, cards, snapshot.observed_at, prepare)
         if item is not None:
             yield item
 
 
-def _parse_line(number: int, raw: bytes | None, cards: CardFile | None, observed_at: str) -> Parsed | Rejected | None:
+def _parse_line(
+    number: int,
+    raw: bytes | None,
+    cards: CardFile | None,
+    observed_at: str,
+    prepare: Callable[[Parsed], Any] | None = None,
+) -> Parsed | Rejected | None:
     """One line of `models.jsonl` as facts, or why not; None for a blank line."""
     if raw is None:
         return Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
@@ -217,7 +234,8 @@ def _parse_line(number: int, raw: bytes | None, cards: CardFile | None, observed
         facts = parse_record(record, card_text=card_text, observed_at=observed_at)
     except RecordError as err:
         return Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
-    return Parsed(number, facts, card_text)
+    parsed = Parsed(number, facts, card_text)
+    return Parsed(number, facts, card_text, prepare(parsed)) if prepare is not None else parsed
 
 
 # What a forked reader needs, set once per worker (inherited, never pickled).
@@ -225,11 +243,19 @@ _READER: dict = {}
 
 
 def _read_parallel(
-    lines: Iterable[tuple[int, bytes | None]], cards: CardFile | None, observed_at: str, workers: int
+    lines: Iterable[tuple[int, bytes | None]],
+    cards: CardFile | None,
+    observed_at: str,
+    workers: int,
+    prepare: Callable[[Parsed], Any] | None,
 ) -> Iterator[Parsed | Rejected]:
     """`_parse_line` over chunks of lines in forked workers, yielded in input order."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_reader, initargs=(cards, observed_at, os.getpid()))  # fmt: skip
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_reader,
+        initargs=(cards, observed_at, prepare, os.getpid()),
+    )
     in_flight: deque = deque()
     chunk: list[tuple[int, bytes | None]] = []
     try:
@@ -249,14 +275,15 @@ def _read_parallel(
         pool.shutdown(cancel_futures=True)
 
 
-def _start_reader(cards: CardFile | None, observed_at: str, parent: int) -> None:
-    _READER["cards"], _READER["observed_at"] = cards, observed_at
+def _start_reader(cards: CardFile | None, observed_at: str, prepare: Callable | None, parent: int) -> None:
+    _READER.update(cards=cards, observed_at=observed_at, prepare=prepare)
     start_worker(parent)
 
 
 def _parse_chunk(chunk: list[tuple[int, bytes | None]]) -> list[Parsed | Rejected]:
-    cards, observed_at = _READER["cards"], _READER["observed_at"]
-    return [item for number, raw in chunk if (item := _parse_line(number, raw, cards, observed_at)) is not None]
+    cards, observed_at, prepare = _READER["cards"], _READER["observed_at"], _READER["prepare"]
+    items = (_parse_line(number, raw, cards, observed_at, prepare) for number, raw in chunk)
+    return [item for item in items if item is not None]
 
 
 def _decode_reason(raw: bytes, err: orjson.JSONDecodeError) -> str:

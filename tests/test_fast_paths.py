@@ -156,16 +156,18 @@ def test_results_and_findings_stay_frozen_checked_and_comparable():
 
 # ------------------------------------------------------------------------------------------------ parallel read
 READ_IN_CHILD = """
-import json, sys, itertools
+import json, os, sys, itertools
 from whichmodel.hub import snapshot
 snapshot.PARALLEL_MIN_BYTES, snapshot.CHUNK_LINES = 1, 3
 snap = snapshot.open_snapshot(sys.argv[1])
-take = int(sys.argv[2])
-items = itertools.islice(snapshot.read_snapshot(snap, workers=2), take if take else None)
+take, prepare = int(sys.argv[2]), sys.argv[3] == "prepare"
+made_in = lambda parsed: [parsed.facts.id.upper(), os.getpid()]
+items = itertools.islice(snapshot.read_snapshot(snap, workers=2, prepare=made_in if prepare else None), take or None)
 out = []
 for i in items:
     if isinstance(i, snapshot.Parsed):
-        out.append(["P", i.line, i.facts.to_dict(), i.card_text])
+        extra = [i.prepared[0], i.prepared[1] != os.getpid()] if prepare else []
+        out.append(["P", i.line, i.facts.to_dict(), i.card_text, *extra])
     else:
         out.append(["R", i.line, i.reason, i.model_id])
 items.close() if hasattr(items, "close") else None
@@ -194,12 +196,9 @@ def mixed(tmp_path):
     return folder
 
 
-def _in_child(folder: Path, take: int = 0) -> list:
-    import os
-
-    env = os.environ.copy()
-    proc = subprocess.run([sys.executable, "-c", READ_IN_CHILD, str(folder), str(take)], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=ROOT)  # fmt: skip
+def _in_child(folder: Path, take: int = 0, prepare: bool = False) -> list:
+    argv = [sys.executable, "-c", READ_IN_CHILD, str(folder), str(take), "prepare" if prepare else "-"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -223,3 +222,18 @@ def test_parallel_read_gives_the_same_items_in_the_same_order(mixed):
 
 def test_parallel_read_stops_cleanly_when_the_reader_stops_early(mixed):
     assert _in_child(mixed, take=5) == _here(mixed)[:5]
+
+
+def test_prepare_runs_in_the_workers_and_comes_back_with_each_record(mixed):
+    here = _here(mixed)
+    expected = [row + [row[2]["id"].upper(), True] if row[0] == "P" else row for row in here]
+    assert _in_child(mixed, prepare=True) == expected
+    items = read_snapshot(open_snapshot(mixed), prepare=lambda parsed: parsed.line)
+    prepared = [i.prepared for i in items if isinstance(i, Parsed)]
+    assert prepared == [row[1] for row in here if row[0] == "P"]
+
+
+def test_derivation_id_is_a_stable_fingerprint():
+    from whichmodel.hub.facts import derivation_id
+
+    assert re.fullmatch("[0-9a-f]{16}", derivation_id()) and derivation_id() == derivation_id()
