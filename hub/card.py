@@ -234,11 +234,11 @@ def parse_card(text: str, front_matter: dict | None = None) -> ParsedCard:
             else:
                 code.append(line)
             continue
-        opened = _FENCE.match(line)
+        opened = _FENCE.match(line) if "```" in line or "~~~" in line else None
         if opened:
             fence, lang, code = opened.group(1), opened.group(2).lower(), []
             continue
-        heading = _heading(line)
+        heading = _heading(line) if line.startswith("#") else None
         if heading:
             current.text = "\n".join(prose)
             sections.append(current)

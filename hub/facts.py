@@ -127,9 +127,13 @@ def parse_size_label(label: str) -> float | None:
     return value / 1000 if match.group(3).lower() == "m" else value
 
 
+_LOG_SIZE_CLASSES = tuple((math.log(c), c) for c in SIZE_CLASSES)
+
+
 def snap_size_class(billions: float) -> str:
     """The nominal size class nearest (in log space) to a parameter count in billions."""
-    nearest = min(SIZE_CLASSES, key=lambda c: abs(math.log(c) - math.log(max(billions, 1e-3))))
+    target = math.log(max(billions, 1e-3))
+    nearest = min(_LOG_SIZE_CLASSES, key=lambda lc: abs(lc[0] - target))[1]
     return size_class_label(nearest)
 
 
