@@ -139,10 +139,17 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes | None, int]]:
 
 
 class CardFile:
-    """Byte offsets of each model's card in `cards.jsonl`, so card text is read only when needed."""
+    """Byte offsets of each model's card in `cards.jsonl`, so card text is read only when needed.
+
+    Each entry packs a line's offset and length into one int (a smaller index than a tuple); a card is read
+    with `os.pread` on one descriptor, which forked readers share safely (no shared file position).
+    """
+
+    _SIZE_BITS = 32
 
     def __init__(self, path: Path):
         self._path = path
+        self._fd: int | None = None
         self._offsets: dict[str, int] = {}
         self.rejected: list[Rejected] = []
         if not path.is_file():
@@ -164,21 +171,28 @@ class CardFile:
                 self.rejected.append(Rejected(number, f"cards.jsonl: not a valid card record ({err})"))
                 continue
             if isinstance(card_id, str):
-                self._offsets[card_id] = start
+                self._offsets[card_id] = (start << self._SIZE_BITS) | size
 
     def __len__(self) -> int:
         return len(self._offsets)
 
     def get(self, model_id: str) -> str | None:
         """The card text of a model, or None when the snapshot has none."""
-        start = self._offsets.get(model_id)
-        if start is None:
+        entry = self._offsets.get(model_id)
+        if entry is None:
             return None
-        with self._path.open("rb") as handle:
-            handle.seek(start)
-            record = orjson.loads(handle.readline(MAX_LINE_BYTES + 1))
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY)
+        size = entry & ((1 << self._SIZE_BITS) - 1)
+        record = orjson.loads(os.pread(self._fd, size, entry >> self._SIZE_BITS))
         readme = record.get("readme")
         return readme if isinstance(readme, str) else None
+
+    def close(self) -> None:
+        """Close the descriptor cards are read with (reading again reopens it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def read_snapshot(
@@ -199,17 +213,21 @@ def read_snapshot(
     An exception it raises ends the read, as an exception of the caller's own would.
     """
     cards = CardFile(snapshot.cards_path) if with_cards else None
-    if cards:
-        yield from cards.rejected
-    lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
-    count = worker_count(workers)
-    if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
-        yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare)
-        return
-    for number, raw in lines:
-        item = _parse_line(number, raw, cards, snapshot.observed_at, prepare)
-        if item is not None:
-            yield item
+    try:
+        if cards:
+            yield from cards.rejected
+        lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
+        count = worker_count(workers)
+        if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
+            yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare)
+            return
+        for number, raw in lines:
+            item = _parse_line(number, raw, cards, snapshot.observed_at, prepare)
+            if item is not None:
+                yield item
+    finally:
+        if cards is not None:
+            cards.close()
 
 
 def _parse_line(
