@@ -52,9 +52,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for snap in snapshots:
             update, close = progress(snap.path.name, _snapshot_lines(snap))
             try:
+                # Records are parsed in one forked process per core (in order; here when other threads run).
                 summaries.append(ingest_items(
-                    svc.engine, read_snapshot(snap, with_cards=True), source=str(snap.path), kind="snapshot",
-                    observed_at=snap.observed_at, batch_size=settings.batch_size, progress=update,
+                    svc.engine, read_snapshot(snap, with_cards=True, workers=None), source=str(snap.path),
+                    kind="snapshot", observed_at=snap.observed_at, batch_size=settings.batch_size, progress=update,
                 ))  # fmt: skip
             finally:
                 close()

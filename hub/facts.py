@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from whichmodel.hub.card import CardFacts, extract_card_facts, parse_card, size_sentence
+from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
 from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
 from whichmodel.hub.licenses import classify_license
 from whichmodel.hub.validate import count_problem, repo_id_problem
@@ -45,6 +46,7 @@ _QUANT_NAME = re.compile(
     r"(?<![a-z0-9])(gptq|awq|mlx|bnb|bitsandbytes|exl2|hqq|quanto|(\d)-?bits?|int(\d)|w(\d)a\d+)(?![a-z])", re.I
 )
 _ADAPTER_FILE = re.compile(r"^adapter_(config\.json|model\.\w+)$")
+_ADAPTER_PART = re.compile(r"lora|adapter", re.I)
 
 # Chat capability: documented in README. A model is chat-capable when any of these holds.
 CHAT_TAGS = ("conversational",)
@@ -100,6 +102,7 @@ def iso_utc(moment: datetime) -> str:
     return aware.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=4096)  # one observation date for a whole snapshot; checks read each model's dates twice
 def parse_date(value: str) -> datetime:
     """Parse the Hub's ISO dates (with Z, offsets, or date only) into aware UTC datetimes."""
     text = value.strip().replace("Z", "+00:00")
@@ -124,9 +127,13 @@ def parse_size_label(label: str) -> float | None:
     return value / 1000 if match.group(3).lower() == "m" else value
 
 
+_LOG_SIZE_CLASSES = tuple((math.log(c), c) for c in SIZE_CLASSES)
+
+
 def snap_size_class(billions: float) -> str:
     """The nominal size class nearest (in log space) to a parameter count in billions."""
-    nearest = min(SIZE_CLASSES, key=lambda c: abs(math.log(c) - math.log(max(billions, 1e-3))))
+    target = math.log(max(billions, 1e-3))
+    nearest = min(_LOG_SIZE_CLASSES, key=lambda lc: abs(lc[0] - target))[1]
     return size_class_label(nearest)
 
 
@@ -275,19 +282,30 @@ class ModelFacts:
         """
         data = dict(self.__dict__)
         data["card"] = self.card.to_dict() if self.card else None
-        data["not_available"] = sorted(
-            k for k, v in data.items() if v is None and not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER
-        )
+        if data.keys() == _FIELD_NAMES:  # the usual case: only the fields, whose candidates are listed sorted
+            data["not_available"] = [k for k in _MAYBE_NOT_AVAILABLE if data[k] is None]
+        else:
+            data["not_available"] = sorted(
+                k for k, v in data.items() if v is None and not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER
+            )
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelFacts:
         """Inverse of `to_dict`."""
-        data = {k: v for k, v in data.items() if k != "not_available"}
+        data = dict(data)
+        data.pop("not_available", None)
         card = data.pop("card", None)
         facts = cls(**data)
         facts.card = CardFacts.from_dict(card) if card else None
         return facts
+
+
+_FIELD_NAMES = {f.name for f in fields(ModelFacts)}
+# The fields whose None means "not available", in sorted order.
+_MAYBE_NOT_AVAILABLE = tuple(
+    sorted(k for k in _FIELD_NAMES if not k.endswith("_source") and k not in _NONE_IS_AN_ANSWER)
+)
 
 
 def _tag_values(tags: list[str], prefix: str) -> list[str]:
@@ -349,7 +367,7 @@ def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict
 def _is_adapter(facts: ModelFacts) -> bool:
     """An adapter repo: adapter files or the peft library, and no full weights of its own beside them."""
     files = facts.files or []
-    adapter_files = [f for f in files if _ADAPTER_FILE.match(f)]
+    adapter_files = [f for f in files if f.startswith("adapter_") and _ADAPTER_FILE.match(f)]
     peft = facts.library_name == "peft" or "peft" in (facts.tags or [])
     if not adapter_files and not peft:
         return False
@@ -359,9 +377,9 @@ def _is_adapter(facts: ModelFacts) -> bool:
         for f in files
         if "/" not in f
         and not _ADAPTER_FILE.match(f)
-        and not re.search(r"lora|adapter", f, re.I)
-        and load_class(file_kind(f))
-        and file_kind(f) not in PICKLED_NON_WEIGHTS
+        and not _ADAPTER_PART.search(f)
+        and load_class(kind := file_kind(f))
+        and kind not in PICKLED_NON_WEIGHTS
     ]
     return not full
 
@@ -462,8 +480,9 @@ def _derive_license(facts: ModelFacts) -> None:
 
 def _derive_base(facts: ModelFacts) -> None:
     tags = facts.tags or []
-    bases = [t for t in _tag_values(tags, "base_model:") if ":" not in t]
-    relations = [t.split(":", 1) for t in _tag_values(tags, "base_model:") if ":" in t]
+    declared = _tag_values(tags, "base_model:")
+    bases = [t for t in declared if ":" not in t]
+    relations = [t.split(":", 1) for t in declared if ":" in t]
     card_bases = _as_list((facts.card_data or {}).get("base_model"))
     if bases or relations:
         facts.base_models = sorted(set(bases) | {r[1] for r in relations if r[0] in BASE_RELATIONS})
@@ -506,6 +525,16 @@ def _derive_chat(facts: ModelFacts) -> None:
 _URL_GITHUB = re.compile(r"https?://github\.com/[\w.-]+/[\w.-]+", re.I)
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)
 _HF_PAPERS = re.compile(r"huggingface\.co/papers/(\d{4}\.\d{4,5})", re.I)
+# As run: on `fold_case` text (same spans; the text's own spelling is cut out of the original).
+_LINKS = folded(_URL_GITHUB), folded(_ARXIV), folded(_HF_PAPERS)
+
+
+def _links(text: str) -> tuple[list[str], set[str]]:
+    """GitHub URLs (the first 20, sorted) and arXiv ids that a text links to."""
+    low = fold_case(text)
+    github, arxiv, papers = _LINKS
+    urls = sorted({text[m.start() : m.end()] for m in github.finditer(low)})[:20]
+    return urls, {m.group(1) for m in arxiv.finditer(low)} | {m.group(1) for m in papers.finditer(low)}
 
 
 _DERIVED = (
@@ -514,6 +543,27 @@ _DERIVED = (
     "license_conflict", "base_models", "base_relation", "base_source", "chat", "chat_rule", "file_kinds",
     "has_weights",
 )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def derivation_id() -> str:
+    """A fingerprint of the rules `derive` follows: the code of the modules that hold them, and the format table.
+
+    Facts derived under the same fingerprint need no `derive` again (a first ingest's scoring pass can skip
+    it, and the card read it does for sizeless models); facts stored under another one must be re-derived,
+    and so must facts that lineage (`scoring.lineage.apply_lineage`) has already changed.
+    """
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    from whichmodel.hub import card, formats, licenses
+
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], card, formats, licenses):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(repr(formats.WEIGHT_FORMATS).encode())  # picklescan's extension lists are read at import
+    return digest.hexdigest()[:16]
 
 
 def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
@@ -627,9 +677,7 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
             set(_tag_values(tags, "dataset:")) | set(_as_list((facts.card_data or {}).get("datasets")))
         )
     if card_text is not None or facts.card_data is not None:
-        text = (card_text or "") + " " + str(facts.card_data or "")
-        facts.github_urls = sorted(set(_URL_GITHUB.findall(text)))[:20]
-        papers = set(_ARXIV.findall(text)) | set(_HF_PAPERS.findall(text))
+        facts.github_urls, papers = _links((card_text or "") + " " + str(facts.card_data or ""))
         if papers:
             facts.arxiv_ids = sorted(set(facts.arxiv_ids or []) | papers)
     return facts

@@ -125,8 +125,25 @@ PICKLED_NON_WEIGHTS = (TRAINING_STATE, VECTOR_INDEX)
 _PART = re.compile(r"\.(?:part\d+of\d+|\d{5}-of-\d{5})$", re.I)
 
 
+# File names repeat across repositories (`config.json`, `model-00001-of-00004.safetensors` ...): each name's kind
+# is worked out once. Bounded (emptied when full; long names not kept): unique names cannot grow it without end.
+_KIND_CACHE: dict[str, str] = {}
+_KIND_CACHE_MAX = 20_000
+
+
 def file_kind(name: str) -> str:
     """The kind of one repository file: a weight kind, `training-state`, `vector-index`, `code`, ... or `other`."""
+    kind = _KIND_CACHE.get(name)
+    if kind is None:
+        if len(name) > 200:
+            return _file_kind(name)
+        if len(_KIND_CACHE) >= _KIND_CACHE_MAX:
+            _KIND_CACHE.clear()
+        kind = _KIND_CACHE[name] = _file_kind(name)
+    return kind
+
+
+def _file_kind(name: str) -> str:
     lower = _PART.sub("", name.lower())
     if lower.endswith("/") or lower.endswith(".gitattributes"):
         return "other"

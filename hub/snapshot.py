@@ -9,17 +9,26 @@ and strict about surrogates and numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
+from whichmodel.hub.workers import forkable, start_worker, worker_count
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 # A snapshot dated later than this ahead of the clock would stay "latest" forever: it is refused.
 MAX_CLOCK_SKEW = timedelta(days=1)
+# Parallel reading: lines per task, and the smallest models file worth a pool (forking costs a few ms a worker).
+CHUNK_LINES = 256
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 class SnapshotError(Exception):
@@ -28,11 +37,12 @@ class SnapshotError(Exception):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A record that became facts."""
+    """A record that became facts; `prepared` is what the reader's `prepare` made of it (in the worker)."""
 
     line: int
     facts: ModelFacts
     card_text: str | None
+    prepared: Any = None
     record_hash: str | None = None  # see `record_hash`: the store keeps it to know the record again
 
 
@@ -142,10 +152,17 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes | None, int]]:
 
 
 class CardFile:
-    """Byte offsets of each model's card in `cards.jsonl`, so card text is read only when needed."""
+    """Byte offsets of each model's card in `cards.jsonl`, so card text is read only when needed.
+
+    Each entry packs a line's offset and length into one int (a smaller index than a tuple); a card is read
+    with `os.pread` on one descriptor, which forked readers share safely (no shared file position).
+    """
+
+    _SIZE_BITS = 32
 
     def __init__(self, path: Path):
         self._path = path
+        self._fd: int | None = None
         self._offsets: dict[str, int] = {}
         self.rejected: list[Rejected] = []
         if not path.is_file():
@@ -167,47 +184,137 @@ class CardFile:
                 self.rejected.append(Rejected(number, f"cards.jsonl: not a valid card record ({err})"))
                 continue
             if isinstance(card_id, str):
-                self._offsets[card_id] = start
+                self._offsets[card_id] = (start << self._SIZE_BITS) | size
 
     def __len__(self) -> int:
         return len(self._offsets)
 
     def get(self, model_id: str) -> str | None:
         """The card text of a model, or None when the snapshot has none."""
-        start = self._offsets.get(model_id)
-        if start is None:
+        entry = self._offsets.get(model_id)
+        if entry is None:
             return None
-        with self._path.open("rb") as handle:
-            handle.seek(start)
-            record = orjson.loads(handle.readline(MAX_LINE_BYTES + 1))
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY)
+        size = entry & ((1 << self._SIZE_BITS) - 1)
+        record = orjson.loads(os.pread(self._fd, size, entry >> self._SIZE_BITS))
         readme = record.get("readme")
         return readme if isinstance(readme, str) else None
 
+    def close(self) -> None:
+        """Close the descriptor cards are read with (reading again reopens it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
-def read_snapshot(snapshot: Snapshot, with_cards: bool = True) -> Iterator[Parsed | Rejected]:
-    """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order."""
+
+def read_snapshot(
+    snapshot: Snapshot,
+    with_cards: bool = True,
+    workers: int | None = 1,
+    prepare: Callable[[Parsed], Any] | None = None,
+) -> Iterator[Parsed | Rejected]:
+    """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order.
+
+    With `workers` above 1 (None: one per available core), records are parsed in that many forked processes,
+    `CHUNK_LINES` lines a task and at most two tasks a worker in flight (memory stays flat in the file's size);
+    the items still come in file order, each bad record still a `Rejected` of its own. A process running
+    other threads, a platform without fork, or a models file under `PARALLEL_MIN_BYTES` parses here.
+
+    `prepare`, when given, runs on each `Parsed` where it was parsed (a worker, or here) and its answer comes
+    back as `Parsed.prepared`: a caller's per-record work (say, the row it stores) spread over the workers too.
+    An exception it raises ends the read, as an exception of the caller's own would.
+    """
     cards = CardFile(snapshot.cards_path) if with_cards else None
-    if cards:
-        yield from cards.rejected
-    for number, raw, _size in _lines(snapshot.models_path):
-        if raw is None:
-            yield Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
-            continue
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
-            yield Rejected(number, _decode_reason(raw, err))
-            continue
-        model_id = record.get("id") if isinstance(record, dict) else None
-        try:
-            card_text = cards.get(model_id) if cards is not None and isinstance(model_id, str) else None
-            facts = parse_record(record, card_text=card_text, observed_at=snapshot.observed_at)
-        except RecordError as err:
-            yield Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
-            continue
-        yield Parsed(number, facts, card_text)
+    try:
+        if cards:
+            yield from cards.rejected
+        lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
+        count = worker_count(workers)
+        if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
+            yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare)
+            return
+        for number, raw in lines:
+            item = _parse_line(number, raw, cards, snapshot.observed_at, prepare)
+            if item is not None:
+                yield item
+    finally:
+        if cards is not None:
+            cards.close()
+
+
+def _parse_line(
+    number: int,
+    raw: bytes | None,
+    cards: CardFile | None,
+    observed_at: str,
+    prepare: Callable[[Parsed], Any] | None = None,
+) -> Parsed | Rejected | None:
+    """One line of `models.jsonl` as facts, or why not; None for a blank line."""
+    if raw is None:
+        return Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
+    if not raw.strip():
+        return None
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        return Rejected(number, _decode_reason(raw, err))
+    model_id = record.get("id") if isinstance(record, dict) else None
+    try:
+        card_text = cards.get(model_id) if cards is not None and isinstance(model_id, str) else None
+        facts = parse_record(record, card_text=card_text, observed_at=observed_at)
+    except RecordError as err:
+        return Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
+    parsed = Parsed(number, facts, card_text)
+    return Parsed(number, facts, card_text, prepare(parsed)) if prepare is not None else parsed
+
+
+# What a forked reader needs, set once per worker (inherited, never pickled).
+_READER: dict = {}
+
+
+def _read_parallel(
+    lines: Iterable[tuple[int, bytes | None]],
+    cards: CardFile | None,
+    observed_at: str,
+    workers: int,
+    prepare: Callable[[Parsed], Any] | None,
+) -> Iterator[Parsed | Rejected]:
+    """`_parse_line` over chunks of lines in forked workers, yielded in input order."""
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_reader,
+        initargs=(cards, observed_at, prepare, os.getpid()),
+    )
+    in_flight: deque = deque()
+    chunk: list[tuple[int, bytes | None]] = []
+    try:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) < CHUNK_LINES:
+                continue
+            in_flight.append(pool.submit(_parse_chunk, chunk))
+            chunk = []
+            while len(in_flight) > 2 * workers:
+                yield from in_flight.popleft().result()
+        if chunk:
+            in_flight.append(pool.submit(_parse_chunk, chunk))
+        while in_flight:
+            yield from in_flight.popleft().result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _start_reader(cards: CardFile | None, observed_at: str, prepare: Callable | None, parent: int) -> None:
+    _READER.update(cards=cards, observed_at=observed_at, prepare=prepare)
+    start_worker(parent)
+
+
+def _parse_chunk(chunk: list[tuple[int, bytes | None]]) -> list[Parsed | Rejected]:
+    cards, observed_at, prepare = _READER["cards"], _READER["observed_at"], _READER["prepare"]
+    items = (_parse_line(number, raw, cards, observed_at, prepare) for number, raw in chunk)
+    return [item for item in items if item is not None]
 
 
 def _decode_reason(raw: bytes, err: orjson.JSONDecodeError) -> str:

@@ -5,17 +5,19 @@ Anything that crosses these limits is one bad record (a `RecordError` from `pars
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 # SQLite and PostgreSQL BIGINT hold signed 64-bit integers; a larger count cannot be stored.
 MAX_COUNT = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def repo_id_problem(model_id: str) -> str | None:
     """Why `model_id` is not a Hub model repo id ('org/name' or a legacy 'name'), or None when it is one."""
-    if any(ord(c) < 32 or c == "\x7f" for c in model_id):
+    if _CONTROL.search(model_id):
         return "contains control characters"
     try:
         validate_repo_id(model_id)

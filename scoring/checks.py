@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from whichmodel.hub.card import fold_case, folded
 from whichmodel.hub.facts import ModelFacts, parse_date
 from whichmodel.hub.formats import EXECUTABLE, SAFE, UNSAFE_LOAD_CLASSES, WEIGHT_KINDS, load_class
 from whichmodel.hub.licenses import UNKNOWN, is_looser
@@ -513,6 +514,9 @@ _TOPICS = {
     "limitations": re.compile(r"limitation|bias|risk|intended|out[- ]of[- ]scope|ethic", re.I),
     "license or citation": re.compile(r"licen|citation|cite|bibtex", re.I),
 }
+# As run: once over all headings, folded and joined by newlines (no topic pattern can match a newline, so a
+# match in the joined text is a match in one heading).
+_TOPICS_FOLDED = tuple((topic, folded(pattern)) for topic, pattern in _TOPICS.items())
 
 
 @check("card_sections")
@@ -520,7 +524,8 @@ def card_sections(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resul
     """Key topics covered by sections with prose."""
     if facts.card is None:
         return na("card", "The card text")
-    covered = [t for t, p in _TOPICS.items() if any(p.search(h) for h in facts.card.prose_sections)]
+    headings = fold_case("\n".join(facts.card.prose_sections))
+    covered = [t for t, p in _TOPICS_FOLDED if p.search(headings)]
     intro = facts.card.facts.get("description")
     if "description" not in covered and intro is not None and intro.present:
         covered.insert(0, "description")  # the prose under the title describes the model

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import yaml
 from rapidfuzz.distance import Levenshtein
@@ -83,8 +83,13 @@ def is_generic_name(name: str, generic_words: Iterable[str]) -> bool:
     Such names are what trainers write by default; two of them being close says nothing about imitation.
     """
     words = _WORDS.findall(name.casefold())
-    vocabulary = {w.casefold() for w in generic_words}
+    vocabulary = _vocabulary(tuple(generic_words))
     return bool(words) and all(w in vocabulary for w in words)
+
+
+@lru_cache(maxsize=16)
+def _vocabulary(generic_words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.casefold() for w in generic_words)
 
 
 def same_family(bases: Iterable[str], ref: Reference) -> bool:
@@ -137,6 +142,14 @@ class ScoringContext:
     def _folded_orgs(self) -> dict[str, str]:
         return {fold(org): org for org in self._orgs}
 
+    @cached_property
+    def _org_keys(self) -> list[str]:
+        return list(self._orgs)
+
+    @cached_property
+    def _name_keys(self) -> list[str]:
+        return list(self._names)
+
     def squats(self, model_id: str, downloads: int | None, bases: Iterable[str] = ()) -> Squat | None:
         """The popular model this id imitates, if its org or name is a near miss of one by another author.
 
@@ -171,7 +184,7 @@ class ScoringContext:
             if folded in self._folded_orgs:
                 candidates.append((self._folded_orgs[folded], "look-alike characters or separators in the org"))
             for ref_org, dist, _ in extract(
-                org_cf, list(self._orgs), scorer=Levenshtein.distance, score_cutoff=max_org, limit=5
+                org_cf, self._org_keys, scorer=Levenshtein.distance, score_cutoff=max_org, limit=5
             ):
                 if len(ref_org) >= min_len and not _only_digits_differ(org_cf, ref_org):
                     candidates.append((ref_org, f"org is {dist} edit(s) from '{ref_org}'"))
@@ -183,7 +196,7 @@ class ScoringContext:
         if len(name_cf) >= min_len and name_cf not in self._names:
             # 2. Name near miss by another author (exact re-uploads and digit-only siblings are not typos).
             for ref_name, dist, _ in extract(
-                name_cf, list(self._names), scorer=Levenshtein.distance, score_cutoff=max_name, limit=5
+                name_cf, self._name_keys, scorer=Levenshtein.distance, score_cutoff=max_name, limit=5
             ):
                 if dist == 0 or len(ref_name) < min_len or _only_digits_differ(name_cf, ref_name):
                     continue

@@ -30,6 +30,7 @@ def run_checks(
     """Every check of the method (or those in `only`), as findings, in method order (lineage facts first)."""
     apply_lineage(facts, ctx)
     findings = []
+    append = findings.append
     for spec in method.checks:
         if only is not None and spec.id not in only:
             continue
@@ -39,17 +40,18 @@ def run_checks(
         if spec.id == "typosquatting":
             ctx.typo_params = spec.params
         result = fn(facts, ctx, spec.params)
-        conclusive = result.outcome in CONCLUSIVE
-        findings.append(
+        outcome = result.outcome
+        conclusive = outcome in CONCLUSIVE
+        append(
             Finding(
-                check=spec.id,
-                category=spec.category,
-                outcome=result.outcome,
-                points=round(result.fraction * spec.weight, 3) if conclusive else None,
-                max_points=spec.weight,
-                evidence=result.evidence,
-                reason=result.reason,
-                remediation=None if result.outcome in (PASS, NOT_APPLICABLE) else spec.remediation,
+                spec.id,
+                spec.category,
+                outcome,
+                round(result.fraction * spec.weight, 3) if conclusive else None,
+                spec.weight,
+                result.evidence,
+                result.reason,
+                None if outcome == PASS or outcome == NOT_APPLICABLE else spec.remediation,
             )
         )
     return findings
@@ -62,7 +64,7 @@ def rank_value(score: float | None, coverage: float, method: Method) -> float:
     `coverage x score + (1 - coverage) x prior`: a model with 2 of 8 checks conclusive, all passing, ranks
     near the prior rather than level with one that passed all 8. No conclusive finding: the prior.
     """
-    prior = float(method.ranking.get("prior", 5.0))
+    prior = method.prior
     if score is None:
         return prior
     return round(coverage * score + (1.0 - coverage) * prior, 3)
@@ -75,27 +77,34 @@ def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding
         by_category[finding.category].append(finding)
     categories: dict[str, CategoryScore] = {}
     weighted = weight_sum = coverage_sum = rank_sum = 0.0
-    vetoes = {c.id for c in method.checks if c.params.get("veto")}
+    vetoes, weights = method.veto_checks, method.category_weights
     for name in CATEGORIES:
         items = by_category[name]
-        applicable = sum(f.max_points for f in items if f.outcome != NOT_APPLICABLE)
-        conclusive = [f for f in items if f.conclusive]
-        possible = sum(f.max_points for f in conclusive)
-        earned = sum(f.points or 0.0 for f in conclusive)
+        # One pass, each sum added up in findings order (as sum() over them would: the same float results).
+        applicable = possible = earned = 0
+        veto = None
+        for f in items:
+            outcome = f.outcome
+            if outcome != NOT_APPLICABLE:
+                applicable += f.max_points
+            if outcome in CONCLUSIVE:
+                possible += f.max_points
+                earned += f.points or 0.0
+            if veto is None and outcome == FAIL and f.check in vetoes:
+                veto = f.check
         score = round(10 * earned / possible, 2) if possible else None
         coverage = round(possible / applicable, 3) if applicable else 0.0
-        veto = next((f.check for f in items if f.check in vetoes and f.outcome == FAIL), None)
         if veto:
             score = 0.0  # e.g. no weight files: nothing to load is not "safe", whatever else passed
         rank = 0.0 if veto else rank_value(score, coverage, method)
         categories[name] = CategoryScore(name, score, coverage, items, rank=rank, vetoed_by=veto)
-        cat_weight = float(method.categories[name]["weight"])
+        cat_weight = weights[name]
         coverage_sum += cat_weight * coverage
         rank_sum += cat_weight * rank
         if score is not None:
             weighted += cat_weight * score
             weight_sum += cat_weight
-    total_weight = sum(float(c["weight"]) for c in method.categories.values())
+    total_weight = method.total_weight
     return ScoreCard(
         rank=round(rank_sum / total_weight, 3),
         model_id=model_id,

@@ -13,7 +13,12 @@ OUTCOMES = (PASS, FAIL, NOT_AVAILABLE, NOT_APPLICABLE)
 CONCLUSIVE = (PASS, FAIL)
 
 
-@dataclass(frozen=True)
+# Results and findings are frozen, and made by the tens per model: their constructors set the fields straight
+# into the instance dict, once, instead of the generated frozen __init__'s object.__setattr__ per field (which
+# cost more than most checks).
+
+
+@dataclass(frozen=True, init=False)
 class Result:
     """What a check function returns: an outcome, the share of points earned, the evidence and why."""
 
@@ -22,14 +27,15 @@ class Result:
     evidence: list[dict[str, Any]]
     reason: str
 
-    def __post_init__(self) -> None:
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {self.outcome}")
-        if not 0.0 <= self.fraction <= 1.0:
-            raise ValueError(f"fraction out of range: {self.fraction}")
+    def __init__(self, outcome: str, fraction: float, evidence: list[dict[str, Any]], reason: str) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome}")
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction out of range: {fraction}")
+        self.__dict__.update(outcome=outcome, fraction=fraction, evidence=evidence, reason=reason)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Finding:
     """A stored finding: the check, its outcome, evidence, points out of the maximum, reason and fix."""
 
@@ -41,6 +47,28 @@ class Finding:
     evidence: list[dict[str, Any]]
     reason: str
     remediation: str | None
+
+    def __init__(
+        self,
+        check: str,
+        category: str,
+        outcome: str,
+        points: float | None,
+        max_points: float,
+        evidence: list[dict[str, Any]],
+        reason: str,
+        remediation: str | None,
+    ) -> None:
+        self.__dict__.update(
+            check=check,
+            category=category,
+            outcome=outcome,
+            points=points,
+            max_points=max_points,
+            evidence=evidence,
+            reason=reason,
+            remediation=remediation,
+        )
 
     @property
     def conclusive(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -35,6 +35,26 @@ class Method:
     categories: dict[str, dict[str, Any]]
     checks: tuple[CheckSpec, ...]
     ranking: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def veto_checks(self) -> frozenset[str]:
+        """Ids of the checks whose failure sets their category's score to 0."""
+        return frozenset(c.id for c in self.checks if c.params.get("veto"))
+
+    @cached_property
+    def category_weights(self) -> dict[str, float]:
+        """Each category's weight in the overall score."""
+        return {name: float(c["weight"]) for name, c in self.categories.items()}
+
+    @cached_property
+    def total_weight(self) -> float:
+        """The categories' weights added up, in file order."""
+        return sum(float(c["weight"]) for c in self.categories.values())
+
+    @cached_property
+    def prior(self) -> float:
+        """The neutral value rankings assume for what no finding could read."""
+        return float(self.ranking.get("prior", 5.0))
 
     def checks_in(self, category: str) -> tuple[CheckSpec, ...]:
         """The checks of one category, in file order."""
