@@ -36,7 +36,7 @@ def register(sub) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest snapshot folders or the live Hub, then score what is new."""
     from whichmodel.hub.snapshot import SnapshotError, open_snapshot, read_snapshot
-    from whichmodel.store.ingest import ingest_items
+    from whichmodel.store.ingest import KnownRecords, ingest_items
     from whichmodel.usecases.data import ingest_hub
 
     svc = services(settings)
@@ -52,9 +52,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for snap in snapshots:
             update, close = progress(snap.path.name, _snapshot_lines(snap))
             try:
-                # Records are parsed in one forked process per core (in order; here when other threads run).
+                # Records are parsed in one forked process per core (in order; here when other threads run);
+                # those the store holds as they are (all but their counters) are not parsed again.
+                records = read_snapshot(snap, with_cards=True, workers=None, known=KnownRecords(svc.engine))
                 summaries.append(ingest_items(
-                    svc.engine, read_snapshot(snap, with_cards=True, workers=None), source=str(snap.path),
+                    svc.engine, records, source=str(snap.path),
                     kind="snapshot", observed_at=snap.observed_at, batch_size=settings.batch_size, progress=update,
                 ))  # fmt: skip
             finally:

@@ -588,6 +588,16 @@ def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
     return facts
 
 
+def read_counters(record: dict) -> tuple[int | None, int | None, int | None]:
+    """A record's downloads, all-time downloads and likes, checked as `parse_record` checks them.
+
+    Raises:
+        RecordError: a counter of the wrong type or beyond what the store holds.
+    """
+    return (_get(record, "downloads", int, "an integer"), _get(record, "downloadsAllTime", int, "an integer"),
+            _get(record, "likes", int, "an integer"))  # fmt: skip
+
+
 def parse_record(record: Any, card_text: str | None = None, observed_at: str | None = None) -> ModelFacts:
     """Turn one Hub wire-format record (and its card text, if any) into `ModelFacts`.
 

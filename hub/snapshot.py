@@ -9,6 +9,7 @@ and strict about surrogates and numbers.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -20,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from whichmodel.hub.facts import ModelFacts, RecordError, iso_utc, parse_date, parse_record
+from whichmodel.hub.facts import (
+    ModelFacts,
+    RecordError,
+    derivation_id,
+    iso_utc,
+    parse_date,
+    parse_record,
+    read_counters,
+)
 from whichmodel.hub.workers import forkable, start_worker, worker_count
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -208,13 +217,33 @@ class CardFile:
             self._fd = None
 
 
+# Record keys that move from one day to the next while the repo stays as it is: `record_hash` leaves them out.
+VOLATILE_KEYS = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore"})
+# {model id: record hash} -> the ids the store holds with that same hash (see `read_snapshot`).
+Known = Callable[[dict[str, str]], set[str]]
+
+
+def record_hash(record: dict, card_text: str | None) -> str:
+    """A hash of all a record says but its counters, of its card, and of the rules its facts are derived by.
+
+    Two records with the same hash give the same facts but for the counters, so a store that holds one need
+    not parse the other (a new whichmodel with other derivation rules hashes differently and parses again).
+    """
+    lasting = {k: v for k, v in record.items() if k not in VOLATILE_KEYS}
+    digest = hashlib.blake2b(orjson.dumps(lasting, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    digest.update(b"\x00card\x00" + (card_text or "").encode("utf-8", "surrogatepass"))
+    digest.update(derivation_id().encode())
+    return digest.hexdigest()
+
+
 def read_snapshot(
     snapshot: Snapshot,
     with_cards: bool = True,
     workers: int | None = 1,
     prepare: Callable[[Parsed], Any] | None = None,
-) -> Iterator[Parsed | Rejected]:
-    """Stream a snapshot's records as `Parsed` facts or `Rejected` lines, in file order.
+    known: Known | None = None,
+) -> Iterator[Parsed | Unchanged | Rejected]:
+    """Stream a snapshot's records as `Parsed` facts, `Unchanged` counters or `Rejected` lines, in file order.
 
     With `workers` above 1 (None: one per available core), records are parsed in that many forked processes,
     `CHUNK_LINES` lines a task and at most two tasks a worker in flight (memory stays flat in the file's size);
@@ -224,6 +253,10 @@ def read_snapshot(
     `prepare`, when given, runs on each `Parsed` where it was parsed (a worker, or here) and its answer comes
     back as `Parsed.prepared`: a caller's per-record work (say, the row it stores) spread over the workers too.
     An exception it raises ends the read, as an exception of the caller's own would.
+
+    `known`, when given, is asked once per chunk which records the store already holds as they are (by
+    `record_hash`, which every `Parsed` then carries): those come as `Unchanged`, their counters read but
+    nothing parsed. It runs where the chunk is parsed, so it must work in a forked process too.
     """
     cards = CardFile(snapshot.cards_path) if with_cards else None
     try:
@@ -232,41 +265,81 @@ def read_snapshot(
         lines = ((number, raw) for number, raw, _size in _lines(snapshot.models_path))
         count = worker_count(workers)
         if count > 1 and forkable() and snapshot.models_path.stat().st_size >= PARALLEL_MIN_BYTES:
-            yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare)
+            yield from _read_parallel(lines, cards, snapshot.observed_at, count, prepare, known)
             return
-        for number, raw in lines:
-            item = _parse_line(number, raw, cards, snapshot.observed_at, prepare)
-            if item is not None:
-                yield item
+        chunk: list[tuple[int, bytes | None]] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= CHUNK_LINES:
+                yield from _parse_lines(chunk, cards, snapshot.observed_at, prepare, known)
+                chunk = []
+        yield from _parse_lines(chunk, cards, snapshot.observed_at, prepare, known)
     finally:
         if cards is not None:
             cards.close()
 
 
-def _parse_line(
-    number: int,
-    raw: bytes | None,
+def _parse_lines(
+    chunk: list[tuple[int, bytes | None]],
     cards: CardFile | None,
     observed_at: str,
     prepare: Callable[[Parsed], Any] | None = None,
-) -> Parsed | Rejected | None:
-    """One line of `models.jsonl` as facts, or why not; None for a blank line."""
-    if raw is None:
-        return Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
-    if not raw.strip():
-        return None
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        return Rejected(number, _decode_reason(raw, err))
+    known: Known | None = None,
+) -> list[Parsed | Unchanged | Rejected]:
+    """Lines of `models.jsonl` as facts, counters of known records, or why not (blank lines left out)."""
+    decoded: list[tuple[int, Any] | Rejected] = []
+    for number, raw in chunk:
+        if raw is None:
+            decoded.append(Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes"))
+        elif raw.strip():
+            try:
+                decoded.append((number, orjson.loads(raw)))
+            except orjson.JSONDecodeError as err:
+                decoded.append(Rejected(number, _decode_reason(raw, err)))
+    hashes: dict[int, tuple[str, str]] = {}  # line -> (model id, record hash)
+    if known is not None:
+        for entry in decoded:
+            if isinstance(entry, Rejected) or not isinstance(entry[1], dict):
+                continue
+            model_id = entry[1].get("id")
+            if isinstance(model_id, str):
+                card_text = cards.get(model_id) if cards is not None else None
+                hashes[entry[0]] = (model_id, record_hash(entry[1], card_text))
+    same = known({m: h for m, h in hashes.values()}) if hashes else set()
+    items: list[Parsed | Unchanged | Rejected] = []
+    for entry in decoded:
+        if isinstance(entry, Rejected):
+            items.append(entry)
+            continue
+        number, record = entry
+        model_id, digest = hashes.get(number, (None, None))
+        if model_id in same:
+            try:
+                items.append(Unchanged(number, model_id, digest, *read_counters(record)))
+                continue
+            except RecordError:
+                pass  # parsed below, which rejects it with the same words
+        items.append(_parse_record(number, record, cards, observed_at, prepare, digest))
+    return items
+
+
+def _parse_record(
+    number: int,
+    record: Any,
+    cards: CardFile | None,
+    observed_at: str,
+    prepare: Callable[[Parsed], Any] | None,
+    digest: str | None,
+) -> Parsed | Rejected:
+    """One decoded record as facts, or why not."""
     model_id = record.get("id") if isinstance(record, dict) else None
     try:
         card_text = cards.get(model_id) if cards is not None and isinstance(model_id, str) else None
         facts = parse_record(record, card_text=card_text, observed_at=observed_at)
     except RecordError as err:
         return Rejected(number, str(err), model_id if isinstance(model_id, str) else None)
-    parsed = Parsed(number, facts, card_text)
-    return Parsed(number, facts, card_text, prepare(parsed)) if prepare is not None else parsed
+    parsed = Parsed(number, facts, card_text, None, digest)
+    return Parsed(number, facts, card_text, prepare(parsed), digest) if prepare is not None else parsed
 
 
 # What a forked reader needs, set once per worker (inherited, never pickled).
@@ -279,13 +352,14 @@ def _read_parallel(
     observed_at: str,
     workers: int,
     prepare: Callable[[Parsed], Any] | None,
-) -> Iterator[Parsed | Rejected]:
-    """`_parse_line` over chunks of lines in forked workers, yielded in input order."""
+    known: Known | None,
+) -> Iterator[Parsed | Unchanged | Rejected]:
+    """`_parse_lines` over chunks of lines in forked workers, yielded in input order."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_reader,
-        initargs=(cards, observed_at, prepare, os.getpid()),
+        initargs=(cards, observed_at, prepare, known, os.getpid()),
     )
     in_flight: deque = deque()
     chunk: list[tuple[int, bytes | None]] = []
@@ -306,15 +380,15 @@ def _read_parallel(
         pool.shutdown(cancel_futures=True)
 
 
-def _start_reader(cards: CardFile | None, observed_at: str, prepare: Callable | None, parent: int) -> None:
-    _READER.update(cards=cards, observed_at=observed_at, prepare=prepare)
+def _start_reader(
+    cards: CardFile | None, observed_at: str, prepare: Callable | None, known: Known | None, parent: int
+) -> None:
+    _READER.update(cards=cards, observed_at=observed_at, prepare=prepare, known=known)
     start_worker(parent)
 
 
-def _parse_chunk(chunk: list[tuple[int, bytes | None]]) -> list[Parsed | Rejected]:
-    cards, observed_at, prepare = _READER["cards"], _READER["observed_at"], _READER["prepare"]
-    items = (_parse_line(number, raw, cards, observed_at, prepare) for number, raw in chunk)
-    return [item for item in items if item is not None]
+def _parse_chunk(chunk: list[tuple[int, bytes | None]]) -> list[Parsed | Unchanged | Rejected]:
+    return _parse_lines(chunk, _READER["cards"], _READER["observed_at"], _READER["prepare"], _READER["known"])
 
 
 def _decode_reason(raw: bytes, err: orjson.JSONDecodeError) -> str:

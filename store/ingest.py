@@ -219,7 +219,7 @@ def _write_batch(
         select(M.c.id, M.c.last_seen, M.c.facts_zdict).where(M.c.id.in_(ids))
     ):
         known[model_id], known_zdicts[model_id] = last_seen, zdict
-    newest = _newest_observations(conn, [i.model_id for i in unique if isinstance(i, Unchanged)])
+    newest = _newest_observations(conn, [i for i in unique if isinstance(i, Unchanged)])
     columns: dict[str, dict] = {}
     for item in unique:
         if isinstance(item, Parsed):
@@ -339,23 +339,37 @@ def _write_batch(
 CONTENT_COLUMNS = ("facts_id", "sha", "card_hash", "license", "gated", "pickle_files")
 
 
-def _newest_observations(conn: Connection, model_ids: list[str]) -> dict[str, dict]:
-    """The content columns of each model's newest observation."""
-    if not model_ids:
+def _newest_observations(conn: Connection, unchanged: list[Unchanged]) -> dict[str, dict]:
+    """The content columns of each model's newest observation, where its record hash is still the item's."""
+    if not unchanged:
         return {}
+    digest = {i.model_id: i.record_hash for i in unchanged}
     rows = conn.execute(
-        select(M.c.id, *(O.c[k] for k in CONTENT_COLUMNS))
+        select(M.c.id, M.c.record_hash, *(O.c[k] for k in CONTENT_COLUMNS))
         .join(O, O.c.id == M.c.latest_observation_id)
-        .where(M.c.id.in_(model_ids))
+        .where(M.c.id.in_(list(digest)))
     ).all()
-    return {row[0]: dict(zip(CONTENT_COLUMNS, row[1:], strict=True)) for row in rows}
+    return {row[0]: dict(zip(CONTENT_COLUMNS, row[2:], strict=True)) for row in rows if row[1] == digest[row[0]]}
 
 
-def stored_record_hashes(engine: Engine, model_ids: list[str]) -> dict[str, str]:
-    """Each model's newest record hash (for the reader's `unchanged` question)."""
-    query = select(M.c.id, M.c.record_hash).where(M.c.id.in_(model_ids), M.c.record_hash.is_not(None))
-    with engine.connect() as conn:
-        return dict(conn.execute(query).all())
+class KnownRecords:
+    """The snapshot reader's `known` question (hub.snapshot.read_snapshot), answered from the store.
+
+    Asked in the reader's forked processes too: a process asking for the first time opens its own
+    connections (the parent's stay the parent's).
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine, self.pid = engine, os.getpid()
+
+    def __call__(self, hashes: dict[str, str]) -> set[str]:
+        """The ids among `hashes` whose newest stored record has that same hash."""
+        if os.getpid() != self.pid:
+            self.engine.dispose(close=False)
+            self.pid = os.getpid()
+        query = select(M.c.id, M.c.record_hash).where(M.c.id.in_(list(hashes)), M.c.record_hash.is_not(None))
+        with self.engine.connect() as conn:
+            return {model_id for model_id, digest in conn.execute(query) if hashes[model_id] == digest}
 
 
 def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int | None]) -> dict[str, int]:

@@ -13,6 +13,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ENGINES = [e for e in os.environ.get("WHICHMODEL_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
 
 
+def bench_module(name: str):
+    """A bench/ script as a module, loaded by path (bench/ on sys.path would shadow the trends package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def pytest_sessionstart(session):
     # The shared data is part of the test contract: a missing folder is a failure, never a skip.
     if not SHARED_DATA.is_dir():

@@ -10,18 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import bench_module
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
-
-def bench_module(name: str):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _ingest(home: Path, snap: Path, workers: int):

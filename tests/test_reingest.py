@@ -96,3 +96,37 @@ def test_an_unchanged_record_of_a_model_no_longer_stored_is_skipped_not_lost(tmp
     summary = ingest_items(engine, [item, good], source="a", kind="snapshot", observed_at=DAY1)
     assert summary.new_models == 1 and [s.model_id for s in summary.skipped] == ["ghost/model"]
     engine.dispose()
+
+
+def test_a_second_day_of_moved_counters_is_read_without_parsing_and_answers_the_same(tmp_path, shared_data):
+    """Synthetic days 1 and 2 (day 2: the same repos, downloads and likes moved), ingested twice: parsing every
+    record, and letting the reader skip what the store holds. Every score card and history row agrees."""
+    from conftest import bench_module
+    from whichmodel.hub.snapshot import open_snapshot, read_snapshot
+    from whichmodel.store.ingest import KnownRecords
+
+    synth = bench_module("synth")
+    days = [synth.write_snapshot(tmp_path / "day1", 400, shared_data, seed=3),
+            synth.write_snapshot(tmp_path / "day2", 400, shared_data, seed=3, observed="2026-01-02", counts_seed=4)]
+
+    def ingest(name: str, skip: bool) -> tuple[dict, list]:
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        kinds = []
+        for folder in days:
+            snap = open_snapshot(folder)
+            items = list(read_snapshot(snap, known=KnownRecords(engine) if skip else None))
+            kinds.append({kind: sum(type(i).__name__ == kind for i in items) for kind in ("Parsed", "Unchanged")})
+            ingest_items(engine, items, source=str(folder), kind="snapshot", observed_at=snap.observed_at)
+            score_pending(engine, workers=1)
+        with engine.connect() as conn:
+            ids = sorted(conn.exec_driver_sql("SELECT id FROM models").scalars())
+        answers = {m: (scorecard(engine, m), run_view(engine, "history", TrendParams(model=m))["rows"]) for m in ids}
+        engine.dispose()
+        return answers, kinds
+
+    parsed, parsed_kinds = ingest("parsed", skip=False)
+    skipped, skipped_kinds = ingest("skipped", skip=True)
+    assert parsed_kinds == [{"Parsed": 400, "Unchanged": 0}] * 2
+    assert skipped_kinds == [{"Parsed": 400, "Unchanged": 0}, {"Parsed": 0, "Unchanged": 400}]
+    assert len(parsed) == 400 and skipped == parsed
+    assert any(rows[0]["downloads"] != rows[1]["downloads"] for _, rows in parsed.values())
