@@ -72,9 +72,12 @@ def _postgres_checkpointer(url: str) -> Any:
     pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
                           kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})  # fmt: skip
     saver = PostgresSaver(pool)
-    # setup() creates and migrates its tables; processes starting together take turns (a session lock).
+    # setup() creates and migrates its tables; processes starting together take turns (a session lock). The
+    # lock is polled, never waited on: a statement waiting for it is an open transaction, and the holder's
+    # CREATE INDEX CONCURRENTLY waits for every open transaction to end, so the two would wait forever.
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"SELECT pg_advisory_lock({_LOCK})")
+        while not conn.execute(f"SELECT pg_try_advisory_lock({_LOCK})").fetchone()[0]:
+            time.sleep(0.05)
         try:
             saver.setup()
         finally:

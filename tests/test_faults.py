@@ -198,3 +198,44 @@ def test_postgresql_ingest_while_two_app_processes_serve_twenty_chats(postgres, 
     concurrent, expected = _table_counts(url), _table_counts(clean)
     assert concurrent == expected
     assert concurrent["facet_total"] == concurrent["models"] == concurrent["scored"]
+
+
+def test_a_process_waiting_its_turn_to_set_up_threads_does_not_block_the_one_setting_up(postgres):
+    """Two app processes starting together on PostgreSQL: the second waits for the saver's set-up lock while the
+    first builds its indexes with CREATE INDEX CONCURRENTLY, which waits for every open transaction to end. A
+    waiter that sat in a statement (pg_advisory_lock) was such a transaction: both waited forever."""
+    import threading
+
+    import psycopg
+    from whichmodel.agent.offline import _LOCK, checkpointer_for
+    from whichmodel.config import Settings
+
+    url = postgres.new_database("turns")
+    plain = url.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as holder:
+        holder.execute(f"SELECT pg_advisory_lock({_LOCK})")  # the first process, mid set-up
+        holder.execute("CREATE TABLE probe (n integer)")
+        outcome: list = []
+
+        def second_process() -> None:
+            try:
+                outcome.append(checkpointer_for(Settings(database_url=url)))
+            except Exception as err:  # noqa: BLE001 - reported by the assertion below
+                outcome.append(err)
+
+        waiter = threading.Thread(target=second_process, daemon=True)
+        waiter.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the second process is waiting its turn
+            asked = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                   f"query LIKE '%advisory_lock({_LOCK})%'").fetchone()[0]  # fmt: skip
+            if asked:
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        holder.execute("SET statement_timeout = '20s'")  # a hang fails the test instead of stalling the run
+        holder.execute("CREATE INDEX CONCURRENTLY probe_n ON probe (n)")
+        holder.execute(f"SELECT pg_advisory_unlock({_LOCK})")
+    waiter.join(timeout=60)
+    assert not waiter.is_alive() and len(outcome) == 1
+    assert not isinstance(outcome[0], Exception), f"the waiting process got its turn and set up: {outcome[0]!r}"
