@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Engine
 from whichmodel.store.models import ModelRow
 
 TASKS = ["text-generation"] * 6 + ["text-to-image", "text-classification", "sentence-similarity", "translation", None]
 SIZES = ["7B", "8B", "13B", "3B", "1B", "70B", "2B", "350M", None]
 LICENSE_CLASSES = ["permissive"] * 5 + ["custom", "custom", "responsible-ai", "non-commercial", "unknown", "copyleft"]
+
+
+def bulk_insert(engine: Engine, table: Table, rows: list[dict]) -> None:
+    """Insert rows in one transaction: PostgreSQL's COPY there, an executemany INSERT elsewhere.
+
+    COPY fills a million rows in a fraction of the time of batched INSERT statements; statement triggers
+    (the facet counts) fire for it as for an INSERT. Columns a row leaves out get the model's Python-side
+    default, which COPY would not apply.
+    """
+    if not rows:
+        return
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            conn.execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and c.default.is_scalar)]
+    defaults = {c.name: c.default.arg for c in columns if c.default is not None and c.default.is_scalar}
+    names = [c.name for c in columns]
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] if n in row else defaults.get(n) for n in names])
 
 
 def fill_models(engine, count: int, seed: int = 11, batch: int = 20_000) -> None:
@@ -32,9 +56,6 @@ def fill_models(engine, count: int, seed: int = 11, batch: int = 20_000) -> None
             "coverage": round(rng.uniform(0.4, 1.0), 3), "method_version": "synthetic",
         })  # fmt: skip
         if len(rows) == batch:
-            with engine.begin() as conn:
-                conn.execute(insert(ModelRow.__table__), rows)
+            bulk_insert(engine, ModelRow.__table__, rows)
             rows.clear()
-    if rows:
-        with engine.begin() as conn:
-            conn.execute(insert(ModelRow.__table__), rows)
+    bulk_insert(engine, ModelRow.__table__, rows)

@@ -20,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # scale.py, the bulk loader (rooms are whichmodel.*: nothing shadowed)
 
-from sqlalchemy import insert  # noqa: E402
+from scale import bulk_insert  # noqa: E402
 from whichmodel.store.db import make_engine  # noqa: E402
 from whichmodel.store.models import LeaderboardRow  # noqa: E402
 from whichmodel.trends.leaderboard import FAMILIES, TYPES, buckets, load_file, order_files, refresh_best  # noqa: E402
@@ -51,12 +52,9 @@ def synthetic(engine, rows: int, seed: int = 7) -> None:
             "average": round(rng.uniform(30, 80), 2), "benchmarks": "{}", "flagged": rng.random() < 0.02,
         })  # fmt: skip
         if len(batch) == 20000:
-            with engine.begin() as conn:
-                conn.execute(insert(LeaderboardRow.__table__), batch)
+            bulk_insert(engine, LeaderboardRow.__table__, batch)
             batch.clear()
-    if batch:
-        with engine.begin() as conn:
-            conn.execute(insert(LeaderboardRow.__table__), batch)
+    bulk_insert(engine, LeaderboardRow.__table__, batch)
     refresh_best(engine)
 
 

@@ -159,10 +159,13 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
         conn.execute("CREATE VIRTUAL TABLE chunks USING fts5(text, section, model_id, id UNINDEXED, "
                      "pipeline_tag UNINDEXED, license_class UNINDEXED, size_class UNINDEXED)")  # fmt: skip
         conn.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("DROP TABLE chunk_filters")  # nor the filter values by chunk id
     index = CardIndex(Settings(home=home))
     assert index.count() == len(rows)
     hits = index.keyword_hits("fine tuned model", CardFilters(task="text-to-image"), 10)
     assert {model for _, model, _, _ in hits} == {"paint/anime-diffusion"}
+    images = {r[3] for r in rows if r[4] == "text-to-image"}
+    assert images and index.keywords.passing_among([r[3] for r in rows], CardFilters(task="text-to-image")) == images
 
 
 def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
@@ -184,6 +187,46 @@ def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypa
     again = index.vector_hits("answers from a knowledge base for support teams", CardFilters(task="text-to-image"), 1)
     assert [h[0] for h in again] == [h[0] for h in hits]
     assert index.vector_hits("anything", CardFilters(task="no-such-task"), 3) == []
+
+
+def test_a_filter_few_nearest_chunks_pass_looks_deeper_and_ranks_like_brute_force(indexed, monkeypatch):
+    """When the first look holds some but too few passing chunks, a deeper unfiltered look is filtered by id.
+
+    The expected ranking is computed here from every stored vector (cosine distance, then the metadata
+    filter), and neither Chroma's metadata filter nor the by-id subset query may run.
+    """
+    from whichmodel.store import vectors as store_vectors
+    from whichmodel.store.vectors import CardFilters, CardIndex
+
+    home, _ = indexed
+    index = CardIndex(Settings.from_env(home=home))
+    stored = index.collection.get(include=["embeddings", "metadatas"])
+    query = "a model that answers support questions and writes SQL"
+    vector = np.asarray(index.function.embed_query([query])[0])
+    distance = {i: 1.0 - float(np.dot(e, vector) / np.linalg.norm(e) / np.linalg.norm(vector))
+                for i, e in zip(stored["ids"], stored["embeddings"], strict=True)}  # fmt: skip
+    meta = dict(zip(stored["ids"], stored["metadatas"], strict=True))
+    nearest = sorted(distance, key=distance.get)
+    # A filter and an n for which the n nearest chunks hold at least one, but fewer than n, that pass.
+    case = next(
+        (lc, n) for lc in sorted({m["license_class"] for m in meta.values()}) for n in range(2, 8)
+        if 0 < sum(meta[i]["license_class"] == lc for i in nearest[:n]) < n
+        and sum(m["license_class"] == lc for m in meta.values()) >= n
+    )  # fmt: skip
+    license_class, n = case
+    expected = [i for i in nearest if meta[i]["license_class"] == license_class][:n]
+    monkeypatch.setattr(store_vectors, "OVERFETCH", 1)
+    monkeypatch.setattr(store_vectors, "DEEP_OVERFETCH", len(nearest))  # the deeper look sees every chunk
+    asked = []
+    real_query = index.collection.query
+    monkeypatch.setattr(index.collection, "query", lambda **kw: asked.append(kw) or real_query(**kw))
+    monkeypatch.setattr(index, "_passing_ids", lambda *a: pytest.fail("the subset path ran"))
+    hits = index.vector_hits(query, CardFilters(license_class=license_class), n)
+    assert [h[0] for h in hits] == expected
+    assert [kw["n_results"] for kw in asked] == [n, len(nearest) * n]
+    assert not any("where" in kw or "ids" in kw for kw in asked), "no metadata filter, no id list"
+    assert all(h[1] == meta[h[0]] and h[1]["license_class"] == license_class for h in hits)
+    assert [round(h[3], 4) for h in hits] == [round(distance[i], 4) for i in expected]
 
 
 def test_reingest_embeds_only_changed_chunks_and_removes_stale(indexed, capsys):
