@@ -6,8 +6,7 @@
 With several engines (PostgreSQL: a throwaway server started here, with a `chroma run` server for the card
 figures), each figure holds every engine's value side by side: `{"figure": {"unit", "target", "scale",
 "sqlite", "postgresql"}}`. The first-run figures (the README's main command on the shared data) are taken
-once, on the default store. PostgreSQL tables are filled with COPY (bench/scale.py); search there is measured
-without, then with, the sort indexes of store/pg_sort_indexes.py, which no revision creates yet.
+once, on the default store. PostgreSQL tables are filled with COPY (bench/scale.py).
 
 Ingest runs over synthetic records (bench/synth.py) in child processes, so each peak memory is its own; the
 same ingest at a tenth of the scale shows whether memory stays flat. Search, trend, card and planner figures
@@ -295,19 +294,8 @@ def bench_search(scale: int, work: Path, dbs: Databases) -> tuple[dict, object]:
                 samples.append((time.perf_counter() - started) * 1000)
         return samples
 
-    out = {}
-    if engine.dialect.name == "postgresql":
-        # The sort indexes PostgreSQL needs (store/pg_sort_indexes.py) are not in a revision yet: measured
-        # without them (3 rounds: sequential scans at 1M take seconds), then created here.
-        from whichmodel.store import pg_sort_indexes
-
-        out["search_p95_ms_without_pg_sort_indexes"] = figure(p95(timed(3)), "ms", 20, scale)
-        with engine.begin() as conn:
-            pg_sort_indexes.upgrade(conn)
-        settle(engine)
-        out["pg_sort_indexes"] = figure("created by the bench (store/pg_sort_indexes.py)", None, None, scale)
     samples = timed(10)
-    return out | {"search_p95_ms": figure(p95(samples), "ms", 20, scale),
+    return {"search_p95_ms": figure(p95(samples), "ms", 20, scale),
                   "search_p50_ms": figure(round(statistics.median(samples), 2), "ms", None, scale)}, engine  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import SQLModel
 from whichmodel.config import Settings
-from whichmodel.store import facets
+from whichmodel.store import facets, search_indexes
 from whichmodel.store.models import COVERAGE_COLUMNS, RANK_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, Meta
 from whichmodel.store.rollup import refresh_rollup
 
@@ -237,6 +237,7 @@ def migrate(engine: Engine) -> None:
     if fresh:
         with engine.begin() as conn:
             conn.execute(insert(meta).values(key="schema_version", value=SCHEMA_VERSION))
+            search_indexes.upgrade(conn)  # what revisions create beyond the models' declarations
             command.stamp(alembic_config(conn), "head")
         return
     if current is None:  # from before Alembic: the legacy steps, then the baseline

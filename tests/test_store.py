@@ -369,3 +369,23 @@ def test_a_schema_5_home_from_before_alembic_is_adopted_as_it_is(tmp_path):
     with reopened.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
         assert len(conn.exec_driver_sql("SELECT id FROM models").scalars().all()) == 5
+
+
+def test_new_and_upgraded_databases_have_the_search_indexes_their_engine_needs(engine, tmp_path):
+    """Revision 0008's indexes: minimum-score counts with the weights flag everywhere, and PostgreSQL's
+    DESC NULLS LAST sort order (SQLite walks its ascending indexes backwards)."""
+    from sqlalchemy import inspect
+    from test_migration_0007 import load_home
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.search_indexes import COUNT_INDEXES, SORT_INDEXES
+
+    names = {i["name"] for i in inspect(engine).get_indexes("models")}
+    expected = set(COUNT_INDEXES) | (set(SORT_INDEXES) if engine.dialect.name == "postgresql" else set())
+    assert expected <= names
+    if engine.dialect.name == "sqlite":
+        assert not set(SORT_INDEXES) & names
+        path = tmp_path / "old.db"
+        load_home(path)  # a home at revision 0006
+        upgraded = make_engine(f"sqlite:///{path}")
+        assert set(COUNT_INDEXES) <= {i["name"] for i in inspect(upgraded).get_indexes("models")}
+        upgraded.dispose()
