@@ -219,8 +219,8 @@ class CardFile:
 
 # Record keys that move from one day to the next while the repo stays as it is: `record_hash` leaves them out.
 VOLATILE_KEYS = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore"})
-# {model id: record hash} -> the ids the store holds with that same hash (see `read_snapshot`).
-Known = Callable[[dict[str, str]], set[str]]
+# Model ids -> the record hash the store holds for each of them (those it holds; see `read_snapshot`).
+Known = Callable[[list[str]], dict[str, str]]
 
 
 def record_hash(record: dict, card_text: str | None) -> str:
@@ -254,9 +254,9 @@ def read_snapshot(
     back as `Parsed.prepared`: a caller's per-record work (say, the row it stores) spread over the workers too.
     An exception it raises ends the read, as an exception of the caller's own would.
 
-    `known`, when given, is asked once per chunk which records the store already holds as they are (by
-    `record_hash`, which every `Parsed` then carries): those come as `Unchanged`, their counters read but
-    nothing parsed. It runs where the chunk is parsed, so it must work in a forked process too.
+    `known`, when given, is asked once per chunk for the stored record hashes of the chunk's ids: a record
+    whose own `record_hash` (which every `Parsed` then carries) is the stored one comes as `Unchanged`, its
+    counters read but nothing parsed. It runs where the chunk is parsed, so it must work in a forked process.
     """
     cards = CardFile(snapshot.cards_path) if with_cards else None
     try:
@@ -305,7 +305,7 @@ def _parse_lines(
             if isinstance(model_id, str):
                 card_text = cards.get(model_id) if cards is not None else None
                 hashes[entry[0]] = (model_id, record_hash(entry[1], card_text))
-    same = known({m: h for m, h in hashes.values()}) if hashes else set()
+    stored = known(sorted({m for m, _ in hashes.values()})) if hashes else {}
     items: list[Parsed | Unchanged | Rejected] = []
     for entry in decoded:
         if isinstance(entry, Rejected):
@@ -313,7 +313,7 @@ def _parse_lines(
             continue
         number, record = entry
         model_id, digest = hashes.get(number, (None, None))
-        if model_id in same:
+        if digest is not None and stored.get(model_id) == digest:  # per line: an id may come twice, changed
             try:
                 items.append(Unchanged(number, model_id, digest, *read_counters(record)))
                 continue

@@ -362,14 +362,14 @@ class KnownRecords:
     def __init__(self, engine: Engine):
         self.engine, self.pid = engine, os.getpid()
 
-    def __call__(self, hashes: dict[str, str]) -> set[str]:
-        """The ids among `hashes` whose newest stored record has that same hash."""
+    def __call__(self, model_ids: list[str]) -> dict[str, str]:
+        """The newest stored record hash of each of `model_ids` that has one."""
         if os.getpid() != self.pid:
             self.engine.dispose(close=False)
             self.pid = os.getpid()
-        query = select(M.c.id, M.c.record_hash).where(M.c.id.in_(list(hashes)), M.c.record_hash.is_not(None))
+        query = select(M.c.id, M.c.record_hash).where(M.c.id.in_(model_ids), M.c.record_hash.is_not(None))
         with self.engine.connect() as conn:
-            return {model_id for model_id, digest in conn.execute(query) if hashes[model_id] == digest}
+            return dict(conn.execute(query).all())
 
 
 def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int | None]) -> dict[str, int]:
@@ -738,16 +738,19 @@ ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash", *SCORE
 NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
 
 
-def _earlier_findings(conn: Connection, rows: list[_BatchRow], version: str, zdicts: dict) -> dict[int, list]:
-    """For each row whose facts another observation already had, scored under `version`: that one's findings.
+def _earlier_findings(conn: Connection, rows: list[_BatchRow], method: Method, zdicts: dict) -> dict[int, list]:
+    """For each row whose facts another observation already had, scored by this method: that one's findings.
 
     Only observations scored now count (one marked for rescoring, say after its card's facts changed, does
-    not), the newest of them. Their findings of every non-volatile check hold for this row as they are.
+    not), the newest of them, scored with these very weights (a method file edited without a version bump
+    scores afresh). Their findings of every non-volatile check hold for this row as they are.
     """
+    version = method.version
     # By model (the unique (model, date) index finds a model's observations); facts are a model's own.
     newest = conn.execute(
         select(O.c.facts_id, func.max(O.c.id))
-        .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version))
+        .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version,
+                      A.c.weights_hash == method.weights_hash))
         .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version)
         .group_by(O.c.facts_id)
     ).all()
@@ -782,7 +785,15 @@ def _score_batch(
     version, weights_hash = method.version, method.weights_hash
     with engine.connect() as conn:
         zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
-        lasting = {r.obs_id: unpack(r.facts_data, zdicts.get(r.facts_zdict)) for r in rows}
+        earlier = _earlier_findings(conn, rows, method, zdicts)
+        # Facts reused with earlier findings are read as that scoring left them: this batch may have been read
+        # before it was written (a pool reads ahead), and that scoring may have re-derived them.
+        reused = sorted({r.facts_id for r in rows if r.obs_id in earlier})
+        current = dict(conn.execute(select(F.c.id, F.c.data).where(F.c.id.in_(reused))).all()) if reused else {}
+        lasting = {
+            r.obs_id: unpack(current[r.facts_id] if r.obs_id in earlier else r.facts_data, zdicts.get(r.facts_zdict))
+            for r in rows
+        }
         parsed = {
             r.obs_id: ModelFacts.from_dict(join_facts(lasting[r.obs_id], {
                 "downloads": r.downloads, "downloads_all_time": r.downloads_all_time, "likes": r.likes,
@@ -790,7 +801,6 @@ def _score_batch(
             for r in rows
         }  # fmt: skip
         stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
-        earlier = _earlier_findings(conn, rows, version, zdicts)
         # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
         # read only where nothing else gave a size. Facts already scored under this version were derived then.
         for obs_id, facts in parsed.items():

@@ -130,3 +130,26 @@ def test_a_second_day_of_moved_counters_is_read_without_parsing_and_answers_the_
     assert skipped_kinds == [{"Parsed": 400, "Unchanged": 0}, {"Parsed": 0, "Unchanged": 400}]
     assert len(parsed) == 400 and skipped == parsed
     assert any(rows[0]["downloads"] != rows[1]["downloads"] for _, rows in parsed.values())
+
+
+def test_an_id_twice_in_one_chunk_changed_then_as_stored_keeps_the_first_as_parsing_would(tmp_path):
+    """Line 1 brings new content, line 2 (same id) the stored content: each line is judged by its own hash,
+    so the day stores line 1's content, as a full parse does, and reports line 2 as a duplicate."""
+    from test_snapshot_faults import line, write_snapshot
+    from whichmodel.hub.snapshot import open_snapshot, read_snapshot
+    from whichmodel.store.ingest import KnownRecords
+
+    stored = dict(id="org/m", cardData={"license": "apache-2.0"}, tags=["license:apache-2.0"])
+    changed = dict(id="org/m", cardData={"license": "mit"}, tags=["license:mit"])
+    day1 = write_snapshot(tmp_path / "d1", [line(**stored)], observed="2025-05-01")
+    day2 = write_snapshot(tmp_path / "d2", [line(**changed), line(**stored)], observed="2025-05-02")
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    for folder in (day1, day2):
+        snap = open_snapshot(folder)
+        summary = ingest_items(engine, read_snapshot(snap, known=KnownRecords(engine)), source=str(folder),
+                               kind="snapshot", observed_at=snap.observed_at)  # fmt: skip
+    assert summary.new_observations == 1
+    assert [(s.line, s.reason.split(" (")[0]) for s in summary.skipped] == [(2, "duplicate id")]
+    rows = run_view(engine, "history", TrendParams(model="org/m"))["rows"]
+    assert [r["license"] for r in rows] == ["apache-2.0", "mit"]
+    engine.dispose()

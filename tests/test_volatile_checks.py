@@ -111,3 +111,29 @@ def test_a_re_observation_reuses_findings_and_stores_what_a_full_scoring_would(t
     in_turn = stored("in-turn", score_each=True)
     assert calls["volatile only"] > 100, "unchanged repos of the second snapshot reran the volatile checks only"
     assert in_turn == one_pass
+
+
+def test_findings_are_not_reused_across_method_files_of_one_version(tmp_path, snapshot_dirs, monkeypatch):
+    """A method file edited without a version bump (other weights) scores a re-observation afresh."""
+    from whichmodel.scoring.method import parse_method, read_data
+    from whichmodel.store import ingest as ingest_module
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.ingest import ingest_items, score_pending
+
+    calls = {"volatile only": 0}
+    real = ingest_module.run_checks
+
+    def counting(facts, ctx, method, only=None):
+        calls["volatile only"] += only is not None
+        return real(facts, ctx, method, only)
+
+    monkeypatch.setattr(ingest_module, "run_checks", counting)
+    edited = parse_method(read_data("method.yaml").replace(b"prior: 5.0", b"prior: 5.5"))
+    assert edited.version == load_method().version and edited.weights_hash != load_method().weights_hash
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.db'}")
+    snaps = sorted((open_snapshot(p) for p in snapshot_dirs), key=lambda s: s.observed_at)[-2:]
+    for snap, method in zip(snaps, (load_method(), edited), strict=True):
+        ingest_items(engine, read_snapshot(snap), source=str(snap.path), kind="snapshot", observed_at=snap.observed_at)
+        score_pending(engine, workers=1, method=method)
+    assert calls["volatile only"] == 0
+    engine.dispose()

@@ -90,12 +90,16 @@ def _tables() -> None:
 def _carry_over(conn: sa.Connection) -> None:
     from whichmodel.store.blobs import content_hash, dumps, encode_outcomes, pack, split_facts
 
-    cards = conn.execute(sa.text("SELECT hash, model_id, text FROM cards_0006 ORDER BY hash")).all()
-    for start in range(0, len(cards), MODELS_PER_STEP):  # packed alone: a shared dictionary comes with new cards
+    after = ""  # cards in steps, by hash: their texts together can be larger than memory
+    while True:
+        cards = conn.execute(sa.text("SELECT hash, model_id, text FROM cards_0006 WHERE hash > :a ORDER BY hash "
+                                     "LIMIT :n"), {"a": after, "n": MODELS_PER_STEP}).all()  # fmt: skip
+        if not cards:
+            break
+        after = cards[-1][0]
+        # Packed alone: a shared dictionary comes with new cards.
         conn.execute(sa.text("INSERT INTO cards (hash, model_id, zdict, data) VALUES (:h, :m, NULL, :d)"),
-                     [{"h": h, "m": m, "d": pack(t.encode("utf-8"))}
-                      for h, m, t in cards[start : start + MODELS_PER_STEP]])  # fmt: skip
-
+                     [{"h": h, "m": m, "d": pack(t.encode("utf-8"))} for h, m, t in cards])  # fmt: skip
     models = [r[0] for r in conn.execute(sa.text("SELECT id FROM models ORDER BY id"))]
     positions: dict[str, list[str]] = {}
     for start in range(0, len(models), MODELS_PER_STEP):
