@@ -377,11 +377,13 @@ def test_new_and_upgraded_databases_have_the_search_indexes_their_engine_needs(e
     from sqlalchemy import inspect
     from test_migration_0007 import load_home
     from whichmodel.store.db import make_engine
-    from whichmodel.store.search_indexes import COUNT_INDEXES, SORT_INDEXES
+    from whichmodel.store.search_indexes import COUNT_INDEXES, COVERING_INDEXES, SORT_INDEXES
 
     names = {i["name"] for i in inspect(engine).get_indexes("models")}
     expected = set(COUNT_INDEXES) | (set(SORT_INDEXES) if engine.dialect.name == "postgresql" else set())
     assert expected <= names
+    rollup = {i["name"] for i in inspect(engine).get_indexes("leaderboard_author_daily")}
+    assert (set(COVERING_INDEXES) <= rollup) == (engine.dialect.name == "postgresql")
     if engine.dialect.name == "sqlite":
         assert not set(SORT_INDEXES) & names
         path = tmp_path / "old.db"

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.engine import Engine
 from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
@@ -88,7 +88,8 @@ def _period_filters(table, p: TrendParams) -> list:
 
 def _where(p: TrendParams, dated: bool = True):
     best = L.c.best_all if p.include_flagged else L.c.best
-    conds = [L.c.board == p.board, best.is_(True), *_period_filters(L, p)]
+    # `= true`, not `IS true`: PostgreSQL's indexes serve `=` only (SQLite's serve both).
+    conds = [L.c.board == p.board, best == true(), *_period_filters(L, p)]
     if dated:
         conds.append(L.c.day.is_not(None))
     if p.authors:

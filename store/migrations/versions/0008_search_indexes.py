@@ -1,7 +1,8 @@
-"""Search indexes: PostgreSQL's sort order (DESC NULLS LAST) and minimum-score counts with the weights flag.
+"""Search and trend indexes: sort order, minimum-score counts, the authors view's covering index.
 
 See `store.search_indexes`: PostgreSQL read and sorted every match where SQLite walks an index backwards, and
-a minimum score counted with the no-weights filter visited every matching row on both engines.
+a minimum score counted with the no-weights filter visited every matching row on both engines, and the authors
+view read PostgreSQL's heap row by row.
 
 Revision ID: 0008
 Revises: 0007
