@@ -751,7 +751,8 @@ def _earlier_findings(conn: Connection, rows: list[_BatchRow], method: Method, z
         select(O.c.facts_id, func.max(O.c.id))
         .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version,
                       A.c.weights_hash == method.weights_hash))
-        .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version)
+        .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version,
+               O.c.facts_id.in_(sorted({r.facts_id for r in rows})))  # only the contents this batch has
         .group_by(O.c.facts_id)
     ).all()
     if not newest:
