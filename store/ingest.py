@@ -123,8 +123,12 @@ class IngestSummary:
         return data
 
 
+def _gated(facts: ModelFacts) -> str | None:
+    """The gate as stored: "false", "true", "auto", "manual", or None when unknown."""
+    return None if facts.gated is None else ("false" if facts.gated is False else str(facts.gated))
+
+
 def _model_columns(facts: ModelFacts) -> dict:
-    gated = facts.gated
     return {
         "author": facts.org,
         "pipeline_tag": facts.pipeline_tag,
@@ -140,7 +144,7 @@ def _model_columns(facts: ModelFacts) -> dict:
         "adapter_params": facts.adapter_params,
         "has_weights": facts.has_weights,
         "chat": facts.chat,
-        "gated": None if gated is None else ("false" if gated is False else str(gated)),
+        "gated": _gated(facts),
         "downloads": facts.downloads,
         "likes": facts.likes,
         "base_model": facts.base_models[0] if facts.base_models else None,
@@ -178,7 +182,7 @@ def _observation_columns(item: Parsed) -> dict:
         "likes": facts.likes,
         "card_hash": _card_hash(item.card_text) if item.card_text else None,
         "license": facts.license,
-        "gated": _model_columns(facts)["gated"],
+        "gated": _gated(facts),
         "pickle_files": _pickle_files(facts),
     }
 
