@@ -508,13 +508,8 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
         if match and not scan.is_used(match.start(), match.end()):
             slots.setdefault("sort", criterion)
             scan.use(match.start(), match.end())
-    if scan.search(r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
-                   r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
-                   r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
-                   r"\b(?:exclude|drop|skip|remove|without|no) (?:the |any )?gated\b|"
-                   r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
-                   r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b"):
-        slots["exclude_gated"] = True  # fmt: skip
+    if scan.search(_UNGATED):
+        slots["exclude_gated"] = True
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
@@ -692,6 +687,16 @@ def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[s
     return None, (0, 0)
 
 
+# Asking for repos without a gate (search's `exclude_gated`); a bare "gated" left over asks for gated ones only,
+# which search cannot do (the vocabulary's unsupported table says so).
+_UNGATED = (r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
+            r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
+            r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
+            r"\b(?:exclude|drop|skip|remove|without|no) (?:the |any )?gated\b|"
+            r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
+            r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b")
+
+
 def unsupported_requirements(text: str) -> list[NotApplied]:
     """The requests in a question that no stored fact can answer (prices, speed, context length ...).
 
@@ -699,9 +704,13 @@ def unsupported_requirements(text: str) -> list[NotApplied]:
     """
     check_length(text)
     scan = _Scan(text)
+    # "not gated" is a filter search applies, "became gated" an alert: neither asks for gated repos only
+    scan.search(_UNGATED + r"|\b(?:became|become|becomes|becoming|newly|got|gets) gated\b")
     pattern, reasons = _tables()["unsupported"]
     found: list[NotApplied] = []
     for match in pattern.finditer(scan.lowered):
+        if scan.is_used(match.start(), match.end()):
+            continue
         reason = reasons[_key(match[0])]
         if found and found[-1].reason == reason:
             found[-1] = NotApplied(f"{found[-1].phrase}, {scan.text[match.start() : match.end()]}", reason)
