@@ -35,11 +35,29 @@ def dumps(value) -> bytes:
     return orjson.dumps(value, default=str, option=_OPTIONS)
 
 
+# A compressor primed with a large dictionary is kept and copied: priming with the database's 32 KB shared
+# dictionaries costs more than compressing a model's facts, and every first observation is packed with one.
+_PRIMED_CACHE: dict[bytes, zlib._Compress] = {}
+_CACHE_FROM = 16 * 1024  # smaller dictionaries (a model's own) serve a blob or two: primed afresh
+_CACHE_SIZE = 8
+
+
+def _packer(zdict: bytes):
+    if len(zdict) < _CACHE_FROM:
+        return zlib.compressobj(_LEVEL, zdict=zdict)
+    primed = _PRIMED_CACHE.get(zdict)
+    if primed is None:
+        if len(_PRIMED_CACHE) >= _CACHE_SIZE:
+            _PRIMED_CACHE.pop(next(iter(_PRIMED_CACHE)))
+        primed = _PRIMED_CACHE[zdict] = zlib.compressobj(_LEVEL, zdict=zdict)
+    return primed.copy()
+
+
 def pack(value, zdict: bytes | None = None) -> bytes:
     """`value` as compressed JSON, primed with `zdict` when given (the same bytes are needed to unpack it)."""
     raw = value if isinstance(value, bytes) else dumps(value)
     if zdict:
-        packer = zlib.compressobj(_LEVEL, zdict=zdict)
+        packer = _packer(zdict)
         return _PRIMED + packer.compress(raw) + packer.flush()
     return _PLAIN + zlib.compress(raw, _LEVEL)
 

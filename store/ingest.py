@@ -62,10 +62,10 @@ from whichmodel.store.records import (
     finding_items,
     findings_from,
     load_zdicts,
-    new_zdict,
     pack_cards,
     record_method_checks,
     shared_zdict,
+    store_zdicts,
 )
 
 M = ModelRow.__table__
@@ -302,36 +302,20 @@ def _write_batch(
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
     newer = [i for i in fresh if _model_id(i) not in known or observed_at >= known[_model_id(i)]]
     older = [i for i in fresh if _model_id(i) in known and observed_at < known[_model_id(i)]]
-    newer_parsed = [i for i in newer if isinstance(i, Parsed)]
-    if newer_parsed:
-        cols = list(_model_columns(newer_parsed[0].facts))
-        stmt = (
-            update(M)
-            .where(M.c.id == bindparam("b_id"))
-            .values(
-                last_seen=observed_at,
-                latest_observation_id=bindparam("b_obs"),
-                record_hash=bindparam("b_record_hash"),
-                **{c: bindparam(f"b_{c}") for c in cols},
-            )
-        )
-        conn.execute(
-            stmt,
-            [
-                {"b_id": i.facts.id, "b_obs": obs_id[i.facts.id], "b_record_hash": i.record_hash}
-                | {f"b_{k}": v for k, v in _model_columns(i.facts).items()}
-                for i in newer_parsed
-            ],
-        )
-    newer_unchanged = [i for i in newer if isinstance(i, Unchanged)]
-    if newer_unchanged:  # the same content: only the counters and the newest observation move
-        conn.execute(
-            update(M).where(M.c.id == bindparam("b_id")).values(
-                last_seen=observed_at, latest_observation_id=bindparam("b_obs"), downloads=bindparam("b_downloads"),
-                likes=bindparam("b_likes")),
-            [{"b_id": i.model_id, "b_obs": obs_id[i.model_id], "b_downloads": i.downloads, "b_likes": i.likes}
-             for i in newer_unchanged],
-        )  # fmt: skip
+    updates = {
+        i.facts.id: {"last_seen": observed_at, "latest_observation_id": obs_id[i.facts.id],
+                     "record_hash": i.record_hash} | _model_columns(i.facts)
+        for i in newer
+        if isinstance(i, Parsed)
+    }  # fmt: skip
+    # The same content: only the counters and the newest observation move.
+    updates |= {
+        i.model_id: {"last_seen": observed_at, "latest_observation_id": obs_id[i.model_id], "downloads": i.downloads,
+                     "likes": i.likes}
+        for i in newer
+        if isinstance(i, Unchanged)
+    }  # fmt: skip
+    update_models(conn, updates)
     if older:
         conn.execute(
             update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
@@ -392,20 +376,18 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
     new = {model_id: (h, raw) for model_id, (h, raw) in lasting.items() if h not in stored}
     if new:
         zdicts = load_zdicts(conn, (zdict_of.get(m) for m in new))
-        rows, first = [], []
-        shared = None
-        for model_id, (h, raw) in new.items():
-            zid = zdict_of.get(model_id)
-            if zid is None:
-                shared = shared or shared_zdict(conn, "facts", (raw for _, raw in new.values()))
-                zid = zdict_of[model_id] = new_zdict(conn, raw, shared)
-                zdicts[zid] = raw
-                first.append({"b_id": model_id, "b_zdict": zid})
-            rows.append({"hash": h, "zdict": zid, "data": pack(raw, zdicts[zid])})
+        first = [model_id for model_id in new if zdict_of.get(model_id) is None]
+        if first:  # new models are inserted before this runs
+            shared = shared_zdict(conn, "facts", (raw for _, raw in new.values()))
+            for model_id, zid in zip(first, store_zdicts(conn, [new[m][1] for m in first], shared), strict=True):
+                zdict_of[model_id] = zid
+                zdicts[zid] = new[model_id][1]
+            conn.execute(update(M).where(M.c.id == bindparam("b_id")).values(facts_zdict=bindparam("b_zdict")),
+                         [{"b_id": m, "b_zdict": zdict_of[m]} for m in first])  # fmt: skip
+        rows = [{"hash": h, "zdict": zdict_of[m], "data": pack(raw, zdicts[zdict_of[m]])}
+                for m, (h, raw) in new.items()]  # fmt: skip
         returned = conn.execute(insert(F).returning(F.c.hash, F.c.id, sort_by_parameter_order=True), rows).all()
         stored.update(dict(returned))
-        if first:  # new models are inserted before this runs
-            conn.execute(update(M).where(M.c.id == bindparam("b_id")).values(facts_zdict=bindparam("b_zdict")), first)
     return {model_id: stored[h] for model_id, (h, _) in lasting.items()}
 
 
@@ -785,7 +767,7 @@ def _score_batch(
     ctx = ctx or _WORKER_STATE["ctx"]
     method = method or _WORKER_STATE["method"]
     engine = engine or _WORKER_STATE["engine"]
-    assessments, model_updates, facts_updates = [], [], {}
+    assessments, model_updates, facts_updates = [], {}, {}
     new_zdicts: dict[str, bytes] = {}
     version, weights_hash = method.version, method.weights_hash
     with engine.connect() as conn:
@@ -841,13 +823,13 @@ def _score_batch(
         assessments.append((r.obs_id, version, weights_hash, *scores, *coverages, outcomes, zid,
                             pack(raw, zdict)))  # fmt: skip
         if r.latest == r.obs_id:
-            model_updates.append(
-                {"b_id": r.model_id, "b_overall": card.overall, "b_coverage": card.coverage,
-                 "b_overall_rank": card.rank, "b_outcomes": outcomes}
-                | {f"b_{name}": c.score for name, c in card.categories.items()}
-                | {f"b_{name}_rank": c.rank for name, c in card.categories.items()}
-                | {f"b_{name}_coverage": c.coverage for name, c in card.categories.items()}
-                | {f"b_{c}": v for c, v in _model_columns(facts).items()}
+            model_updates[r.model_id] = (
+                {"overall": card.overall, "coverage": card.coverage, "overall_rank": card.rank, "outcomes": outcomes,
+                 "method_version": version}
+                | {name: c.score for name, c in card.categories.items()}
+                | {f"{name}_rank": c.rank for name, c in card.categories.items()}
+                | {f"{name}_coverage": c.coverage for name, c in card.categories.items()}
+                | _model_columns(facts)
             )  # fmt: skip
     return assessments, new_zdicts, model_updates, list(facts_updates.items())
 
@@ -865,16 +847,53 @@ def insert_many(conn: Connection, table, columns: tuple[str, ...], rows: list[tu
     SQLAlchemy's own executemany processes every row's parameters in Python (about 30 us a row, the largest
     single cost of writing 35 findings per model); the plain values here need none of it.
     """
-    if not rows:
-        return
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    if rows:
+        _driver_many(conn, insert(table).compile(dialect=conn.dialect, column_keys=list(columns)), columns, rows)
+
+
+def _driver_many(conn: Connection, compiled, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """Run a compiled statement once per row (tuples of the parameters `names`) through the driver's executemany."""
     if compiled.positiontup is not None:  # qmark or format paramstyle: values in the statement's order
-        if list(compiled.positiontup) != list(columns):
-            at = [columns.index(k) for k in compiled.positiontup]
+        if list(compiled.positiontup) != list(names):
+            at = [names.index(k) for k in compiled.positiontup]
             rows = [tuple(row[i] for i in at) for row in rows]
         conn.exec_driver_sql(compiled.string, rows)
     else:  # named paramstyles take dicts
-        conn.exec_driver_sql(compiled.string, [dict(zip(columns, row, strict=True)) for row in rows])
+        conn.exec_driver_sql(compiled.string, [dict(zip(names, row, strict=True)) for row in rows])
+
+
+def update_models(conn: Connection, values: dict[str, dict]) -> None:
+    """Set columns of model rows ({model id: {column: value}}), writing only the values that differ.
+
+    An UPDATE rewrites the entry of every index that holds a column it sets, equal value or not, and fires
+    the facet triggers of each column it names: with ~35 indexes on `models`, re-setting what a model already
+    has cost as much as changing it. Rows with the same changed columns go in one statement.
+    """
+    if not values:
+        return
+    columns = sorted({c for row in values.values() for c in row})
+    stored = {
+        row[0]: dict(zip(columns, row[1:], strict=True))
+        for row in conn.execute(select(M.c.id, *(M.c[c] for c in columns)).where(M.c.id.in_(list(values))))
+    }
+    groups: dict[tuple[str, ...], list[tuple]] = {}
+    for model_id, row in values.items():
+        current = stored.get(model_id)
+        if current is None:
+            continue
+        changed = tuple(c for c in columns if c in row and not _same(current[c], row[c]))
+        if changed:
+            groups.setdefault(changed, []).append((*(row[c] for c in changed), model_id))
+    for changed, params in groups.items():
+        statement = update(M).where(M.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in changed})
+        _driver_many(conn, statement.compile(dialect=conn.dialect), (*(f"b_{c}" for c in changed), "b_id"), params)
+
+
+def _same(stored, new) -> bool:
+    """Whether a stored column value is the value about to be written (SQLite hands booleans back as 0/1)."""
+    if stored is None or new is None:
+        return stored is new
+    return stored == new
 
 
 def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: Method) -> None:
@@ -887,7 +906,7 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
         if new_zdicts:
             # Another batch may have given the model a dictionary meanwhile: rows keep the one they were packed with.
             shared = shared_zdict(conn, "findings", new_zdicts.values())
-            zdict_ids = {model_id: new_zdict(conn, raw, shared) for model_id, raw in new_zdicts.items()}
+            zdict_ids = dict(zip(new_zdicts, store_zdicts(conn, list(new_zdicts.values()), shared), strict=True))
             assessments = [row if row[-2] != NEW_ZDICT else (*row[:-2], zdict_ids[model_of[row[0]]], row[-1])
                            for row in assessments]  # fmt: skip
             conn.execute(
@@ -902,23 +921,7 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
         if facts_updates:
             conn.execute(update(F).where(F.c.id == bindparam("b_id")).values(data=bindparam("b_data")),
                          [{"b_id": fid, "b_data": data} for fid, data in facts_updates])  # fmt: skip
-        if model_updates:
-            conn.execute(
-                update(M)
-                .where(M.c.id == bindparam("b_id"))
-                .values(
-                    overall=bindparam("b_overall"),
-                    coverage=bindparam("b_coverage"),
-                    overall_rank=bindparam("b_overall_rank"),
-                    outcomes=bindparam("b_outcomes"),
-                    method_version=method.version,
-                    **{name: bindparam(f"b_{name}") for name in CATEGORIES},
-                    **{f"{name}_rank": bindparam(f"b_{name}_rank") for name in CATEGORIES},
-                    **{f"{name}_coverage": bindparam(f"b_{name}_coverage") for name in CATEGORIES},
-                    **{c: bindparam(f"b_{c}") for c in _model_columns(ModelFacts(id="x"))},
-                ),
-                model_updates,
-            )
+        update_models(conn, model_updates)
 
 
 def _optimize(engine: Engine) -> None:

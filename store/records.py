@@ -66,10 +66,17 @@ def shared_zdict(conn: Connection, kind: str, samples: Iterable[bytes]) -> tuple
     return zid, raw
 
 
-def new_zdict(conn: Connection, raw: bytes, shared: tuple[int, bytes] | None = None) -> int:
-    """Store `raw` (JSON bytes) as a new dictionary, packed with the `shared` one (id, bytes); its id."""
+def store_zdicts(conn: Connection, raws: list[bytes], shared: tuple[int, bytes] | None = None) -> list[int]:
+    """Store each of `raws` (JSON bytes) as a new dictionary, packed with the `shared` one (id, bytes); their ids.
+
+    One statement for the lot: a first ingest makes two dictionaries per model, and a statement each was a
+    third of its writer's time.
+    """
+    if not raws:
+        return []
     base, base_raw = shared if shared else (None, None)
-    return conn.execute(insert(Z).values(base=base, data=pack(raw, base_raw))).inserted_primary_key[0]
+    rows = [{"base": base, "data": pack(raw, base_raw)} for raw in raws]
+    return list(conn.execute(insert(Z).returning(Z.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 def facts_of(conn: Connection, observation_id: int) -> dict | None:
