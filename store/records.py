@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import zstandard
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -36,11 +37,19 @@ def load_zdicts(conn: Connection, ids: Iterable[int | None], into: dict[int, byt
     return found
 
 
-SHARED_ZDICT_BYTES = 32 * 1024  # zlib's window: a preset dictionary longer than this is cut to its end
+SHARED_ZDICT_BYTES = 64 * 1024
+
+
+def shared_dictionary(samples: list[bytes]) -> bytes:
+    """A zstd dictionary trained on `samples`; the samples' end as raw content when they are too few to train on."""
+    try:
+        return zstandard.train_dictionary(SHARED_ZDICT_BYTES, samples).as_bytes()
+    except zstandard.ZstdError:
+        return b"\n".join(samples)[-SHARED_ZDICT_BYTES:]
 
 
 def shared_zdict(conn: Connection, kind: str, samples: Iterable[bytes]) -> tuple[int, bytes]:
-    """The database's shared dictionary for `kind` (facts, findings), made from `samples` if there is none yet.
+    """The database's shared dictionary for `kind` (facts, findings, cards), made from `samples` if there is none.
 
     Made once per database from the first batch: those models' JSON shows the keys, values and sentences
     that every later model repeats.
@@ -50,7 +59,7 @@ def shared_zdict(conn: Connection, kind: str, samples: Iterable[bytes]) -> tuple
     if stored is not None:
         zid = int(stored)
         return zid, load_zdicts(conn, [zid])[zid]
-    raw = b"\n".join(samples)[-SHARED_ZDICT_BYTES:]
+    raw = shared_dictionary(list(samples))
     # SQLite: writers take turns (an ingest holds its data directory's lock); a lost race fails the statement,
     # and the batch, retried record by record, then finds the winner's. SQLite's driver makes savepoints commit.
     if conn.dialect.name != "postgresql":
