@@ -36,6 +36,7 @@ def register(sub) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest snapshot folders or the live Hub, then score what is new."""
     from whichmodel.hub.snapshot import SnapshotError, open_snapshot, read_snapshot
+    from whichmodel.store.bulk import deferred_search_indexes
     from whichmodel.store.ingest import KnownRecords, ingest_items
     from whichmodel.usecases.data import ingest_hub
 
@@ -44,34 +45,37 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return _ingest_leaderboard(svc.engine, args)
     summaries = []
     failed = False
-    if args.snapshot:
-        try:
-            snapshots = sorted((open_snapshot(p) for p in args.snapshot), key=lambda s: s.observed_at)
-        except SnapshotError as err:
-            return fail(args, err)
-        for snap in snapshots:
-            update, close = progress(snap.path.name, _snapshot_lines(snap))
+    # Into an empty database: search indexes built once at the end (store/bulk.py).
+    with deferred_search_indexes(svc.engine):
+        if args.snapshot:
             try:
-                # Records are parsed in one forked process per core (in order; here when other threads run);
-                # those the store holds as they are (all but their counters) are not parsed again.
-                records = read_snapshot(snap, with_cards=True, workers=None, known=KnownRecords(svc.engine))
-                summaries.append(ingest_items(
-                    svc.engine, records, source=str(snap.path),
-                    kind="snapshot", observed_at=snap.observed_at, batch_size=settings.batch_size, progress=update,
-                ))  # fmt: skip
+                snapshots = sorted((open_snapshot(p) for p in args.snapshot), key=lambda s: s.observed_at)
+            except SnapshotError as err:
+                return fail(args, err)
+            for snap in snapshots:
+                update, close = progress(snap.path.name, _snapshot_lines(snap))
+                try:
+                    # Records are parsed in one forked process per core (in order; here when other threads run);
+                    # those the store holds as they are (all but their counters) are not parsed again.
+                    records = read_snapshot(snap, with_cards=True, workers=None, known=KnownRecords(svc.engine))
+                    summaries.append(ingest_items(
+                        svc.engine, records, source=str(snap.path),
+                        kind="snapshot", observed_at=snap.observed_at, batch_size=settings.batch_size, progress=update,
+                    ))  # fmt: skip
+                finally:
+                    close()
+        else:
+            update, close = progress("hub", args.limit)
+            try:
+                fetched = ingest_hub(svc, limit=args.limit, task=args.task, with_cards=not args.no_cards,
+                                     progress=update)  # fmt: skip
             finally:
                 close()
-    else:
-        update, close = progress("hub", args.limit)
-        try:
-            fetched = ingest_hub(svc, limit=args.limit, task=args.task, with_cards=not args.no_cards, progress=update)
-        finally:
-            close()
-        if fetched.error:
-            say(f"error: {fetched.error}")
-        summaries.append(fetched.summary)
-        failed = fetched.error is not None
-    scored = _score(svc, "scoring").scored
+            if fetched.error:
+                say(f"error: {fetched.error}")
+            summaries.append(fetched.summary)
+            failed = fetched.error is not None
+        scored = _score(svc, "scoring").scored
     cards = None if args.no_cards else _sync_cards(svc, later=args.cards_later)
     skipped = sum(len(s.skipped) for s in summaries)
     if args.json:
@@ -181,7 +185,11 @@ def _ingest_leaderboard(engine, args: argparse.Namespace) -> int:
 
 def cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every stored score with the current method and database context."""
-    done = _score(services(settings), "rescoring", rescore=True)
+    from whichmodel.store.bulk import rebuild
+
+    svc = services(settings)
+    rebuild(svc.engine)  # search indexes a first ingest dropped and did not live to rebuild
+    done = _score(svc, "rescoring", rescore=True)
     if args.json:
         emit(done.to_dict())
     else:
