@@ -134,6 +134,16 @@ def content_hash(lasting: dict) -> str:
                            digest_size=16).hexdigest()  # fmt: skip
 
 
+# An assessment names the weights file it was scored with by the first 16 hex digits of its SHA-256 (64 bits:
+# two weights files of one method version never collide by chance); the full digest is the method's own.
+WEIGHTS_DIGITS = 16
+
+
+def stored_weights(weights_hash: str) -> str:
+    """The weights hash as an assessment stores it."""
+    return weights_hash[:WEIGHTS_DIGITS]
+
+
 def encode_outcomes(outcomes: list[str]) -> str:
     """One character per outcome, in the findings' order."""
     return "".join(OUTCOME_CODES[o] for o in outcomes)

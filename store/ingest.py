@@ -44,6 +44,7 @@ from whichmodel.store.blobs import (
     join_facts,
     pack,
     split_facts,
+    stored_weights,
     unpack,
 )
 from whichmodel.store.models import (
@@ -736,7 +737,7 @@ def _earlier_findings(conn: Connection, rows: list[_BatchRow], method: Method, z
     newest = conn.execute(
         select(O.c.facts_id, func.max(O.c.id))
         .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version,
-                      A.c.weights_hash == method.weights_hash))
+                      A.c.weights_hash == stored_weights(method.weights_hash)))
         .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version,
                O.c.facts_id.in_(sorted({r.facts_id for r in rows})))  # only the contents this batch has
         .group_by(O.c.facts_id)
@@ -769,7 +770,7 @@ def _score_batch(
     engine = engine or _WORKER_STATE["engine"]
     assessments, model_updates, facts_updates = [], {}, {}
     new_zdicts: dict[str, bytes] = {}
-    version, weights_hash = method.version, method.weights_hash
+    version, weights_hash = method.version, stored_weights(method.weights_hash)
     with engine.connect() as conn:
         zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
         earlier = _earlier_findings(conn, rows, method, zdicts)

@@ -74,15 +74,18 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         ).mappings().first()  # fmt: skip
         findings = findings_of(conn, obs_id, version)
         facts = facts_of(conn, obs_id)
+    method = load_method()
+    weights_hash = None if row is None else row["weights_hash"]
+    if weights_hash and method.weights_hash.startswith(weights_hash):  # a prefix (store.blobs.stored_weights)
+        weights_hash = method.weights_hash
     scores = {} if row is None else {
-        c: {"score": row[c], "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": row["weights_hash"]}
+        c: {"score": row[c], "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": weights_hash}
         for c in SCORE_COLUMNS
     }  # fmt: skip
     # Imported here: the scoring engine brings every check (and the Hub client), which search never needs.
     from whichmodel.scoring.engine import rank_value
 
     overall = scores.get("overall")
-    method = load_method()
     vetoes = {c.id for c in method.checks if c.params.get("veto")}
     ranks = {}
     for name in CATEGORIES:

@@ -37,6 +37,10 @@ def test_score_json_shape(cli):
     assert code == 0
     card = json.loads(out)
     assert {"model_id", "overall", "method_version", "weights_hash", "observed_at", "categories", "facts"} <= set(card)
+    # Assessments keep a prefix of the weights file's SHA-256; the card names the whole digest.
+    from whichmodel.scoring.method import load_method
+
+    assert card["weights_hash"] == load_method().weights_hash and len(card["weights_hash"]) == 64
     assert set(card["categories"]) == CATEGORY_NAMES
     for category in card["categories"].values():
         assert {"score", "coverage", "findings"} <= set(category)
