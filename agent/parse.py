@@ -292,7 +292,8 @@ _FILLER = set(
     "small large big new old available there here now license licensed licence licenced text texts speak speaks "
     "speaking spoken need needed needs publish publishes ruled out language languages written data version "
     "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
-    "rated rating ranking ranked rank right now today currently repo repos repository repositories".split()
+    "rated rating ranking ranked rank right now today currently repo repos repository repositories look looks "
+    "looking like seem seems appear appears but yet though parameters params param".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -334,11 +335,13 @@ def _years(scan: _Scan) -> dict:
     if match:
         slots["start"], slots["end"] = _pad(match[1], start=True), _pad(match[2], start=False)
     match = scan.search(r"\b(since|from|after)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:
-        slots["start"] = _pad(match[2], start=True)
+    if match:  # "after 2024": the year is over first
+        after_year = match[1] == "after" and len(match[2]) == 4
+        slots["start"] = f"{int(match[2]) + 1}-01-01" if after_year else _pad(match[2], start=True)
     match = scan.search(r"\b(until|before|to|through)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:
-        slots["end"] = _pad(match[2], start=False)
+    if match:  # "before 2024": the year has not begun
+        before_year = match[1] == "before" and len(match[2]) == 4
+        slots["end"] = f"{int(match[2]) - 1}-12-31" if before_year else _pad(match[2], start=False)
     months = "january february march april may june july august september october november december".split()
     match = scan.search(r"\b(since|from|after|in)\s+(" + "|".join(months) + r")\s+(20\d\d)\b")
     if match:
@@ -363,6 +366,119 @@ def _pad(value: str, start: bool) -> str:
     if len(parts) == 2:
         return f"{value}-01" if start else f"{value}-28"
     return value
+
+
+@lru_cache(maxsize=1)
+def _license_patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
+    """License ids that name a license anywhere (a digit, dot, + or hyphen in them), those that need the word
+    "license" beside them (mit, gemma, openrail ...), and every id."""
+    ids = [str(i).lower() for i in vocabulary().get("license_ids") or []]
+    strong = [i for i in ids if re.search(r"[\d+.-]", i)]
+    # "OpenRAIL license", "a GPL license": the family (LICENSES reads them as a class), not the one bare id
+    weak = [i for i in ids if i not in strong and i not in ("openrail", "gpl", "lgpl", "bsd", "cc", "other")]
+
+    def alternation(words: list[str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    near = r"licen[cs]e[ds]?"
+    weak_body = (rf"(?<![\w.-])(?:{near}\s(?:is\s|of\s|under\s)?(?:the\s|an?\s)?({alternation(weak)})(?![\w+-])|"
+                 rf"({alternation(weak)})\s(?:community\s)?{near})")  # fmt: skip
+    llama = r"|(?<![\w.-])llama[\s-]?([234](?:\.\d)?)\s(?:community\s)?" + near
+    strong_body = rf"(?<![\w.-])({alternation(strong)})(?![\w+-]|\.\d)"
+    return re.compile(strong_body), re.compile(weak_body + llama), frozenset(ids)
+
+
+def exact_license(scan: _Scan) -> str | None:
+    """An exact Hub license id the question names ("cc-by-nc-4.0", "a gemma license", "Llama 2 license")."""
+    strong, weak, _ = _license_patterns()
+    found = None
+    for pattern in (strong, weak):
+        for match in pattern.finditer(scan.lowered):
+            if scan.is_used(match.start(), match.end()):
+                continue
+            group = next(g for g in range(1, (match.re.groups or 1) + 1) if match[g])
+            value = match[group] if pattern is strong or group < 3 else f"llama{match[group]}"
+            if found is None:
+                found = value
+            scan.use(match.start(), match.end())
+    if found is not None:  # "under the ... license": the words around the id state nothing else
+        scan.search(r"\blicen[cs]e[ds]?(?:\sunder)?\b")
+    return found
+
+
+# "models by TheBloke", "uploaded by google", "from the org mistralai", "TheBloke's models": a Hub author.
+_AUTHOR = re.compile(
+    r"\b(?:models?|llms?|repos?|repositories|uploads?|checkpoints?|weights|ones|quants?|quanti[sz]ations?|"
+    r"fine-?tunes?|finetunes?|anything|something|published|uploaded|released|made|created|trained|built|owned|"
+    r"maintained|put out)\s(?:by|from)\s(?:the\s)?(?:(?:hub\s|hf\s)?(?:user|org|organi[sz]ation|author|"
+    r"account|team|company|lab)\s)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"\b(?:by|from)\s(?:the\s)?(?:user|org|organi[sz]ation|author|account)\s@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"\bauthor(?:ed)?\s(?:is\s|=\s?|:\s?)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"(?<![\w/.-])@?([a-z0-9][\w.-]{1,95})'s\s(?:models|repos|uploads|checkpoints)\b",
+    re.I,
+)
+_NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security", "quality", "activity",
+                "overall", "size", "date", "name", "hand", "scratch", "default", "far", "now", "hugging", "huggingface",
+                "hub", "people", "users", "someone", "anyone", "others", "companies", "default", "me", "us",
+                "january", "february", "march", "april", "june", "july", "august", "september", "october",
+                "november", "december", "last", "past", "this", "next", "big", "small", "known", "trusted",
+                "reputable", "official", "popular"}  # fmt: skip
+
+
+def author_slot(scan: _Scan) -> str | None:
+    """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
+    for match in _AUTHOR.finditer(scan.lowered):
+        group = next(g for g in (1, 2, 3, 4) if match[g])
+        start, end = match.start(group), match.end(group)
+        word = scan.lowered[start:end].rstrip(".")
+        if scan.is_used(start, end) or word in _NOT_AUTHORS or word in _FILLER or word in _STOP or \
+                re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*", word):  # fmt: skip
+            continue
+        scan.use(match.start(), start + len(word))
+        return scan.text[start : start + len(word)]
+    return None
+
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "few": 3, "couple of": 2}  # fmt: skip
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_RECENT = (r"(?:(?:in|within|over|during)\s)?(?:the\s)?(?:last|past)\s(\d{1,3}|" + "|".join(_NUMBER_WORDS) +
+           r")?\s?(days?|weeks?|months?|years?)\b|\bthis\s(year|month|week)\b|\brecently\b|\blately\b")
+_CREATED_WORD = r"\b(?:created|released|published|uploaded|launched|came out|added|made|first seen|new)\b"
+_UPDATED_WORD = (r"\b(?:updated|modified|maintained|changed|committed|touched|last commit|last update|"
+                 r"last modified|edited)\b")  # fmt: skip
+
+
+def _days(match: re.Match) -> int | None:
+    """The days a relative period spans ("last 6 months" -> 180)."""
+    if match[3]:
+        return {"year": 365, "month": 30, "week": 7}[match[3]]
+    if match[2] is None:
+        return 180  # "recently": half a year
+    count = match[1] or "1"
+    number = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+    return number * _UNIT_DAYS[match[2].rstrip("s")]
+
+
+def date_slots(scan: _Scan, slots: dict) -> None:
+    """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates, which
+    search cannot filter on (`updated`: the phrase, said not applied)."""
+    lowered = scan.lowered
+    updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
+                        r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
+    if updated and not scan.is_used(updated.start(), updated.end()):
+        slots["updated"] = scan.text[updated.start() : updated.end()]
+        scan.use(updated.start(), updated.end())
+    created = re.search(_CREATED_WORD, lowered)
+    recent = re.search(_RECENT, lowered)
+    if recent and not scan.is_used(recent.start(), recent.end()):
+        before = lowered[max(0, recent.start() - 40) : recent.start()]
+        if created or re.search(r"\bmodels?\s$|\bfrom\s$", before):
+            slots["within_days"] = _days(recent)
+            scan.use(recent.start(), recent.end())
+    if created:
+        slots["created"] = True
+        scan.use(created.start(), created.end())
 
 
 def _size_slots(scan: _Scan, slots: dict) -> None:
@@ -429,12 +545,21 @@ def _relation(word: str) -> str:
     return "any"
 
 
-def parse_slots(text: str, scan: _Scan | None = None) -> dict:
-    """Every slot the text states (no model names: the caller resolves those)."""
+def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -> dict:
+    """Every slot the text states (no model names: the caller resolves those); `pre`: slots read before names."""
     scan = scan or _Scan(text)
     lowered = scan.lowered
-    slots: dict = {}
+    slots: dict = dict(pre or {})
+    if "license" not in slots:
+        license_id = exact_license(scan)
+        if license_id:
+            slots["license"] = license_id
+    if "author" not in slots:
+        author = author_slot(scan)
+        if author:
+            slots["author"] = author
     _size_slots(scan, slots)
+    scan.search(r"(?:(?<=\db)|(?<=\dm)|(?<=billion)|(?<=million))\s(?:parameters|params)\b")
     explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
     if explicit:
         slots["finding"] = f"{explicit[1]}={explicit[2]}"
@@ -456,10 +581,18 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
         slots["target"] = float(target[1])
         scan.use(target.start(), target.end())
     pattern, findings = _tables()["findings"]
+    wanted = [slots["finding"]] if "finding" in slots else []
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
-            slots.setdefault("finding", findings[_key(match[0])])
+            wanted.append(findings[_key(match[0])])
             scan.use(match.start(), match.end())
+    wanted = list(dict.fromkeys(wanted))
+    checks = [w.split("=")[0] for w in wanted]
+    wanted = [w for w, c in zip(wanted, checks, strict=True) if checks.count(c) == 1 or w == wanted[0]]
+    if wanted:
+        slots["finding"] = wanted[0]
+    if len(wanted) > 1:  # "pickle files and no safetensors": every finding, all of them
+        slots["findings"] = wanted
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
@@ -513,6 +646,7 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
+    date_slots(scan, slots)
     slots.update(_years(scan))
     if scan.search(r"\b(weekly|per week|by week|each week|week by week)\b"):
         slots["unit"] = "week"
@@ -599,7 +733,9 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
         r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
     )
-    if (re.search(trend, lowered) or (re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered))) \
+    # "models created in 2024": a year that dates creation is a search filter, not a leaderboard period
+    dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and not slots.get("created")
+    if (re.search(trend, lowered) or dated) \
             and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
                                                            and not re.search(r"history|over time", lowered)):
         return "trend"
@@ -762,12 +898,21 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
+    pre: dict = {}  # read before names: a license id or an author is not a model name ("llama2", "01-ai")
+    license_id = exact_license(scan)
+    if license_id:
+        pre["license"] = license_id
+    author = author_slot(scan)
+    if author:
+        pre["author"] = author
     after = _LINEAGE_AFTER.search(scan.lowered)
     models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
     taken = []
     suffix = re.compile(r"[ -](" + "|".join(map(re.escape, vocabulary().get("name_suffixes") or ["-"])) + r")\b", re.I)
     for start, end, name in _name_spans(text):
+        if scan.is_used(start, end):
+            continue
         stored = None
         follows = suffix.match(text, end)
         if follows:  # "the phi-2 llamafile": the name with its format word, when that is a stored model
@@ -818,13 +963,14 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         if ahead:
             relation, base = _relation(after[1]), ahead[-1]
             scan.use(after.start(), after.end())
+    spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in scan.used)]
     for start, end, stored in spans:
         scan.use(start, end)
         if base and stored == base[2]:
             continue
         if stored not in models:
             models.append(stored)
-    slots = parse_slots(text, scan)
+    slots = parse_slots(text, scan, pre)
     if base:
         slots["base"] = base[2]
         if relation != "any":
@@ -840,7 +986,12 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         else:
             slots["base_unresolved"] = typed
     intent = classify(text, len(models) + len(unresolved), slots, memory)
+    if intent in ("recommend", "followup"):
+        created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    if slots.get("updated") and intent in ("recommend", "followup"):
+        not_applied.insert(0, NotApplied(slots["updated"], "search cannot filter on when a repo was last updated; "
+                                                           "it can filter on when it was created"))
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
     if slots.get("base_unresolved") and intent == "recommend":
@@ -848,8 +999,30 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     return Plan(intent, slots, models, unresolved, not_applied)
 
 
+def created_slots(slots: dict) -> None:
+    """A search's dates are creation dates: "released in 2024" is created on or after 2024-01-01 and before
+    2025-01-01; "in the last 6 months" stays relative (`within_days`: the planner counts from the newest snapshot)."""
+    start, end = slots.pop("start", None), slots.pop("end", None)
+    if start:
+        slots["created_after"] = start
+    if end:
+        day = date.fromisoformat(end)
+        slots["created_before"] = date.fromordinal(day.toordinal() + 1).isoformat()
+    slots.pop("created", None)
+
+
+_BOARD = re.compile(r"\bleaderboard\s\(?(?:v|version\s?)([12])\b|\b(?:v|version\s?)([12])\s(?:of\s)?(?:the\s)?"
+                    r"(?:open\s?llm\s)?leaderboard\b|\bopen\s?llm\s?leaderboard\s?([12])\b|"
+                    r"\b(new|newer|current|old|older|original|first|second)\s(?:open\s?llm\s)?leaderboard\b")
+
+
 def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None:
     lowered = scan.lowered
+    board = _BOARD.search(lowered)
+    if board:
+        word = board[1] or board[2] or board[3] or board[4]
+        slots["board"] = "v2" if word in ("2", "new", "newer", "current", "second") else "v1"
+        scan.use(board.start(), board.end())
     for pattern, view in VIEWS:
         if re.search(pattern, lowered):
             slots["view"] = view

@@ -14,15 +14,16 @@ import uuid
 from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from whichmodel.agent.parse import Plan, QuestionTooLong, ordinal, parse, parse_slots
+from whichmodel.agent.parse import NotApplied, Plan, QuestionTooLong, created_slots, ordinal, parse, parse_slots
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
 from whichmodel.store.queries import params_for_memory
 from whichmodel.usecases.base import Services
-from whichmodel.usecases.models import resolve
+from whichmodel.usecases.models import resolve, stored_author
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
-                  "max_memory_gb", "precision", "model_ids")  # fmt: skip
+                  "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
+                  "findings")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -32,12 +33,12 @@ NOTHING_APPLIED = (
 )
 # Filters that define what is asked for (their near misses are other things, not trade-offs).
 DEFINING = ("task", "topic", "finetune of", "adapter of", "merge of", "quantized of", "descendant of", "language=",
-            "finding ")  # fmt: skip
+            "finding ", "author=", "license=", "created")  # fmt: skip
 OUT_OF_SCOPE = (
     "That is outside what I answer: whichmodel scores Hugging Face models (security, license, documentation, "
     "popularity), compares and explains those scores, searches model cards and shows leaderboard trends."
 )
-TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric")
+TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric", "board")
 HELP = (
     "I answer from whichmodel's score database. Try:\n"
     '- "safest permissive 7B chat model" (filters: size, license, task, chat; ranked by a score)\n'
@@ -134,6 +135,7 @@ class Planner:
                                  resolve_base=lambda name: resolve(self.services, name, bases=True).model_id)
         except QuestionTooLong as err:
             return TurnPlan("say", question=question[:200], text=str(err))
+        self._check_search_slots(parsed)
         plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
                         not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
         if not context["models"] and not parsed.models and parsed.intent in ("help", "out_of_scope") and \
@@ -158,6 +160,8 @@ class Planner:
         if plan.intent == "followup":
             index = ordinal(question)
             new_slots = parse_slots(question)
+            created_slots(new_slots)
+            self._within(new_slots)
             refines = new_slots.keys() & set(RECOMMEND_KEYS)
             if index is not None and listed:
                 if not -len(listed) <= index < len(listed):
@@ -193,6 +197,38 @@ class Planner:
         if plan.intent == "compare":
             return plan.but(ask=category or ("overall" if re.search(r"\bbetter\b|\bworse\b", lowered) else None))
         return plan
+
+    def _within(self, slots: dict) -> None:
+        """'created in the last 6 months': counted back from the newest snapshot, not from today's date."""
+        days = slots.pop("within_days", None)
+        if days:
+            from datetime import date, timedelta
+
+            from sqlalchemy import func, select
+            from whichmodel.store.models import ModelRow
+
+            with self.services.engine.connect() as conn:
+                newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
+            if newest:
+                start = date.fromisoformat(newest[:10]) - timedelta(days=days)
+                slots["created_after"] = max(slots.get("created_after") or "", start.isoformat())
+
+    def _check_search_slots(self, parsed: Plan) -> None:
+        """Slots a search needs the database for: an author must be stored (else it is said not applied), a
+        relative date counts from the newest snapshot."""
+        slots = parsed.slots
+        if parsed.intent not in ("recommend", "followup"):
+            slots.pop("within_days", None)
+            return
+        self._within(slots)
+        typed = slots.get("author")
+        if typed:
+            stored = stored_author(self.services, typed)
+            if stored:
+                slots["author"] = stored
+            else:
+                slots.pop("author")
+                parsed.not_applied.insert(0, NotApplied(f"by {typed}", "no model by that author is in the database"))
 
     # --------------------------------------------------------------------------------------------- calls
     def first_calls(self, plan: TurnPlan) -> list[dict]:
@@ -341,7 +377,14 @@ class Planner:
                              f"{_why_out(effect['filter'], best)}); without that filter {effect['would_add']} more "
                              "would match.")  # fmt: skip
         trade_offs = [e for e in search.get("removed_by", []) if not e["filter"].startswith(DEFINING)]
-        if not ruled_out and trade_offs:
+        if not search["results"]:  # say which filters emptied it: each one that, left out alone, lets models in
+            emptied = [e for e in search.get("removed_by", []) if e["would_add"]]
+            if emptied:
+                lines.append("What left nothing: " + "; ".join(f"without {e['filter']}, {e['would_add']} would match"
+                                                               for e in emptied) + ".")  # fmt: skip
+            else:
+                lines.append("No single filter emptied it: two or more of them together leave nothing.")
+        elif not ruled_out and trade_offs:
             counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in trade_offs)
             lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
         named = recommended + ruled_out
@@ -539,6 +582,12 @@ def _describe_filters(filters: dict) -> str:
             cap = params_for_memory(value, filters.get("precision") or "fp16")
             parts.append(f"fits {value:g} GB at {filters.get('precision') or 'fp16'} (weights x1.2, at most "
                          f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
+        elif key == "author":
+            parts.append(f"by {value}")
+        elif key == "created_after":
+            parts.append(f"created on or after {value}")
+        elif key == "created_before":
+            parts.append(f"created before {value}")
         elif key == "min_downloads":
             parts.append(f"at least {value:,} downloads")
         elif key in ("tasks", "topics"):
