@@ -219,7 +219,12 @@ CRITERIA = (
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
     (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
 )
+_MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
+_MOVE_DOWN = r"lost|lose|loses|losing|dropped|drop|fell|declined|decreased|shrank|falling|dropping"
+_MOVED = re.compile(r"\b(" + _MOVE_UP + "|" + _MOVE_DOWN + r")\b(?:\s[\w]{1,20}){0,3}?\s(downloads|likes|score|scores|"
+                    r"security|quality|popularity|activity|operational|overall)\b")
 VIEWS = (
+    (_MOVED.pattern, "movers"),
     (r"\balerts?\b|(?:added|new) (?:pickle|unsafe)|pickle files? (?:appear|added)|licen[cs]e changes?|"
      r"changed (?:their |its )?licen[cs]e|became gated|newly gated|between snapshots", "alerts"),
     (r"\bmovers?\b|\bgain(?:ed|s)?\b[\w ]{0,30}\bdownloads\b|biggest (?:gain|drop|change)|\bdropped\b", "movers"),
@@ -266,7 +271,9 @@ _ABOUT_MODELS = re.compile(
 _LINEAGE = re.compile(
     r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
     r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?)"
-    r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|for|off)\s|\b(based|built)\s(?:on|off|upon)\s",
+    r"(?:\s(?:models?|versions?|variants?|repos?))?(?:\s(?:exist|are there|are stored|are available|do you have|"
+    r"do you know|are known|can i find|are in the database))?\s(?:of|from|for|off)\s|"
+    r"\b(based|built)\s(?:on|off|upon)\s",
     re.I,
 )
 _LINEAGE_AFTER = re.compile(
@@ -370,8 +377,10 @@ def _pad(value: str, start: bool) -> str:
 
 @lru_cache(maxsize=1)
 def _license_patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
-    """License ids that name a license anywhere (a digit, dot, + or hyphen in them), those that need the word
-    "license" beside them (mit, gemma, openrail ...), and every id."""
+    """License id patterns: ids that name a license anywhere, ids that need the word "license" beside them.
+
+    Ids with a digit, dot, + or hyphen are unambiguous; mit, gemma ... could be other words or model names.
+    """
     ids = [str(i).lower() for i in vocabulary().get("license_ids") or []]
     strong = [i for i in ids if re.search(r"[\d+.-]", i)]
     # "OpenRAIL license", "a GPL license": the family (LICENSES reads them as a class), not the one bare id
@@ -461,8 +470,10 @@ def _days(match: re.Match) -> int | None:
 
 
 def date_slots(scan: _Scan, slots: dict) -> None:
-    """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates, which
-    search cannot filter on (`updated`: the phrase, said not applied)."""
+    """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates.
+
+    Search cannot filter on the last update: `updated` keeps the phrase, which is said not applied.
+    """
     lowered = scan.lowered
     updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
                         r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
@@ -696,9 +707,16 @@ _FOLLOW_START = re.compile(r"^(and|what about|how about|same|now|ok|okay|and wha
                            r"make it|with|without|sort|rank|order|any of them|which of them|of those)\b")  # fmt: skip
 
 
+_INJECTION = re.compile(r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|prompts?|"
+                        r"rules)|\bsystem prompt\b|\bdrop table\b|\bselect \* from\b|\bdelete from\b|<script\b|"
+                        r"\byou are now\b|\bdisregard (?:all |the )?(?:previous|prior|above)\b")
+
+
 def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     """The intent of a question."""
     lowered = text.lower().strip()
+    if _INJECTION.search(lowered) and not slots.keys() - {"sort", "top"}:
+        return "out_of_scope"  # "ignore previous instructions; DROP TABLE models": no filter, nothing asked
     if re.fullmatch(r"(help|\?+|hi|hello|hey)[.!?]*|what can you do\??|how (does this|do you) work\??", lowered) or \
             re.search(r"\bwhat can you\b|\bwhat do you know\b|\bwhat do you answer\b", lowered):  # fmt: skip
         return "help"
@@ -728,7 +746,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
-        r"how (did|has|have) \S[\w' .-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved)\b|"
+        r"how (did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved|"
+        r"drop|dropped|rise|rose|fall|fell)\b|"
         r"\bevolution\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|became gated|newly gated|"
         r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
@@ -737,7 +756,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and not slots.get("created")
     if (re.search(trend, lowered) or dated) \
             and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
-                                                           and not re.search(r"history|over time", lowered)):
+                                                           and not re.search(r"history|over time|\bhow (?:did|has|have|do|does)\b", lowered)):
         return "trend"
     card_cue = re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|"
                          r"\bdocumentation (about|on)\b|which models? (use|were trained|was trained|talk)|search for|"
@@ -986,6 +1005,10 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         else:
             slots["base_unresolved"] = typed
     intent = classify(text, len(models) + len(unresolved), slots, memory)
+    asked = _attribute_intent(text, intent, models, slots)
+    if asked:
+        intent = "score"
+        slots["attributes"] = asked
     if intent in ("recommend", "followup"):
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
@@ -1000,8 +1023,10 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
 
 
 def created_slots(slots: dict) -> None:
-    """A search's dates are creation dates: "released in 2024" is created on or after 2024-01-01 and before
-    2025-01-01; "in the last 6 months" stays relative (`within_days`: the planner counts from the newest snapshot)."""
+    """A search's dates are creation dates: "released in 2024" is created from 2024-01-01, before 2025-01-01.
+
+    "In the last 6 months" stays relative (`within_days`: the planner counts from the newest snapshot).
+    """
     start, end = slots.pop("start", None), slots.pop("end", None)
     if start:
         slots["created_after"] = start
@@ -1014,6 +1039,48 @@ def created_slots(slots: dict) -> None:
 _BOARD = re.compile(r"\bleaderboard\s\(?(?:v|version\s?)([12])\b|\b(?:v|version\s?)([12])\s(?:of\s)?(?:the\s)?"
                     r"(?:open\s?llm\s)?leaderboard\b|\bopen\s?llm\s?leaderboard\s?([12])\b|"
                     r"\b(new|newer|current|old|older|original|first|second)\s(?:open\s?llm\s)?leaderboard\b")
+
+
+# One fact of named models, asked directly ("which is bigger", "does it require approval"): answered with the
+# fact's value, not with a score card. Checked in order; a question may ask several.
+ATTRIBUTES = (
+    (r"\bpickles?\b|\bunsafe (?:files|weights)\b|\bcode-carrying\b|\bcan run code\b", "finding:unsafe_files"),
+    (r"\bsafetensors\b", "finding:safetensors"),
+    (r"\bremote code\b|\btrust_remote_code\b|\bcustom code\b", "finding:remote_code"),
+    (r"\bbigger\b|\blarger\b|\bsmaller\b|\bhow (?:big|large|small)\b|\bhow many (?:parameters|params)\b|"
+     r"\bparameter count\b|\bnumber of parameters\b|\bwhat size\b|\bsize of\b|\b(?:more|fewer|less) parameters\b|"
+     r"\bparams\b|\bparameters\b", "size"),
+    (r"\bbase model\b|\bbased on\b|\bparent model\b|\bbuilt on\b|\ba fine-?tune of\b|\bderived from\b|"
+     r"\bwhat (?:model )?(?:is|was) \S{1,100} (?:fine-?tuned|trained) from\b", "base"),
+    (r"\brequire[sd]? (?:an? )?(?:approval|access|login|account|sign|accepting)|\bneeds? (?:an? )?(?:approval|"
+     r"access|to (?:request|ask for) access|login|account)|\bgated\b|\bgating\b|\baccess requests?\b|"
+     r"\bapproval\b|\bfreely downloadable\b", "gated"),
+    (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
+     r"\bmoneti[sz]e\b", "commercial"),
+    (r"\bwhat licen[cs]e\b|\bwhich licen[cs]e\b|\blicen[cs]e (?:does|is|of)\b|\bunder what licen|\bits licen",
+     "license"),
+    (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
+     "downloads"),
+    (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
+)  # fmt: skip
+
+
+def attributes(text: str) -> list[str]:
+    """The facts of named models a question asks for, in `ATTRIBUTES` order."""
+    lowered = text.lower()
+    return [name for pattern, name in ATTRIBUTES if re.search(pattern, lowered)]
+
+
+def _attribute_intent(text: str, intent: str, models: list[str], slots: dict) -> list[str]:
+    """The facts asked of the named models, when the question is about them rather than a search or an
+    explanation ("which of phi-2 and gemma-7b has fewer pickle files" compares two models, it lists none)."""
+    if not models or intent not in ("score", "compare", "recommend") or slots.get("base") or \
+            slots.get("base_unresolved"):  # fmt: skip
+        return []
+    lowered = text.lower()
+    if len(models) < 2 and re.search(r"\b(?:models|ones|repos|fine-?tunes|variants|versions|alternatives)\b", lowered):
+        return []  # "which Llama 2 models allow commercial use": a search
+    return attributes(text)
 
 
 def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None:
@@ -1029,6 +1096,22 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
             break
     else:
         slots["view"] = "history" if models else "types"
+    if slots["view"] == "movers":  # "lost the most downloads": the metric and the direction asked
+        moved = _MOVED.search(lowered)
+        if moved:
+            metric = moved[2].rstrip("s") if moved[2] in ("scores", "score") else moved[2]
+            slots["metric"] = "overall" if metric == "score" else metric
+            slots["direction"] = "drop" if re.fullmatch(_MOVE_DOWN, moved[1]) else "gain"
+    leaderboard = re.search(r"\bleaderboard\b", lowered)
+    if leaderboard and slots.keys() & {"size", "min_params_b", "max_params_b"} and \
+            re.search(r"\b(?:best|top|highest|strongest|leading)\b", lowered):  # fmt: skip
+        slots["view"] = "leaders"  # "best 7B on the leaderboard v2": ranked rows of that size
+    if slots["view"] == "merges" and re.search(r"\bbenchmarks?\b|\bscores?\b|\baverage\b", lowered):
+        slots["view"], slots["types"] = "benchmarks", ["merge"]  # the scores of merges, not their share
+    if slots["view"] == "history":  # the metric asked about ("how did the downloads of X change")
+        metric = re.search(r"\b(downloads|likes|security|quality|popularity|activity|operational|overall)\b", lowered)
+        if metric:
+            slots["metric"] = metric[1]
     if slots["view"] == "merges":  # merges are a model type of the leaderboard: their share of all types
         slots["view"], slots["focus"] = "types", "merge"
     if re.search(r"\btook off\b|\btake off\b|\btaking off\b|\bwhen did\b|\bpeak", lowered):

@@ -35,7 +35,7 @@ Category = Literal[SCORE_NAMES]  # type: ignore[valid-type]
 LicenseClass = Literal[LICENSE_CLASSES]  # type: ignore[valid-type]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 View = Literal["types", "authors", "benchmarks", "architectures", "base-models", "releases", "history", "movers",
-               "alerts"]  # fmt: skip
+               "alerts", "leaders"]  # fmt: skip
 MAX_TREND_ROWS = 60
 
 __all__ = ["Services", "make_tools", "mentioned_models", "models_in", "tool_functions", "untrusted"]
@@ -309,14 +309,16 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
     def trends(view: View, start: str | None = None, end: str | None = None,
                unit: Literal["day", "week", "month"] = "month", top: int = 10, types: list[str] | None = None,
                archs: list[str] | None = None, model: str | None = None, window_days: int = 30,
-               metric: str = "downloads", board: Literal["v1", "v2"] = "v1") -> tuple[str, dict]:  # fmt: skip
+               metric: str = "downloads", board: Literal["v1", "v2"] = "v1",
+               size: str | None = None) -> tuple[str, dict]:  # fmt: skip
         """Trends from the Open LLM Leaderboard and from score history across Hub snapshots.
 
         Views: types (new models per type), authors (top authors), benchmarks (score per type over time),
         architectures (family popularity), base-models (best derivative per base model over time), releases
         (new models per family before/after big releases: Llama 2, Mistral 7B, Mixtral, Phi-2, Gemma, Llama 3,
         Phi-3, Qwen2 ...), history (one model's scores over snapshots; needs model), movers (largest changes of
-        a metric), alerts (new unsafe files, license changes, new gating).
+        a metric), alerts (new unsafe files, license changes, new gating), leaders (the best leaderboard rows by
+        average score, optionally of one size).
 
         Args:
             view: which view.
@@ -330,12 +332,13 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             window_days: releases: days before and after each release.
             metric: movers: downloads, likes or a score category.
             board: leaderboard views: the Open LLM Leaderboard v1 or v2.
+            size: leaders: a nominal size such as "7B" (0.9x to 1.25x its parameters).
         """
         from whichmodel.trends.views import TrendParams
 
         params = TrendParams(start=start, end=end, unit=unit, top=top, types=list(types or []),
                              archs=list(archs or []), model=model, window_days=window_days, metric=metric,
-                             board=board)  # fmt: skip
+                             board=board, size=size)  # fmt: skip
         found = trend_view(services, view, params)
         if not found.rows:
             message = (f"The {view} view has no rows: is the leaderboard (`whichmodel ingest --leaderboard`) or "
