@@ -707,6 +707,7 @@ _FOLLOW_START = re.compile(r"^(and|what about|how about|same|now|ok|okay|and wha
                            r"make it|with|without|sort|rank|order|any of them|which of them|of those)\b")  # fmt: skip
 
 
+_HOW_CHANGED = r"history|over time|\bhow (?:did|has|have|do|does)\b"
 _INJECTION = re.compile(r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|prompts?|"
                         r"rules)|\bsystem prompt\b|\bdrop table\b|\bselect \* from\b|\bdelete from\b|<script\b|"
                         r"\byou are now\b|\bdisregard (?:all |the )?(?:previous|prior|above)\b")
@@ -753,10 +754,11 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
     )
     # "models created in 2024": a year that dates creation is a search filter, not a leaderboard period
-    dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and not slots.get("created")
+    dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and \
+        not slots.get("created")  # fmt: skip
     if (re.search(trend, lowered) or dated) \
             and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
-                                                           and not re.search(r"history|over time|\bhow (?:did|has|have|do|does)\b", lowered)):
+                                                           and not re.search(_HOW_CHANGED, lowered)):
         return "trend"
     card_cue = re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|"
                          r"\bdocumentation (about|on)\b|which models? (use|were trained|was trained|talk)|search for|"
@@ -1072,8 +1074,10 @@ def attributes(text: str) -> list[str]:
 
 
 def _attribute_intent(text: str, intent: str, models: list[str], slots: dict) -> list[str]:
-    """The facts asked of the named models, when the question is about them rather than a search or an
-    explanation ("which of phi-2 and gemma-7b has fewer pickle files" compares two models, it lists none)."""
+    """The facts asked of the named models, when the question is about them, not a search or an explanation.
+
+    "Which of phi-2 and gemma-7b has fewer pickle files" compares the two models; it lists no others.
+    """
     if not models or intent not in ("score", "compare", "recommend") or slots.get("base") or \
             slots.get("base_unresolved"):  # fmt: skip
         return []

@@ -852,8 +852,9 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         if not chosen:
             return f"No model's {metric} {'rose' if direction == 'gain' else 'fell'} between snapshots."
         return head + "\n" + "\n".join(
-            f"- {r['model_id']}: {r['metric']} {r['from_value']} -> {r['to_value']} ({r['change']:+g}, "
-            f"{r['from_date'][:10]} to {r['to_date'][:10]})" for r in chosen[:10])  # fmt: skip
+            f"- {r['model_id']}: {r['metric']} {r['from_value']} -> {r['to_value']} ({r['change']:+g}"
+            + (f", {str(r['from_date'])[:10]} to {str(r['to_date'])[:10]})" if r.get("from_date") else ")")
+            for r in chosen[:10])  # fmt: skip
     if view == "leaders":
         board = data.get("params", {}).get("board") or plan.slots.get("board") or "v1"
         size = plan.slots.get("size")

@@ -582,8 +582,10 @@ SIZE_BAND = (0.9, 1.25)  # a nominal "7B" spans 6.3B to 8.75B parameters (Gemma 
 
 
 def leaders_view(engine: Engine, p: TrendParams) -> dict:
-    """The best-scoring leaderboard rows (each repo's best unflagged submission) of a board, by average score,
-    optionally of one nominal size, types, families and period."""
+    """The best-scoring leaderboard rows of a board (each repo's best unflagged submission), by average score.
+
+    Optionally of one nominal size, types, families and period.
+    """
     from whichmodel.hub.facts import parse_size_label
 
     conds = [_where(p), L.c.average.is_not(None)]
