@@ -221,8 +221,23 @@ CRITERIA = (
 )
 _MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
 _MOVE_DOWN = r"lost|lose|loses|losing|dropped|drop|fell|declined|decreased|shrank|falling|dropping"
-_MOVED = re.compile(r"\b(" + _MOVE_UP + "|" + _MOVE_DOWN + r")\b(?:\s[\w]{1,20}){0,3}?\s(downloads|likes|score|scores|"
-                    r"security|quality|popularity|activity|operational|overall)\b")
+_METRICS = r"downloads|likes|score|scores|security|quality|popularity|activity|operational|overall"
+# "lost the most downloads", "whose security score dropped", "the biggest drop in likes": verb, then metric
+# (groups 1, 2), or metric, then verb (groups 4, 3 ... read by `_moved`).
+_MOVED = re.compile(r"\b(" + _MOVE_UP + "|" + _MOVE_DOWN + r"|gains?|drops?|rises?|falls?|increases?|decreases?)\b"
+                    r"(?:\s\w{1,20}){0,3}?\s(" + _METRICS + r")\b|\b(" + _METRICS + r")(?:\s(?:score|count))?"
+                    r"(?:\s(?:has|have|had))?\s(" + _MOVE_UP + "|" + _MOVE_DOWN + r")\b")
+
+
+def _moved(lowered: str) -> tuple[str, str] | None:
+    """(metric, direction) of a movers question."""
+    match = _MOVED.search(lowered)
+    if not match:
+        return None
+    verb, metric = (match[1], match[2]) if match[1] else (match[4], match[3])
+    metric = "overall" if metric in ("score", "scores") else metric
+    down = re.fullmatch(_MOVE_DOWN + r"|drops?|falls?|decreases?", verb)
+    return metric, "drop" if down else "gain"
 VIEWS = (
     (_MOVED.pattern, "movers"),
     (r"\balerts?\b|(?:added|new) (?:pickle|unsafe)|pickle files? (?:appear|added)|licen[cs]e changes?|"
@@ -1101,11 +1116,9 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
     else:
         slots["view"] = "history" if models else "types"
     if slots["view"] == "movers":  # "lost the most downloads": the metric and the direction asked
-        moved = _MOVED.search(lowered)
+        moved = _moved(lowered)
         if moved:
-            metric = moved[2].rstrip("s") if moved[2] in ("scores", "score") else moved[2]
-            slots["metric"] = "overall" if metric == "score" else metric
-            slots["direction"] = "drop" if re.fullmatch(_MOVE_DOWN, moved[1]) else "gain"
+            slots["metric"], slots["direction"] = moved
     leaderboard = re.search(r"\bleaderboard\b", lowered)
     if leaderboard and slots.keys() & {"size", "min_params_b", "max_params_b"} and \
             re.search(r"\b(?:best|top|highest|strongest|leading)\b", lowered):  # fmt: skip
