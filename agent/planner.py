@@ -479,6 +479,8 @@ class Planner:
         if data.get("error"):
             return data["error"], [], {}
         view, rows = data["view"], data["rows"]
+        if view == "movers" and plan.slots.get("direction"):  # the models named are those of the direction asked
+            rows = [r for r in rows if r.get("direction") == plan.slots["direction"]]
         return _trend_text(view, rows, data, plan), _trend_models(view, rows), {"view": view}
 
     def _answer_cards(self, plan, artifacts):
@@ -595,7 +597,7 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                         text = COMMERCIAL_TERMS[license.lower()]
                     if not facts.get("license"):
                         text = "no: it declares no license, and without one no use is granted"
-                    line = f"Commercial use of {c['model_id']}: {text}"
+                    line = f"Commercial use of {c['model_id']} (license {license}): {text}"
                 if facts.get("license_class_declared") and facts.get("license_class_declared") != cls:
                     line += f" (declared {facts['license_class_declared']}, but its base model's license is stricter)"
                 lines.append(line + ".")
