@@ -394,10 +394,10 @@ def _pad(value: str, start: bool) -> str:
 def _license_patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
     """License id patterns: ids that name a license anywhere, ids that need the word "license" beside them.
 
-    Ids with a digit, dot, + or hyphen are unambiguous; mit, gemma ... could be other words or model names.
+    Ids with a dot, + or hyphen are unambiguous; mit, gemma, llama2 ... could be other words or model names.
     """
     ids = [str(i).lower() for i in vocabulary().get("license_ids") or []]
-    strong = [i for i in ids if re.search(r"[\d+.-]", i)]
+    strong = [i for i in ids if re.search(r"[+.-]", i) and not i.startswith("llama")]  # "llama2": also a name
     # "OpenRAIL license", "a GPL license": the family (LICENSES reads them as a class), not the one bare id
     weak = [i for i in ids if i not in strong and i not in ("openrail", "gpl", "lgpl", "bsd", "cc", "other")]
 
