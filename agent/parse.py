@@ -449,17 +449,23 @@ _NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security
                 "reputable", "official", "popular"}  # fmt: skip
 
 
+# Any other "by X" / "from X" left over ("at most 3B parameters from google"): an author when one is stored.
+_BY_FROM = re.compile(r"\b(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95})(?![\w/.-])", re.I)
+
+
 def author_slot(scan: _Scan) -> str | None:
     """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
-    for match in _AUTHOR.finditer(scan.lowered):
-        group = next(g for g in (1, 2, 3, 4) if match[g])
-        start, end = match.start(group), match.end(group)
-        word = scan.lowered[start:end].rstrip(".")
-        if scan.is_used(start, end) or word in _NOT_AUTHORS or word in _FILLER or word in _STOP or \
-                re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*", word):  # fmt: skip
-            continue
-        scan.use(match.start(), start + len(word))
-        return scan.text[start : start + len(word)]
+    for pattern in (_AUTHOR, _BY_FROM):
+        for match in pattern.finditer(scan.lowered):
+            group = next(g for g in range(1, pattern.groups + 1) if match[g])
+            start, end = match.start(group), match.end(group)
+            word = scan.lowered[start:end].rstrip(".")
+            if scan.is_used(match.start() if pattern is _BY_FROM else start, end) or word in _NOT_AUTHORS or \
+                    word in _FILLER or word in _STOP or _tables()["languages"][1].get(word) or \
+                    re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*|v?\d[\w.]*", word):  # fmt: skip
+                continue
+            scan.use(match.start(), start + len(word))
+            return scan.text[start : start + len(word)]
     return None
 
 
@@ -745,7 +751,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     comparing = re.search(r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bcomapre\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|"
                           r"difference between|\bbetter than\b|"
                           r"\bor\b|\bwhich (?:one |of (?:the|these|them) )?(?:is|has|scores)\b|\bbetween\b|"
-                          r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse)\b|"
+                          r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse|more active|"
+                          r"less risky|more maintained|more trustworthy)\b|\bwhich of\b|"
                           r"\bhow do\b[\w ,.-]{0,80}\bcompare\b", lowered)  # fmt: skip
     lineage = slots.get("base") is not None or slots.get("base_unresolved") is not None
     if comparing and not lineage and (has_models >= 2 or (memory.get("models") and re.search(
