@@ -285,7 +285,7 @@ _ABOUT_MODELS = re.compile(
 )
 _LINEAGE = re.compile(
     r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
-    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?)"
+    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?|gguf|ggml|gptq|awq|exl2)"
     r"(?:\s(?:models?|versions?|variants?|repos?))?(?:\s(?:exist|are there|are stored|are available|do you have|"
     r"do you know|are known|can i find|are in the database))?\s(?:of|from|for|off)\s|"
     r"\b(based|built)\s(?:on|off|upon)\s",
@@ -298,7 +298,8 @@ _LINEAGE_AFTER = re.compile(
     re.I,
 )
 RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
-               "merge": "merge", "quant": "quantized"}  # fmt: skip
+               "merge": "merge", "quant": "quantized", "gguf": "quantized", "ggml": "quantized", "gptq": "quantized",
+               "awq": "quantized", "exl2": "quantized"}  # fmt: skip
 # Filler words that a requirement phrase may hold without asking for anything.
 _FILLER = set(
     "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
@@ -315,7 +316,7 @@ _FILLER = set(
     "speaking spoken need needed needs publish publishes ruled out language languages written data version "
     "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
     "rated rating ranking ranked rank right now today currently repo repos repository repositories look looks "
-    "looking like seem seems appear appears but yet though parameters params param".split()
+    "looking like seem seems appear appears but yet though parameters params param file files".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -1007,6 +1008,11 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
             relation, base = _relation(after[1]), ahead[-1]
             scan.use(after.start(), after.end())
     spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in scan.used)]
+    if base is None and relation is None and len(spans) == 1:  # "which Llama 2 models ...": the model's family
+        family = re.match(r"\s?(?:models|variants|checkpoints|family|derivatives)\b", scan.lowered[spans[0][1] :])
+        if family:
+            base, relation = spans[0], "any"
+            scan.use(spans[0][1], spans[0][1] + family.end())
     for start, end, stored in spans:
         scan.use(start, end)
         if base and stored == base[2]:
@@ -1036,6 +1042,9 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     if intent in ("recommend", "followup"):
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    if intent == "recommend" and models:  # a name that neither a lineage nor a comparison used
+        not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
+                                      "it with another") for m in models]  # fmt: skip
     if slots.get("updated") and intent in ("recommend", "followup"):
         not_applied.insert(0, NotApplied(slots["updated"], "search cannot filter on when a repo was last updated; "
                                                            "it can filter on when it was created"))
