@@ -1050,6 +1050,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
                                                            "it can filter on when it was created"))
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
+        not_applied += _not_for_trends(slots)
     if slots.get("base_unresolved") and intent == "recommend":
         not_applied.insert(0, NotApplied(slots["base_unresolved"], "no such base model in the database"))
     return Plan(intent, slots, models, unresolved, not_applied)
@@ -1067,6 +1068,34 @@ def created_slots(slots: dict) -> None:
         day = date.fromisoformat(end)
         slots["created_before"] = date.fromordinal(day.toordinal() + 1).isoformat()
     slots.pop("created", None)
+
+
+# Search filters a trend view cannot apply: said not applied rather than dropped.
+_SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
+                "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
+                "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
+                "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
+                "max_params_b": "at most", "size": "size"}  # fmt: skip
+
+
+def _not_for_trends(slots: dict) -> list[NotApplied]:
+    """The search filters a trend question states, which its view does not apply (size only for leaders)."""
+    out = []
+    view = slots.get("view")
+    board = view not in ("history", "movers", "alerts")  # a leaderboard view: text-generation models only
+    if board and slots.get("chat") and view in ("leaders", "benchmarks") and not slots.get("types"):
+        slots["types"] = ["chat"]  # chat models are a type of the leaderboard
+    for key, label in _SEARCH_ONLY.items():
+        if key not in slots or (key == "size" and view == "leaders") or (key == "chat" and board) or \
+                (key == "task_words" and board and slots.get("task") == "text-generation") or \
+                (key == "finding" and view == "alerts" and slots[key].startswith("unsafe_files")):  # fmt: skip
+            continue
+        value = slots[key]
+        if key in ("min_params_b", "max_params_b"):
+            value = f"{value:g}B parameters"
+        shown = label if value is True else f"{label} {value}"
+        out.append(NotApplied(shown, f"the {slots.get('view', 'trend')} view does not filter on it"))
+    return out
 
 
 _BOARD = re.compile(r"\bleaderboard\s\(?(?:v|version\s?)([12])\b|\b(?:v|version\s?)([12])\s(?:of\s)?(?:the\s)?"
