@@ -799,3 +799,30 @@ def test_injection_like_text_is_not_routed_to_a_view(agent, question):
     ask, _ = agent
     result = ask(question)
     assert result["tool_calls"] == [] and result["models"] == []
+
+
+def test_a_named_model_followed_by_models_is_its_family(agent, raw):
+    ask, _ = agent
+    result = ask("which Llama 2 7b chat models allow commercial use")
+    base = result["filters"].get("base")
+    assert base == well_known(raw, "Llama-2-7b-chat-hf"), result["answer"]
+    family = descendants(raw, base)
+    for model in result["recommended"]:
+        assert model in family, model
+    if not result["recommended"]:
+        assert "What left nothing" in result["answer"] or "Ruled out" in result["answer"]
+
+
+def test_format_words_of_a_model_ask_for_its_quantizations(agent, raw):
+    ask, _ = agent
+    result = ask("GGUF or GGML models of microsoft/phi-2")
+    assert result["filters"].get("base") == "microsoft/phi-2" and result["filters"].get("relation") == "quantized"
+    assert set(result["recommended"]) <= descendants(raw, "microsoft/phi-2")
+    assert any("GGUF" in line for line in result["not_applied"]), "the file format itself is not a filter"
+
+
+def test_trend_questions_say_which_search_filters_their_view_ignores(agent):
+    ask, _ = agent
+    result = ask("best 7B model on the open llm leaderboard v1 with an apache license")
+    assert result["tool_calls"][0]["args"]["view"] == "leaders"
+    assert any("license apache-2.0" in line for line in result["not_applied"]), result["answer"]
