@@ -270,10 +270,8 @@ class Planner:
                 args["metric"] = slots["sort"]
             if view == "history":
                 args.pop("metric", None)  # history holds every metric; the answer reports the one asked
-            if view == "leaders":
-                if slots.get("size"):
-                    args["size"] = slots["size"]
-                args.pop("start", None) if "start" not in slots else None
+            if view == "leaders" and slots.get("size"):
+                args["size"] = slots["size"]
             return [_call("trends", args)]
         if intent == "cards":
             args = {"query": plan.question, "k": 5}
@@ -523,9 +521,9 @@ COMMERCIAL_TERMS = {
 }  # fmt: skip
 for _version in ("llama3.1", "llama3.2", "llama3.3"):
     COMMERCIAL_TERMS[_version] = COMMERCIAL_TERMS["llama3"].replace("Llama 3", f"Llama {_version[5:]}")
-GATED = {"manual": "yes: access needs the authors' manual approval (a Hub login and an access request)",
-         "auto": "yes, but approval is automatic: log in to the Hub and accept the terms",
-         "false": "no: it downloads without an access request"}  # fmt: skip
+GATED = {"manual": "Yes: access needs the authors' manual approval (a Hub login and an access request)",
+         "auto": "Yes, but approval is automatic: log in to the Hub and accept the terms",
+         "false": "No: it downloads without an access request"}  # fmt: skip
 FINDING_WORDS = {"unsafe_files": "pickle or code-carrying files", "safetensors": "safetensors weights",
                  "remote_code": "remote code (trust_remote_code)"}  # fmt: skip
 
@@ -583,7 +581,7 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
         elif attribute == "gated":
             for c in cards:
                 gated = str(c["facts"].get("gated")).lower()
-                lines.append(f"Does {c['model_id']} require approval? " + GATED.get(gated, "unknown: the snapshot "
+                lines.append(f"Does {c['model_id']} require approval? " + GATED.get(gated, "Unknown: the snapshot "
                                                                                      "does not say") + ".")  # fmt: skip
         elif attribute in ("commercial", "license"):
             for c in cards:

@@ -667,7 +667,7 @@ def test_gating_question_answers_yes_or_no_from_the_record(agent, raw, model):
     ask, _ = agent
     result = ask(f"does {model} require approval to download?")
     gated = raw[model].get("gated")
-    answer = result["answer"].split("?", 1)[1].strip()
+    answer = result["answer"].split("?", 1)[1].strip().lower()
     assert answer.startswith("no") if gated in (False, "false", None) else answer.startswith("yes"), result["answer"]
     if gated == "manual":
         assert "manual" in answer
