@@ -244,7 +244,7 @@ VIEWS = (
      r"changed (?:their |its )?licen[cs]e|became gated|newly gated|between snapshots", "alerts"),
     (r"\bmovers?\b|\bgain(?:ed|s)?\b[\w ]{0,30}\bdownloads\b|biggest (?:gain|drop|change)|\bdropped\b", "movers"),
     (r"\bmerges?\b|\bmerged models?\b", "merges"),
-    (r"\bhistory\b|over (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
+    (r"\bhistory\b|(?:over|across) (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
     (r"\bafter\b[\w .-]{0,40}\b(?:came out|release[ds]?|launch(?:ed)?)\b|before and after|"
      r"(?:effect|impact) of\b[\w .-]{0,40}\brelease|since\b[\w .-]{0,40}\brelease", "releases"),
     (r"\bauthors?\b|\bwho (?:publishes|released|uploads)\b|most prolific", "authors"),
@@ -729,7 +729,7 @@ _FOLLOW_START = re.compile(r"^(and|what about|how about|same|now|ok|okay|and wha
                            r"make it|with|without|sort|rank|order|any of them|which of them|of those)\b")  # fmt: skip
 
 
-_HOW_CHANGED = r"history|over time|\bhow (?:did|has|have|do|does)\b"
+_HOW_CHANGED = r"history|over time|\bhow (?:much |far )?(?:did|has|have|do|does)\b"
 _INJECTION = re.compile(r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|prompts?|"
                         r"rules)|\bsystem prompt\b|\bdrop table\b|\bselect \* from\b|\bdelete from\b|<script\b|"
                         r"\byou are now\b|\bdisregard (?:all |the )?(?:previous|prior|above)\b")
@@ -770,8 +770,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
-        r"how (did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved|"
-        r"drop|dropped|rise|rose|fall|fell)\b|"
+        r"how (?:much |far )?(did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|"
+        r"evolved|drop|dropped|rise|rose|fall|fell|develop|developed|trend|trended)\b|(?:across|over) (?:the )?snapshots|"
         r"\bevolution\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|became gated|newly gated|"
         r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
@@ -779,7 +779,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     # "models created in 2024": a year that dates creation is a search filter, not a leaderboard period
     dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and \
         not slots.get("created")  # fmt: skip
-    if (re.search(trend, lowered) or dated) \
+    if (re.search(trend, lowered) or dated or (_MOVED.search(lowered) and not has_models)) \
             and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
                                                            and not re.search(_HOW_CHANGED, lowered)):
         return "trend"
@@ -1116,7 +1116,8 @@ ATTRIBUTES = (
      r"\bwhat (?:model )?(?:is|was) \S{1,100} (?:fine-?tuned|trained) from\b", "base"),
     (r"\brequire[sd]? (?:an? )?(?:approval|access|login|account|sign|accepting)|\bneeds? (?:an? )?(?:approval|"
      r"access|to (?:request|ask for) access|login|account)|\bgated\b|\bgating\b|\baccess requests?\b|"
-     r"\bapproval\b|\bfreely downloadable\b", "gated"),
+     r"\bapproval\b|\bfreely downloadable\b|\brequest(?:ing)? access\b|\baccess (?:to \S{1,100} )?(?:is )?"
+     r"(?:restricted|limited|open)\b|\brestricted\b", "gated"),
     (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
      r"\bmoneti[sz]e\b", "commercial"),
     (r"\bwhat licen[cs]e\b|\bwhich licen[cs]e\b|\blicen[cs]e (?:does|is|of)\b|\bunder what licen|\bits licen",
@@ -1164,6 +1165,9 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
         moved = _moved(lowered)
         if moved:
             slots["metric"], slots["direction"] = moved
+        if models:  # "how much did X's downloads drop": that model's history of the metric
+            slots["view"] = "history"
+            slots.pop("direction", None)
     leaderboard = re.search(r"\bleaderboard\b", lowered)
     if leaderboard and slots.keys() & {"size", "min_params_b", "max_params_b"} and \
             re.search(r"\b(?:best|top|highest|strongest|leading)\b", lowered):  # fmt: skip
