@@ -219,12 +219,32 @@ CRITERIA = (
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
     (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
 )
+_MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
+_MOVE_DOWN = r"lost|lose|loses|losing|dropped|drop|fell|declined|decreased|shrank|falling|dropping"
+_METRICS = r"downloads|likes|score|scores|security|quality|popularity|activity|operational|overall"
+# "lost the most downloads", "whose security score dropped", "the biggest drop in likes": verb, then metric
+# (groups 1, 2), or metric, then verb (groups 4, 3 ... read by `_moved`).
+_MOVED = re.compile(r"\b(" + _MOVE_UP + "|" + _MOVE_DOWN + r"|gains?|drops?|rises?|falls?|increases?|decreases?)\b"
+                    r"(?:\s\w{1,20}){0,3}?\s(" + _METRICS + r")\b|\b(" + _METRICS + r")(?:\s(?:score|count))?"
+                    r"(?:\s(?:has|have|had))?\s(" + _MOVE_UP + "|" + _MOVE_DOWN + r")\b")
+
+
+def _moved(lowered: str) -> tuple[str, str] | None:
+    """(metric, direction) of a movers question."""
+    match = _MOVED.search(lowered)
+    if not match:
+        return None
+    verb, metric = (match[1], match[2]) if match[1] else (match[4], match[3])
+    metric = "overall" if metric in ("score", "scores") else metric
+    down = re.fullmatch(_MOVE_DOWN + r"|drops?|falls?|decreases?", verb)
+    return metric, "drop" if down else "gain"
 VIEWS = (
+    (_MOVED.pattern, "movers"),
     (r"\balerts?\b|(?:added|new) (?:pickle|unsafe)|pickle files? (?:appear|added)|licen[cs]e changes?|"
      r"changed (?:their |its )?licen[cs]e|became gated|newly gated|between snapshots", "alerts"),
     (r"\bmovers?\b|\bgain(?:ed|s)?\b[\w ]{0,30}\bdownloads\b|biggest (?:gain|drop|change)|\bdropped\b", "movers"),
     (r"\bmerges?\b|\bmerged models?\b", "merges"),
-    (r"\bhistory\b|over (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
+    (r"\bhistory\b|(?:over|across) (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
     (r"\bafter\b[\w .-]{0,40}\b(?:came out|release[ds]?|launch(?:ed)?)\b|before and after|"
      r"(?:effect|impact) of\b[\w .-]{0,40}\brelease|since\b[\w .-]{0,40}\brelease", "releases"),
     (r"\bauthors?\b|\bwho (?:publishes|released|uploads)\b|most prolific", "authors"),
@@ -265,8 +285,10 @@ _ABOUT_MODELS = re.compile(
 )
 _LINEAGE = re.compile(
     r"\b(fine[- ]?tunes?|fine[- ]?tuned|finetunes?|finetuned|adapters?|loras?|merges?|merged|quanti[sz]ations?|"
-    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?)"
-    r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:of|from|for|off)\s|\b(based|built)\s(?:on|off|upon)\s",
+    r"quanti[sz]ed|derivatives?|derived|descendants?|children|variants?|versions?|gguf|ggml|gptq|awq|exl2)"
+    r"(?:\s(?:models?|versions?|variants?|repos?))?(?:\s(?:exist|are there|are stored|are available|do you have|"
+    r"do you know|are known|can i find|are in the database))?\s(?:of|from|for|off)\s|"
+    r"\b(based|built)\s(?:on|off|upon)\s",
     re.I,
 )
 _LINEAGE_AFTER = re.compile(
@@ -276,7 +298,8 @@ _LINEAGE_AFTER = re.compile(
     re.I,
 )
 RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter", "lora": "adapter",
-               "merge": "merge", "quant": "quantized"}  # fmt: skip
+               "merge": "merge", "quant": "quantized", "gguf": "quantized", "ggml": "quantized", "gptq": "quantized",
+               "awq": "quantized", "exl2": "quantized"}  # fmt: skip
 # Filler words that a requirement phrase may hold without asking for anything.
 _FILLER = set(
     "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
@@ -292,7 +315,8 @@ _FILLER = set(
     "small large big new old available there here now license licensed licence licenced text texts speak speaks "
     "speaking spoken need needed needs publish publishes ruled out language languages written data version "
     "versions weights database db hub hugging face huggingface hf pick choose should highest lowest score scores "
-    "rated rating ranking ranked rank right now today currently repo repos repository repositories".split()
+    "rated rating ranking ranked rank right now today currently repo repos repository repositories look looks "
+    "looking like seem seems appear appears but yet though parameters params param file files".split()
 )  # fmt: skip
 _REQUIREMENT = re.compile(
     r"\b(for|with|that|which|supports?|supporting|good at|able to|capable of|trained on|in|runs? on|fits?|"
@@ -334,11 +358,13 @@ def _years(scan: _Scan) -> dict:
     if match:
         slots["start"], slots["end"] = _pad(match[1], start=True), _pad(match[2], start=False)
     match = scan.search(r"\b(since|from|after)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:
-        slots["start"] = _pad(match[2], start=True)
+    if match:  # "after 2024": the year is over first
+        after_year = match[1] == "after" and len(match[2]) == 4
+        slots["start"] = f"{int(match[2]) + 1}-01-01" if after_year else _pad(match[2], start=True)
     match = scan.search(r"\b(until|before|to|through)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:
-        slots["end"] = _pad(match[2], start=False)
+    if match:  # "before 2024": the year has not begun
+        before_year = match[1] == "before" and len(match[2]) == 4
+        slots["end"] = f"{int(match[2]) - 1}-12-31" if before_year else _pad(match[2], start=False)
     months = "january february march april may june july august september october november december".split()
     match = scan.search(r"\b(since|from|after|in)\s+(" + "|".join(months) + r")\s+(20\d\d)\b")
     if match:
@@ -363,6 +389,129 @@ def _pad(value: str, start: bool) -> str:
     if len(parts) == 2:
         return f"{value}-01" if start else f"{value}-28"
     return value
+
+
+@lru_cache(maxsize=1)
+def _license_patterns() -> tuple[re.Pattern, re.Pattern, frozenset[str]]:
+    """License id patterns: ids that name a license anywhere, ids that need the word "license" beside them.
+
+    Ids with a dot, + or hyphen are unambiguous; mit, gemma, llama2 ... could be other words or model names.
+    """
+    ids = [str(i).lower() for i in vocabulary().get("license_ids") or []]
+    strong = [i for i in ids if re.search(r"[+.-]", i) and not i.startswith("llama")]  # "llama2": also a name
+    # "OpenRAIL license", "a GPL license": the family (LICENSES reads them as a class), not the one bare id
+    weak = [i for i in ids if i not in strong and i not in ("openrail", "gpl", "lgpl", "bsd", "cc", "other")]
+
+    def alternation(words: list[str]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+    near = r"licen[cs]e[ds]?"
+    weak_body = (rf"(?<![\w.-])(?:{near}\s(?:is\s|of\s|under\s)?(?:the\s|an?\s)?({alternation(weak)})(?![\w+-])|"
+                 rf"({alternation(weak)})\s(?:community\s)?{near})")  # fmt: skip
+    llama = r"|(?<![\w.-])llama[\s-]?([234](?:\.\d)?)\s(?:community\s)?" + near
+    strong_body = rf"(?<![\w.-])({alternation(strong)})(?![\w+-]|\.\d)"
+    return re.compile(strong_body), re.compile(weak_body + llama), frozenset(ids)
+
+
+def exact_license(scan: _Scan) -> str | None:
+    """An exact Hub license id the question names ("cc-by-nc-4.0", "a gemma license", "Llama 2 license")."""
+    strong, weak, _ = _license_patterns()
+    found = None
+    for pattern in (strong, weak):
+        for match in pattern.finditer(scan.lowered):
+            if scan.is_used(match.start(), match.end()):
+                continue
+            group = next(g for g in range(1, (match.re.groups or 1) + 1) if match[g])
+            value = match[group] if pattern is strong or group < 3 else f"llama{match[group]}"
+            if found is None:
+                found = value
+            scan.use(match.start(), match.end())
+    if found is not None:  # "under the ... license": the words around the id state nothing else
+        scan.search(r"\blicen[cs]e[ds]?(?:\sunder)?\b")
+    return found
+
+
+# "models by TheBloke", "uploaded by google", "from the org mistralai", "TheBloke's models": a Hub author.
+_AUTHOR = re.compile(
+    r"\b(?:models?|llms?|repos?|repositories|uploads?|checkpoints?|weights|ones|quants?|quanti[sz]ations?|"
+    r"fine-?tunes?|finetunes?|anything|something|published|uploaded|released|made|created|trained|built|owned|"
+    r"maintained|put out)\s(?:by|from)\s(?:the\s)?(?:(?:hub\s|hf\s)?(?:user|org|organi[sz]ation|author|"
+    r"account|team|company|lab)\s)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"\b(?:by|from)\s(?:the\s)?(?:user|org|organi[sz]ation|author|account)\s@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"\bauthor(?:ed)?\s(?:is\s|=\s?|:\s?)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
+    r"(?<![\w/.-])@?([a-z0-9][\w.-]{1,95})'s\s(?:models|repos|uploads|checkpoints)\b",
+    re.I,
+)
+_NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security", "quality", "activity",
+                "overall", "size", "date", "name", "hand", "scratch", "default", "far", "now", "hugging", "huggingface",
+                "hub", "people", "users", "someone", "anyone", "others", "companies", "default", "me", "us",
+                "january", "february", "march", "april", "june", "july", "august", "september", "october",
+                "november", "december", "last", "past", "this", "next", "big", "small", "known", "trusted",
+                "reputable", "official", "popular"}  # fmt: skip
+
+
+# Any other "by X" / "from X" left over ("at most 3B parameters from google"): an author when one is stored.
+_BY_FROM = re.compile(r"\b(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95})(?![\w/.-])", re.I)
+
+
+def author_slot(scan: _Scan) -> str | None:
+    """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
+    for pattern in (_AUTHOR, _BY_FROM):
+        for match in pattern.finditer(scan.lowered):
+            group = next(g for g in range(1, pattern.groups + 1) if match[g])
+            start, end = match.start(group), match.end(group)
+            word = scan.lowered[start:end].rstrip(".")
+            if scan.is_used(match.start() if pattern is _BY_FROM else start, end) or word in _NOT_AUTHORS or \
+                    word in _FILLER or word in _STOP or _tables()["languages"][1].get(word) or \
+                    re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*|v?\d[\w.]*", word):  # fmt: skip
+                continue
+            scan.use(match.start(), start + len(word))
+            return scan.text[start : start + len(word)]
+    return None
+
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "few": 3, "couple of": 2}  # fmt: skip
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_RECENT = (r"(?:(?:in|within|over|during)\s)?(?:the\s)?(?:last|past)\s(\d{1,3}|" + "|".join(_NUMBER_WORDS) +
+           r")?\s?(days?|weeks?|months?|years?)\b|\bthis\s(year|month|week)\b|\brecently\b|\blately\b")
+_CREATED_WORD = r"\b(?:created|released|published|uploaded|launched|came out|added|made|first seen|new)\b"
+_UPDATED_WORD = (r"\b(?:updated|modified|maintained|changed|committed|touched|last commit|last update|"
+                 r"last modified|edited)\b")  # fmt: skip
+
+
+def _days(match: re.Match) -> int | None:
+    """The days a relative period spans ("last 6 months" -> 180)."""
+    if match[3]:
+        return {"year": 365, "month": 30, "week": 7}[match[3]]
+    if match[2] is None:
+        return 180  # "recently": half a year
+    count = match[1] or "1"
+    number = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+    return number * _UNIT_DAYS[match[2].rstrip("s")]
+
+
+def date_slots(scan: _Scan, slots: dict) -> None:
+    """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates.
+
+    Search cannot filter on the last update: `updated` keeps the phrase, which is said not applied.
+    """
+    lowered = scan.lowered
+    updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
+                        r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
+    if updated and not scan.is_used(updated.start(), updated.end()):
+        slots["updated"] = scan.text[updated.start() : updated.end()]
+        scan.use(updated.start(), updated.end())
+    created = re.search(_CREATED_WORD, lowered)
+    recent = re.search(_RECENT, lowered)
+    if recent and not scan.is_used(recent.start(), recent.end()):
+        before = lowered[max(0, recent.start() - 40) : recent.start()]
+        if created or re.search(r"\bmodels?\s$|\bfrom\s$", before):
+            slots["within_days"] = _days(recent)
+            scan.use(recent.start(), recent.end())
+    if created:
+        slots["created"] = True
+        scan.use(created.start(), created.end())
 
 
 def _size_slots(scan: _Scan, slots: dict) -> None:
@@ -429,12 +578,21 @@ def _relation(word: str) -> str:
     return "any"
 
 
-def parse_slots(text: str, scan: _Scan | None = None) -> dict:
-    """Every slot the text states (no model names: the caller resolves those)."""
+def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -> dict:
+    """Every slot the text states (no model names: the caller resolves those); `pre`: slots read before names."""
     scan = scan or _Scan(text)
     lowered = scan.lowered
-    slots: dict = {}
+    slots: dict = dict(pre or {})
+    if "license" not in slots:
+        license_id = exact_license(scan)
+        if license_id:
+            slots["license"] = license_id
+    if "author" not in slots:
+        author = author_slot(scan)
+        if author:
+            slots["author"] = author
     _size_slots(scan, slots)
+    scan.search(r"(?:(?<=\db)|(?<=\dm)|(?<=billion)|(?<=million))\s(?:parameters|params)\b")
     explicit = scan.search(r"\bfinding\s([a-z_]+)\s?=\s?(pass|fail|not_available|not_applicable)\b")
     if explicit:
         slots["finding"] = f"{explicit[1]}={explicit[2]}"
@@ -456,10 +614,18 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
         slots["target"] = float(target[1])
         scan.use(target.start(), target.end())
     pattern, findings = _tables()["findings"]
+    wanted = [slots["finding"]] if "finding" in slots else []
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
-            slots.setdefault("finding", findings[_key(match[0])])
+            wanted.append(findings[_key(match[0])])
             scan.use(match.start(), match.end())
+    wanted = list(dict.fromkeys(wanted))
+    checks = [w.split("=")[0] for w in wanted]
+    wanted = [w for w, c in zip(wanted, checks, strict=True) if checks.count(c) == 1 or w == wanted[0]]
+    if wanted:
+        slots["finding"] = wanted[0]
+    if len(wanted) > 1:  # "pickle files and no safetensors": every finding, all of them
+        slots["findings"] = wanted
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
@@ -513,6 +679,7 @@ def parse_slots(text: str, scan: _Scan | None = None) -> dict:
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
+    date_slots(scan, slots)
     slots.update(_years(scan))
     if scan.search(r"\b(weekly|per week|by week|each week|week by week)\b"):
         slots["unit"] = "week"
@@ -562,9 +729,17 @@ _FOLLOW_START = re.compile(r"^(and|what about|how about|same|now|ok|okay|and wha
                            r"make it|with|without|sort|rank|order|any of them|which of them|of those)\b")  # fmt: skip
 
 
+_HOW_CHANGED = r"history|over time|\bhow (?:much |far )?(?:did|has|have|do|does)\b"
+_INJECTION = re.compile(r"\bignore (?:all |any |the )?(?:previous|prior|above|earlier|your) (?:instructions|prompts?|"
+                        r"rules)|\bsystem prompt\b|\bdrop table\b|\bselect \* from\b|\bdelete from\b|<script\b|"
+                        r"\byou are now\b|\bdisregard (?:all |the )?(?:previous|prior|above)\b")
+
+
 def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     """The intent of a question."""
     lowered = text.lower().strip()
+    if _INJECTION.search(lowered) and not slots.keys() - {"sort", "top"}:
+        return "out_of_scope"  # "ignore previous instructions; DROP TABLE models": no filter, nothing asked
     if re.fullmatch(r"(help|\?+|hi|hello|hey)[.!?]*|what can you do\??|how (does this|do you) work\??", lowered) or \
             re.search(r"\bwhat can you\b|\bwhat do you know\b|\bwhat do you answer\b", lowered):  # fmt: skip
         return "help"
@@ -577,7 +752,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     comparing = re.search(r"\bcomp(?:are|re|air|ar|ere|aer)\b|\bcomapre\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|"
                           r"difference between|\bbetter than\b|"
                           r"\bor\b|\bwhich (?:one |of (?:the|these|them) )?(?:is|has|scores)\b|\bbetween\b|"
-                          r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse)\b|"
+                          r"\b(?:safer|better|more popular|more secure|better documented|riskier|worse|more active|"
+                          r"less risky|more maintained|more trustworthy)\b|\bwhich of\b|"
                           r"\bhow do\b[\w ,.-]{0,80}\bcompare\b", lowered)  # fmt: skip
     lineage = slots.get("base") is not None or slots.get("base_unresolved") is not None
     if comparing and not lineage and (has_models >= 2 or (memory.get("models") and re.search(
@@ -594,14 +770,19 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
-        r"how (did|has|have) \S[\w' .-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|evolved)\b|"
+        r"how (?:much |far )?(did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|"
+        r"evolved|drop|dropped|rise|rose|fall|fell|develop|developed|trend|trended)\b|"
+        r"(?:across|over) (?:the )?snapshots|"
         r"\bevolution\b|\bnew (\w+ )?models\b|took off|take off|\btaking off\b|became gated|newly gated|"
         r"\bsince (llama|mistral|mixtral|phi|gemma|qwen)|between snapshots|\bwhen did\b|"
         r"licen[cs]e changes|new pickle|which led|\bauthors? (on|of) the\b|\btop authors?\b|\bmost prolific\b"
     )
-    if (re.search(trend, lowered) or (re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered))) \
+    # "models created in 2024": a year that dates creation is a search filter, not a leaderboard period
+    dated = re.search(r"\bin 20\d\d\b", lowered) and _ABOUT_MODELS.search(lowered) and \
+        not slots.get("created")  # fmt: skip
+    if (re.search(trend, lowered) or dated or (_MOVED.search(lowered) and not has_models)) \
             and not lineage and not (has_models and re.search(r"\bscore\b", lowered)
-                                                           and not re.search(r"history|over time", lowered)):
+                                                           and not re.search(_HOW_CHANGED, lowered)):
         return "trend"
     card_cue = re.search(r"\bcards?\b|\bmentions?\b|trained on|fine-?tuned on|\bdatasets?\b|"
                          r"\bdocumentation (about|on)\b|which models? (use|were trained|was trained|talk)|search for|"
@@ -762,12 +943,21 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
+    pre: dict = {}  # read before names: a license id or an author is not a model name ("llama2", "01-ai")
+    license_id = exact_license(scan)
+    if license_id:
+        pre["license"] = license_id
+    author = author_slot(scan)
+    if author:
+        pre["author"] = author
     after = _LINEAGE_AFTER.search(scan.lowered)
     models, unresolved, spans, unknown = [], [], [], []
     exact = resolve_exact or resolve
     taken = []
     suffix = re.compile(r"[ -](" + "|".join(map(re.escape, vocabulary().get("name_suffixes") or ["-"])) + r")\b", re.I)
     for start, end, name in _name_spans(text):
+        if scan.is_used(start, end):
+            continue
         stored = None
         follows = suffix.match(text, end)
         if follows:  # "the phi-2 llamafile": the name with its format word, when that is a stored model
@@ -818,13 +1008,19 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         if ahead:
             relation, base = _relation(after[1]), ahead[-1]
             scan.use(after.start(), after.end())
+    spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in scan.used)]
+    if base is None and relation is None and len(spans) == 1:  # "which Llama 2 models ...": the model's family
+        family = re.match(r"\s?(?:models|variants|checkpoints|family|derivatives)\b", scan.lowered[spans[0][1] :])
+        if family:
+            base, relation = spans[0], "any"
+            scan.use(spans[0][1], spans[0][1] + family.end())
     for start, end, stored in spans:
         scan.use(start, end)
         if base and stored == base[2]:
             continue
         if stored not in models:
             models.append(stored)
-    slots = parse_slots(text, scan)
+    slots = parse_slots(text, scan, pre)
     if base:
         slots["base"] = base[2]
         if relation != "any":
@@ -840,22 +1036,149 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         else:
             slots["base_unresolved"] = typed
     intent = classify(text, len(models) + len(unresolved), slots, memory)
+    asked = _attribute_intent(text, intent, models, slots)
+    if asked:
+        intent = "score"
+        slots["attributes"] = asked
+    if intent in ("recommend", "followup"):
+        created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    if intent == "recommend" and models:  # a name that neither a lineage nor a comparison used
+        not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
+                                      "it with another") for m in models]  # fmt: skip
+    if slots.get("updated") and intent in ("recommend", "followup"):
+        not_applied.insert(0, NotApplied(slots["updated"], "search cannot filter on when a repo was last updated; "
+                                                           "it can filter on when it was created"))
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
+        not_applied += _not_for_trends(slots)
     if slots.get("base_unresolved") and intent == "recommend":
         not_applied.insert(0, NotApplied(slots["base_unresolved"], "no such base model in the database"))
     return Plan(intent, slots, models, unresolved, not_applied)
 
 
+def created_slots(slots: dict) -> None:
+    """A search's dates are creation dates: "released in 2024" is created from 2024-01-01, before 2025-01-01.
+
+    "In the last 6 months" stays relative (`within_days`: the planner counts from the newest snapshot).
+    """
+    start, end = slots.pop("start", None), slots.pop("end", None)
+    if start:
+        slots["created_after"] = start
+    if end:
+        day = date.fromisoformat(end)
+        slots["created_before"] = date.fromordinal(day.toordinal() + 1).isoformat()
+    slots.pop("created", None)
+
+
+# Search filters a trend view cannot apply: said not applied rather than dropped.
+_SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
+                "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
+                "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
+                "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
+                "max_params_b": "at most", "size": "size"}  # fmt: skip
+
+
+def _not_for_trends(slots: dict) -> list[NotApplied]:
+    """The search filters a trend question states, which its view does not apply (size only for leaders)."""
+    out = []
+    view = slots.get("view")
+    board = view not in ("history", "movers", "alerts")  # a leaderboard view: text-generation models only
+    if board and slots.get("chat") and view in ("leaders", "benchmarks") and not slots.get("types"):
+        slots["types"] = ["chat"]  # chat models are a type of the leaderboard
+    for key, label in _SEARCH_ONLY.items():
+        if key not in slots or (key == "size" and view == "leaders") or (key == "chat" and board) or \
+                (key == "task_words" and board and slots.get("task") == "text-generation") or \
+                (key == "finding" and view == "alerts" and slots[key].startswith("unsafe_files")):  # fmt: skip
+            continue
+        value = slots[key]
+        if key in ("min_params_b", "max_params_b"):
+            value = f"{value:g}B parameters"
+        shown = label if value is True else f"{label} {value}"
+        out.append(NotApplied(shown, f"the {slots.get('view', 'trend')} view does not filter on it"))
+    return out
+
+
+_BOARD = re.compile(r"\bleaderboard\s\(?(?:v|version\s?)([12])\b|\b(?:v|version\s?)([12])\s(?:of\s)?(?:the\s)?"
+                    r"(?:open\s?llm\s)?leaderboard\b|\bopen\s?llm\s?leaderboard\s?([12])\b|"
+                    r"\b(new|newer|current|old|older|original|first|second)\s(?:open\s?llm\s)?leaderboard\b")
+
+
+# One fact of named models, asked directly ("which is bigger", "does it require approval"): answered with the
+# fact's value, not with a score card. Checked in order; a question may ask several.
+ATTRIBUTES = (
+    (r"\bpickles?\b|\bunsafe (?:files|weights)\b|\bcode-carrying\b|\bcan run code\b", "finding:unsafe_files"),
+    (r"\bsafetensors\b", "finding:safetensors"),
+    (r"\bremote code\b|\btrust_remote_code\b|\bcustom code\b", "finding:remote_code"),
+    (r"\bbigger\b|\blarger\b|\bsmaller\b|\bhow (?:big|large|small)\b|\bhow many (?:parameters|params)\b|"
+     r"\bparameter count\b|\bnumber of parameters\b|\bwhat size\b|\bsize of\b|\b(?:more|fewer|less) parameters\b|"
+     r"\bparams\b|\bparameters\b", "size"),
+    (r"\bbase model\b|\bbased on\b|\bparent model\b|\bbuilt on\b|\ba fine-?tune of\b|\bderived from\b|"
+     r"\bwhat (?:model )?(?:is|was) \S{1,100} (?:fine-?tuned|trained) from\b", "base"),
+    (r"\brequire[sd]? (?:an? )?(?:approval|access|login|account|sign|accepting)|\bneeds? (?:an? )?(?:approval|"
+     r"access|to (?:request|ask for) access|login|account)|\bgated\b|\bgating\b|\baccess requests?\b|"
+     r"\bapproval\b|\bfreely downloadable\b|\brequest(?:ing)? access\b|\baccess (?:to \S{1,100} )?(?:is )?"
+     r"(?:restricted|limited|open)\b|\brestricted\b", "gated"),
+    (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
+     r"\bmoneti[sz]e\b", "commercial"),
+    (r"\bwhat licen[cs]e\b|\bwhich licen[cs]e\b|\blicen[cs]e (?:does|is|of)\b|\bunder what licen|\bits licen",
+     "license"),
+    (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
+     "downloads"),
+    (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
+)  # fmt: skip
+
+
+def attributes(text: str) -> list[str]:
+    """The facts of named models a question asks for, in `ATTRIBUTES` order."""
+    lowered = text.lower()
+    return [name for pattern, name in ATTRIBUTES if re.search(pattern, lowered)]
+
+
+def _attribute_intent(text: str, intent: str, models: list[str], slots: dict) -> list[str]:
+    """The facts asked of the named models, when the question is about them, not a search or an explanation.
+
+    "Which of phi-2 and gemma-7b has fewer pickle files" compares the two models; it lists no others.
+    """
+    if not models or intent not in ("score", "compare", "recommend") or slots.get("base") or \
+            slots.get("base_unresolved"):  # fmt: skip
+        return []
+    lowered = text.lower()
+    if len(models) < 2 and re.search(r"\b(?:models|ones|repos|fine-?tunes|variants|versions|alternatives)\b", lowered):
+        return []  # "which Llama 2 models allow commercial use": a search
+    return attributes(text)
+
+
 def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None:
     lowered = scan.lowered
+    board = _BOARD.search(lowered)
+    if board:
+        word = board[1] or board[2] or board[3] or board[4]
+        slots["board"] = "v2" if word in ("2", "new", "newer", "current", "second") else "v1"
+        scan.use(board.start(), board.end())
     for pattern, view in VIEWS:
         if re.search(pattern, lowered):
             slots["view"] = view
             break
     else:
         slots["view"] = "history" if models else "types"
+    if slots["view"] == "movers":  # "lost the most downloads": the metric and the direction asked
+        moved = _moved(lowered)
+        if moved:
+            slots["metric"], slots["direction"] = moved
+        if models:  # "how much did X's downloads drop": that model's history of the metric
+            slots["view"] = "history"
+            slots.pop("direction", None)
+    leaderboard = re.search(r"\bleaderboard\b", lowered)
+    if leaderboard and slots.keys() & {"size", "min_params_b", "max_params_b"} and \
+            re.search(r"\b(?:best|top|highest|strongest|leading)\b", lowered):  # fmt: skip
+        slots["view"] = "leaders"  # "best 7B on the leaderboard v2": ranked rows of that size
+    if slots["view"] == "merges" and re.search(r"\bbenchmarks?\b|\bscores?\b|\baverage\b", lowered):
+        slots["view"], slots["types"] = "benchmarks", ["merge"]  # the scores of merges, not their share
+    if slots["view"] == "history":  # the metric asked about ("how did the downloads of X change")
+        metric = re.search(r"\b(downloads|likes|security|quality|popularity|activity|operational|overall)\b", lowered)
+        if metric:
+            slots["metric"] = metric[1]
     if slots["view"] == "merges":  # merges are a model type of the leaderboard: their share of all types
         slots["view"], slots["focus"] = "types", "merge"
     if re.search(r"\btook off\b|\btake off\b|\btaking off\b|\bwhen did\b|\bpeak", lowered):

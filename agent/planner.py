@@ -14,15 +14,16 @@ import uuid
 from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from whichmodel.agent.parse import Plan, QuestionTooLong, ordinal, parse, parse_slots
+from whichmodel.agent.parse import NotApplied, Plan, QuestionTooLong, created_slots, ordinal, parse, parse_slots
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
 from whichmodel.store.queries import params_for_memory
 from whichmodel.usecases.base import Services
-from whichmodel.usecases.models import resolve
+from whichmodel.usecases.models import resolve, stored_author
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
-                  "max_memory_gb", "precision", "model_ids")  # fmt: skip
+                  "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
+                  "findings")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -32,12 +33,12 @@ NOTHING_APPLIED = (
 )
 # Filters that define what is asked for (their near misses are other things, not trade-offs).
 DEFINING = ("task", "topic", "finetune of", "adapter of", "merge of", "quantized of", "descendant of", "language=",
-            "finding ")  # fmt: skip
+            "finding ", "author=", "license=", "created")  # fmt: skip
 OUT_OF_SCOPE = (
     "That is outside what I answer: whichmodel scores Hugging Face models (security, license, documentation, "
     "popularity), compares and explains those scores, searches model cards and shows leaderboard trends."
 )
-TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric")
+TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric", "board")
 HELP = (
     "I answer from whichmodel's score database. Try:\n"
     '- "safest permissive 7B chat model" (filters: size, license, task, chat; ranked by a score)\n'
@@ -134,6 +135,7 @@ class Planner:
                                  resolve_base=lambda name: resolve(self.services, name, bases=True).model_id)
         except QuestionTooLong as err:
             return TurnPlan("say", question=question[:200], text=str(err))
+        self._check_search_slots(parsed)
         plan = TurnPlan(parsed.intent, parsed.slots, parsed.models, parsed.unresolved, question,
                         not_applied=[n.line() for n in parsed.not_applied])  # fmt: skip
         if not context["models"] and not parsed.models and parsed.intent in ("help", "out_of_scope") and \
@@ -158,6 +160,8 @@ class Planner:
         if plan.intent == "followup":
             index = ordinal(question)
             new_slots = parse_slots(question)
+            created_slots(new_slots)
+            self._within(new_slots)
             refines = new_slots.keys() & set(RECOMMEND_KEYS)
             if index is not None and listed:
                 if not -len(listed) <= index < len(listed):
@@ -193,6 +197,37 @@ class Planner:
         if plan.intent == "compare":
             return plan.but(ask=category or ("overall" if re.search(r"\bbetter\b|\bworse\b", lowered) else None))
         return plan
+
+    def _within(self, slots: dict) -> None:
+        """'created in the last 6 months': counted back from the newest snapshot, not from today's date."""
+        days = slots.pop("within_days", None)
+        if days:
+            from datetime import date, timedelta
+
+            from sqlalchemy import func, select
+            from whichmodel.store.models import ModelRow
+
+            with self.services.engine.connect() as conn:
+                newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
+            if newest:
+                start = date.fromisoformat(newest[:10]) - timedelta(days=days)
+                slots["created_after"] = max(slots.get("created_after") or "", start.isoformat())
+
+    def _check_search_slots(self, parsed: Plan) -> None:
+        """Slots a search needs the database for: a stored author (else said not applied), the newest snapshot."""
+        slots = parsed.slots
+        if parsed.intent not in ("recommend", "followup"):
+            slots.pop("within_days", None)
+            return
+        self._within(slots)
+        typed = slots.get("author")
+        if typed:
+            stored = stored_author(self.services, typed)
+            if stored:
+                slots["author"] = stored
+            else:
+                slots.pop("author")
+                parsed.not_applied.insert(0, NotApplied(f"by {typed}", "no model by that author is in the database"))
 
     # --------------------------------------------------------------------------------------------- calls
     def first_calls(self, plan: TurnPlan) -> list[dict]:
@@ -230,8 +265,13 @@ class Planner:
             if view == "releases":
                 args.pop("start", None)
                 args.pop("end", None)
-            if view == "movers" and slots.get("sort") in ("overall", "security", "quality", "popularity"):
+            if view == "movers" and "metric" not in slots and slots.get("sort") in ("overall", "security", "quality",
+                                                                                   "popularity"):  # fmt: skip
                 args["metric"] = slots["sort"]
+            if view == "history":
+                args.pop("metric", None)  # history holds every metric; the answer reports the one asked
+            if view == "leaders" and slots.get("size"):
+                args["size"] = slots["size"]
             return [_call("trends", args)]
         if intent == "cards":
             args = {"query": plan.question, "k": 5}
@@ -341,7 +381,14 @@ class Planner:
                              f"{_why_out(effect['filter'], best)}); without that filter {effect['would_add']} more "
                              "would match.")  # fmt: skip
         trade_offs = [e for e in search.get("removed_by", []) if not e["filter"].startswith(DEFINING)]
-        if not ruled_out and trade_offs:
+        if not search["results"]:  # say which filters emptied it: each one that, left out alone, lets models in
+            emptied = [e for e in search.get("removed_by", []) if e["would_add"]]
+            if emptied:
+                lines.append("What left nothing: " + "; ".join(f"without {e['filter']}, {e['would_add']} would match"
+                                                               for e in emptied) + ".")  # fmt: skip
+            else:
+                lines.append("No single filter emptied it: two or more of them together leave nothing.")
+        elif not ruled_out and trade_offs:
             counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in trade_offs)
             lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
         named = recommended + ruled_out
@@ -405,6 +452,8 @@ class Planner:
         return "\n".join(lines), [model], {}
 
     def _answer_score(self, plan, artifacts):
+        if plan.slots.get("attributes"):
+            return _attribute_answer(plan, artifacts)
         lines, named = [], []
         for _, data, _ in artifacts:
             if data.get("error"):
@@ -428,6 +477,8 @@ class Planner:
         if data.get("error"):
             return data["error"], [], {}
         view, rows = data["view"], data["rows"]
+        if view == "movers" and plan.slots.get("direction"):  # the models named are those of the direction asked
+            rows = [r for r in rows if r.get("direction") == plan.slots["direction"]]
         return _trend_text(view, rows, data, plan), _trend_models(view, rows), {"view": view}
 
     def _answer_cards(self, plan, artifacts):
@@ -443,6 +494,138 @@ class Planner:
             snippet = " ".join(r["snippet"].split())[:200]
             lines.append(f'{n}. {r["model_id"]}, section "{r["section"]}": “{snippet}”')
         return "\n".join(lines), list(dict.fromkeys(named)), {}
+
+
+# What each license class means for commercial use (the stored class; the license text itself decides).
+COMMERCIAL = {
+    "permissive": "yes: {license} is a permissive license; commercial use is allowed (keep its copyright and license "
+                  "notice)",
+    "copyleft": "yes, with conditions: {license} is a copyleft license; commercial use is allowed, but what you "
+                "distribute from it must carry the same license",
+    "responsible-ai": "yes, with conditions: {license} is an OpenRAIL (responsible-AI) license; commercial use is "
+                      "allowed within its use restrictions, which pass on to derivatives",
+    "custom": "only on its own terms: {license} is a custom license (not a standard open license); read it before "
+              "commercial use",
+    "non-commercial": "no: {license} is a non-commercial license",
+    "unknown": "unknown: {license} is not a license whichmodel can classify; read it before commercial use",
+}  # fmt: skip
+# Custom licenses whose commercial terms are well known (the class alone says only "custom").
+COMMERCIAL_TERMS = {
+    "llama2": "yes, with conditions: the Llama 2 Community License allows commercial use, but a product with over "
+              "700 million monthly active users needs a separate license from Meta, and Meta's acceptable use policy "
+              "applies",
+    "llama3": "yes, with conditions: the Llama 3 Community License allows commercial use (over 700 million monthly "
+              "active users needs a license from Meta; attribution and the acceptable use policy apply)",
+    "gemma": "yes, with conditions: the Gemma Terms of Use allow commercial use, subject to Google's prohibited use "
+             "policy, whose restrictions pass on to what you distribute",
+}  # fmt: skip
+for _version in ("llama3.1", "llama3.2", "llama3.3"):
+    COMMERCIAL_TERMS[_version] = COMMERCIAL_TERMS["llama3"].replace("Llama 3", f"Llama {_version[5:]}")
+GATED = {"manual": "Yes: access needs the authors' manual approval (a Hub login and an access request)",
+         "auto": "Yes, but approval is automatic: log in to the Hub and accept the terms",
+         "false": "No: it downloads without an access request"}  # fmt: skip
+FINDING_WORDS = {"unsafe_files": "pickle or code-carrying files", "safetensors": "safetensors weights",
+                 "remote_code": "remote code (trust_remote_code)"}  # fmt: skip
+
+
+def _billions(params: int | None) -> str:
+    return "an unknown number of parameters" if not params else f"{params:,} parameters ({params / 1e9:.2f}B)"
+
+
+def _finding(data: dict, check: str) -> dict | None:
+    return next((f for c in data["categories"].values() for f in c["findings"] if f["check"] == check), None)
+
+
+def _finding_count(finding: dict | None) -> int | None:
+    """How many files a file finding lists (0 when it passes), None when unknown."""
+    if not finding or finding["outcome"] in ("not_available", "not_applicable"):
+        return None
+    said = re.match(r"(\d[\d,]*) file", finding.get("reason") or "")  # the evidence lists only the first files
+    if said:
+        return int(said[1].replace(",", ""))
+    listed = [e["value"] for e in finding.get("evidence") or [] if isinstance(e.get("value"), list)]
+    return len(listed[0]) if listed else (0 if finding["outcome"] == "pass" else None)
+
+
+def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], dict]:
+    """The facts asked of the named models, with their values, and for two or more which one has more."""
+    cards = [a.artifact for a in artifacts if not a.artifact.get("error")]
+    lines = [a.artifact["error"] for a in artifacts if a.artifact.get("error")]
+    named = [c["model_id"] for c in cards]
+    lowered = plan.question.lower()
+    for attribute in plan.slots["attributes"]:
+        if attribute == "size":
+            for c in cards:
+                lines.append(f"{c['model_id']} has {_billions(c['facts'].get('params'))}, size class "
+                             f"{c['facts'].get('size_class') or 'n/a'}.")  # fmt: skip
+            known = [c for c in cards if c["facts"].get("params")]
+            if len(cards) > 1 and len(known) == len(cards):
+                big = max(known, key=lambda c: c["facts"]["params"])
+                small = min(known, key=lambda c: c["facts"]["params"])
+                if big["facts"]["params"] == small["facts"]["params"]:
+                    lines.append("They have the same parameter count.")
+                elif re.search(r"\bsmaller\b|\bfewer\b|\bless\b", lowered):
+                    lines.append(f"{small['model_id']} is smaller.")
+                else:
+                    lines.append(f"{big['model_id']} is bigger.")
+        elif attribute == "base":
+            for c in cards:
+                bases = c["facts"].get("base_models") or []
+                relation = c["facts"].get("base_relation")
+                if bases:
+                    kind = {"finetune": "a fine-tune", "adapter": "an adapter", "merge": "a merge",
+                            "quantized": "a quantization"}.get(relation, "a derivative")  # fmt: skip
+                    lines.append(f"{c['model_id']} is {kind} of {', '.join(bases)} (its declared base model).")
+                else:
+                    lines.append(f"{c['model_id']} declares no base model.")
+        elif attribute == "gated":
+            for c in cards:
+                gated = str(c["facts"].get("gated")).lower()
+                lines.append(f"Does {c['model_id']} require approval? " + GATED.get(gated, "Unknown: the snapshot "
+                                                                                     "does not say") + ".")  # fmt: skip
+        elif attribute in ("commercial", "license"):
+            for c in cards:
+                facts = c["facts"]
+                license = facts.get("license") or "no license"
+                cls = facts.get("license_class") or "unknown"
+                line = f"{c['model_id']}: license {license} (class {cls})"
+                if attribute == "commercial":
+                    text = COMMERCIAL.get(cls, COMMERCIAL["unknown"]).format(license=license)
+                    if cls == "custom" and license.lower() in COMMERCIAL_TERMS:
+                        text = COMMERCIAL_TERMS[license.lower()]
+                    if not facts.get("license"):
+                        text = "no: it declares no license, and without one no use is granted"
+                    line = f"Commercial use of {c['model_id']} (license {license}): {text}"
+                if facts.get("license_class_declared") and facts.get("license_class_declared") != cls:
+                    line += f" (declared {facts['license_class_declared']}, but its base model's license is stricter)"
+                lines.append(line + ".")
+        elif attribute in ("downloads", "likes"):
+            for c in cards:
+                lines.append(f"{c['model_id']} has {c['facts'].get(attribute) or 0:,} {attribute} (newest snapshot).")
+            if len(cards) > 1:
+                top = max(cards, key=lambda c: c["facts"].get(attribute) or 0)
+                lines.append(f"{top['model_id']} has the most {attribute}.")
+        elif attribute.startswith("finding:"):
+            check = attribute.split(":", 1)[1]
+            counts = {}
+            for c in cards:
+                found = _finding(c, check)
+                counts[c["model_id"]] = _finding_count(found) if check == "unsafe_files" else None
+                if found is None:
+                    lines.append(f"{c['model_id']}: no {check} finding is stored.")
+                    continue
+                count = f" ({counts[c['model_id']]} file(s))" if counts[c["model_id"]] is not None else ""
+                lines.append(f"{c['model_id']}: {check} {found['outcome']}{count}. {found['reason']}")
+            known = {m: n for m, n in counts.items() if n is not None}
+            if len(cards) > 1 and len(known) == len(cards):
+                words = FINDING_WORDS.get(check, check)
+                low = min(known.values())
+                fewest = [m for m, n in known.items() if n == low]
+                if len(fewest) == len(known):
+                    lines.append(f"They tie: {low} {words} each.")
+                else:
+                    lines.append(f"{' and '.join(fewest)} has fewer {words} ({low}).")
+    return "\n".join(lines), named, {"attributes": list(plan.slots["attributes"])}
 
 
 _CATEGORY_WORDS = (
@@ -539,6 +722,12 @@ def _describe_filters(filters: dict) -> str:
             cap = params_for_memory(value, filters.get("precision") or "fp16")
             parts.append(f"fits {value:g} GB at {filters.get('precision') or 'fp16'} (weights x1.2, at most "
                          f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
+        elif key == "author":
+            parts.append(f"by {value}")
+        elif key == "created_after":
+            parts.append(f"created on or after {value}")
+        elif key == "created_before":
+            parts.append(f"created before {value}")
         elif key == "min_downloads":
             parts.append(f"at least {value:,} downloads")
         elif key in ("tasks", "topics"):
@@ -573,12 +762,19 @@ def _why_out(label: str, row: dict) -> str:
 
 
 def _trend_models(view: str, rows: list[dict]) -> list[str]:
-    keys = {"movers": "model_id", "alerts": "model_id", "base-models": "record_model"}
+    keys = {"movers": "model_id", "alerts": "model_id", "base-models": "record_model", "leaders": "model_id"}
     key = keys.get(view)
     return list(dict.fromkeys(r[key] for r in rows if r.get(key)))[:10] if key else []
 
 
 def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
+    if view == "benchmarks" and plan.slots.get("types"):
+        kinds = ", ".join(plan.slots["types"])
+        series = "; ".join(f"{r['period']} {_fmt(r['avg_score'])} ({r['models']})" for r in rows)
+        first, last = (rows[0], rows[-1]) if rows else (None, None)
+        change = f" From {first['period']} to {last['period']} the average went {_fmt(first['avg_score'])} -> " \
+            f"{_fmt(last['avg_score'])}." if first else ""  # fmt: skip
+        return f"Average leaderboard score of {kinds} models per period (models): {series}.{change}"
     if view == "releases":
         window = data.get("params", {}).get("window_days", 30)
         lines = [f"New leaderboard models per architecture, {window} days before vs after each release:"]
@@ -629,15 +825,44 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         return "Best derivative per base model:\n" + "\n".join(
             f"- {p['base']}: peak {_fmt(p['peak_score'])} by {p['peak_model']} on {p['peak_day']}, "
             f"{p['days_to_peak']} days after the base's release" for p in peaks)  # fmt: skip
+    if view == "history" and plan.slots.get("metric"):
+        metric = plan.slots["metric"]
+        values = [(r["observed_at"][:10], r.get(metric)) for r in rows]
+        shown = ", ".join(f"{d} {'n/a' if v is None else (f'{v:,}' if metric in ('downloads', 'likes') else _fmt(v))}"
+                          for d, v in values)  # fmt: skip
+        known = [v for _, v in values if v is not None]
+        change = ""
+        if len(known) >= 2:
+            delta = known[-1] - known[0]
+            change = f"; change {delta:+,}" if metric in ("downloads", "likes") else f"; change {delta:+.1f}"
+        return (f"{plan.models[0] if plan.models else 'The model'}: {metric} across {len(rows)} snapshot(s): "
+                f"{shown}{change}.")  # fmt: skip
     if view == "history":
         first, last = rows[0], rows[-1]
         return (f"{plan.models[0] if plan.models else 'The model'} across {len(rows)} snapshot(s): "
                 f"downloads {first['downloads']:,} -> {last['downloads']:,}, overall {_fmt(first['overall'])} -> "
                 f"{_fmt(last['overall'])} ({first['observed_at'][:10]} to {last['observed_at'][:10]}).")  # fmt: skip
     if view == "movers":
-        return "Largest changes between snapshots:\n" + "\n".join(
-            f"- {r['model_id']}: {r['metric']} {r['from_value']} -> {r['to_value']} ({r['change']:+g})"
-            for r in rows[:10])  # fmt: skip
+        direction = plan.slots.get("direction")
+        metric = data.get("params", {}).get("metric") or plan.slots.get("metric") or "downloads"
+        chosen = [r for r in rows if not direction or r.get("direction") == direction]
+        head = {"gain": f"Largest gains of {metric} between snapshots:",
+                "drop": f"Largest drops of {metric} between snapshots:"}.get(direction or "",
+                                                                              "Largest changes between snapshots:")
+        if not chosen:
+            return f"No model's {metric} {'rose' if direction == 'gain' else 'fell'} between snapshots."
+        return head + "\n" + "\n".join(
+            f"- {r['model_id']}: {r['metric']} {r['from_value']} -> {r['to_value']} ({r['change']:+g}"
+            + (f", {str(r['from_date'])[:10]} to {str(r['to_date'])[:10]})" if r.get("from_date") else ")")
+            for r in chosen[:10])  # fmt: skip
+    if view == "leaders":
+        board = data.get("params", {}).get("board") or plan.slots.get("board") or "v1"
+        size = plan.slots.get("size")
+        head = f"Best on the Open LLM Leaderboard {board}" + (f", {size} models (0.9x to 1.25x of {size})"
+                                                               if size else "") + ", by average score:"  # fmt: skip
+        return head + "\n" + "\n".join(
+            f"{n}. {r['model_id']}: average {_fmt(r['average'])}, {r['params_b'] or 'n/a'}B parameters, {r['type']}"
+            for n, r in enumerate(rows, start=1))  # fmt: skip
     if view == "alerts":
         return "Alerts between snapshots:\n" + "\n".join(
             f"- {r['model_id']} ({r['observed_at'][:10]}): {r['alert']} ({r['before']} -> {r['after']})"

@@ -167,6 +167,10 @@ class SearchFilters:
     include_no_weights: bool = False
     # Only these stored ids ("which of those is free for commercial use?" after a comparison); empty: all.
     model_ids: list[str] = field(default_factory=list)
+    # The Hub author (organisation or user) as stored, exactly; created on or after / before a day (YYYY-MM-DD).
+    author: str | None = None
+    created_after: str | None = None
+    created_before: str | None = None
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -191,6 +195,9 @@ class SearchFilters:
             raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
         if self.limit < 1:
             raise ValueError("limit must be at least 1")
+        for value in (self.created_after, self.created_before):
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(f"created dates must be YYYY-MM-DD, not {value!r}")
 
 
 # Bytes per parameter for the weights alone at each precision, and the margin a memory cap keeps for
@@ -407,6 +414,12 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"finding {check}={outcome}", found, None))
     if filters.min_downloads is not None:
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
+    if filters.author:
+        conds.append(Filter(f"author={filters.author}", cols.author == filters.author, None))
+    if filters.created_after:  # created_at is an ISO timestamp: text order is time order
+        conds.append(Filter(f"created>={filters.created_after}", cols.created_at >= filters.created_after, None))
+    if filters.created_before:
+        conds.append(Filter(f"created<{filters.created_before}", cols.created_at < filters.created_before, None))
     if filters.model_ids:
         conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
     if filters.max_memory_gb is not None:

@@ -35,7 +35,7 @@ Category = Literal[SCORE_NAMES]  # type: ignore[valid-type]
 LicenseClass = Literal[LICENSE_CLASSES]  # type: ignore[valid-type]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 View = Literal["types", "authors", "benchmarks", "architectures", "base-models", "releases", "history", "movers",
-               "alerts"]  # fmt: skip
+               "alerts", "leaders"]  # fmt: skip
 MAX_TREND_ROWS = 60
 
 __all__ = ["Services", "make_tools", "mentioned_models", "models_in", "tool_functions", "untrusted"]
@@ -144,6 +144,10 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         max_memory_gb: float | None = None,
         precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
         model_ids: list[str] | None = None,
+        author: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        findings: list[str] | None = None,
     ) -> tuple[str, dict]:
         """Find models by filters, ranked by a score or popularity.
 
@@ -175,6 +179,11 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
                 (params <= GB / bytes-per-param / 1.2); models with an unknown parameter count are left out.
             precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
             model_ids: only these stored model ids (a follow-up that filters the models just compared).
+            author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
+            created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
+            created_before: only models created before this day, YYYY-MM-DD.
+            findings: several CHECK=OUTCOME findings, all of them (with `finding`), e.g.
+                ["unsafe_files=fail", "safetensors=fail"] for pickle files and no safetensors.
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
@@ -182,15 +191,19 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
 
         # A base that is not stored itself may still have stored descendants: keep what was typed then.
         base_id = (models.resolve(services, base, bases=True).model_id or base) if base else None
+        wanted = list(dict.fromkeys([*([finding] if finding else []), *(findings or [])]))
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),
             min_params=int(min_params_b * 1e9) if min_params_b else None,
             max_params=int(max_params_b * 1e9) if max_params_b else None,
             tasks=list(tasks or []), topics=list(topics or []), base=base_id, relation=relation,
-            language=language.lower() if language else None, findings=[finding] if finding else [],
+            language=language.lower() if language else None, findings=wanted,
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
             model_ids=[m for m in (models.resolve(services, i).model_id for i in model_ids or []) if m],
+            author=(models.stored_author(services, author) or author) if author else None,
+            created_after=created_after,
+            created_before=created_before,
         )  # fmt: skip
         found = search.recommend(services, filters)
         columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
@@ -296,14 +309,16 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
     def trends(view: View, start: str | None = None, end: str | None = None,
                unit: Literal["day", "week", "month"] = "month", top: int = 10, types: list[str] | None = None,
                archs: list[str] | None = None, model: str | None = None, window_days: int = 30,
-               metric: str = "downloads") -> tuple[str, dict]:  # fmt: skip
+               metric: str = "downloads", board: Literal["v1", "v2"] = "v1",
+               size: str | None = None) -> tuple[str, dict]:  # fmt: skip
         """Trends from the Open LLM Leaderboard and from score history across Hub snapshots.
 
         Views: types (new models per type), authors (top authors), benchmarks (score per type over time),
         architectures (family popularity), base-models (best derivative per base model over time), releases
         (new models per family before/after big releases: Llama 2, Mistral 7B, Mixtral, Phi-2, Gemma, Llama 3,
         Phi-3, Qwen2 ...), history (one model's scores over snapshots; needs model), movers (largest changes of
-        a metric), alerts (new unsafe files, license changes, new gating).
+        a metric), alerts (new unsafe files, license changes, new gating), leaders (the best leaderboard rows by
+        average score, optionally of one size).
 
         Args:
             view: which view.
@@ -316,11 +331,14 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             model: history/alerts: a model id; base-models: a base such as "Mistral-7B".
             window_days: releases: days before and after each release.
             metric: movers: downloads, likes or a score category.
+            board: leaderboard views: the Open LLM Leaderboard v1 or v2.
+            size: leaders: a nominal size such as "7B" (0.9x to 1.25x its parameters).
         """
         from whichmodel.trends.views import TrendParams
 
         params = TrendParams(start=start, end=end, unit=unit, top=top, types=list(types or []),
-                             archs=list(archs or []), model=model, window_days=window_days, metric=metric)  # fmt: skip
+                             archs=list(archs or []), model=model, window_days=window_days, metric=metric,
+                             board=board, size=size)  # fmt: skip
         found = trend_view(services, view, params)
         if not found.rows:
             message = (f"The {view} view has no rows: is the leaderboard (`whichmodel ingest --leaderboard`) or "

@@ -56,6 +56,7 @@ class TrendParams:
     include_flagged: bool = False
     window_days: int = 30
     metric: str = "downloads"
+    size: str | None = None  # leaders: a nominal size such as "7B" (parameters from 0.9x to 1.25x of it)
 
     def validate(self) -> None:
         """Reject parameters no view can answer."""
@@ -577,6 +578,38 @@ def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
     return rows
 
 
+SIZE_BAND = (0.9, 1.25)  # a nominal "7B" spans 6.3B to 8.75B parameters (Gemma 7B has 8.5B)
+
+
+def leaders_view(engine: Engine, p: TrendParams) -> dict:
+    """The best-scoring leaderboard rows of a board (each repo's best unflagged submission), by average score.
+
+    Optionally of one nominal size, types, families and period.
+    """
+    from whichmodel.hub.facts import parse_size_label
+
+    conds = [_where(p), L.c.average.is_not(None)]
+    if p.types:
+        conds.append(L.c.type.in_(p.types))
+    if p.archs:
+        conds.append(L.c.arch_family.in_(p.archs))
+    if p.size:
+        nominal = parse_size_label(p.size)
+        if nominal is None:
+            raise ValueError(f"size must look like 7B or 350M, not {p.size!r}")
+        conds.append(L.c.params_b.between(nominal * SIZE_BAND[0], nominal * SIZE_BAND[1]))
+    query = (
+        select(L.c.repo_id, L.c.average, L.c.params_b, L.c.type, L.c.arch_family, L.c.day)
+        .where(and_(*conds))
+        .order_by(L.c.average.desc(), L.c.repo_id)
+        .limit(p.top)
+    )
+    with engine.connect() as conn:
+        rows = [{"model_id": r.repo_id, "average": _r(r.average), "params_b": r.params_b, "type": r.type,
+                 "architecture": r.arch_family, "day": r.day} for r in conn.execute(query)]  # fmt: skip
+    return _result("leaders", p, rows)
+
+
 VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
     "types": types_view,
     "authors": authors_view,
@@ -587,6 +620,7 @@ VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
     "history": history_view,
     "movers": movers_view,
     "alerts": alerts_view,
+    "leaders": leaders_view,
 }
 
 

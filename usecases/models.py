@@ -50,6 +50,21 @@ class Resolved:
         return {"query": self.query, "model_id": self.model_id, "how": self.how, "candidates": list(self.candidates)}
 
 
+def stored_author(services: Services, text: str) -> str | None:
+    """The stored spelling of a Hub author typed in any case ("thebloke" -> "TheBloke"); None when no model has it."""
+    from sqlalchemy import func, select
+    from whichmodel.store.models import ModelRow
+
+    with services.engine.connect() as conn:
+        exact = conn.execute(select(ModelRow.author).where(ModelRow.author == text).limit(1)).first()
+        if exact:
+            return exact[0]
+        found = conn.execute(
+            select(ModelRow.author).where(func.lower(ModelRow.author) == text.lower()).limit(1)
+        ).first()
+    return found[0] if found else None
+
+
 def resolve(services: Services, text: str, strict: bool = False, bases: bool = False) -> Resolved:
     """A stored model for what the user typed.
 
