@@ -385,3 +385,46 @@ def test_no_generic_name_or_unpopular_target_flagged_in_the_snapshots(ingested, 
     for model, evidence in flagged.items():
         target = next(e["value"] for e in evidence if e["field"] == "imitates")
         assert target not in downloads or downloads[target] >= floor, (model, target)
+
+
+# ---------------------------------------------------------------------------------------------- partial records
+def _raw_partial_and_full(snapshot_dirs):
+    """(partial record, card text, observed date, earlier full record of the same sha) from the raw snapshots."""
+    import json
+
+    full, pairs = {}, []
+    for snap in snapshot_dirs:
+        cards = {}
+        if (snap / "cards.jsonl").is_file():
+            cards = {c["id"]: c["readme"] for c in map(json.loads, (snap / "cards.jsonl").open(encoding="utf-8"))}
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            if "siblings" in record:
+                full[(record["id"], record.get("sha"))] = record
+            elif (record["id"], record.get("sha")) in full:
+                pairs.append((record, cards.get(record["id"]), snap.name, full[(record["id"], record["sha"])]))
+    return pairs
+
+
+def test_a_partial_record_reads_as_unknown_never_as_safe(snapshot_dirs):
+    """Raw 2025-04-16 lines hold no file list, likes or gate: every check that reads those is not_available,
+    security (whose veto check reads the file list) and the overall score have no value, and the same repo's
+    earlier full record (same sha) has both."""
+    from whichmodel.hub.facts import parse_record
+    from whichmodel.scoring.engine import score_facts
+
+    pairs = _raw_partial_and_full(snapshot_dirs)
+    assert len(pairs) > 100, "the shared snapshots hold partial re-observations of full records"
+    for partial, card, day, full in pairs:
+        missing = {k for k in ("siblings", "likes", "gated", "config", "createdAt", "lastModified") if k not in partial}
+        assert missing == {"siblings", "likes", "gated", "config", "createdAt", "lastModified"}
+        facts = parse_record(partial, card, f"{day}T00:00:00Z")
+        card_ = score_facts(facts)
+        findings = {f.check: f for c in card_.categories.values() for f in c.findings}
+        for check in ("unsafe_files", "code_files", "weights_present", "pickle_imports", "gguf_template",
+                      "likes", "gating", "remote_code", "model_age", "commit_recency"):  # fmt: skip
+            assert findings[check].outcome == NOT_AVAILABLE, (partial["id"], check)
+        assert card_.categories["security"].score is None and card_.overall is None, partial["id"]
+        assert card_.categories["security"].rank == METHOD.prior
+        earlier = score_facts(parse_record(full, None, "2025-04-08T00:00:00Z"))
+        assert earlier.categories["security"].score is not None and earlier.overall is not None
