@@ -268,7 +268,8 @@ def test_usable_without_requesting_access_leaves_gated_models_out(question):
 
 # ------------------------------------------------------------------------------------------------ versions
 def test_rescore_brings_scores_to_the_new_method_and_history_keeps_both(engine):
-    older = parse_method(read_data("method.yaml").replace(b'version: "2.1.0"', b'version: "1.9.0"'))
+    current = f'version: "{load_method().version}"'.encode()
+    older = parse_method(read_data("method.yaml").replace(current, b'version: "1.9.0"'))
     assert older.version == "1.9.0"
     ingest_items(engine, [Parsed(1, make_facts(), None)], source="t", kind="snapshot", observed_at=OBSERVED)
     score_pending(engine, method=older)
