@@ -196,7 +196,7 @@ def size_from_name(name: str) -> tuple[str, float] | None:
 
 # Fields where None is an answer ("no conflict", "not an adapter"), not a fact nobody could read.
 _NONE_IS_AN_ANSWER = {"chat_rule", "params_conflict", "license_conflict", "params_active", "adapter_params",
-                      "quantization", "safetensors_dtypes"}  # fmt: skip
+                      "quantization", "safetensors_dtypes", "size_named"}  # fmt: skip
 
 
 @dataclass
@@ -244,6 +244,7 @@ class ModelFacts:
     has_weights: bool | None = None  # any weight file (training state and configs are not weights)
     size_class: str | None = None
     size_class_source: str | None = None
+    size_named: str | None = None  # the size the repo's own name reads ("7B"), whatever the class says
     license: str | None = None
     license_source: str | None = None
     license_class: str | None = None  # the declared license's class
@@ -419,6 +420,7 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
     facts.params_measured = measured
     named = next((r for r in readings if r.total is not None), None)
     active = next((r for r in readings if r.active is not None), None)
+    facts.size_named = (named or active).label if (named or active) else None
     if active:
         facts.params_active = int(active.active * 1e9)
     if measured:
@@ -426,6 +428,7 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
         agree = next((r for r in readings if r.total is not None and _near(r.total * 1e9, measured)), None)
         facts.params, facts.params_source = measured, measured_source
         if agree:
+            facts.size_named = agree.label
             facts.size_class, facts.size_class_source = agree.label, "name"
         elif active and active.total is None:
             facts.size_class, facts.size_class_source = active.label, "name (experts)"
@@ -539,7 +542,8 @@ def _links(text: str) -> tuple[list[str], set[str]]:
 
 _DERIVED = (
     "params", "params_source", "params_measured", "params_active", "params_conflict", "adapter_params",
-    "size_class", "size_class_source", "license", "license_source", "license_class", "license_class_effective",
+    "size_class", "size_class_source", "size_named", "license", "license_source", "license_class",
+    "license_class_effective",
     "license_conflict", "base_models", "base_relation", "base_source", "chat", "chat_rule", "file_kinds",
     "has_weights",
 )  # fmt: skip

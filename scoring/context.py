@@ -125,6 +125,19 @@ class ScoringContext:
         return cls(references=refs, **kwargs)
 
     @cached_property
+    def class_of_count(self) -> dict[int, str]:
+        """Each base model's exact parameter count -> the size class most of the bases with that count have.
+
+        Ties go to the alphabetically first class, so the answer never depends on the order bases were read.
+        """
+        votes: dict[int, dict[str, int]] = {}
+        for params, size_class in self.base_params.values():
+            if params and size_class:
+                tally = votes.setdefault(params, {})
+                tally[size_class] = tally.get(size_class, 0) + 1
+        return {p: min(t, key=lambda c: (-t[c], c)) for p, t in votes.items()}
+
+    @cached_property
     def _orgs(self) -> dict[str, list[Reference]]:
         by_org: dict[str, list[Reference]] = {}
         for ref in self.references:

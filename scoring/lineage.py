@@ -49,6 +49,21 @@ def _partial_weights(facts: ModelFacts, ctx: ScoringContext) -> None:
         return
 
 
+def _class_of_identical_count(facts: ModelFacts, ctx: ScoringContext) -> None:
+    """A measured count identical to a stored base model's takes the class that base is known by.
+
+    A full fine-tune keeps its base's architecture and so its exact parameter count: gemma-7b's 8,537,680,896
+    parameters are a "7B" model (the family's name) in every repo that holds them, whether its own name says
+    7b, 8b or nothing. The name's own reading stays in `size_named`.
+    """
+    if not facts.params_measured or facts.params != facts.params_measured:
+        return
+    size_class = ctx.class_of_count.get(facts.params_measured)
+    if size_class and size_class != facts.size_class:
+        facts.size_class = size_class
+        facts.size_class_source = f"params ({facts.params_measured:,}, the count of base models known as {size_class})"
+
+
 def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
     """Set `license_class_effective`, `license_conflict` and, for derivatives, the base model's size."""
     bases = facts.base_models or []
@@ -65,6 +80,7 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
                 f"the effective license class is {base_class}"
             )
     _partial_weights(facts, ctx)
+    _class_of_identical_count(facts, ctx)
     usable = facts.has_weights is True  # a README-only repo holds no copy of its base to take the size of
     if usable and facts.base_relation in _SIZE_FROM_BASE and (
         facts.params_measured is None or facts.base_relation == "adapter"
