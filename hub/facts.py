@@ -17,7 +17,12 @@ from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
 from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
-from whichmodel.hub.licenses import classify_license
+from whichmodel.hub.licenses import (
+    COMMERCIAL_CONDITIONS,
+    classify_license,
+    commercial_conditions,
+    commercial_effective,
+)
 from whichmodel.hub.validate import count_problem, repo_id_problem
 
 
@@ -196,7 +201,7 @@ def size_from_name(name: str) -> tuple[str, float] | None:
 
 # Fields where None is an answer ("no conflict", "not an adapter"), not a fact nobody could read.
 _NONE_IS_AN_ANSWER = {"chat_rule", "params_conflict", "license_conflict", "params_active", "adapter_params",
-                      "quantization", "safetensors_dtypes", "size_named"}  # fmt: skip
+                      "quantization", "safetensors_dtypes", "size_named", "commercial_conditions"}  # fmt: skip
 
 
 @dataclass
@@ -250,6 +255,9 @@ class ModelFacts:
     license_class: str | None = None  # the declared license's class
     license_class_effective: str | None = None  # the strictest along the lineage (set when bases are known)
     license_conflict: str | None = None  # the declared license is looser than a base model's
+    # Commercial use the license (or a stricter base's) allows: yes, yes-with-conditions, no, unknown.
+    commercial_use: str | None = None
+    commercial_conditions: str | None = None  # in words, when the answer is yes-with-conditions
     base_models: list[str] | None = None
     base_relation: str | None = None
     base_source: str | None = None
@@ -479,6 +487,21 @@ def _derive_license(facts: ModelFacts) -> None:
     elif facts.tags is not None or facts.card_data is not None:
         facts.license_class = "unknown"  # we could read where a license would be, and none is declared
     facts.license_class_effective = facts.license_class  # until the lineage is known (scoring.lineage)
+    set_commercial_use(facts)
+
+
+def set_commercial_use(facts: ModelFacts) -> None:
+    """`commercial_use` and its conditions from the license and the effective (lineage) class."""
+    if facts.license_class is None:
+        facts.commercial_use = facts.commercial_conditions = None
+        return
+    facts.commercial_use = commercial_effective(facts.license, facts.license_class, facts.license_class_effective)
+    if facts.commercial_use != COMMERCIAL_CONDITIONS:
+        facts.commercial_conditions = None
+    elif facts.license_class_effective != facts.license_class:
+        facts.commercial_conditions = f"a base model's {facts.license_class_effective} terms apply"
+    else:
+        facts.commercial_conditions = commercial_conditions(facts.license, facts.license_class)
 
 
 def _derive_base(facts: ModelFacts) -> None:
@@ -543,7 +566,7 @@ def _links(text: str) -> tuple[list[str], set[str]]:
 _DERIVED = (
     "params", "params_source", "params_measured", "params_active", "params_conflict", "adapter_params",
     "size_class", "size_class_source", "size_named", "license", "license_source", "license_class",
-    "license_class_effective",
+    "license_class_effective", "commercial_use", "commercial_conditions",
     "license_conflict", "base_models", "base_relation", "base_source", "chat", "chat_rule", "file_kinds",
     "has_weights",
 )  # fmt: skip

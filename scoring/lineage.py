@@ -7,7 +7,7 @@ every scoring path (ingest, rescore, `score`) derives them the same way.
 
 from __future__ import annotations
 
-from whichmodel.hub.facts import ModelFacts, size_from_name
+from whichmodel.hub.facts import ModelFacts, set_commercial_use, size_from_name
 from whichmodel.hub.licenses import FREEDOM_RANK
 from whichmodel.scoring.context import ScoringContext
 
@@ -65,7 +65,7 @@ def _class_of_identical_count(facts: ModelFacts, ctx: ScoringContext) -> None:
 
 
 def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
-    """Set `license_class_effective`, `license_conflict` and, for derivatives, the base model's size."""
+    """Set `license_class_effective`, `license_conflict`, `commercial_use` and, for derivatives, the size."""
     bases = facts.base_models or []
     declared = facts.license_class
     facts.license_class_effective, facts.license_conflict = declared, None
@@ -79,6 +79,7 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
                 f"declares '{facts.license}' ({declared}), but base model {base} is {base_class}: "
                 f"the effective license class is {base_class}"
             )
+    set_commercial_use(facts)
     _partial_weights(facts, ctx)
     _class_of_identical_count(facts, ctx)
     usable = facts.has_weights is True  # a README-only repo holds no copy of its base to take the size of

@@ -69,3 +69,36 @@ def test_identical_measured_counts_have_one_size_class_and_the_family_is_found_b
 
     _, facts = stored_card(engine, "shisa-ai/shisa-v1-gemma-8b")
     assert facts["size_class"] == "7B" and facts["size_named"] == "8B"
+
+
+def test_commercial_filter_agrees_with_each_rows_answer_and_follows_the_base(ingested, snapshot_dirs):
+    """The search filter (SQL) and the answer each row shows (Python) agree for every stored model; a derivative
+    declaring a permissive license on a Llama 2 base (raw: license mit/apache-2.0, base_model:...Llama-2...)
+    is allowed commercial use only with conditions; "allowed" is exactly yes plus yes-with-conditions."""
+    engine, _, _ = ingested
+    answers = {}
+    for value in ("yes", "yes-with-conditions", "no", "unknown"):
+        found = search_models(engine, SearchFilters(commercial=value, include_no_weights=True, limit=5000))
+        assert found["total_matched"] == len(found["results"])
+        for row in found["results"]:
+            assert row["commercial_use"] in (value, None), row["model_id"]
+            answers[row["model_id"]] = value
+    allowed = search_models(engine, SearchFilters(commercial="allowed", include_no_weights=True, limit=5000))
+    assert {r["model_id"] for r in allowed["results"]} == {
+        m for m, v in answers.items() if v in ("yes", "yes-with-conditions")
+    }
+    newest: dict[str, dict] = {}
+    for folder in snapshot_dirs:
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            if "siblings" in record:  # full records (a partial one has no card data)
+                newest[record["id"]] = record
+    llama_children = [
+        m for m, r in newest.items()
+        if (r.get("cardData") or {}).get("license") in ("mit", "apache-2.0")
+        and any(t.startswith("base_model:") and "Llama-2-7b" in t for t in r.get("tags") or [])
+    ]  # fmt: skip
+    assert llama_children, "the shared data has permissively licensed Llama 2 fine-tunes"
+    known = [m for m in llama_children if m in answers]
+    assert known and all(answers[m] == "yes-with-conditions" for m in known), known
+    assert answers["google/gemma-7b"] == "yes-with-conditions" and answers["microsoft/phi-2"] == "yes"
