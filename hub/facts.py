@@ -718,3 +718,35 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
         if papers:
             facts.arxiv_ids = sorted(set(facts.arxiv_ids or []) | papers)
     return facts
+
+
+# What a repo's revision fixes: the same `sha` has the same files, config, card metadata, weights and dates.
+# Gate, likes, Spaces, discussions and the `disabled` flag are settings and counters of the repo, not of the
+# revision: a partial record leaves them unknown, whatever an earlier record said.
+REVISION_FIELDS = (
+    "author", "created_at", "last_modified", "library_name", "files", "card_data", "model_index",
+    "config_architectures", "model_type", "remote_code", "chat_template", "safetensors_total",
+    "safetensors_dtypes", "quantization", "gguf_total", "used_storage", "card_present",
+)  # fmt: skip
+
+
+def is_partial(facts: ModelFacts) -> bool:
+    """A record without the Hub's expanded fields (a listing without `expand`): no file list and no dates."""
+    return facts.files is None and facts.created_at is None and facts.last_modified is None
+
+
+def fill_from_revision(partial: ModelFacts, earlier: ModelFacts, card_text: str | None = None) -> bool:
+    """Fill a partial record's revision-bound facts from an earlier full record of the same `sha`; re-derive.
+
+    For a store to call before scoring a partial observation (the lead's ingest decides where): the file list
+    of a revision does not change, so a partial re-observation of an unchanged repo is scored on the same
+    files, not as if they were unknown. Returns whether it filled anything (not when the shas differ or are
+    missing, or the earlier record is itself partial).
+    """
+    if not partial.sha or partial.sha != earlier.sha or is_partial(earlier) or not is_partial(partial):
+        return False
+    for name in REVISION_FIELDS:
+        if getattr(partial, name) is None:
+            setattr(partial, name, getattr(earlier, name))
+    derive(partial, card_text)
+    return True
