@@ -533,7 +533,8 @@ def data_status(engine: Engine) -> dict:
     with engine.connect() as conn:
         models = conn.execute(select(func.count()).select_from(M)).scalar_one()
         observations = conn.execute(select(func.count()).select_from(O)).scalar_one()
-        scored = conn.execute(select(func.count()).select_from(M).where(M.c.overall.is_not(None))).scalar_one()
+        # Scored: a score card under some method version (its overall may be n/a: a partial newest record).
+        scored = conn.execute(select(func.count()).select_from(M).where(M.c.method_version.is_not(None))).scalar_one()
         runs = (
             conn.execute(
                 select(
