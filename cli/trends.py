@@ -60,7 +60,8 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     rows = result["rows"]
     notes = [f"note: {n}" for n in result.get("notes", [])]
     if not rows:
-        print(f"{args.view}: no rows (is the leaderboard or snapshot data ingested?)", *notes, sep="\n")
+        hint = "" if notes else " (is the leaderboard or snapshot data ingested?)"
+        print(f"{args.view}: no rows{hint}", *notes, sep="\n")
         return EXIT_OK
     keys = list(rows[0])
     widths = {k: min(40, max(len(k), *(len(str(r.get(k))) for r in rows))) for k in keys}
