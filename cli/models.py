@@ -6,7 +6,10 @@ import argparse
 
 from whichmodel.cli.common import EXIT_BELOW, EXIT_OK, emit, fail, fmt, services
 from whichmodel.config import Settings
+from whichmodel.hub.licenses import COMMERCIAL_VALUES
 from whichmodel.usecases.base import LICENSE_CLASSES, SCORE_NAMES, SORT_KEYS
+
+COMMERCIAL_FILTERS = ("allowed", *COMMERCIAL_VALUES)  # store.queries.COMMERCIAL_FILTERS, without importing the store
 
 
 def register(sub) -> None:
@@ -24,6 +27,9 @@ def register(sub) -> None:
     size.add_argument("--min-params", type=int, help="at least N parameters")
     p.add_argument("--max-params", type=int, help="at most N parameters")
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
+    p.add_argument("--commercial", nargs="?", const="allowed", choices=COMMERCIAL_FILTERS, metavar="ANSWER",
+                   help="commercial use the license allows: alone, yes with or without conditions; or one of "
+                   f"{', '.join(COMMERCIAL_FILTERS[1:])}")  # fmt: skip
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
     p.add_argument("--include-no-weights", action="store_true",
@@ -84,6 +90,16 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     print(f"{card['model_id']}  overall {fmt(card['overall'])}/10  (coverage {card['coverage']:.0%}, "
           f"observed {card['observed_at']}, method {card['method_version']})")  # fmt: skip
+    facts = card.get("facts") or {}
+    size = facts.get("size_class") or "n/a"
+    if facts.get("size_named") and facts["size_named"] != facts.get("size_class"):
+        size += f" (name says {facts['size_named']})"
+    commercial = facts.get("commercial_use") or "n/a"
+    if facts.get("commercial_conditions"):
+        commercial += f": {facts['commercial_conditions']}"
+    print(f"  size {size}; license {facts.get('license') or 'none declared'} "
+          f"({facts.get('license_class_effective') or facts.get('license_class') or 'n/a'}); "
+          f"commercial use {commercial}")
     for name, cat in card["categories"].items():
         print(f"\n  {name:<12} {fmt(cat['score']):>4}/10  coverage {cat['coverage']:.0%}")
         for f in cat["findings"]:
@@ -117,6 +133,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Filter and rank models."""
+    from whichmodel.store.models import RANK_COLUMNS
     from whichmodel.store.queries import SearchFilters
     from whichmodel.usecases.base import UseCaseError
     from whichmodel.usecases.search import search
@@ -129,6 +146,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,
         language=args.language.lower() if args.language else None, findings=list(args.finding or []),
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
+        commercial=args.commercial,
     )  # fmt: skip
     try:
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
@@ -143,12 +161,21 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     left_out = found.left_out_no_weights
     note = f" ({left_out} repo(s) without weight files left out; --include-no-weights shows them)" if left_out else ""
-    print(f"{found.total_matched} model(s) matched; top {len(found.rows)} by {args.sort}{note}:")
-    print(f"  {'model':<52} {'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}  size  license")
+    ranked = args.sort in SCORE_NAMES
+    order = f"{args.sort} rank (coverage-adjusted, column 'rank')" if ranked else args.sort
+    print(f"{found.total_matched} model(s) matched; top {len(found.rows)} by {order}{note}:")
+    if ranked:
+        print("  rank = coverage x score + (1 - coverage) x 5: a score read from few checks counts for less, so "
+              "the raw scores shown need not be in order")  # fmt: skip
+    head = f"{'rank':>5} " if ranked else ""
+    scores = f"{'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}"
+    print(f"  {'model':<52} {head}{scores}  size  license")
     for r in found.rows:
-        print(f"  {r['model_id'][:52]:<52} {fmt(r['overall']):>7} {fmt(r['popularity']):>5} "
+        rank = f"{r.get(RANK_COLUMNS[args.sort]) or 0:>5.2f} " if ranked else ""
+        commercial = f" (commercial: {r['commercial_use']})" if r.get("commercial_use") else ""
+        print(f"  {r['model_id'][:52]:<52} {rank}{fmt(r['overall']):>7} {fmt(r['popularity']):>5} "
               f"{fmt(r['activity']):>5} {fmt(r['operational']):>5} {fmt(r['security']):>5} "
-              f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}"
+              f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}{commercial}"
               f"  (coverage {fmt(r['coverage'])})"
               + (f"  [{r['license_conflict']}]" if r.get("license_conflict") else ""))  # fmt: skip
     return EXIT_OK

@@ -58,8 +58,10 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
         emit(result)
         return EXIT_OK
     rows = result["rows"]
+    notes = [f"note: {n}" for n in result.get("notes", [])]
     if not rows:
-        print(f"{args.view}: no rows (is the leaderboard or snapshot data ingested?)")
+        hint = "" if notes else " (is the leaderboard or snapshot data ingested?)"
+        print(f"{args.view}: no rows{hint}", *notes, sep="\n")
         return EXIT_OK
     keys = list(rows[0])
     widths = {k: min(40, max(len(k), *(len(str(r.get(k))) for r in rows))) for k in keys}
@@ -68,4 +70,6 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
         print("  ".join(str(r.get(k))[: widths[k]].ljust(widths[k]) for k in keys))
     if len(rows) > args.max_rows:
         print(f"... {len(rows) - args.max_rows} more rows (use --json for all)")
+    for note in notes:
+        print(note)
     return EXIT_OK

@@ -17,7 +17,12 @@ from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
 from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
-from whichmodel.hub.licenses import classify_license
+from whichmodel.hub.licenses import (
+    COMMERCIAL_CONDITIONS,
+    classify_license,
+    commercial_conditions,
+    commercial_effective,
+)
 from whichmodel.hub.validate import count_problem, repo_id_problem
 
 
@@ -196,7 +201,7 @@ def size_from_name(name: str) -> tuple[str, float] | None:
 
 # Fields where None is an answer ("no conflict", "not an adapter"), not a fact nobody could read.
 _NONE_IS_AN_ANSWER = {"chat_rule", "params_conflict", "license_conflict", "params_active", "adapter_params",
-                      "quantization", "safetensors_dtypes"}  # fmt: skip
+                      "quantization", "safetensors_dtypes", "size_named", "commercial_conditions"}  # fmt: skip
 
 
 @dataclass
@@ -244,11 +249,15 @@ class ModelFacts:
     has_weights: bool | None = None  # any weight file (training state and configs are not weights)
     size_class: str | None = None
     size_class_source: str | None = None
+    size_named: str | None = None  # the size the repo's own name reads ("7B"), whatever the class says
     license: str | None = None
     license_source: str | None = None
     license_class: str | None = None  # the declared license's class
     license_class_effective: str | None = None  # the strictest along the lineage (set when bases are known)
     license_conflict: str | None = None  # the declared license is looser than a base model's
+    # Commercial use the license (or a stricter base's) allows: yes, yes-with-conditions, no, unknown.
+    commercial_use: str | None = None
+    commercial_conditions: str | None = None  # in words, when the answer is yes-with-conditions
     base_models: list[str] | None = None
     base_relation: str | None = None
     base_source: str | None = None
@@ -419,6 +428,7 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
     facts.params_measured = measured
     named = next((r for r in readings if r.total is not None), None)
     active = next((r for r in readings if r.active is not None), None)
+    facts.size_named = (named or active).label if (named or active) else None
     if active:
         facts.params_active = int(active.active * 1e9)
     if measured:
@@ -426,6 +436,7 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
         agree = next((r for r in readings if r.total is not None and _near(r.total * 1e9, measured)), None)
         facts.params, facts.params_source = measured, measured_source
         if agree:
+            facts.size_named = agree.label
             facts.size_class, facts.size_class_source = agree.label, "name"
         elif active and active.total is None:
             facts.size_class, facts.size_class_source = active.label, "name (experts)"
@@ -476,6 +487,21 @@ def _derive_license(facts: ModelFacts) -> None:
     elif facts.tags is not None or facts.card_data is not None:
         facts.license_class = "unknown"  # we could read where a license would be, and none is declared
     facts.license_class_effective = facts.license_class  # until the lineage is known (scoring.lineage)
+    set_commercial_use(facts)
+
+
+def set_commercial_use(facts: ModelFacts) -> None:
+    """`commercial_use` and its conditions from the license and the effective (lineage) class."""
+    if facts.license_class is None:
+        facts.commercial_use = facts.commercial_conditions = None
+        return
+    facts.commercial_use = commercial_effective(facts.license, facts.license_class, facts.license_class_effective)
+    if facts.commercial_use != COMMERCIAL_CONDITIONS:
+        facts.commercial_conditions = None
+    elif facts.license_class_effective != facts.license_class:
+        facts.commercial_conditions = f"a base model's {facts.license_class_effective} terms apply"
+    else:
+        facts.commercial_conditions = commercial_conditions(facts.license, facts.license_class)
 
 
 def _derive_base(facts: ModelFacts) -> None:
@@ -539,7 +565,8 @@ def _links(text: str) -> tuple[list[str], set[str]]:
 
 _DERIVED = (
     "params", "params_source", "params_measured", "params_active", "params_conflict", "adapter_params",
-    "size_class", "size_class_source", "license", "license_source", "license_class", "license_class_effective",
+    "size_class", "size_class_source", "size_named", "license", "license_source", "license_class",
+    "license_class_effective", "commercial_use", "commercial_conditions",
     "license_conflict", "base_models", "base_relation", "base_source", "chat", "chat_rule", "file_kinds",
     "has_weights",
 )  # fmt: skip
@@ -691,3 +718,35 @@ def parse_record(record: Any, card_text: str | None = None, observed_at: str | N
         if papers:
             facts.arxiv_ids = sorted(set(facts.arxiv_ids or []) | papers)
     return facts
+
+
+# What a repo's revision fixes: the same `sha` has the same files, config, card metadata, weights and dates.
+# Gate, likes, Spaces, discussions and the `disabled` flag are settings and counters of the repo, not of the
+# revision: a partial record leaves them unknown, whatever an earlier record said.
+REVISION_FIELDS = (
+    "author", "created_at", "last_modified", "library_name", "files", "card_data", "model_index",
+    "config_architectures", "model_type", "remote_code", "chat_template", "safetensors_total",
+    "safetensors_dtypes", "quantization", "gguf_total", "used_storage", "card_present",
+)  # fmt: skip
+
+
+def is_partial(facts: ModelFacts) -> bool:
+    """A record without the Hub's expanded fields (a listing without `expand`): no file list and no dates."""
+    return facts.files is None and facts.created_at is None and facts.last_modified is None
+
+
+def fill_from_revision(partial: ModelFacts, earlier: ModelFacts, card_text: str | None = None) -> bool:
+    """Fill a partial record's revision-bound facts from an earlier full record of the same `sha`; re-derive.
+
+    For a store to call before scoring a partial observation (the lead's ingest decides where): the file list
+    of a revision does not change, so a partial re-observation of an unchanged repo is scored on the same
+    files, not as if they were unknown. Returns whether it filled anything (not when the shas differ or are
+    missing, or the earlier record is itself partial).
+    """
+    if not partial.sha or partial.sha != earlier.sha or is_partial(earlier) or not is_partial(partial):
+        return False
+    for name in REVISION_FIELDS:
+        if getattr(partial, name) is None:
+            setattr(partial, name, getattr(earlier, name))
+    derive(partial, card_text)
+    return True

@@ -33,13 +33,12 @@ _BY_ID = {
     RESPONSIBLE_AI: (
         "openrail openrail++ creativeml-openrail-m bigscience-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m"
     ),
-    CUSTOM: (
-        "llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 gemma deepfloyd-if-license c-uda "
-        "intel-research apple-amlr h-research cdla-permissive-1.0 cdla-permissive-2.0"
-    ),
+    CUSTOM: "llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 gemma c-uda cdla-permissive-1.0 cdla-permissive-2.0",
     NON_COMMERCIAL: (
         "cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 "
-        "cc-by-nc-sa-4.0 cc-by-nd-4.0 fair-noncommercial-research-license"
+        "cc-by-nc-sa-4.0 cc-by-nd-4.0 fair-noncommercial-research-license "
+        # Research-only vendor terms: no commercial use at all.
+        "deepfloyd-if-license intel-research apple-amlr h-research"
     ),
 }
 CLASS_OF_ID = {lid: cls for cls, ids in _BY_ID.items() for lid in ids.split()}
@@ -70,6 +69,73 @@ def classify_license(license_id: str | None, license_name: str | None = None) ->
             return NON_COMMERCIAL
         return CUSTOM
     return UNKNOWN
+
+
+# ------------------------------------------------------------------------------------------ commercial use
+# Whether the license lets a business use the model, from the license id and its class alone (the same two
+# values the store keeps as columns, so search filters and score cards agree):
+#   yes                  permissive: attribution at most;
+#   yes-with-conditions  copyleft (share alike), the OpenRAIL family (use restrictions), CC BY-ND (no
+#                        derivatives), and vendor terms known to allow it (Llama: 700M monthly users, acceptable
+#                        use policy; Gemma: prohibited use policy; CDLA-Permissive: data terms);
+#   no                   non-commercial and research-only terms;
+#   unknown              no license, `unknown`, or vendor terms (`other`) whose text whichmodel cannot read.
+# A derivative whose base has a stricter class takes the base's answer (`commercial_of_class`).
+COMMERCIAL_YES = "yes"
+COMMERCIAL_CONDITIONS = "yes-with-conditions"
+COMMERCIAL_NO = "no"
+COMMERCIAL_UNKNOWN = "unknown"
+COMMERCIAL_VALUES = (COMMERCIAL_YES, COMMERCIAL_CONDITIONS, COMMERCIAL_NO, COMMERCIAL_UNKNOWN)
+# Vendor (custom) license ids, and id prefixes, whose terms allow commercial use under conditions.
+COMMERCIAL_CUSTOM_IDS = ("cdla-permissive-1.0", "cdla-permissive-2.0")
+COMMERCIAL_CUSTOM_PREFIXES = ("llama", "gemma")
+# Non-commercial-class ids that do allow commercial use: CC BY-ND forbids sharing derivatives, not business use.
+COMMERCIAL_NO_DERIVATIVES_PREFIX = "cc-by-nd"
+_CLASS_COMMERCIAL = {PERMISSIVE: COMMERCIAL_YES, COPYLEFT: COMMERCIAL_CONDITIONS, RESPONSIBLE_AI: COMMERCIAL_CONDITIONS,
+                     CUSTOM: COMMERCIAL_CONDITIONS, NON_COMMERCIAL: COMMERCIAL_NO}  # fmt: skip
+_CONDITIONS = {
+    COPYLEFT: "share alike: derivatives you distribute must carry the same license",
+    RESPONSIBLE_AI: "use-based restrictions (OpenRAIL): the listed harmful uses are forbidden, also downstream",
+    "llama": "Meta's community license: over 700M monthly active users need Meta's permission; acceptable use "
+    "policy; attribution",
+    "gemma": "Gemma terms of use: prohibited use policy, passed on to downstream users",
+    COMMERCIAL_NO_DERIVATIVES_PREFIX: "no derivatives: the model may be used but modified versions not shared",
+    "cdla": "CDLA-Permissive data terms: attribution, no restriction on results",
+}
+
+
+def commercial_use(license_id: str | None, license_class: str | None) -> str:
+    """Whether a declared license allows commercial use: yes, yes-with-conditions, no or unknown."""
+    lid = (license_id or "").strip().lower()
+    if license_class == NON_COMMERCIAL:
+        return COMMERCIAL_CONDITIONS if lid.startswith(COMMERCIAL_NO_DERIVATIVES_PREFIX) else COMMERCIAL_NO
+    if license_class == CUSTOM:
+        known = lid in COMMERCIAL_CUSTOM_IDS or lid.startswith(COMMERCIAL_CUSTOM_PREFIXES)
+        return COMMERCIAL_CONDITIONS if known else COMMERCIAL_UNKNOWN
+    return _CLASS_COMMERCIAL.get(license_class or "", COMMERCIAL_UNKNOWN)
+
+
+def commercial_of_class(license_class: str | None) -> str:
+    """The answer a base model's (stricter) class imposes on a derivative: vendor terms at least add conditions."""
+    return _CLASS_COMMERCIAL.get(license_class or "", COMMERCIAL_UNKNOWN)
+
+
+def commercial_effective(license_id: str | None, declared_class: str | None, effective_class: str | None) -> str:
+    """The answer for a model: its own license's, unless a base's stricter class (the effective one) decides."""
+    if effective_class and declared_class and effective_class != declared_class:
+        return commercial_of_class(effective_class)
+    return commercial_use(license_id, declared_class)
+
+
+def commercial_conditions(license_id: str | None, license_class: str | None) -> str | None:
+    """In words, the conditions under which a license allows commercial use (None when none, or not allowed)."""
+    if commercial_use(license_id, license_class) != COMMERCIAL_CONDITIONS:
+        return None
+    lid = (license_id or "").strip().lower()
+    for key, text in _CONDITIONS.items():
+        if lid.startswith(key):
+            return text
+    return _CONDITIONS.get(license_class or "", "vendor terms: read them before shipping")
 
 
 def is_looser(derivative_class: str, base_class: str) -> bool | None:

@@ -95,7 +95,7 @@ def _metadata(
         evidence.append(quote)
     if evidence:
         return Result(PASS, 1.0, evidence, f"{what} is given ({evidence[0]['field']}).")
-    if facts.card is not None and facts.card_data is not None:
+    if facts.card is not None:  # the card text was read, its own front matter (what cardData mirrors) with it
         return Result(
             FAIL, 0.0, [ev(f"card.{kind}", False)], f"Neither the card nor its metadata gives {what.lower()}."
         )
@@ -327,12 +327,19 @@ def base_model_info(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Res
         return Result(PASS, 1.0, [quote], "The card names the base model in prose.")
     if facts.tags is None and facts.card is None:
         return na("base_models", "The base model")
-    looks_derived = bool(_DERIVATIVE_WORDS.search(facts.id)) or (
-        facts.card is not None
-        and facts.card.facts.get("training") is not None
-        and bool(_DERIVATIVE_WORDS.search(facts.card.facts["training"].quote or ""))
-    )
-    if looks_derived:
+    named_derived = bool(_DERIVATIVE_WORDS.search(facts.id))
+    trained = facts.card.facts.get("training") if facts.card is not None else None
+    card_derived = trained is not None and bool(_DERIVATIVE_WORDS.search(trained.quote or ""))
+    if card_derived and not named_derived and facts.org in ctx.providers:
+        # "Fine-tuned" in a vendor's card of its own release (Llama-2-7b-chat-hf): the publisher of the family,
+        # whose releases are the originals others name as their base.
+        return Result(
+            NOT_APPLICABLE,
+            0.0,
+            [ev("author", facts.org), ev("base_models", [])],
+            f"An original release by '{facts.org}', the family's publisher: no base model expected.",
+        )
+    if named_derived or card_derived:
         return Result(FAIL, 0.0, [ev("base_models", [])], "Looks like a derivative but names no base model.")
     return Result(NOT_APPLICABLE, 0.0, [ev("base_models", [])], "No sign of a derivative; no base model expected.")
 
@@ -467,17 +474,37 @@ def example_code(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result
 @check("typosquatting")
 def typosquatting(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
     """A near miss of a far more popular model by another author."""
-    squat = ctx.squats(facts.id, facts.downloads, facts.base_models or ())
+    squat = ctx.squats(facts.id, facts.downloads, facts.base_models or (), facts.has_weights)
     if squat is None:
         return Result(PASS, 1.0, [ev("id", facts.id)], "Not a near miss of any popular model by another author.")
     ref = squat.reference
     popularity = "curated well-known model" if ref.downloads is None else f"{ref.downloads:,} downloads"
-    return Result(
-        FAIL,
-        0.0,
-        [ev("id", facts.id), ev("imitates", ref.id)],
-        f"Possible typosquat of {ref.id} ({popularity}): {squat.how}.",
-    )
+    evidence = [ev("id", facts.id), ev("imitates", ref.id)]
+    if squat.kind == "unverified-copy":
+        return Result(
+            NOT_AVAILABLE,
+            0.0,
+            evidence + [ev("files", None)],
+            f"Carries the exact name of {ref.id} and declares it as its base; whether it holds a derivative's "
+            "weights (the file list) was not available.",
+        )
+    if squat.kind == "empty-copy":
+        return Result(
+            FAIL,
+            0.0,
+            evidence + [ev("base_models", facts.base_models), ev("has_weights", False)],
+            f"Carries the exact name of {ref.id} ({popularity}) and declares it as its base, but holds no weights: "
+            "nothing is derived, and the name points users at the original; use the original.",
+        )
+    if squat.kind == "re-upload":
+        return Result(
+            FAIL,
+            0.0,
+            evidence + [ev("base_models", facts.base_models or [])],
+            f"Re-upload of {ref.id} ({popularity}) under another org, not declared as its base model: it may "
+            "impersonate the original; use the original, or check these files against it.",
+        )
+    return Result(FAIL, 0.0, evidence, f"Possible typosquat of {ref.id} ({popularity}): {squat.how}.")
 
 
 # ------------------------------------------------------------------------------------------------ quality

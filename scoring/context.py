@@ -53,6 +53,7 @@ class Squat:
 
     reference: Reference
     how: str
+    kind: str = "typosquat"  # or "re-upload": the exact name under another org
 
 
 def load_providers() -> dict[str, dict]:
@@ -125,6 +126,19 @@ class ScoringContext:
         return cls(references=refs, **kwargs)
 
     @cached_property
+    def class_of_count(self) -> dict[int, str]:
+        """Each base model's exact parameter count -> the size class most of the bases with that count have.
+
+        Ties go to the alphabetically first class, so the answer never depends on the order bases were read.
+        """
+        votes: dict[int, dict[str, int]] = {}
+        for params, size_class in self.base_params.values():
+            if params and size_class:
+                tally = votes.setdefault(params, {})
+                tally[size_class] = tally.get(size_class, 0) + 1
+        return {p: min(t, key=lambda c: (-t[c], c)) for p, t in votes.items()}
+
+    @cached_property
     def _orgs(self) -> dict[str, list[Reference]]:
         by_org: dict[str, list[Reference]] = {}
         for ref in self.references:
@@ -150,13 +164,16 @@ class ScoringContext:
     def _name_keys(self) -> list[str]:
         return list(self._names)
 
-    def squats(self, model_id: str, downloads: int | None, bases: Iterable[str] = ()) -> Squat | None:
+    def squats(
+        self, model_id: str, downloads: int | None, bases: Iterable[str] = (), has_weights: bool | None = True
+    ) -> Squat | None:
         """The popular model this id imitates, if its org or name is a near miss of one by another author.
 
         The reference must be genuinely popular (curated, or at least `min_reference_downloads` and
         `popularity_ratio` times the suspect's downloads); generic names (`generic_names`: outputs, model,
         checkpoint ...) neither imitate nor are imitated; a repo whose declared base (`bases`) is of the
-        reference's family is a derivative.
+        reference's family is a derivative, unless it carries the reference's exact name and holds no weights
+        (`has_weights` False: an empty copy; None: not known, an unverified copy).
         """
         params = self.typo_params
         ratio = params.get("popularity_ratio", 10)
@@ -170,9 +187,12 @@ class ScoringContext:
         org_cf, name_cf = org.casefold(), name.casefold()
         mine = max(downloads or 0, 1)
 
-        def far_more_popular(ref: Reference) -> bool:
+        def popular_target(ref: Reference) -> bool:
             popular = ref.downloads is None or (ref.downloads >= ratio * mine and ref.downloads >= floor)
-            return popular and not is_generic_name(ref.name, generic) and not same_family(bases, ref)
+            return popular and not is_generic_name(ref.name, generic)
+
+        def far_more_popular(ref: Reference) -> bool:
+            return popular_target(ref) and not same_family(bases, ref)
 
         if is_generic_name(name, generic):
             return None
@@ -205,4 +225,18 @@ class ScoringContext:
                 for ref in self._names[ref_name]:
                     if ref.org.casefold() != org_cf and far_more_popular(ref):
                         return Squat(ref, f"name is {dist} edit(s) from '{ref.name}'")
+        if len(name_cf) >= min_len:
+            # 3. Exact re-upload: a far more popular model's very name under another org. Declaring it as the
+            # base excuses the name only for a derivative that holds weights (a fine-tune, a quantization): a
+            # README-only copy derives nothing, and with the file list unknown the question stays open.
+            for ref in self._names.get(name_cf, []):
+                if ref.org.casefold() == org_cf or not popular_target(ref):
+                    continue
+                if not same_family(bases, ref):
+                    return Squat(ref, f"the exact name of {ref.id} under another org", kind="re-upload")
+                if has_weights is False:
+                    return Squat(ref, f"the exact name of {ref.id}, declared as its base, and no weights",
+                                 kind="empty-copy")  # fmt: skip
+                if has_weights is None:
+                    return Squat(ref, f"the exact name of {ref.id}, declared as its base", kind="unverified-copy")
         return None

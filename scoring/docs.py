@@ -31,7 +31,12 @@ def render(method: Method) -> str:
         "findings; its coverage is the share of its applicable weight that was conclusive. Missing data lowers",
         "coverage, never the score. The overall score is the weighted mean of the categories that have one.",
         "A failing *veto* check (`weights_present`) sets its category's score and rank to 0: a repository with",
-        "no weight files is not a usable model and never counts as safe.",
+        "no weight files is not a usable model and never counts as safe. A veto check that is `not_available`",
+        "(a record without a file list, such as a Hub listing without `expand`) leaves its category without a",
+        "score (rank: the prior): what the other checks read cannot stand for the category, and unknown is",
+        "never safe. Without a score for "
+        + (", ".join(f"`{c}`" for c in method.required_categories) or "any required category")
+        + " there is no overall score either.",
         "",
         "## Ranking",
         "",

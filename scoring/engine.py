@@ -11,7 +11,16 @@ from collections.abc import Collection, Iterable
 from whichmodel.hub.facts import ModelFacts
 from whichmodel.scoring.checks import CHECKS
 from whichmodel.scoring.context import ScoringContext
-from whichmodel.scoring.findings import CONCLUSIVE, FAIL, NOT_APPLICABLE, PASS, CategoryScore, Finding, ScoreCard
+from whichmodel.scoring.findings import (
+    CONCLUSIVE,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    PASS,
+    CategoryScore,
+    Finding,
+    ScoreCard,
+)
 from whichmodel.scoring.lineage import apply_lineage
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
@@ -82,7 +91,7 @@ def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding
         items = by_category[name]
         # One pass, each sum added up in findings order (as sum() over them would: the same float results).
         applicable = possible = earned = 0
-        veto = None
+        veto = unread_veto = None
         for f in items:
             outcome = f.outcome
             if outcome != NOT_APPLICABLE:
@@ -90,12 +99,19 @@ def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding
             if outcome in CONCLUSIVE:
                 possible += f.max_points
                 earned += f.points or 0.0
-            if veto is None and outcome == FAIL and f.check in vetoes:
-                veto = f.check
+            if f.check in vetoes:
+                if veto is None and outcome == FAIL:
+                    veto = f.check
+                elif outcome == NOT_AVAILABLE:
+                    unread_veto = f.check
         score = round(10 * earned / possible, 2) if possible else None
         coverage = round(possible / applicable, 3) if applicable else 0.0
         if veto:
             score = 0.0  # e.g. no weight files: nothing to load is not "safe", whatever else passed
+        elif unread_veto:
+            # The check that could zero the category was not readable (a record without a file list): what the
+            # other checks say cannot stand for the category. Unknown is not safe, so no score (rank: the prior).
+            score = None
         rank = 0.0 if veto else rank_value(score, coverage, method)
         categories[name] = CategoryScore(name, score, coverage, items, rank=rank, vetoed_by=veto)
         cat_weight = weights[name]
@@ -105,10 +121,12 @@ def aggregate(model_id: str, observed_at: str | None, findings: Iterable[Finding
             weighted += cat_weight * score
             weight_sum += cat_weight
     total_weight = method.total_weight
+    # No overall without the categories the method requires for one (security: whether loading is safe).
+    unscored = any(categories[name].score is None for name in method.required_categories)
     return ScoreCard(
         rank=round(rank_sum / total_weight, 3),
         model_id=model_id,
-        overall=round(weighted / weight_sum, 2) if weight_sum else None,
+        overall=round(weighted / weight_sum, 2) if weight_sum and not unscored else None,
         coverage=round(coverage_sum / total_weight, 3),
         method_version=method.version,
         weights_hash=method.weights_hash,

@@ -7,7 +7,7 @@ every scoring path (ingest, rescore, `score`) derives them the same way.
 
 from __future__ import annotations
 
-from whichmodel.hub.facts import ModelFacts, size_from_name
+from whichmodel.hub.facts import ModelFacts, set_commercial_use, size_from_name
 from whichmodel.hub.licenses import FREEDOM_RANK
 from whichmodel.scoring.context import ScoringContext
 
@@ -49,8 +49,23 @@ def _partial_weights(facts: ModelFacts, ctx: ScoringContext) -> None:
         return
 
 
+def _class_of_identical_count(facts: ModelFacts, ctx: ScoringContext) -> None:
+    """A measured count identical to a stored base model's takes the class that base is known by.
+
+    A full fine-tune keeps its base's architecture and so its exact parameter count: gemma-7b's 8,537,680,896
+    parameters are a "7B" model (the family's name) in every repo that holds them, whether its own name says
+    7b, 8b or nothing. The name's own reading stays in `size_named`.
+    """
+    if not facts.params_measured or facts.params != facts.params_measured:
+        return
+    size_class = ctx.class_of_count.get(facts.params_measured)
+    if size_class and size_class != facts.size_class:
+        facts.size_class = size_class
+        facts.size_class_source = f"params ({facts.params_measured:,}, the count of base models known as {size_class})"
+
+
 def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
-    """Set `license_class_effective`, `license_conflict` and, for derivatives, the base model's size."""
+    """Set `license_class_effective`, `license_conflict`, `commercial_use` and, for derivatives, the size."""
     bases = facts.base_models or []
     declared = facts.license_class
     facts.license_class_effective, facts.license_conflict = declared, None
@@ -64,7 +79,9 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
                 f"declares '{facts.license}' ({declared}), but base model {base} is {base_class}: "
                 f"the effective license class is {base_class}"
             )
+    set_commercial_use(facts)
     _partial_weights(facts, ctx)
+    _class_of_identical_count(facts, ctx)
     usable = facts.has_weights is True  # a README-only repo holds no copy of its base to take the size of
     if usable and facts.base_relation in _SIZE_FROM_BASE and (
         facts.params_measured is None or facts.base_relation == "adapter"

@@ -42,6 +42,11 @@ class Method:
         return frozenset(c.id for c in self.checks if c.params.get("veto"))
 
     @cached_property
+    def required_categories(self) -> tuple[str, ...]:
+        """Categories without whose score there is no overall score (`required_for_overall: true`)."""
+        return tuple(name for name, c in self.categories.items() if c.get("required_for_overall"))
+
+    @cached_property
     def category_weights(self) -> dict[str, float]:
         """Each category's weight in the overall score."""
         return {name: float(c["weight"]) for name, c in self.categories.items()}

@@ -11,11 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
+from whichmodel.hub import licenses
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
@@ -171,6 +172,9 @@ class SearchFilters:
     author: str | None = None
     created_after: str | None = None
     created_before: str | None = None
+    # Commercial use the license allows (hub.licenses.commercial_use, the lineage's stricter class deciding):
+    # "allowed" (yes, with or without conditions), or one answer: yes, yes-with-conditions, no, unknown.
+    commercial: str | None = None
 
     def validate(self) -> None:
         """Reject filters that cannot be answered, with a message that says what is allowed."""
@@ -198,6 +202,30 @@ class SearchFilters:
         for value in (self.created_after, self.created_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"created dates must be YYYY-MM-DD, not {value!r}")
+        if self.commercial is not None and self.commercial not in COMMERCIAL_FILTERS:
+            raise ValueError(f"commercial must be one of {', '.join(COMMERCIAL_FILTERS)}, not {self.commercial!r}")
+
+
+COMMERCIAL_FILTERS = ("allowed", *licenses.COMMERCIAL_VALUES)
+
+
+def commercial_expression(cols):
+    """`hub.licenses.commercial_effective` in SQL, over the license id, declared class and effective class."""
+    lid, declared, effective = func.lower(cols.license), cols.license_class_declared, cols.license_class
+    yes, conditions, no, unknown = licenses.COMMERCIAL_VALUES
+    custom_known = or_(lid.in_(licenses.COMMERCIAL_CUSTOM_IDS),
+                       *(lid.like(f"{p}%") for p in licenses.COMMERCIAL_CUSTOM_PREFIXES))  # fmt: skip
+    own = case(
+        (declared == licenses.NON_COMMERCIAL,
+         case((lid.like(f"{licenses.COMMERCIAL_NO_DERIVATIVES_PREFIX}%"), conditions), else_=no)),
+        (declared == licenses.CUSTOM, case((custom_known, conditions), else_=unknown)),
+        *((declared == c, licenses.commercial_of_class(c)) for c in licenses.LICENSE_CLASSES
+          if c not in (licenses.NON_COMMERCIAL, licenses.CUSTOM)),
+        else_=unknown,
+    )  # fmt: skip
+    by_base = case(*((effective == c, licenses.commercial_of_class(c)) for c in licenses.LICENSE_CLASSES),
+                   else_=unknown)  # fmt: skip
+    return case((and_(effective.is_not(None), declared.is_not(None), effective != declared), by_base), else_=own)
 
 
 # Bytes per parameter for the weights alone at each precision, and the margin a memory cap keeps for
@@ -422,6 +450,13 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"created<{filters.created_before}", cols.created_at < filters.created_before, None))
     if filters.model_ids:
         conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
+    if filters.commercial is not None:
+        answer = commercial_expression(cols)
+        if filters.commercial == "allowed":
+            wanted = (licenses.COMMERCIAL_YES, licenses.COMMERCIAL_CONDITIONS)
+            conds.append(Filter("commercial use allowed", answer.in_(wanted), None))
+        else:
+            conds.append(Filter(f"commercial use={filters.commercial}", answer == filters.commercial, None))
     if filters.max_memory_gb is not None:
         cap = params_for_memory(filters.max_memory_gb, filters.precision)
         label = f"fits {filters.max_memory_gb:g} GB at {filters.precision} (params<={cap:,})"
@@ -499,6 +534,12 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
     for row in rows:
         item = dict(row)
         item["model_id"] = item.pop("id")
+        if item["license_class"] is not None or item["license_class_declared"] is not None:
+            item["commercial_use"] = licenses.commercial_effective(
+                item["license"], item["license_class_declared"], item["license_class"]
+            )
+        else:
+            item["commercial_use"] = None
         results.append(item)
     return {"total_matched": total, "left_out_no_weights": left_out, "results": results}
 
@@ -508,7 +549,8 @@ def data_status(engine: Engine) -> dict:
     with engine.connect() as conn:
         models = conn.execute(select(func.count()).select_from(M)).scalar_one()
         observations = conn.execute(select(func.count()).select_from(O)).scalar_one()
-        scored = conn.execute(select(func.count()).select_from(M).where(M.c.overall.is_not(None))).scalar_one()
+        # Scored: a score card under some method version (its overall may be n/a: a partial newest record).
+        scored = conn.execute(select(func.count()).select_from(M).where(M.c.method_version.is_not(None))).scalar_one()
         runs = (
             conn.execute(
                 select(

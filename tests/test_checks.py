@@ -220,9 +220,17 @@ CASES = [
     ("typosquatting", "name near miss by another author", None, {"id": "someone/Lama-2-7b-chat-hf"}, FAIL, 0.0),
     (
         "typosquatting",
-        "same name re-upload is a mirror, not a typo",
+        "same name re-upload that declares no base: impersonation risk",
         None,
         {"id": "someone/Llama-2-7b-chat-hf"},
+        FAIL,
+        0.0,
+    ),
+    (
+        "typosquatting",
+        "same name copy that declares the original as its base",
+        None,
+        {"id": "someone/Llama-2-7b-chat-hf", "tags": ["base_model:finetune:meta-llama/Llama-2-7b-chat-hf"]},
         PASS,
         1.0,
     ),
@@ -385,3 +393,127 @@ def test_no_generic_name_or_unpopular_target_flagged_in_the_snapshots(ingested, 
     for model, evidence in flagged.items():
         target = next(e["value"] for e in evidence if e["field"] == "imitates")
         assert target not in downloads or downloads[target] >= floor, (model, target)
+
+
+# ---------------------------------------------------------------------------------------------- partial records
+def _raw_partial_and_full(snapshot_dirs):
+    """(partial record, card text, observed date, earlier full record of the same sha) from the raw snapshots."""
+    import json
+
+    full, pairs = {}, []
+    for snap in snapshot_dirs:
+        cards = {}
+        if (snap / "cards.jsonl").is_file():
+            cards = {c["id"]: c["readme"] for c in map(json.loads, (snap / "cards.jsonl").open(encoding="utf-8"))}
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            if "siblings" in record:
+                full[(record["id"], record.get("sha"))] = record
+            elif (record["id"], record.get("sha")) in full:
+                pairs.append((record, cards.get(record["id"]), snap.name, full[(record["id"], record["sha"])]))
+    return pairs
+
+
+def test_a_partial_record_reads_as_unknown_never_as_safe(snapshot_dirs):
+    """Raw 2025-04-16 lines hold no file list, likes or gate: every check that reads those is not_available,
+    security (whose veto check reads the file list) and the overall score have no value, and the same repo's
+    earlier full record (same sha) has both."""
+    from whichmodel.hub.facts import parse_record
+    from whichmodel.scoring.engine import score_facts
+
+    pairs = _raw_partial_and_full(snapshot_dirs)
+    assert len(pairs) > 100, "the shared snapshots hold partial re-observations of full records"
+    for partial, card, day, full in pairs:
+        missing = {k for k in ("siblings", "likes", "gated", "config", "createdAt", "lastModified") if k not in partial}
+        assert missing == {"siblings", "likes", "gated", "config", "createdAt", "lastModified"}
+        facts = parse_record(partial, card, f"{day}T00:00:00Z")
+        card_ = score_facts(facts)
+        findings = {f.check: f for c in card_.categories.values() for f in c.findings}
+        for check in ("unsafe_files", "code_files", "weights_present", "pickle_imports", "gguf_template",
+                      "likes", "gating", "remote_code", "model_age", "commit_recency"):  # fmt: skip
+            assert findings[check].outcome == NOT_AVAILABLE, (partial["id"], check)
+        assert card_.categories["security"].score is None and card_.overall is None, partial["id"]
+        assert card_.categories["security"].rank == METHOD.prior
+        earlier = score_facts(parse_record(full, None, "2025-04-08T00:00:00Z"))
+        assert earlier.categories["security"].score is not None and earlier.overall is not None
+
+
+# ---------------------------------------------------------------------------------------------- re-uploads
+def test_an_exact_name_re_upload_under_another_org_fails_unless_it_declares_the_original():
+    ctx = ScoringContext.curated()
+    copy = {"id": "joepramatha09/Llama-2-7b-chat-hf", "author": "joepramatha09", "downloads": 0}
+    result = run("typosquatting", ctx=ctx, **copy)
+    assert result.outcome == FAIL and "Re-upload of meta-llama/Llama-2-7b-chat-hf" in result.reason
+    assert {"field": "imitates", "value": "meta-llama/Llama-2-7b-chat-hf"} in result.evidence
+    declared = {**copy, "tags": ["base_model:quantized:meta-llama/Llama-2-7b-chat-hf"]}
+    assert run("typosquatting", ctx=ctx, **declared).outcome == PASS
+    original = {"id": "meta-llama/Llama-2-7b-chat-hf", "author": "meta-llama", "downloads": 0}
+    assert run("typosquatting", ctx=ctx, **original).outcome == PASS
+
+
+def test_exact_name_copies_in_the_snapshots(ingested, snapshot_dirs):
+    """From the raw records: a repo named exactly like a curated well-known model by another org fails the check
+    unless it is a declared derivative that holds weights: one that declares no base is a re-upload, one that
+    declares the original but lists only a README (joepramatha09/Llama-2-7b-chat-hf) an empty copy."""
+    import json
+
+    from sqlalchemy import select
+    from whichmodel.scoring.context import load_well_known
+    from whichmodel.store.models import Observation
+    from whichmodel.store.records import findings_of
+
+    weight_ext = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".h5", ".onnx", ".msgpack", ".npz")
+    well_known = {m.split("/", 1)[1].casefold(): m for m in load_well_known()}
+    expected = {}  # (model id, date) -> (outcome, imitated id)
+    for snap in snapshot_dirs:
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            org, _, name = record["id"].partition("/")
+            ref = well_known.get(name.casefold())
+            if ref is None or ref.split("/")[0].casefold() == org.casefold() or "siblings" not in record:
+                continue
+            bases = {t.split(":")[-1] for t in record.get("tags") or [] if t.startswith("base_model:")}
+            weights = any(s["rfilename"].lower().endswith(weight_ext) for s in record["siblings"])
+            if not bases:
+                expected[(record["id"], snap.name)] = (FAIL, ref)
+            elif ref in bases:
+                expected[(record["id"], snap.name)] = (PASS if weights else FAIL, ref)
+    assert expected[("joepramatha09/Llama-2-7b-chat-hf", "2025-04-22")] == (FAIL, "meta-llama/Llama-2-7b-chat-hf")
+    engine, _, _ = ingested
+    obs = Observation.__table__
+    ids = sorted({m for m, _ in expected})
+    with engine.connect() as conn:
+        rows = conn.execute(select(obs.c.id, obs.c.model_id, obs.c.observed_at, obs.c.scored_version)
+                            .where(obs.c.model_id.in_(ids))).all()  # fmt: skip
+        checked = 0
+        for obs_id, model_id, observed_at, version in rows:
+            want = expected.get((model_id, observed_at[:10]))
+            if want is None:
+                continue
+            squat = next(f for f in findings_of(conn, obs_id, version) if f.check == "typosquatting")
+            assert squat.outcome == want[0], (model_id, observed_at, squat.reason)
+            if want[0] == FAIL:
+                assert {"field": "imitates", "value": want[1]} in squat.evidence
+            checked += 1
+    assert checked >= len(expected) - 1
+
+
+def test_the_publishers_own_release_is_not_asked_for_a_base_model():
+    """Llama-2-7b-chat-hf's card says its models are fine-tuned: from meta-llama that is the original release;
+    the same card under another org still reads as a derivative that names no base."""
+    card = "# Llama 2\n\n## Training\n\nLlama-2-Chat models are fine-tuned with RLHF on public data.\n"
+    ctx = ScoringContext.curated()
+    original = run("base_model_info", card=card, ctx=ctx, id="meta-llama/Llama-2-7b-chat-hf", author="meta-llama")
+    assert original.outcome == NOT_APPLICABLE, original.reason
+    copy = run("base_model_info", card=card, ctx=ctx, id="someone/Llama-2-7b-chat-hf", author="someone")
+    assert copy.outcome == FAIL
+
+
+def test_a_card_that_was_read_decides_the_card_checks_without_card_data():
+    """A partial record (no cardData) with its card text: the card was read, so metric and evaluation checks
+    conclude from it, as card length does, instead of calling the card text unavailable."""
+    card = "# A model\n\nSome words about the model and what it does, with no metrics and no results.\n"
+    for check_id in ("metric_info", "evaluation_results", "card_length"):
+        result = run(check_id, card=card, **{**PARTIAL, "tags": ["text-generation"]})
+        assert result.outcome == FAIL, (check_id, result.reason)
+        assert "not available" not in result.reason

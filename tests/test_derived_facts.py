@@ -268,7 +268,8 @@ def test_usable_without_requesting_access_leaves_gated_models_out(question):
 
 # ------------------------------------------------------------------------------------------------ versions
 def test_rescore_brings_scores_to_the_new_method_and_history_keeps_both(engine):
-    older = parse_method(read_data("method.yaml").replace(b'version: "2.1.0"', b'version: "1.9.0"'))
+    current = f'version: "{load_method().version}"'.encode()
+    older = parse_method(read_data("method.yaml").replace(current, b'version: "1.9.0"'))
     assert older.version == "1.9.0"
     ingest_items(engine, [Parsed(1, make_facts(), None)], source="t", kind="snapshot", observed_at=OBSERVED)
     score_pending(engine, method=older)
@@ -313,3 +314,30 @@ def test_a_schema_5_database_is_upgraded_in_place(tmp_path):
     score_pending(engine)
     default = search_models(engine, SearchFilters())
     assert (default["total_matched"], default["left_out_no_weights"]) == (4, 1)
+
+
+def test_a_partial_record_takes_its_revisions_files_from_an_earlier_full_record(snapshot_dirs):
+    """Raw 2025-04-16 partial lines whose sha an earlier full line has: filled, their file list, dates and
+    derived sizes are the full record's, and gate and likes stay unknown; a different sha fills nothing."""
+    import json
+
+    from whichmodel.hub.facts import fill_from_revision, is_partial, parse_record
+
+    full, pairs = {}, []
+    for snap in snapshot_dirs:
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            if "siblings" in record:
+                full[(record["id"], record.get("sha"))] = record
+            elif (record["id"], record.get("sha")) in full:
+                pairs.append((record, full[(record["id"], record["sha"])]))
+    assert len(pairs) > 100
+    for partial_raw, full_raw in pairs:
+        partial, earlier = parse_record(partial_raw), parse_record(full_raw)
+        assert is_partial(partial) and not is_partial(earlier)
+        assert fill_from_revision(partial, earlier)
+        assert partial.files == [s["rfilename"] for s in full_raw["siblings"]]
+        assert partial.has_weights == earlier.has_weights and partial.params == earlier.params
+        assert partial.created_at == earlier.created_at and partial.gated is None and partial.likes is None
+    other = parse_record({**pairs[0][0], "sha": "0" * 40})
+    assert not fill_from_revision(other, parse_record(pairs[0][1])) and other.files is None

@@ -70,6 +70,57 @@ def test_license_classes(license_id, name, cls):
     assert classify_license(license_id, name) == cls
 
 
+# Commercial use by license id, as the licenses' own texts grant it (written out here, not computed): every id
+# the shared snapshots declare must be listed, so a new one is decided by a person, not by a default.
+COMMERCIAL_BY_ID = {
+    **dict.fromkeys(["mit", "apache-2.0", "afl-3.0", "artistic-2.0", "bsd-3-clause", "bsl-1.0", "ms-pl", "pddl",
+                     "unlicense", "wtfpl", "cc-by-4.0", "bsd-2-clause", "cc0-1.0", "openrail-permissive"], "yes"),
+    # share alike (GPL family, CC BY-SA, GFDL, MPL) or use restrictions (OpenRAIL): allowed, with conditions
+    **dict.fromkeys(["gpl-2.0", "gpl-3.0", "lgpl-3.0", "agpl-3.0", "mpl-2.0", "gfdl", "cc-by-sa-4.0",
+                     "cc-by-sa-3.0", "openrail", "openrail++", "creativeml-openrail-m", "bigscience-openrail-m",
+                     "bigcode-openrail-m", "bigscience-bloom-rail-1.0"], "yes-with-conditions"),
+    # vendor community terms: Llama (700M MAU, acceptable use policy), Gemma (prohibited use policy)
+    **dict.fromkeys(["llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "gemma"], "yes-with-conditions"),
+    "cc-by-nd-4.0": "yes-with-conditions",  # no derivatives, but business use is granted
+    **dict.fromkeys(["cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0",
+                     "deepfloyd-if-license", "fair-noncommercial-research-license"], "no"),
+    **dict.fromkeys(["other", "unknown", "c-uda"], "unknown"),  # terms whichmodel cannot read
+}
+
+
+def _raw_license(record):
+    card = record.get("cardData") or {}
+    lic = card.get("license")
+    if isinstance(lic, list):
+        lic = lic[0] if lic else None
+    if isinstance(lic, str) and lic:
+        return lic.lower(), card.get("license_name")
+    tagged = [t[len("license:"):] for t in record.get("tags") or [] if t.startswith("license:")]
+    return (tagged[0].lower(), None) if tagged else (None, None)
+
+
+def test_commercial_use_of_every_license_the_snapshots_declare(snapshot_dirs):
+    seen = {}
+    for folder in snapshot_dirs:
+        for line in (folder / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            lic, name = _raw_license(record)
+            if lic is not None:
+                seen.setdefault((lic, name), record)
+    ids = {lic for lic, _ in seen}
+    assert {"llama2", "gemma", "creativeml-openrail-m", "mit", "cc-by-nc-4.0"} <= ids
+    assert ids <= set(COMMERCIAL_BY_ID), f"decide commercial use for: {ids - set(COMMERCIAL_BY_ID)}"
+    for (lic, name), record in seen.items():
+        facts = parse_record(record)
+        expected = COMMERCIAL_BY_ID[lic]
+        if lic == "other" and name and any(w in name.lower() for w in ("research", "non-commercial", "noncommercial")):
+            expected = "no"  # an `other` license whose name says research-only or non-commercial
+        assert facts.commercial_use == expected, (record["id"], lic, name)
+        assert (facts.commercial_conditions is not None) == (expected == "yes-with-conditions"), record["id"]
+    assert parse_record({"id": "a/b", "tags": []}).commercial_use == "unknown"  # no license declared
+    assert parse_record({"id": "a/b"}).commercial_use is None  # nothing read where a license would be
+
+
 def test_looser_license_ordering():
     assert is_looser("permissive", "custom") is True
     assert is_looser("custom", "permissive") is False

@@ -14,6 +14,7 @@ import pytest
 from factories import make_facts
 from sqlalchemy import func, select
 from whichmodel.hub.snapshot import Parsed
+from whichmodel.scoring.method import load_method
 from whichmodel.store.ingest import ingest_items, score_pending
 from whichmodel.store.models import FactsRow, Observation
 from whichmodel.store.queries import SearchFilters, search_models
@@ -155,6 +156,9 @@ def test_a_migrated_home_takes_new_observations(migrated):
     summary = ingest_items(engine, [Parsed(i, f, None) for i, f in enumerate(items)], source="day4",
                            kind="snapshot", observed_at=observed)  # fmt: skip
     assert (summary.new_models, summary.new_observations) == (1, 1)
-    assert score_pending(engine) == 2
+    with engine.connect() as conn:  # the dump's observations scored under an older method are rescored too
+        older = conn.exec_driver_sql("SELECT count(*) FROM observations WHERE scored_version IS NOT NULL AND "
+                                     f"scored_version != '{load_method().version}'").scalar()  # fmt: skip
+    assert score_pending(engine) == 2 + older
     rows = run_view(engine, "history", TrendParams(model="acme/widget-7b"))["rows"]
     assert [r["downloads"] for r in rows][-1] == 9000 and rows[-1]["overall"] is not None

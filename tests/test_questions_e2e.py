@@ -221,13 +221,27 @@ def test_finding_questions_filter_on_the_finding(agent, question, check, outcome
         assert any(f["check"] == check and f["outcome"] == outcome for f in findings), model
 
 
-def test_typosquat_question_filters_even_when_nothing_matches(agent):
+def test_typosquat_question_filters_to_the_flagged_copies(agent, snapshot_dirs):
     """No shared-snapshot repo is a near miss of a genuinely popular one (test_checks checks that from the raw
-    records), so the answer is the filter's empty result, never an unfiltered top list."""
+    records); one holding weights is an exact-name copy of another org's popular repo not declared as its base:
+    vicky4s4s/Llama-2-7B-Chat-GGML (raw: TheBloke's repo name and GGML files, declaring meta-llama's model, not
+    TheBloke's, as its base). README-only copies are left out of answers by default. The answer is the
+    filter's result, never an unfiltered top list."""
+    import json
+
+    raw = {}
+    for snap in snapshot_dirs:
+        for line in (snap / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            raw[record["id"]] = record
+    copy = raw["vicky4s4s/Llama-2-7B-Chat-GGML"]
+    assert raw["TheBloke/Llama-2-7B-Chat-GGML"]["downloads"] >= 1000 and copy["downloads"] == 0
+    assert "base_model:meta-llama/Llama-2-7b-chat-hf" in copy["tags"]
     ask, _ = agent
     result = ask("which models might be typosquats?")
     assert result["tool_calls"][0]["args"]["finding"] == "typosquatting=fail"
-    assert result["recommended"] == [] and "0 model(s) match" in result["answer"]
+    assert any(s["rfilename"].endswith(".bin") for s in copy["siblings"])
+    assert result["recommended"] == ["vicky4s4s/Llama-2-7B-Chat-GGML"] and "1 model(s) match" in result["answer"]
 
 
 # ---------------------------------------------------------------------------------------------------- downloads

@@ -515,3 +515,29 @@ def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_da
     assert main(["--home", str(tmp_path), "ingest", "--leaderboard", *files, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["skipped"] == 0 and sum(len(f["ignored"]) for f in data["files"]) == 1
+
+
+def test_history_marks_partial_records_and_movers_compare_like_with_like(ingested, snapshot_dirs):
+    """Raw records without a file list are partial: history names them (no security or overall score there),
+    and no security or overall mover starts or ends on one, nor compares observations of unequal coverage."""
+    partial_days = defaultdict(set)
+    for model, seq in _raw_sequences(snapshot_dirs).items():
+        for day, record in seq:
+            if "siblings" not in record:
+                partial_days[model].add(f"{day}T00:00:00Z")
+    assert "Haryni/model" in partial_days
+    engine, _, _ = ingested
+    rows = run_view(engine, "history", TrendParams(model="Haryni/model"))
+    for row in rows["rows"]:
+        partial = row["observed_at"] in partial_days["Haryni/model"]
+        assert row["record"] == ("partial" if partial else "full")
+        assert (row["security"] is None and row["overall"] is None) == partial
+    assert any("coverage differs" in n for n in rows["notes"])
+    for metric in ("security", "overall"):
+        result = run_view(engine, "movers", TrendParams(metric=metric, top=50))
+        assert result["left_out_coverage"] > 0 and result["notes"]
+        for r in result["rows"]:
+            assert r["from_date"] not in partial_days[r["model_id"]] and r["to_date"] not in partial_days[r["model_id"]]
+            hist = {h["observed_at"]: h for h in run_view(engine, "history", TrendParams(model=r["model_id"]))["rows"]}
+            assert hist[r["from_date"]]["coverage"] is not None
+            assert hist[r["from_date"]][metric] == r["from_value"] and hist[r["to_date"]][metric] == r["to_value"]

@@ -62,8 +62,9 @@ def test_every_other_check_reads_only_the_lasting_facts(records):
                 if finding != base[finding.check]:
                     moved.add(finding.check)
                     assert finding.check in VOLATILE_CHECKS, (facts.id, dataclasses.asdict(finding))
-    # The list is not padded: what it names does move under these changes (typosquatting needs a near name).
-    assert moved == VOLATILE_CHECKS - {"typosquatting"}
+    # The list is not padded: what it names does move under these changes (typosquatting needs a near name or
+    # an exact-name copy, which the snapshots hold: vicky4s4s/Llama-2-7B-Chat-GGML).
+    assert VOLATILE_CHECKS - {"typosquatting"} <= moved <= VOLATILE_CHECKS
 
 
 def test_a_re_observation_reuses_findings_and_stores_what_a_full_scoring_would(tmp_path, snapshot_dirs, monkeypatch):

@@ -13,10 +13,11 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, null, or_, select, true
 from sqlalchemy.engine import Engine
 from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
+    COVERAGE_COLUMNS,
     SCORE_COLUMNS,
     AssessmentRow,
     LeaderboardAuthor,
@@ -402,22 +403,35 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
 
 # ------------------------------------------------------------------------------------------- history, movers, alerts
 def _scores():
-    """Each observation's scores under the method version it was last scored with."""
+    """Each observation's scores and coverages under the method version it was last scored with."""
     return (
-        select(A.c.observation_id, *(A.c[c] for c in SCORE_METRICS))
+        select(A.c.observation_id, *(A.c[c] for c in SCORE_METRICS), A.c.coverage)
         .join(O, O.c.id == A.c.observation_id)
         .where(A.c.method_version == O.c.scored_version)
     )
 
 
+# What a partial record (a listing line without `expand`: no file list, likes or gate) leaves unread.
+PARTIAL_NOTE = (
+    "partial record: no file list, likes or gate (a Hub listing without `expand`); its security and overall "
+    "scores are not available and its other scores rest on fewer checks"
+)
+
+
 def history_view(engine: Engine, p: TrendParams) -> dict:
-    """A scored model across Hub snapshots: downloads, likes and category scores per observation."""
+    """A scored model across Hub snapshots: downloads, likes and category scores per observation.
+
+    Each row says how much of the method its record let the checks read (`coverage`) and whether it was a
+    partial record; a note says when coverage differs between rows, since a score change between such rows is
+    partly a change in what was read, not in the model.
+    """
     if not p.model:
         raise ValueError("history needs --model MODEL_ID")
     scores = _scores().where(O.c.model_id == p.model).subquery()
     query = (
         select(O.c.observed_at, O.c.downloads, O.c.likes, O.c.license, O.c.gated,
-               *[scores.c[c] for c in SCORE_METRICS])
+               *[scores.c[c] for c in SCORE_METRICS], scores.c.coverage,
+               O.c.pickle_files.is_(None).label("partial"))
         .outerjoin(scores, scores.c.observation_id == O.c.id)
         .where(O.c.model_id == p.model)
         .order_by(O.c.observed_at)
@@ -433,48 +447,74 @@ def history_view(engine: Engine, p: TrendParams) -> dict:
         )
     if not rows:
         raise LookupError(f"no observations of {p.model!r}")
-    return _result("history", p, rows, leaderboard=[dict(b) for b in board])
+    for row in rows:
+        row["record"] = "partial" if row.pop("partial") else "full"
+    notes = []
+    if any(r["record"] == "partial" for r in rows):
+        notes.append(PARTIAL_NOTE + ".")
+    coverages = sorted({r["coverage"] for r in rows if r["coverage"] is not None})
+    if len(coverages) > 1:
+        notes.append(
+            f"coverage differs between observations ({coverages[0]:.0%} to {coverages[-1]:.0%}): compare scores "
+            "between rows of equal coverage; elsewhere a change is partly in what was read, not in the model."
+        )
+    return _result("history", p, rows, leaderboard=[dict(b) for b in board], notes=notes)
 
 
 def movers_view(engine: Engine, p: TrendParams) -> dict:
-    """Largest gains and drops of a metric between two dates.
+    """Largest gains and drops of a metric between two dates, like with like.
 
-    Each model compares its first observation on or after `start` with its last on or before `end`
-    (by default its first and last observations); models observed once in the range are not movers.
+    Each model compares its first observation on or after `start` with its last on or before `end` (by default
+    its first and last) among those that have the metric: a partial record without likes, or without a security
+    score, does not stand in for a full one. A score compares only observations of equal coverage for it (the
+    same share of its checks read): other pairs are counted in `left_out_coverage`, not ranked, since their
+    change is partly in what each record held. Models observed once in the range are not movers.
     """
+    counter = p.metric in ("downloads", "likes")
+    value = O.c[p.metric] if counter else A.c[p.metric]
+    coverage = A.c[COVERAGE_COLUMNS[p.metric]] if not counter else None
+    conds = [value.is_not(None)]
+    if p.start:
+        conds.append(O.c.observed_at >= p.start[:10])
+    if p.end:
+        conds.append(O.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
+    valid = select(O.c.model_id, O.c.observed_at, value.label("value"),
+                   (coverage if coverage is not None else null()).label("coverage"))  # fmt: skip
+    if not counter:
+        valid = valid.join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == O.c.scored_version))
+    valid = valid.where(*conds).subquery()
 
     def at(first: bool):
-        bound = func.min(O.c.observed_at) if first else func.max(O.c.observed_at)
-        conds = []
-        if p.start:
-            conds.append(O.c.observed_at >= p.start[:10])
-        if p.end:
-            conds.append(O.c.observed_at <= f"{p.end[:10]}T23:59:59Z")
-        pick = select(O.c.model_id, bound.label("t")).where(*conds).group_by(O.c.model_id).subquery()
-        joined = and_(pick.c.model_id == O.c.model_id, pick.c.t == O.c.observed_at)
-        if p.metric in ("downloads", "likes"):
-            query = select(O.c.model_id, O.c.observed_at, O.c[p.metric]).join(pick, joined)
-        else:
-            query = (
-                select(O.c.model_id, O.c.observed_at, A.c[p.metric])
-                .join(pick, joined)
-                .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == O.c.scored_version))
-            )  # fmt: skip
+        bound = func.min(valid.c.observed_at) if first else func.max(valid.c.observed_at)
+        pick = select(valid.c.model_id, bound.label("t")).group_by(valid.c.model_id).subquery()
+        query = select(valid.c.model_id, valid.c.observed_at, valid.c.value, valid.c.coverage).join(
+            pick, and_(pick.c.model_id == valid.c.model_id, pick.c.t == valid.c.observed_at)
+        )
         with engine.connect() as conn:
-            return {m: (t, v) for m, t, v in conn.execute(query)}
+            return {m: (t, v, c) for m, t, v, c in conn.execute(query)}
 
     before, after = at(first=True), at(first=False)
-    changes = []
-    for model, (t1, v1) in before.items():
-        t2, v2 = after.get(model, (None, None))
+    changes, unequal = [], 0
+    for model, (t1, v1, c1) in before.items():
+        t2, v2, c2 = after.get(model, (None, None, None))
         if t2 is None or t2 == t1 or v1 is None or v2 is None:
+            continue
+        if c1 != c2:
+            unequal += 1
             continue
         changes.append({"model_id": model, "metric": p.metric, "from_date": t1, "to_date": t2,
                         "from_value": v1, "to_value": v2, "change": _r(v2 - v1, 3)})  # fmt: skip
     gains = sorted((c for c in changes if c["change"] > 0), key=lambda c: (-c["change"], c["model_id"]))[: p.top]
     drops = sorted((c for c in changes if c["change"] < 0), key=lambda c: (c["change"], c["model_id"]))[: p.top]
     rows = [{"direction": "gain", **c} for c in gains] + [{"direction": "drop", **c} for c in drops]
-    return _result("movers", p, rows, compared=len(changes))
+    notes = []
+    if unequal:
+        notes.append(
+            f"{unequal} model(s) left out: their first and last observations read different shares of the "
+            f"{p.metric} checks (say, a card or file list missing from one snapshot), so the change is not like "
+            "with like."
+        )
+    return _result("movers", p, rows, compared=len(changes), left_out_coverage=unequal, notes=notes)
 
 
 def _known_lag(column, known):

@@ -10,8 +10,9 @@ from whichmodel.scoring.method import CATEGORIES
 from whichmodel.usecases.base import SCORE_NAMES, BadRequest, HubFailed, NotScored, Services, UnknownModel
 
 # The facts a short answer or a comparison shows (the full facts stay in the score card).
-KEY_FACTS = ("id", "author", "pipeline_tag", "params", "size_class", "license", "license_class", "chat", "gated",
-             "downloads", "likes", "base_models", "base_relation", "created_at", "last_modified")  # fmt: skip
+KEY_FACTS = ("id", "author", "pipeline_tag", "params", "size_class", "size_named", "license", "license_class",
+             "commercial_use", "commercial_conditions", "chat", "gated", "downloads", "likes", "base_models",
+             "base_relation", "created_at", "last_modified")  # fmt: skip
 EXACT = ("exact", "case")
 
 
