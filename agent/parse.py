@@ -203,9 +203,12 @@ LICENSES = (  # (pattern, slots)
     (r"\bmit\b(?![-\w])", {"license": "mit"}),
     (r"\bcopyleft\b|\bgpl\b", {"license_class": "copyleft"}),
     (r"\bopen\s?rail\b|\bresponsible[- ]ai\b", {"license_class": "responsible-ai"}),
-    (r"\bpermissive(?:ly)?(?: licen[cs]ed?)?\b|\b(?:free )?for commercial use\b|\bcommercial(?:ly)?(?: use)?\b|"
-     r"\bbusiness\b|\bopen[- ]source\b|\bopen licen[cs]ed?\b|\bfree to use\b|\bunrestricted\b|"
-     r"\bfree licen[cs]ed?\b|\bliberal licen[cs]ed?\b", {"license_class": "permissive"}),
+    (r"\bpermissive(?:ly)?(?: licen[cs]ed?)?\b|\bopen[- ]source\b|\bopen licen[cs]ed?\b|\bfree to use\b|"
+     r"\bunrestricted\b|\bfree licen[cs]ed?\b|\bliberal licen[cs]ed?\b", {"license_class": "permissive"}),
+    # Commercial use is wider than permissive: Llama 2/3, Gemma, OpenRAIL and copyleft allow it with conditions
+    # (hub.licenses.commercial_use); the search filter keeps both and the answer says the conditions.
+    (r"\b(?:free )?for commercial use\b|\bcommercial(?:ly)?(?:[- ](?:use|friendly|usable))?\b|\bbusiness\b",
+     {"commercial": "allowed"}),
 )  # fmt: skip
 CRITERIA = (
     (r"\bsafe(?:st|r)?\b|\bsecur(?:e|ity|est)\b|\btrust(?:worthy|ed)?\b|\brisk(?:s|y)?\b|\bleast risky\b", "security"),
@@ -635,10 +638,11 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
             if "license" in values and "license" not in slots:
                 slots.update(values)
                 scan.use(match.start(), match.end())
-            elif "license_class" in values and "license_class" not in slots and "license" not in slots:
+            elif ("license_class" in values or "commercial" in values) and not slots.keys() & {
+                    "license", "license_class", "commercial"}:
                 slots.update(values)
                 scan.use(match.start(), match.end())
-            elif "license_class" in values:
+            elif "license_class" in values or "commercial" in values:
                 scan.use(match.start(), match.end())  # a second license word: the first one stands
     if scan.search(r"\b(?:any|an?)\s(?:open|free)\slicen[cs]e\b|\bopen licen[cs]es?\b"):
         slots.setdefault("license_class", "permissive")
@@ -802,8 +806,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
                              r"\bneed\b|looking for|\bpick\b|\bchoose\b|\bmost\b|\bgood\b|\bshould i use\b|"
                              r"\boptions?\b|\balternatives?\b|\bmodels?\b|\blist\b|\bshow\b|\bany\b|\bwhich\b|"
                              r"\bwhat\b", lowered)  # fmt: skip
-    filters = slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "task", "chat",
-                              "sort", "topics", "language", "finding", "exclude_gated", "min_downloads", "base",
+    filters = slots.keys() & {"size", "max_params_b", "min_params_b", "license", "license_class", "commercial", "task",
+                              "chat", "sort", "topics", "language", "finding", "exclude_gated", "min_downloads", "base",
                               "max_memory_gb", "base_unresolved"}  # fmt: skip
     generic = not (filters - {"sort"}) and slots.get("sort") in (None, "overall")  # only "good" or "best"
     if generic and not has_models and not _ABOUT_MODELS.search(lowered) and len(lowered.split()) > 2:
@@ -1073,6 +1077,7 @@ def created_slots(slots: dict) -> None:
 
 # Search filters a trend view cannot apply: said not applied rather than dropped.
 _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
+                "commercial": "commercial use",
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",

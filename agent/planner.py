@@ -23,7 +23,7 @@ from whichmodel.usecases.models import resolve, stored_author
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "findings")  # fmt: skip
+                  "findings", "commercial")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -170,7 +170,7 @@ class Planner:
                 return plan.but(intent="explain", models=[listed[index]], slots={"category": category})
             if refines and memory.search is not None:
                 slots = dict(memory.search)
-                for exclusive in (("size", "min_params_b", "max_params_b"), ("license", "license_class")):
+                for exclusive in (("size", "min_params_b", "max_params_b"), ("license", "license_class", "commercial")):
                     if new_slots.keys() & set(exclusive):
                         for key in exclusive:
                             slots.pop(key, None)
@@ -357,6 +357,8 @@ class Planner:
             license = row.get("license") or "no license"
             if row.get("license_conflict"):  # the declared license is looser than a base model's
                 license += f", effectively {row.get('license_class')}"
+            if plan.slots.get("commercial") and row.get("commercial_use") == "yes-with-conditions":
+                license += ": commercial use with conditions"  # the license's terms bind (score card: which)
             lines.append(f"{n}. {row['model_id']} ({row.get('size_class') or 'size n/a'}, "
                          f"{license}): {scores}. {reason}")  # fmt: skip
             if row.get("license_conflict"):

@@ -42,7 +42,7 @@ CASES = [
     (
         "recommend a chatbot model under 3B for commercial use",
         "recommend",
-        {"max_params_b": 3.0, "license_class": "permissive", "chat": True},
+        {"max_params_b": 3.0, "commercial": "allowed", "chat": True},
         [],
     ),
     ("best documented text-to-image model", "recommend", {"task": "text-to-image", "sort": "quality"}, []),
@@ -87,7 +87,7 @@ CASES = [
     (
         "best model for question answering that I can use commercially",
         "recommend",
-        {"task": "question-answering", "license_class": "permissive"},
+        {"task": "question-answering", "commercial": "allowed"},
         [],
     ),
     (

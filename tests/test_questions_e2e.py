@@ -497,19 +497,27 @@ def test_a_misspelt_filter_word_still_filters(agent, raw):
 
 
 def test_license_follow_up_after_a_comparison_filters_the_compared_models(agent, raw):
+    """"Free for commercial use" keeps what the license allows commercially, conditions said (not only permissive)."""
     ask, _ = agent
-    compared = ask("compare phi-2 and gemma-7b", thread="cmp-lic")["models"]
-    assert len(compared) == 2
+    compared = ask("compare microsoft/phi-2 and google/gemma-7b and OpenLLM-Ro/RoGemma-7b-Instruct",
+                   thread="cmp-lic")["models"]  # fmt: skip
+    assert len(compared) == 3
     result = ask("which of those is free for commercial use?", thread="cmp-lic")
+    # Written here from the licenses' own terms: permissive ones allow it; Llama 2/3 and Gemma allow it with
+    # conditions (their community licenses / terms of use); non-commercial ones do not.
     permissive = {"mit", "apache-2.0", "bsd", "bsd-2-clause", "bsd-3-clause", "cc-by-4.0", "cc0-1.0", "unlicense"}
+    with_conditions = {"llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "gemma"}
 
     def license_of(record: dict) -> str | None:
         tags = [t.removeprefix("license:") for t in record.get("tags") or [] if t.startswith("license:")]
         return (record.get("cardData") or {}).get("license") or (tags[0] if tags else None)
 
-    expected = [m for m in compared if license_of(raw[m]) in permissive]
-    assert expected and len(expected) < len(compared), "the pair splits on the license"
-    assert result["recommended"] == expected
+    expected = [m for m in compared if license_of(raw[m]) in permissive | with_conditions]
+    assert expected and len(expected) < len(compared), "the three split on the license"
+    assert sorted(result["recommended"]) == sorted(expected)
+    for model in expected:
+        line = next(line for line in result["answer"].splitlines() if f" {model} (" in line)
+        assert ("with conditions" in line) == (license_of(raw[model]) in with_conditions), line
 
 
 # ------------------------------------------------------------------------------ every part applied or said not

@@ -148,6 +148,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         created_after: str | None = None,
         created_before: str | None = None,
         findings: list[str] | None = None,
+        commercial: Literal["allowed", "yes", "yes-with-conditions", "no", "unknown"] | None = None,
     ) -> tuple[str, dict]:
         """Find models by filters, ranked by a score or popularity.
 
@@ -184,6 +185,10 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             created_before: only models created before this day, YYYY-MM-DD.
             findings: several CHECK=OUTCOME findings, all of them (with `finding`), e.g.
                 ["unsafe_files=fail", "safetensors=fail"] for pickle files and no safetensors.
+            commercial: what the license allows for commercial use (the stricter base's license deciding):
+                "allowed" (yes, or yes with conditions: Llama 2/3, Gemma, OpenRAIL, copyleft), or one answer:
+                yes, yes-with-conditions, no, unknown. "Usable commercially" is "allowed"; "permissive" is the
+                license class.
 
         Returns the top rows, how many matched, and per filter how many more would match without it (near misses).
         """
@@ -204,10 +209,11 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author=(models.stored_author(services, author) or author) if author else None,
             created_after=created_after,
             created_before=created_before,
+            commercial=commercial,
         )  # fmt: skip
         found = search.recommend(services, filters)
         columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
-                   "license_conflict")  # fmt: skip
+                   "license_conflict", "commercial_use")  # fmt: skip
         near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
                 for e in found.removed_by]  # fmt: skip
         text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
