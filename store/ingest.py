@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -29,7 +29,7 @@ import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
-from whichmodel.hub.facts import ModelFacts, derive, iso_utc
+from whichmodel.hub.facts import ModelFacts, derive, fill_from_revision, is_partial, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
@@ -219,6 +219,7 @@ def _write_batch(
         first_line[model_id] = item.line
         unique.append(item)
     ids = list(first_line)
+    unique = _fill_partial(conn, unique)
     known, known_zdicts = {}, {}
     for model_id, last_seen, zdict in conn.execute(
         select(M.c.id, M.c.last_seen, M.c.facts_zdict).where(M.c.id.in_(ids))
@@ -322,6 +323,38 @@ def _write_batch(
             update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
             [{"b_id": _model_id(i)} for i in older],
         )
+
+
+def _fill_partial(conn: Connection, items: list[Parsed | Unchanged]) -> list[Parsed | Unchanged]:
+    """`items`, partial records (a listing without the Hub's expanded fields) given what their revision fixes.
+
+    A stored full record of the same model and `sha` had the same files, config, card data, dates and README
+    (hub.facts.fill_from_revision): the observation is scored on those, not as if they were unknown. A partial
+    record of a revision never seen in full keeps its unknowns (not available, never safe).
+    """
+    partial = [i for i in items if isinstance(i, Parsed) and i.facts.sha and is_partial(i.facts)]
+    if not partial:
+        return items
+    rows = conn.execute(
+        select(O.c.model_id, O.c.sha, O.c.card_hash, F.c.zdict, F.c.data)
+        .join(F, F.c.id == O.c.facts_id)
+        .where(O.c.model_id.in_(sorted({i.facts.id for i in partial})),
+               O.c.sha.in_(sorted({i.facts.sha for i in partial})))
+        .order_by(O.c.observed_at.desc())
+    ).all()  # fmt: skip
+    zdicts = load_zdicts(conn, (r.zdict for r in rows))
+    cards = card_texts(conn, (r.card_hash for r in rows if r.card_hash))
+    filled: dict[int, Parsed] = {}
+    for item in partial:
+        for row in rows:
+            if (row.model_id, row.sha) != (item.facts.id, item.facts.sha):
+                continue
+            earlier = ModelFacts.from_dict(join_facts(unpack(row.data, zdicts.get(row.zdict)), {}))
+            card = item.card_text or cards.get(row.card_hash)
+            if fill_from_revision(item.facts, earlier, card):
+                filled[id(item)] = replace(item, card_text=card)
+                break
+    return [filled.get(id(i), i) for i in items]
 
 
 # Observation columns that follow the repo's content, so an unchanged record copies them from the newest.

@@ -153,3 +153,39 @@ def test_an_id_twice_in_one_chunk_changed_then_as_stored_keeps_the_first_as_pars
     rows = run_view(engine, "history", TrendParams(model="org/m"))["rows"]
     assert [r["license"] for r in rows] == ["apache-2.0", "mit"]
     engine.dispose()
+
+
+def test_a_partial_record_of_a_seen_revision_is_scored_on_that_revisions_files(ingested, snapshot_dirs):
+    """A listing without the expanded fields (no files, no dates) of a revision stored in full before: same files.
+
+    Expected from the raw records: each partial record whose id and sha an earlier snapshot held in full, and
+    that earlier record's file names.
+    """
+    import json
+
+    from sqlalchemy import select
+    from whichmodel.store.models import Observation
+    from whichmodel.store.records import facts_of
+
+    engine, _, _ = ingested
+    full: dict[tuple[str, str], list[str]] = {}
+    expected: dict[tuple[str, str], list[str]] = {}
+    for folder in sorted(snapshot_dirs, key=lambda p: json.loads((p / "manifest.json").read_text())["observed_at"]):
+        observed = json.loads((folder / "manifest.json").read_text())["observed_at"]
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            record = json.loads(line) if line.strip() else {}
+            key = (record.get("id"), record.get("sha"))
+            if not key[0] or not key[1]:
+                continue
+            if "siblings" in record and "createdAt" in record:
+                full[key] = sorted(s["rfilename"] for s in record["siblings"])
+            elif "siblings" not in record and "createdAt" not in record and key in full:
+                expected[(key[0], observed)] = full[key]
+    assert len(expected) >= 10, "the shared snapshots hold partial records of revisions seen in full"
+    O = Observation.__table__  # noqa: E741
+    with engine.connect() as conn:
+        for (model_id, observed), files in expected.items():
+            obs = conn.execute(select(O.c.id).where(O.c.model_id == model_id,
+                                                    O.c.observed_at.like(f"{observed[:10]}%"))).scalar_one()  # fmt: skip
+            facts = facts_of(conn, obs)
+            assert sorted(f["name"] if isinstance(f, dict) else f for f in facts["files"] or []) == files, model_id
