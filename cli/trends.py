@@ -58,6 +58,10 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
         emit(result)
         return EXIT_OK
     rows = result["rows"]
+    if result.get("model"):  # the model the rows are about, and the name typed when that was not its id
+        typed = result.get("resolution") or {}
+        how = f" (resolved '{typed['query']}')" if typed.get("how") not in (None, "exact", "case") else ""
+        print(f"{args.view} of {result['model']}{how}:")
     if not rows:
         print(f"{args.view}: no rows (is the leaderboard or snapshot data ingested?)")
         return EXIT_OK

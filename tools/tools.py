@@ -342,7 +342,13 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         try:
             card = data.fetch_and_score(services, model_id)
         except HubFailed as err:
-            raise HubFailed(f"{err}. Only models already in the database can be answered about right now.") from err
+            hint = models.resolve(services, model_id).did_you_mean().removeprefix("; ")
+            hint = f" Not in the database either; {hint}" if hint else ""
+            raise HubFailed(f"{str(err).rstrip('.')}. Only models already in the database can be answered about "
+                            f"right now.{hint}") from err  # fmt: skip
+        except UnknownModel as err:  # not a repo id at all ('nobody/../x'): say so, with what is close
+            hint = models.resolve(services, model_id).did_you_mean()
+            raise UnknownModel(f"{err}{hint}", err.query) from err
         summary = {"model_id": card.model_id, "overall": card.card.overall,
                    "categories": {n: c.score for n, c in card.card.categories.items()}}  # fmt: skip
         return _dump(summary), card.to_dict()
