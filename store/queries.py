@@ -650,6 +650,11 @@ def _is_hub_id(text: str) -> bool:
     return bool(_HUB_ID.fullmatch(text)) and ".." not in text and "--" not in text and not text.endswith((".", "-"))
 
 
+def _same_numbers(a: str, b: str) -> bool:
+    """Two names carry the same numbers: 'gemma-2b' is not a typo of 'gemma-7b', it is another model."""
+    return re.findall(r"\d+", a) == re.findall(r"\d+", b)
+
+
 def _similar_names(name: str, limit: int) -> list[str]:
     """Stored ids whose repo name is `name`, the same without separators, a short extension of it, or a typo of it."""
     from rapidfuzz import fuzz, process
@@ -687,7 +692,7 @@ def _suggest(query: str, limit: int) -> list[str]:
     name = lowered.split("/")[-1]
     same = {m for m in _NAMES.ids_by_name.get(name, []) + _NAMES.ids_by_norm.get(_norm(name), [])}
     scored = [(fuzz.ratio(lowered, m.lower()), m) for m in _similar_names(name, limit * 4)]
-    kept = [(r, m) for r, m in scored if m in same or r >= SUGGEST_RATIO]
+    kept = [(r, m) for r, m in scored if m in same or (r >= SUGGEST_RATIO and _same_numbers(name, m.split("/")[-1]))]
     kept.sort(key=lambda rm: (-rm[0], -_NAMES.downloads.get(rm[1], 0)))
     return [m for _, m in kept[:limit]]
 
@@ -756,5 +761,5 @@ def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False
         return Resolution(text, named[0], "base", list(named))
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
                               limit=limit)  # fmt: skip
-    found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]
+    found = [m for match, _, _ in matches if _same_numbers(name, match) for m in _NAMES.ids_by_name[match]]
     return Resolution(text, None, "none", found[:limit])  # a typo: suggestions only
