@@ -181,9 +181,16 @@ class SearchFilters:
             parse_finding(finding)
         if self.sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
-        for key in self.min_scores:
+        for key, value in self.min_scores.items():
             if key not in SCORE_COLUMNS:
                 raise ValueError(f"--min-score category must be one of {', '.join(SCORE_COLUMNS)}, not {key!r}")
+            if not 0 <= value <= 10:  # NaN fails this too
+                raise ValueError(f"--min-score {key} must be a score between 0 and 10, not {value:g}")
+        for name, count in (("min params", self.min_params), ("max params", self.max_params)):
+            if count is not None and count < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.min_params is not None and self.max_params is not None and self.min_params > self.max_params:
+            raise ValueError(f"min params ({self.min_params:,}) is above max params ({self.max_params:,})")
         if self.size is not None and parse_size_label(self.size) is None:
             raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
         if self.limit < 1:
