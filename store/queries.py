@@ -720,7 +720,6 @@ def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False
 
     query = text.strip().strip("'\"`.,?!")
     lowered = query.lower()
-    _NAMES.refresh(engine)
     if "/" in query:
         with engine.connect() as conn:
             stored = _by_id(conn, query)
@@ -735,10 +734,12 @@ def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False
             named = [b for b in _card_declared_bases(engine, name, limit) if b.lower() == lowered][:1]
         if named:
             return Resolution(text, named[0], "base", list(named))
+        _NAMES.refresh(engine)
         return Resolution(text, None, "none", _suggest(query, limit))
     name = lowered
     if not name:
         return Resolution(text, None, "none")
+    _NAMES.refresh(engine)
     if name in _NAMES.ids_by_name:
         return _pick(text, _NAMES.ids_by_name[name], "name", limit)
     key = _norm(name)
