@@ -53,6 +53,30 @@ NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" +
 CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity"}
 
 
+def _typed_miss(question: str, intent: str, missed: dict[str, Any]) -> Any:
+    """A bare model name typed in the question that matched no stored model, or None.
+
+    Only whole names as typed count (not the longer or shorter tries the parser makes): one close to stored
+    ids (a typo: 'gemma-7bb') in a question about named models or help, or anywhere when it carries a number;
+    in a question about named models (score, explain, compare) or help also a name like 'gemma-2b' with
+    nothing close, which would otherwise be dropped without a word.
+    """
+    named = intent in ("score", "explain", "compare")
+    if intent in ("say", "out_of_scope"):
+        return None
+    for name, found in missed.items():
+        if "/" in name:  # a full id that is not stored is `unresolved`: fetched from the Hub or said not found
+            continue
+        number = re.search(r"\d", name) is not None
+        if found.suggestions and not (named or intent == "help" or number):
+            continue
+        if not found.suggestions and not ((named or intent == "help") and number and "-" in name):
+            continue
+        if re.search(r"(?<![\w/.-])" + re.escape(name) + r"(?![\w/-])", question, re.I):
+            return found
+    return None
+
+
 def _call(name: str, args: dict) -> dict:
     return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
 
@@ -123,11 +147,14 @@ class Planner:
         listed = memory.listed
         context = {"models": listed or last.models}
         contested: dict[str, Any] = {}  # per question: the planner serves concurrent threads
+        missed: dict[str, Any] = {}  # names that matched nothing but are close to stored ids (typos)
 
         def resolve_name(name: str) -> str | None:
             found = resolve(self.services, name)
             if found.contested:
                 contested[found.model_id] = found
+            if found.model_id is None:
+                missed[name] = found
             return found.model_id
 
         try:
@@ -147,6 +174,11 @@ class Planner:
             options = " or ".join(found.candidates[:3])
             return plan.but(intent="say", text=f"'{found.query}' could be {options}, about equally used. Which one "
                                                "do you mean? Name it with its org.")  # fmt: skip
+        typo = _typed_miss(question, plan.intent, missed)
+        if typo is not None:  # a misspelt name is never answered with the repo it resembles: say so, suggest
+            hint = typo.did_you_mean() or "."
+            return plan.but(intent="say", text=f"I could not find '{typo.query}' in the database{hint} Name the "
+                                               "model as it is on the Hub.")  # fmt: skip
         lowered = question.lower()
         category = _asked_category(question)
         if plan.intent == "followup" and memory.ruled_out and re.search(
@@ -327,7 +359,11 @@ class Planner:
 
     def _cannot(self, plan: TurnPlan) -> str:
         if plan.intent in ("explain", "score", "compare") and plan.unresolved:
-            return f"I could not find {', '.join(plan.unresolved)} in the database. " + HELP
+            named = []
+            for name in plan.unresolved:  # close stored ids are offered, never used in its place
+                close = resolve(self.services, name).suggestions[:3]
+                named.append(f"{name} (did you mean {' or '.join(close)}?)" if close else name)
+            return f"I could not find {', '.join(named)} in the database. " + HELP
         if plan.intent in ("explain", "score", "compare"):
             return "I could not tell which model you mean; name it (e.g. google/gemma-7b or gemma-7b). " + HELP
         return "I can't answer that one. " + HELP

@@ -1,10 +1,12 @@
-"""Commands about models: `score`, `check` (a CI gate) and `search`."""
+"""Commands about models: `score`, `check` (a CI gate), `compare` and `search`."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 
-from whichmodel.cli.common import EXIT_BELOW, EXIT_OK, emit, fail, fmt, services
+from whichmodel.cli.common import EXIT_BELOW, EXIT_OK, emit, fail, fmt, say, services
 from whichmodel.config import Settings
 from whichmodel.hub.licenses import COMMERCIAL_VALUES
 from whichmodel.usecases.base import LICENSE_CLASSES, SCORE_NAMES, SORT_KEYS
@@ -13,7 +15,7 @@ COMMERCIAL_FILTERS = ("allowed", *COMMERCIAL_VALUES)  # store.queries.COMMERCIAL
 
 
 def register(sub) -> None:
-    """Add `score`, `search` and `check`."""
+    """Add `score`, `search`, `check` and `compare`."""
     p = sub.add_parser("score", help="a model's score card (fetched from the Hub when absent)")
     p.add_argument("model_id")
     p.add_argument("--no-fetch", action="store_true", help="answer from the database only")
@@ -24,8 +26,8 @@ def register(sub) -> None:
     p.add_argument("--task", help="pipeline tag, e.g. text-generation")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--size", help="nominal size class, e.g. 7B")
-    size.add_argument("--min-params", type=int, help="at least N parameters")
-    p.add_argument("--max-params", type=int, help="at most N parameters")
+    size.add_argument("--min-params", type=_param_count, metavar="N", help="at least N parameters: 1.5B, 500M, 9e9")
+    p.add_argument("--max-params", type=_param_count, metavar="N", help="at most N parameters: 9B, 500M, 9e9")
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--commercial", nargs="?", const="allowed", choices=COMMERCIAL_FILTERS, metavar="ANSWER",
                    help="commercial use the license allows: alone, yes with or without conditions; or one of "
@@ -53,11 +55,18 @@ def register(sub) -> None:
 
     p = sub.add_parser("check", help="CI gate: exit 0 if the score meets the bar, 2 if not")
     p.add_argument("model_id")
-    p.add_argument("--min-score", type=float, required=True)
+    p.add_argument("--min-score", type=_bar, required=True, metavar="N|CATEGORY=N",
+                   help="the bar, 0-10: '8' (overall, or --category) or 'security=8'")  # fmt: skip
     p.add_argument("--category", choices=SCORE_NAMES)
     p.add_argument("--no-fetch", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("compare", help="two to four models side by side: a verdict per category, what differs")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="2 to 4 ids (or bare names, said how they resolved)")
+    p.add_argument("--top", type=int, default=8, help="how many deciding differences to show (default 8)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
 
 
 def _min_score(text: str) -> tuple[str, float]:
@@ -68,6 +77,33 @@ def _min_score(text: str) -> tuple[str, float]:
         return key.strip(), float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected CATEGORY=N, got {text!r}") from None
+
+
+_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+def _param_count(text: str) -> int:
+    """A parameter count as people write it: 9B, 1.5b, 500M, 350k, 9e9, 7_000_000_000, 7,000,000,000."""
+    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "").lower()
+    scale = _SCALE.get(cleaned[-1:], 1.0)
+    number = cleaned[:-1] if cleaned[-1:] in _SCALE else cleaned
+    try:
+        value = float(number) * scale
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or not re.fullmatch(r"[\d.e+]+", number):
+        raise argparse.ArgumentTypeError(f"expected a parameter count such as 9B, 1.5B, 500M or 9e9, got {text!r}")
+    return round(value)
+
+
+def _bar(text: str) -> tuple[str | None, float]:
+    """`check --min-score`: 'N' (the category comes from --category, else overall) or 'CATEGORY=N'."""
+    if "=" in text:
+        return _min_score(text)
+    try:
+        return None, float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or CATEGORY=N (e.g. 8 or security=8), got {text!r}") from None
 
 
 def _card(args: argparse.Namespace, settings: Settings):
@@ -111,24 +147,66 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    """Gate: exit 0 when the score meets the bar, 2 when it does not."""
-    from whichmodel.usecases.base import UseCaseError
+    """Gate: exit 0 when the score meets the bar, 2 when it does not (or when the bar is not a 0-10 score)."""
+    from whichmodel.usecases.base import BadRequest, UseCaseError
 
+    named, bar = args.min_score
+    category = named or args.category or "overall"
+    problem = None
+    if named is not None and args.category is not None and named != args.category:
+        problem = f"--min-score names {named!r} but --category says {args.category!r}: give one category"
+    elif category not in SCORE_NAMES:
+        problem = f"category must be one of {', '.join(SCORE_NAMES)}, not {category!r}"
+    elif not 0 <= bar <= 10:  # a bar no score can meet (or every score meets) is a mistake, not a verdict
+        problem = f"--min-score must be a score between 0 and 10, not {bar:g}"
+    if problem:  # a usage error: exit 2 as for a failed gate, and `passed` stays false for a CI reading JSON
+        return fail(args, BadRequest(problem), model_id=args.model_id, passed=False)
     try:
         card = _card(args, settings).card
     except UseCaseError as err:
         return fail(args, err, model_id=args.model_id)
-    category = args.category or "overall"
     score = card.overall if category == "overall" else card.categories[category].score
-    meets = score is not None and score >= args.min_score
+    meets = score is not None and score >= bar
     if args.json:
-        emit({"model_id": card.model_id, "category": category, "score": score, "min_score": args.min_score,
+        emit({"model_id": card.model_id, "category": category, "score": score, "min_score": bar,
               "passed": meets})  # fmt: skip
     else:
         verdict = "meets" if meets else "does not meet"
-        message = f"{card.model_id}: {category} {fmt(score)} {verdict} the bar {args.min_score:g}"
+        message = f"{card.model_id}: {category} {fmt(score)} {verdict} the bar {bar:g}"
         print(message + (" (score not available: too little data)" if score is None else ""))
     return EXIT_OK if meets else EXIT_BELOW
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    """Compare two to four models: scores with coverage per category, the leader or a tie, what differs."""
+    from whichmodel.usecases.base import UseCaseError
+    from whichmodel.usecases.models import compare
+
+    try:
+        found = compare(services(settings), args.models, top=max(1, args.top))
+    except UseCaseError as err:
+        return fail(args, err, models=list(args.models))
+    if args.json:
+        emit(found.to_dict())
+        return EXIT_OK
+    for note in found.notes:  # a bare name: which repo it was taken to mean
+        print(note)
+    width = max(14, *(len(m) for m in found.models))
+    print(f"  {'category':<12} " + " ".join(f"{m[:width]:>{width}}" for m in found.models) + "  leader")
+    for name, verdict in found.verdicts.items():
+        cells = []
+        for m in found.models:
+            coverage = found.coverage[name][m]
+            shown = fmt(verdict.scores[m]) + ("" if coverage is None else f" ({coverage:.0%})")
+            cells.append(f"{shown:>{width}}")
+        leader = {"lead": verdict.leader, "tie": "tie: " + ", ".join(verdict.leaders)}.get(verdict.outcome, "n/a")
+        print(f"  {name:<12} " + " ".join(cells) + f"  {leader}")
+    if found.differences:
+        print("\nWhere they differ (largest weighted gap first):")
+        for d in found.differences:
+            outcomes = "; ".join(f"{m}: {v['outcome']}" for m, v in d.by_model.items())
+            print(f"  {d.check} ({d.category}): {outcomes}")
+    return EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -152,7 +230,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
             from whichmodel.usecases.models import resolve
 
-            filters.base = resolve(services(settings), filters.base, bases=True).model_id or filters.base
+            base = resolve(services(settings), filters.base, bases=True)
+            if base.model_id is None:  # kept as typed (matches nothing), never replaced by a close id
+                say(f"note: base {filters.base!r} is neither a stored model nor a base stored models name"
+                    f"{base.did_you_mean()}")  # fmt: skip
+            elif base.how not in ("exact", "case"):
+                say(f"note: --base {filters.base!r} resolved to {base.model_id}")
+            filters.base = base.model_id or filters.base
         found = search(services(settings), filters)
     except UseCaseError as err:
         return fail(args, err)

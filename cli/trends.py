@@ -59,6 +59,10 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     rows = result["rows"]
     notes = [f"note: {n}" for n in result.get("notes", [])]
+    if result.get("model"):  # the model the rows are about, and the name typed when that was not its id
+        typed = result.get("resolution") or {}
+        how = f" (resolved '{typed['query']}')" if typed.get("how") not in (None, "exact", "case") else ""
+        print(f"{args.view} of {result['model']}{how}:")
     if not rows:
         hint = "" if notes else " (is the leaderboard or snapshot data ingested?)"
         print(f"{args.view}: no rows{hint}", *notes, sep="\n")

@@ -59,6 +59,8 @@ _CHAT_NAME = re.compile(r"(?<![a-z])(chat|instruct|it|assistant|dialog|dialogue|
 CHAT_PIPELINES = (None, "text-generation", "image-text-to-text", "text2text-generation", "any-to-any")
 
 BASE_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+# Tags mergekit (and the Hub's merge widget) put on a merged model: with a default finetune relation it is a merge.
+MERGE_TAGS = frozenset({"merge", "mergekit"})
 
 
 def _is_int(value: Any) -> bool:
@@ -516,10 +518,12 @@ def _derive_base(facts: ModelFacts) -> None:
     elif card_bases:
         facts.base_models, facts.base_source = card_bases, "cardData.base_model"
     card_relation = (facts.card_data or {}).get("base_model_relation")
+    explicit = isinstance(card_relation, str) and card_relation in BASE_RELATIONS
     if relations:
         kinds = {r[0] for r in relations if r[0] in BASE_RELATIONS}
-        facts.base_relation = next((k for k in BASE_RELATIONS if k in kinds), None)
-    elif isinstance(card_relation, str) and card_relation in BASE_RELATIONS:
+        # A merge tag on any base makes it a merge; otherwise the first kind in BASE_RELATIONS order.
+        facts.base_relation = "merge" if "merge" in kinds else next((k for k in BASE_RELATIONS if k in kinds), None)
+    elif explicit:
         facts.base_relation = card_relation
     elif facts.base_models:
         lower = facts.id.lower()
@@ -527,10 +531,14 @@ def _derive_base(facts: ModelFacts) -> None:
             facts.base_relation = "quantized"
         elif "lora" in lower or "adapter_config.json" in (facts.files or []):
             facts.base_relation = "adapter"
-        elif "merge" in lower or "mergekit" in tags:
+        elif "merge" in lower or MERGE_TAGS & set(tags):
             facts.base_relation = "merge"
         else:
             facts.base_relation = "finetune"
+    if facts.base_relation == "finetune" and not explicit and MERGE_TAGS & set(tags):
+        # The Hub tags a card's single `base_model` as a finetune unless the card says otherwise, so mergekit's
+        # output (tagged merge/mergekit, often listing several bases the tags cut to one) reads as a finetune.
+        facts.base_relation = "merge"
 
 
 def _derive_chat(facts: ModelFacts) -> None:

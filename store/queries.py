@@ -192,9 +192,16 @@ class SearchFilters:
             parse_finding(finding)
         if self.sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}")
-        for key in self.min_scores:
+        for key, value in self.min_scores.items():
             if key not in SCORE_COLUMNS:
                 raise ValueError(f"--min-score category must be one of {', '.join(SCORE_COLUMNS)}, not {key!r}")
+            if not 0 <= value <= 10:  # NaN fails this too
+                raise ValueError(f"--min-score {key} must be a score between 0 and 10, not {value:g}")
+        for name, count in (("min params", self.min_params), ("max params", self.max_params)):
+            if count is not None and count < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.min_params is not None and self.max_params is not None and self.min_params > self.max_params:
+            raise ValueError(f"min params ({self.min_params:,}) is above max params ({self.max_params:,})")
         if self.size is not None and parse_size_label(self.size) is None:
             raise ValueError(f"size must look like 7B, 1.5B, 8x7B or 350M, not {self.size!r}")
         if self.limit < 1:
@@ -612,12 +619,13 @@ class Resolution:
     """How a name the user typed maps to stored model ids.
 
     `ambiguous` is set when another candidate of a different author is about as used as the pick (at least
-    half its downloads): the answer should ask which one was meant.
+    half its downloads): the answer should ask which one was meant. When nothing is found (`model_id` None),
+    `candidates` are suggestions ("did you mean ...?"), never an answer.
     """
 
     query: str
     model_id: str | None
-    how: str  # exact | case | name | normalized | prefix | base (only named as a base) | fuzzy | unused | none
+    how: str  # exact | case | name | normalized | prefix | base (only named as a base) | unused | none
     candidates: list[str] = field(default_factory=list)
     ambiguous: bool = False
 
@@ -697,25 +705,96 @@ def _pick(text: str, ids: list[str], how: str, limit: int) -> Resolution:
     return Resolution(text, best, how, ranked[:limit], ambiguous=bool(rivals))
 
 
-def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False) -> Resolution:
-    """Resolve a full id, a bare, joined or shortened name ('phi2', 'llama-2-7b-chat') or a typo to a model.
+# A Hub repo id: org/name, letters, digits, '-', '_' and '.', not starting with '-' or '.', no '--' or '..'.
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+# How close (rapidfuzz ratio, 0-100) a stored id must be to a typed org/name to be offered as "did you mean".
+SUGGEST_RATIO = 80
 
-    Bare names prefer the most downloaded model of that name (the original over its re-uploads); a name
-    whose every match is unused (0 downloads) resolves with how="unused", which plain words must not accept.
-    Order: exact id, id in any case, exact repo name, name without separators, name prefix (at most
-    `PREFIX_SLACK` more characters), with `bases` a base model that is not stored itself but that stored models
-    name as theirs (for lineage searches), then fuzzy among names sharing the first character.
+
+def _is_hub_id(text: str) -> bool:
+    return bool(_HUB_ID.fullmatch(text)) and ".." not in text and "--" not in text and not text.endswith((".", "-"))
+
+
+def _same_numbers(a: str, b: str) -> bool:
+    """Two names carry the same numbers: 'gemma-2b' is not a typo of 'gemma-7b', it is another model."""
+    return re.findall(r"\d+", a) == re.findall(r"\d+", b)
+
+
+def _similar_names(name: str, limit: int) -> list[str]:
+    """Stored ids whose repo name is `name`, the same without separators, a short extension of it, or a typo of it."""
+    from rapidfuzz import fuzz, process
+
+    ids = list(_NAMES.ids_by_name.get(name, []))
+    key = _norm(name)
+    ids += _NAMES.ids_by_norm.get(key, []) if key else []
+    if len(key) >= 4:
+        from bisect import bisect_left
+
+        start = bisect_left(_NAMES.norms, key)
+        for norm in _NAMES.norms[start : start + 50]:
+            if not norm.startswith(key):
+                break
+            if len(norm) - len(key) <= PREFIX_SLACK:
+                ids.extend(_NAMES.ids_by_norm[norm])
+    matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
+                              limit=limit)  # fmt: skip
+    ids += [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]
+    return list(dict.fromkeys(ids))
+
+
+def _suggest(query: str, limit: int) -> list[str]:
+    """Stored ids close to a typed org/name that is not stored: suggestions to show, never an answer.
+
+    Kept: the same repo name (or the same without separators) under another org, and ids within
+    `SUGGEST_RATIO` of what was typed; the closest first, then the most used. Nothing for text that is not
+    a Hub id ('nobody/../x').
+    """
+    from rapidfuzz import fuzz
+
+    if not _is_hub_id(query):
+        return []
+    lowered = query.lower()
+    name = lowered.split("/")[-1]
+    same = {m for m in _NAMES.ids_by_name.get(name, []) + _NAMES.ids_by_norm.get(_norm(name), [])}
+    scored = [(fuzz.ratio(lowered, m.lower()), m) for m in _similar_names(name, limit * 4)]
+    kept = [(r, m) for r, m in scored if m in same or (r >= SUGGEST_RATIO and _same_numbers(name, m.split("/")[-1]))]
+    kept.sort(key=lambda rm: (-rm[0], -_NAMES.downloads.get(rm[1], 0)))
+    return [m for _, m in kept[:limit]]
+
+
+def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False) -> Resolution:
+    """Resolve a full id, or a bare, joined or shortened name ('phi2', 'llama-2-7b-chat'), to a stored model.
+
+    A full id (org/name) resolves only to itself, in any case: a typo or an org that does not match is
+    not found (how="none"), with close stored ids as `candidates` to suggest, never as the answer. A bare
+    name resolves to the most used model of that name (the original over its re-uploads; how says which
+    way it matched, so an answer can name the repo); a name whose every match is unused (0 downloads)
+    resolves with how="unused", which plain words must not accept. Bare-name order: exact repo name, name
+    without separators, name prefix (at most `PREFIX_SLACK` more characters), with `bases` a base model that
+    is not stored itself but that stored models name as theirs (for lineage searches). A misspelt bare name
+    is not found either; its near names are the `candidates`.
     """
     from rapidfuzz import fuzz, process
 
     query = text.strip().strip("'\"`.,?!")
     lowered = query.lower()
-    with engine.connect() as conn:
-        if "/" in query:
+    if "/" in query:
+        with engine.connect() as conn:
             stored = _by_id(conn, query)
             if stored:
                 return Resolution(text, stored, "exact" if stored == query else "case")
-    name = lowered.split("/")[-1]
+            named = [] if not bases else conn.execute(
+                select(M.c.base_model).where(func.lower(M.c.base_model) == lowered)
+                .group_by(M.c.base_model).order_by(func.count().desc()).limit(1)
+            ).scalars().all()  # fmt: skip
+        if bases and not named and _is_hub_id(query):
+            name = lowered.split("/")[-1]
+            named = [b for b in _card_declared_bases(engine, name, limit) if b.lower() == lowered][:1]
+        if named:
+            return Resolution(text, named[0], "base", list(named))
+        _NAMES.refresh(engine)
+        return Resolution(text, None, "none", _suggest(query, limit))
+    name = lowered
     if not name:
         return Resolution(text, None, "none")
     _NAMES.refresh(engine)
@@ -748,10 +827,5 @@ def resolve_model(engine: Engine, text: str, limit: int = 5, bases: bool = False
         return Resolution(text, named[0], "base", list(named))
     matches = process.extract(name, _NAMES.by_initial.get(name[:1], []), scorer=fuzz.ratio, score_cutoff=85,
                               limit=limit)  # fmt: skip
-    found = [m for match, _, _ in matches for m in _NAMES.ids_by_name[match]]
-    if "/" in query:  # prefer candidates whose org matches what was typed
-        org = lowered.split("/")[0]
-        found.sort(key=lambda m: m.split("/")[0].lower() != org)
-    if not found:
-        return Resolution(text, None, "none")
-    return Resolution(text, found[0], "fuzzy", found[:limit])
+    found = [m for match, _, _ in matches if _same_numbers(name, match) for m in _NAMES.ids_by_name[match]]
+    return Resolution(text, None, "none", found[:limit])  # a typo: suggestions only

@@ -182,8 +182,9 @@ def test_another_app_process_continues_the_same_thread(agent):
 
 def test_partial_and_misspelt_names(agent):
     ask, _ = agent
-    assert ask("how safe is gemma-7bb?", thread="p")["models"] == ["google/gemma-7b"]
-    result = ask("tell me about phi2", thread="p2")
+    typo = ask("how safe is gemma-7bb?", thread="p")  # a misspelt name is never answered with another repo
+    assert typo["models"] == [] and "did you mean google/gemma-7b?" in typo["answer"], typo["answer"]
+    result = ask("tell me about phi2", thread="p2")  # the same name without its separator: that repo, named
     assert result["models"] == ["microsoft/phi-2"] and "overall" in result["answer"]
     assert_grounded(result)
 

@@ -119,3 +119,87 @@ def test_console_script_prints_one_json_document(ingested, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["results"]) == 2
+
+
+def _raw_ids(snapshot_dirs) -> set[str]:
+    """Every model id in the raw snapshot records, lowercased."""
+    found = set()
+    for folder in snapshot_dirs:
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            found.add(json.loads(line)["id"].lower())
+    return found
+
+
+def test_unknown_ids_are_never_replaced_by_another_repo(cli, snapshot_dirs):
+    raw = _raw_ids(snapshot_dirs)
+    assert "microsoft/phi-2" in raw and not {"nobody/phi-2", "microsft/phi-2"} & raw
+    for typed in ("nobody/phi-2", "microsft/phi-2"):  # the last segment, or a close id, is stored
+        code, out = cli("score", typed, "--no-fetch", "--json")
+        assert code == 4 and set(json.loads(out)) == {"error", "model_id"}
+        assert "did you mean microsoft/phi-2" in json.loads(out)["error"], "a suggestion, not the answer"
+        assert cli("check", typed, "--min-score", "1", "--no-fetch")[0] == 4
+        code, out = cli("trends", "history", "--model", typed, "--json")
+        assert code == 4 and "not in the database" in json.loads(out)["error"]
+        code, out = cli("compare", typed, "google/gemma-7b", "--json")
+        assert code == 4 and typed in json.loads(out)["error"]
+    code, out = cli("trends", "history", "--model", "nobody/../phi-2", "--json")
+    assert code == 4 and "did you mean" not in json.loads(out)["error"], "not a repo id: nothing suggested"
+
+
+def test_history_names_the_model_it_shows(cli):
+    code, out = cli("trends", "history", "--model", "phi-2", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["model"] == "microsoft/phi-2" and data["resolution"]["query"] == "phi-2"
+    code, out = cli("trends", "history", "--model", "phi-2")
+    assert out.splitlines()[0] == "history of microsoft/phi-2 (resolved 'phi-2'):"
+
+
+def test_compare_json_shape_and_exit_codes(cli):
+    code, out = cli("compare", "phi-2", "google/gemma-7b", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["models"] == ["microsoft/phi-2", "google/gemma-7b"]
+    assert set(data["scores"]) == CATEGORY_NAMES | {"overall"} and set(data["verdicts"]) == set(data["scores"])
+    assert data["notes"] == ["(resolved 'phi-2' to microsoft/phi-2)"], "a bare name says which repo it became"
+    for name, card in (("microsoft/phi-2", cli("score", "microsoft/phi-2", "--json")[1]),
+                       ("google/gemma-7b", cli("score", "google/gemma-7b", "--json")[1])):  # fmt: skip
+        assert data["scores"]["overall"][name] == json.loads(card)["overall"]
+    code, out = cli("compare", "microsoft/phi-2", "google/gemma-7b")
+    assert code == 0 and "microsoft/phi-2" in out.splitlines()[0] and "google/gemma-7b" in out.splitlines()[0]
+    code, out = cli("compare", "microsoft/phi-2", "--json")
+    assert code == 2 and "two to four" in json.loads(out)["error"]
+
+
+def test_param_counts_in_human_sizes(cli):
+    code, out = cli("search", "--min-params", "1000000000", "--max-params", "3000000000", "--json", "--limit", "50")
+    plain = json.loads(out)
+    for low, high in (("1B", "3B"), ("1e9", "3e9"), ("1000M", "3,000,000,000"), ("1.0b", "3000m")):
+        code, out = cli("search", "--min-params", low, "--max-params", high, "--json", "--limit", "50")
+        assert code == 0 and json.loads(out) == plain, (low, high)
+    code, out = cli("search", "--max-params", "1.5B", "--json", "--limit", "50")
+    assert code == 0 and all(r["params"] <= 1.5e9 for r in json.loads(out)["results"])
+    for bad in ("9x", "-5", "nan", "B"):
+        with pytest.raises(SystemExit) as exit_:
+            cli("search", "--max-params", bad)
+        assert exit_.value.code == 2, bad
+    code, out = cli("search", "--min-params", "9B", "--max-params", "1B", "--json")
+    assert code == 2 and "above" in json.loads(out)["error"]
+
+
+def test_min_score_forms_and_ranges(cli):
+    code, out = cli("check", "microsoft/phi-2", "--min-score", "0", "--category", "security", "--json")
+    security = json.loads(out)["score"]
+    for argv in (("--min-score", f"security={security}"), ("--min-score", str(security), "--category", "security"),
+                 ("--min-score", f"security={security}", "--category", "security")):  # fmt: skip
+        code, out = cli("check", "microsoft/phi-2", *argv, "--json")
+        assert code == 0 and json.loads(out) | {"min_score": None} == {
+            "model_id": "microsoft/phi-2", "category": "security", "score": security, "min_score": None,
+            "passed": True}, argv  # fmt: skip
+    for bar in ("security=11", "security=-1", "11", "-0.5"):
+        code, out = cli("check", "microsoft/phi-2", "--min-score", bar, "--json")
+        assert code == 2 and "between 0 and 10" in json.loads(out)["error"] and json.loads(out)["passed"] is False
+    code, out = cli("check", "microsoft/phi-2", "--min-score", "quality=5", "--category", "security", "--json")
+    assert code == 2 and "one category" in json.loads(out)["error"]
+    for bar in ("security=11", "security=-1", "overall=10.5"):
+        code, out = cli("search", "--min-score", bar, "--json")
+        assert code == 2 and "between 0 and 10" in json.loads(out)["error"], bar

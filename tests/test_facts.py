@@ -139,6 +139,18 @@ def test_base_model_relations():
     assert make_facts().base_models is None
 
 
+def test_merge_tags_make_a_default_finetune_link_a_merge():
+    link = ["base_model:google/gemma-7b", "base_model:finetune:google/gemma-7b"]
+    assert make_facts(tags=["merge", "mergekit", *link]).base_relation == "merge"
+    assert make_facts(tags=link).base_relation == "finetune"
+    said = make_facts(tags=["mergekit", *link], cardData={"base_model": "google/gemma-7b",
+                                                          "base_model_relation": "finetune"})  # fmt: skip
+    assert said.base_relation == "finetune", "the card's own relation wins"
+    gguf = make_facts(tags=["merge", "base_model:quantized:a/merged-7b"])
+    assert gguf.base_relation == "quantized", "a quantized copy of a merge is a quantized copy"
+    assert make_facts(tags=["base_model:merge:a/b", "base_model:finetune:c/d"]).base_relation == "merge"
+
+
 def test_chat_rules_are_named():
     assert make_facts(tags=["conversational"]).chat_rule == "tag 'conversational'"
     template = make_facts(config={"tokenizer_config": {"chat_template": "{{ messages }}"}})

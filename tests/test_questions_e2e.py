@@ -61,6 +61,12 @@ def descendants(raw: dict, base: str) -> set[str]:
     return found
 
 
+def merged(record: dict) -> bool:
+    """A merge by its tags: a `base_model:merge:` link, or mergekit's merge/mergekit tags."""
+    tags = record.get("tags") or []
+    return "merge" in tags or "mergekit" in tags or any(t.startswith("base_model:merge:") for t in tags)
+
+
 def has_weights(record: dict) -> bool | None:
     siblings = record.get("siblings")
     if siblings is None:
@@ -122,8 +128,8 @@ def test_lineage_questions_name_only_descendants(agent, raw, question, base, mos
     assert result["recommended"], result["answer"]
     assert set(result["recommended"]) <= expected, result["recommended"]
     assert "Not applied" not in result["answer"]
-    if most_downloaded:  # a quantization (GGML, GPTQ ...) is not a fine-tune, whatever its tags say
-        tuned = [m for m in expected if usable(raw[m]) and not QUANTIZED.search(m)]
+    if most_downloaded:  # a quantization (GGML, GPTQ ...) or a merge is not a fine-tune, whatever its link says
+        tuned = [m for m in expected if usable(raw[m]) and not QUANTIZED.search(m) and not merged(raw[m])]
         top = max(tuned, key=lambda m: raw[m].get("downloads") or 0)
         assert result["recommended"][0] == top
 
@@ -436,6 +442,33 @@ def test_a_plain_word_never_resolves_to_an_unused_repo(agent, raw):
     assert junk and all((raw[m].get("downloads") or 0) == 0 for m in junk)
     result = ask("tell me about llama")
     assert not set(result["models"]) & set(junk)
+
+
+TYPOS = [
+    ("score Falconsai/nsfw_image_detecton", "Falconsai/nsfw_image_detecton", "Falconsai/nsfw_image_detection"),
+    ("compare nobody/phi-2 and google/gemma-7b", "nobody/phi-2", "microsoft/phi-2"),
+    ("explain microsft/phi-2 security", "microsft/phi-2", "microsoft/phi-2"),
+    ("is gemma-7bb safe?", "gemma-7bb", "google/gemma-7b"),
+    ("score llama-2-7b-chatt", "llama-2-7b-chatt", "meta-llama/Llama-2-7b-chat-hf"),
+]
+
+
+@pytest.mark.parametrize(("question", "typed", "meant"), TYPOS, ids=[q for q, _, _ in TYPOS])
+def test_an_unknown_or_misspelt_id_is_never_answered_with_another_repo(agent, raw, question, typed, meant):
+    ask, _ = agent
+    stored = {m.lower() for m in raw}
+    assert typed.lower() not in stored and meant in raw, "the raw data holds the meant repo, not the typed one"
+    result = ask(question)
+    assert result["models"] == [], "no repo is answered about in place of the one typed"
+    assert not [c for c in result["tool_calls"] if meant in json.dumps(c["args"])], result["tool_calls"]
+    assert typed in result["answer"] and f"did you mean {meant}" in result["answer"], result["answer"]
+
+
+def test_a_name_with_nothing_close_is_said_not_found(agent, raw):
+    ask, _ = agent
+    assert not [m for m in raw if m.split("/")[1].lower() == "gemma-2b"]
+    result = ask("compare phi-2 and gemma-2b")
+    assert result["models"] == [] and "could not find 'gemma-2b'" in result["answer"], result["answer"]
 
 
 def test_ask_json_lists_the_not_applied_parts(agent):

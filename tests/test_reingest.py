@@ -185,7 +185,7 @@ def test_a_partial_record_of_a_seen_revision_is_scored_on_that_revisions_files(i
     O = Observation.__table__  # noqa: E741
     with engine.connect() as conn:
         for (model_id, observed), files in expected.items():
-            obs = conn.execute(select(O.c.id).where(O.c.model_id == model_id,
-                                                    O.c.observed_at.like(f"{observed[:10]}%"))).scalar_one()  # fmt: skip
+            day = O.c.observed_at.like(f"{observed[:10]}%")
+            obs = conn.execute(select(O.c.id).where(O.c.model_id == model_id, day)).scalar_one()
             facts = facts_of(conn, obs)
             assert sorted(f["name"] if isinstance(f, dict) else f for f in facts["files"] or []) == files, model_id

@@ -53,6 +53,20 @@ def test_get_score_and_its_failures(tools):
     assert "not scored yet" in unscored.artifact["error"]
 
 
+def test_unknown_ids_are_not_found_with_suggestions_never_replaced(tools):
+    typo = call(tools, "get_score", model_id="acme/safe-7b-chatt")
+    assert "did you mean acme/safe-7b-chat" in typo.content and typo.artifact["resolution"]["model_id"] is None
+    other_org = call(tools, "explain_score", model_id="nobody/safe-7b-chat")
+    assert "not in the database" in other_org.artifact["error"] and "model_id" not in other_org.artifact
+    compared = call(tools, "compare_models", model_ids=["nobody/safe-7b-chat", small.PICKLE])
+    assert "nobody/safe-7b-chat" in compared.artifact["error"] and "models" not in compared.artifact
+    only = call(tools, "search_models", model_ids=["acme/safe-7b-chatt"])
+    assert "did you mean acme/safe-7b-chat" in only.artifact["error"] and "results" not in only.artifact
+    lineage = call(tools, "search_models", base="nobody/safe-7b-chat")
+    shown = fenced(lineage.content)
+    assert shown["total_matched"] == 0 and "nobody/safe-7b-chat" in shown["base_not_found"]
+
+
 def test_explain_score_marks_card_evidence_untrusted(tools):
     message = call(tools, "explain_score", model_id=small.PICKLE, category="security")
     assert message.artifact["model_id"] == small.PICKLE and message.artifact["costly"]

@@ -24,8 +24,27 @@ def test_resolve_says_how_it_matched(svc):
     assert (bare.model_id, bare.how) == (small.SAFE, "name")
     assert bare.note() == f"(resolved 'safe-7b-chat' to {small.SAFE}) "
     typo = models.resolve(svc, "safe-7b-chatt")
-    assert (typo.model_id, typo.how) == (small.SAFE, "fuzzy")
+    assert (typo.model_id, typo.how) == (None, "none"), "a typo is never answered with another repo"
+    assert typo.suggestions[0] == small.SAFE and "did you mean acme/safe-7b-chat" in typo.did_you_mean()
     assert models.resolve(svc, "nothing-like-it").how == "none"
+
+
+def test_full_ids_resolve_only_to_themselves(svc):
+    """An org/name that is not stored is not found, whatever its last segment matches; close ids are suggestions."""
+    for typed in ("nobody/safe-7b-chat", "nobody/../safe-7b-chat", "acme/safe-7b-chatt", "acme/../safe-7b-chat",
+                  "acme/safe-7b-chat/extra"):  # fmt: skip
+        found = models.resolve(svc, typed)
+        assert (found.model_id, found.how) == (None, "none"), typed
+    assert models.resolve(svc, "acme/safe-7b-chatt").suggestions[0] == small.SAFE
+    assert set(models.resolve(svc, "nobody/safe-7b-chat").suggestions) == {small.SAFE, small.MIRROR}
+    assert models.resolve(svc, "nobody/../safe-7b-chat").suggestions == [], "not a repo id: nothing is close"
+    with pytest.raises(UnknownModel, match="did you mean acme/safe-7b-chat") as err:
+        models.score_card(svc, "acme/safe-7b-chatt")
+    assert err.value.resolution.model_id is None
+    with pytest.raises(UnknownModel, match="not in the database"):
+        models.explain(svc, "nobody/safe-7b-chat")
+    with pytest.raises(UnknownModel, match="nobody/safe-7b-chat"):
+        models.compare(svc, ["nobody/safe-7b-chat", small.PICKLE])
 
 
 def test_resolve_lists_candidates_when_ambiguous(svc):
@@ -38,7 +57,7 @@ def test_resolve_lists_candidates_when_ambiguous(svc):
 def test_strict_resolve_never_guesses(svc):
     assert models.resolve(svc, "safe-7b-chat", strict=True).model_id is None
     assert models.resolve(svc, small.SAFE.upper(), strict=True).model_id == small.SAFE
-    with pytest.raises(UnknownModel):
+    with pytest.raises(UnknownModel, match=f"did you mean {small.SAFE}"):  # the bare name's match, as a suggestion
         models.score_card(svc, "safe-7b-chat", strict=True)
 
 
@@ -174,9 +193,14 @@ def test_recommend_on_an_empty_database_says_how_to_fill_it(tmp_path):
 def test_history_view_resolves_the_name_and_reads_both_snapshots(svc):
     found = trends.trend_view(svc, "history", TrendParams(model="safe-7b-chat"))
     assert found.params["model"] == small.SAFE
+    as_json = found.to_dict()
+    assert as_json["model"] == small.SAFE and as_json["resolution"]["query"] == "safe-7b-chat"
     assert [r["downloads"] for r in found.rows] == list(small.SAFE_DOWNLOADS)
     with pytest.raises(UnknownModel):
         trends.trend_view(svc, "history", TrendParams(model="nobody/nothing"))
+    for typed in ("nobody/safe-7b-chat", "nobody/../safe-7b-chat"):  # never another repo's history
+        with pytest.raises(UnknownModel, match="not in the database"):
+            trends.trend_view(svc, "history", TrendParams(model=typed))
     with pytest.raises(BadRequest):
         trends.trend_view(svc, "types", TrendParams(start="not-a-date"))
 

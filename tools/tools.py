@@ -194,9 +194,17 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         """
         from whichmodel.store.queries import SearchFilters
 
-        # A base that is not stored itself may still have stored descendants: keep what was typed then.
-        base_id = (models.resolve(services, base, bases=True).model_id or base) if base else None
+        # A base that is not stored itself may still have stored descendants: keep what was typed then (it
+        # matches nothing, and the text says so), never a close id in its place.
+        base_found = models.resolve(services, base, bases=True) if base else None
+        base_id = (base_found.model_id or base) if base_found else None
         wanted = list(dict.fromkeys([*([finding] if finding else []), *(findings or [])]))
+        only = []
+        for typed in model_ids or []:  # ids to filter on: each must be a stored model, none replaced
+            found = models.resolve(services, typed)
+            if found.model_id is None:
+                raise models.not_found(typed, found)
+            only.append(found.model_id)
         filters = SearchFilters(
             task=task, size=size, license_class=license_class, license=license, chat=chat,
             exclude_gated=exclude_gated, min_scores=dict(min_scores or {}), sort=sort, limit=max(1, min(limit, 20)),
@@ -205,7 +213,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             tasks=list(tasks or []), topics=list(topics or []), base=base_id, relation=relation,
             language=language.lower() if language else None, findings=wanted,
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
-            model_ids=[m for m in (models.resolve(services, i).model_id for i in model_ids or []) if m],
+            model_ids=only,
             author=(models.stored_author(services, author) or author) if author else None,
             created_after=created_after,
             created_before=created_before,
@@ -220,6 +228,11 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
                 # README/config-only repos are not models: say how many the filters matched but search left out.
                 "left_out_no_weights": found.left_out_no_weights,
                 "results": [{k: r.get(k) for k in columns} for r in found.rows], "near_misses": near}  # fmt: skip
+        if base_found is not None and base_found.model_id is None:
+            text["base_not_found"] = (f"'{base}' is neither a stored model nor a base stored models name"
+                                      f"{base_found.did_you_mean()}")  # fmt: skip
+        elif base_found is not None and base_found.how not in ("exact", "case"):
+            text["base_resolved"] = base_found.note().strip()
         return _dump(text), found.to_dict()
 
     @_expected_failures
@@ -366,7 +379,13 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         try:
             card = data.fetch_and_score(services, model_id)
         except HubFailed as err:
-            raise HubFailed(f"{err}. Only models already in the database can be answered about right now.") from err
+            hint = models.resolve(services, model_id).did_you_mean().removeprefix("; ")
+            hint = f" Not in the database either; {hint}" if hint else ""
+            raise HubFailed(f"{str(err).rstrip('.')}. Only models already in the database can be answered about "
+                            f"right now.{hint}") from err  # fmt: skip
+        except UnknownModel as err:  # not a repo id at all ('nobody/../x'): say so, with what is close
+            hint = models.resolve(services, model_id).did_you_mean()
+            raise UnknownModel(f"{err}{hint}", err.query) from err
         summary = {"model_id": card.model_id, "overall": card.card.overall,
                    "categories": {n: c.score for n, c in card.card.categories.items()}}  # fmt: skip
         return _dump(summary), card.to_dict()

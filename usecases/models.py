@@ -19,7 +19,12 @@ EXACT = ("exact", "case")
 # ---------------------------------------------------------------------------------------------------- resolve
 @dataclass(frozen=True)
 class Resolved:
-    """How a typed name maps to a stored model: `how` is exact, case, name, fuzzy or none."""
+    """How a typed name maps to a stored model: `how` is exact, case, name, normalized, prefix, base, unused or none.
+
+    A full id (org/name) matches only itself, in any case; a bare name may match the most used repo of that
+    name, and `note()` then says which repo. When nothing matches, `candidates` are suggestions to show
+    ("did you mean ...?"), never an answer.
+    """
 
     query: str
     model_id: str | None
@@ -34,8 +39,18 @@ class Resolved:
 
     @property
     def ambiguous(self) -> bool:
-        """The name was a guess among several stored models (a bare name shared by re-uploads, or a typo)."""
-        return self.how not in EXACT and len(self.candidates) > 1
+        """The name was a guess among several stored models (a bare name shared by re-uploads)."""
+        return self.found and self.how not in EXACT and len(self.candidates) > 1
+
+    @property
+    def suggestions(self) -> list[str]:
+        """Stored ids close to a name that matched nothing (empty when something matched)."""
+        return [] if self.found else list(self.candidates)
+
+    def did_you_mean(self) -> str:
+        """'; did you mean a or b?' for a name that matched nothing but is close to stored ids, else ''."""
+        shown = self.suggestions[:3]
+        return f"; did you mean {' or '.join(shown)}?" if shown else ""
 
     def note(self) -> str:
         """'(resolved X to Y) ' when the match was not the id as typed, else ''."""
@@ -47,7 +62,7 @@ class Resolved:
         return f"(resolved '{self.query}' to {self.model_id}) "
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolution as JSON."""
+        """The resolution as JSON (`candidates` are suggestions when `model_id` is null)."""
         return {"query": self.query, "model_id": self.model_id, "how": self.how, "candidates": list(self.candidates)}
 
 
@@ -71,25 +86,36 @@ def resolve(services: Services, text: str, strict: bool = False, bases: bool = F
 
     Args:
         services: the database.
-        text: a full id, a bare name ("phi-2") or a misspelt one ("gemma-7bb").
-        strict: accept only the id itself, in any case (a CI gate must never check a guessed model).
+        text: a full id ("google/gemma-7b", any case) or a bare name ("gemma-7b", "phi2"). A full id that
+            is not stored, or a misspelt name ("gemma-7bb"), is not found: close ids come as suggestions.
+        strict: accept only the id itself, in any case (a CI gate must never check a guessed model); a
+            bare name's match is then only a suggestion.
         bases: also accept a base model that is not stored but that stored models name (lineage searches).
     """
     from whichmodel.store.queries import resolve_model, resolve_model_id
 
     if strict:
         found = resolve_model_id(services.engine, text.strip())
-        how = "none" if found is None else ("exact" if found == text.strip() else "case")
-        return Resolved(text, found, how, [found] if found else [])
+        if found is not None:
+            return Resolved(text, found, "exact" if found == text.strip() else "case", [found])
+        loose = resolve_model(services.engine, text)
+        return Resolved(text, None, "none", list(dict.fromkeys(([loose.model_id] if loose.model_id else []) +
+                                                                list(loose.candidates))))  # fmt: skip
     found = resolve_model(services.engine, text, bases=bases)
     return Resolved(text, found.model_id, found.how, list(found.candidates), contested=found.ambiguous)
 
 
+def not_found(text: str, found: Resolved | None, message: str | None = None) -> UnknownModel:
+    """The error for a name that matched nothing, with its suggestions in the message."""
+    hint = found.did_you_mean() if found is not None else ""
+    return UnknownModel((message or f"'{text}' is not in the database") + hint, text, found)
+
+
 def require(services: Services, text: str, strict: bool = False) -> Resolved:
-    """`resolve`, raising `UnknownModel` when nothing matches."""
+    """`resolve`, raising `UnknownModel` (with suggestions) when nothing matches."""
     found = resolve(services, text, strict=strict)
     if found.model_id is None:
-        raise UnknownModel(f"'{text}' is not in the database", text, found)
+        raise not_found(text, found)
     return found
 
 
@@ -137,14 +163,14 @@ def score_card(services: Services, text: str, fetch: bool = False, strict: bool 
     found = resolve(services, text, strict=strict)
     if found.model_id is None:
         if not fetch:
-            raise UnknownModel(f"'{text}' is not in the database", text, found)
+            raise not_found(text, found)
         from whichmodel.usecases.data import fetch_and_score
 
         try:
             return fetch_and_score(services, text.strip())
         except HubFailed as err:
-            raise UnknownModel(f"'{text}' is not in the database, and fetching it from the Hub failed: {err}",
-                               text, found) from err  # fmt: skip
+            raise not_found(text, found, f"'{text}' is not in the database, and fetching it from the Hub failed: "
+                                         f"{str(err).rstrip('.')}") from err  # fmt: skip
     return load_card(services, found.model_id, found)
 
 
@@ -344,17 +370,20 @@ def compare(services: Services, names: list[str], top: int = 8) -> Comparison:
     if not 2 <= len(names) <= 4:
         raise BadRequest("Compare takes two to four models.")
     resolved: list[str] = []
-    notes, missing = [], []
+    notes, missing, hints = [], [], []
     for name in names:
         found = resolve(services, name)
         if found.model_id is None:
             missing.append(name)
+            if found.suggestions:
+                hints.append(f"for '{name}' did you mean {' or '.join(found.suggestions[:3])}?")
         elif found.model_id not in resolved:
             resolved.append(found.model_id)
             if found.note():
                 notes.append(found.note().strip())
     if missing:
-        raise UnknownModel(f"Not in the database: {', '.join(missing)}", missing[0])
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        raise UnknownModel(f"Not in the database: {', '.join(missing)}{hint}", missing[0])
     if len(resolved) < 2:
         raise BadRequest("Those names resolve to the same model; name two different ones.")
     cards, unscored = {}, []

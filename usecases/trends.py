@@ -32,13 +32,15 @@ class TrendView:
 def trend_view(services: Services, view: str, params: TrendParams) -> TrendView:
     """Run a view (`BadRequest` for bad parameters, `UnknownModel` for a model with no snapshots)."""
     from whichmodel.trends.views import run_view
-    from whichmodel.usecases.models import resolve
+    from whichmodel.usecases.models import not_found, resolve
 
+    resolution = None
     if view in MODEL_VIEWS and params.model:
-        found = resolve(services, params.model)
-        if found.model_id is None:
-            raise UnknownModel(f"'{params.model}' is not in the database", params.model, found)
-        params.model = found.model_id
+        # A full id only as typed (any case); a bare name may resolve, and the view then says to which repo.
+        resolution = resolve(services, params.model)
+        if resolution.model_id is None:
+            raise not_found(params.model, resolution)
+        params.model = resolution.model_id
     try:
         result = run_view(services.engine, view, params)
     except LookupError as err:
@@ -46,4 +48,7 @@ def trend_view(services: Services, view: str, params: TrendParams) -> TrendView:
     except ValueError as err:
         raise BadRequest(str(err)) from err
     extra = {k: v for k, v in result.items() if k not in ("view", "params", "rows")}
+    if resolution is not None:  # the model the rows are about, and how the typed name led to it
+        extra["model"] = resolution.model_id
+        extra["resolution"] = resolution.to_dict()
     return TrendView(result["view"], result["params"], result["rows"], extra)
