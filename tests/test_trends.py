@@ -430,6 +430,19 @@ def _raw_sequences(snapshot_dirs):
     return seqs
 
 
+def _revision_filled(seq: list) -> list:
+    """A model's records by date, a listing without files given the files of the same revision (sha) held in
+    full earlier, as the store does; one of a revision never seen in full stays without."""
+    full_by_sha, out = {}, []
+    for day, record in sorted(seq, key=lambda x: x[0]):
+        if isinstance(record.get("siblings"), list):
+            full_by_sha[record.get("sha")] = record
+        elif record.get("sha") in full_by_sha:
+            record = {**record, "siblings": full_by_sha[record["sha"]]["siblings"]}
+        out.append((day, record))
+    return out
+
+
 def test_unsafe_files_alert_skips_a_partial_record_between_two_full_ones(ingested, snapshot_dirs):
     """A record without a file list between two full ones must not hide weights turning from safe to pickle."""
     pickle_ext = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -439,11 +452,12 @@ def test_unsafe_files_alert_skips_a_partial_record_between_two_full_ones(ingeste
 
     expected = {}
     for model, seq in _raw_sequences(snapshot_dirs).items():
-        full = [(day, r) for day, r in sorted(seq, key=lambda x: x[0]) if isinstance(r.get("siblings"), list)]
-        days = [day for day, _ in sorted(seq, key=lambda x: x[0])]
+        seq = _revision_filled(seq)
+        full = [(day, r) for day, r in seq if isinstance(r.get("siblings"), list)]
         for (d1, r1), (d2, r2) in zip(full, full[1:], strict=False):
-            has_gap = days.index(d2) - days.index(d1) > 1
-            if has_gap and pickles(r1) == 0 and pickles(r2) > 0 and r1["siblings"]:
+            # Between two records with files (a partial one of a seen revision has that revision's files), a
+            # partial record without them (a gap) is skipped: the alert compares the two that have files.
+            if pickles(r1) == 0 and pickles(r2) > 0 and r1["siblings"]:
                 expected[model] = (f"{d1}T00:00:00Z", f"{d2}T00:00:00Z")
     assert expected, "the shared snapshots hold at least one such case"
     engine, _, _ = ingested
@@ -520,16 +534,17 @@ def test_cli_leaderboard_ingest_of_every_shared_file_exits_0(tmp_path, shared_da
 def test_history_marks_partial_records_and_movers_compare_like_with_like(ingested, snapshot_dirs):
     """Raw records without a file list are partial: history names them (no security or overall score there),
     and no security or overall mover starts or ends on one, nor compares observations of unequal coverage."""
-    partial_days = defaultdict(set)
+    partial_days, full_days = defaultdict(set), defaultdict(set)
     for model, seq in _raw_sequences(snapshot_dirs).items():
-        for day, record in seq:
-            if "siblings" not in record:
-                partial_days[model].add(f"{day}T00:00:00Z")
-    assert "Haryni/model" in partial_days
+        for day, record in _revision_filled(seq):  # a listing of a revision seen in full is scored in full
+            (full_days if "siblings" in record else partial_days)[model].add(f"{day}T00:00:00Z")
+    mixed = sorted(m for m in partial_days if full_days[m])
+    assert mixed, "the shared snapshots hold a model with partial and full records"
+    model = mixed[0]
     engine, _, _ = ingested
-    rows = run_view(engine, "history", TrendParams(model="Haryni/model"))
+    rows = run_view(engine, "history", TrendParams(model=model))
     for row in rows["rows"]:
-        partial = row["observed_at"] in partial_days["Haryni/model"]
+        partial = row["observed_at"] in partial_days[model]
         assert row["record"] == ("partial" if partial else "full")
         assert (row["security"] is None and row["overall"] is None) == partial
     assert any("coverage differs" in n for n in rows["notes"])
