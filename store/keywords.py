@@ -444,16 +444,21 @@ class PostgresKeywordIndex:
     def hits(self, query: str, filters: Filters, n: int) -> list[Hit]:
         """ts_rank over the GIN-indexed documents that match; snippets only for the n returned.
 
-        Rows match on any of the query's words (the index answers that without reading rows; the phrase
-        only adds to the rank), and the ranking pass carries ids only: the text is read back for the n
-        best. At 100k chunks, where a four-word query matches 45% of them, that took 98 ms to 83 (median).
+        Rows match on any of the query's words (the index answers that without reading rows), and the
+        ranking pass carries ids only: the text is read back for the n best. At 100k chunks, where a
+        four-word query matches 45% of them, that took 98 ms to 83 (median).
+
+        The rank is computed with the words alone: for a query whose top operator is OR (the phrase OR each
+        word), `ts_rank` scores each distinct word once and ignores the operators, so the phrase gives the
+        same value at a quarter more cost per ranked row (45k rows: 99 -> 75 ms). The snippets still
+        mark the phrase.
         """
         tsquery = _tsquery(query)
         if not tsquery:
             return []
         conds, args = self._filter_sql(filters)
         where = " AND ".join(["document @@ to_tsquery('simple', :any_word)", *conds])
-        rank = f"ts_rank('{TS_WEIGHTS}'::float4[], document, to_tsquery('simple', :tsquery), 1)"
+        rank = f"ts_rank('{TS_WEIGHTS}'::float4[], document, to_tsquery('simple', :any_word), 1)"
         sql = (
             f"WITH best AS (SELECT id, {rank} AS rank FROM card_chunks WHERE {where} ORDER BY rank DESC, id "
             "LIMIT :n) SELECT c.id, c.model_id, c.section, "
