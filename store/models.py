@@ -263,8 +263,11 @@ class LeaderboardRow(SQLModel, table=True):
         Index("ix_lb_best_day", "board", "best", "day"),
         Index("ix_lb_best_all_day", "board", "best_all", "day"),
         Index("ix_lb_repo", "board", "repo_id", "average"),
-        # base-models: family and size ranges are index seeks, and the index alone answers them.
-        Index("ix_lb_family_params_cover", "board", "best", "arch_family", "params_b", "day", "average", "repo_id"),
+        # base-models: family and size ranges are index seeks, and the index alone answers them. PostgreSQL also
+        # carries the type (a types filter read every row from the heap otherwise; revision 0009); SQLite has
+        # no INCLUDE and meets its figure without it.
+        Index("ix_lb_family_params_cover", "board", "best", "arch_family", "params_b", "day", "average", "repo_id",
+              postgresql_include=["type"]),
     )
 
     key: str = Field(primary_key=True)  # hash of source file and raw row: re-ingesting a file adds nothing

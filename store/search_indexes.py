@@ -57,3 +57,25 @@ def upgrade(conn: Connection) -> None:
     """Create the indexes the connection's engine needs."""
     for statement in statements(conn.dialect.name):
         conn.exec_driver_sql(statement)
+
+
+def rebuild_base_models_cover(conn: Connection) -> None:
+    """PostgreSQL: rebuild `ix_lb_family_params_cover` as the models declare it, with `INCLUDE (type)`.
+
+    Revision 0009, for databases made before it; a new database gets the declared index from `create_all`.
+    Idempotent: an index that already includes the type is left alone.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy.schema import CreateIndex
+    from whichmodel.store.models import LeaderboardRow
+
+    definition = conn.exec_driver_sql(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname = 'ix_lb_family_params_cover'"
+    ).scalar()
+    if definition is not None and "INCLUDE (type)" in definition:
+        return
+    index = next(i for i in LeaderboardRow.__table__.indexes if i.name == "ix_lb_family_params_cover")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lb_family_params_cover")
+    conn.execute(CreateIndex(index))

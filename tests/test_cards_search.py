@@ -168,6 +168,30 @@ def test_a_keyword_index_from_before_the_facets_column_is_rebuilt_on_open(indexe
     assert images and index.keywords.passing_among([r[3] for r in rows], CardFilters(task="text-to-image")) == images
 
 
+def test_a_postgresql_keyword_table_keeps_its_documents_in_the_rows(indexed, db_kind):
+    """Ranking reads every matching document: it is stored in the row (MAIN) and the text leaves it instead; a
+    table written before that setting is converted when opened, with the same hits."""
+    from whichmodel.store.keywords import PostgresKeywordIndex
+    from whichmodel.store.vectors import CardFilters, CardIndex
+
+    if db_kind != "postgresql":
+        pytest.skip("the keyword table exists only in a PostgreSQL store")
+    home, _ = indexed
+    index = CardIndex(Settings.from_env(home=home))
+    engine = index.keywords.engine
+    storage = ("SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'card_chunks'::regclass "
+               "AND attname IN ('document', 'text')")  # fmt: skip
+    with engine.begin() as conn:
+        assert dict(conn.exec_driver_sql(storage).all()) == {"document": "m", "text": "x"}
+        conn.exec_driver_sql("ALTER TABLE card_chunks ALTER COLUMN document SET STORAGE EXTENDED")  # as before
+    before = index.keywords.hits("fine tuned model for sql", CardFilters(), 10)
+    assert before
+    reopened = PostgresKeywordIndex(engine)
+    with engine.connect() as conn:
+        assert dict(conn.exec_driver_sql(storage).all()) == {"document": "m", "text": "x"}
+    assert reopened.hits("fine tuned model for sql", CardFilters(), 10) == before
+
+
 def test_a_selective_filter_ranks_exactly_the_chunks_that_pass(indexed, monkeypatch):
     """When the unfiltered nearest chunks hold too few that pass, the chunks that pass are ranked directly."""
     from whichmodel.store import vectors as store_vectors
