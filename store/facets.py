@@ -93,21 +93,6 @@ def _pg_score_upsert(parts: list[tuple[str, int]]) -> str:
     return _pg_grouped_upsert(SCORE_TABLE, SCORE_KEYS, rows)
 
 
-def _pg_score_step(event: str, parts: list[tuple[str, int]]) -> str:
-    """The score bands' part of a trigger; an update that moves no score and no facet skips it.
-
-    Ingest updates model rows one statement per row for other columns (facts, first seen): the bands'
-    grouped upsert for each of those doubled PostgreSQL's ingest time at 10k records.
-    """
-    upsert = _pg_score_upsert(parts) + ";"
-    if event != "update":
-        return upsert
-    keys = (*SCORE_COLUMNS, *COLUMNS)
-    old, new = (", ".join(f"{side}.{c}" for c in keys) for side in ("o", "n"))
-    return (f"IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
-            f"WHERE ROW({old}) IS DISTINCT FROM ROW({new})) THEN {upsert} END IF;")  # fmt: skip
-
-
 def _pg_upsert(parts: list[tuple[str, int]]) -> str:
     """Add each transition table's rows (with sign +1 or -1) to the counts, grouped and in key order."""
     rows = " UNION ALL ".join(f"SELECT {_pg_values(name)}, {sign} AS d FROM {name}" for name, sign in parts)
@@ -132,7 +117,7 @@ PG_DDL = [
         for event, (referencing, parts) in _PG_EVENTS.items()
         for statement in (
             f"CREATE OR REPLACE FUNCTION model_facets_{event}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_pg_upsert(parts)}; {_pg_score_step(event, parts)} RETURN NULL; END $$",
+            f"BEGIN {_pg_upsert(parts)}; {_pg_score_upsert(parts)}; RETURN NULL; END $$",
             f"CREATE OR REPLACE TRIGGER model_facets_{event} AFTER {event.upper()} ON models "
             f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION model_facets_{event}()",
         )
