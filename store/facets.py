@@ -6,19 +6,12 @@ The triggers follow every insert, update and delete of `models`, whatever code r
 triggers; PostgreSQL has statement triggers over transition tables, so a batch of 500 inserted models is one
 grouped upsert, taken in key order (concurrent writers lock the shared count rows in one order: no deadlock).
 Other databases get no table, and search counts `models` directly.
-
-PostgreSQL also keeps `model_score_facets`: the same counts split by score category and whole-number band
-(the floor of the score), so a minimum score beside equality filters is a sum as well. `--min-score
-security=8` at 1M models matched 200k rows, and PostgreSQL's index-only count of them took 40 ms (twice per
-search: with and without the repos that have no weights); SQLite counts the same index entries several times
-faster and keeps no such table (its row triggers would add six upserts per model written).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
-from whichmodel.store.models import SCORE_COLUMNS
 
 # Facet column -> the `models` column it mirrors; a NULL is stored as '' (or -1 for chat), since NULLs in
 # a key never conflict and would break the upserts. No filter asks for an empty value.
@@ -65,38 +58,15 @@ def _pg_values(row: str) -> str:
     return ", ".join(f"coalesce({row}.{c}{'::int' if c in BOOLEANS else ''}, {e})" for c, e in COLUMNS.items())
 
 
-SCORE_TABLE = "model_score_facets"
-SCORE_KEYS = ("category", "band", *COLUMNS)
-
-
-def _pg_score_rows(row: str) -> str:
-    """One row per score category a model has: category, band (the floor of the score), facet values."""
-    pairs = ", ".join(f"('{c}', {row}.{c})" for c in SCORE_COLUMNS)
-    return (f"SELECT s.category, floor(s.score)::int, {_pg_values(row)} FROM {row} "
-            f"CROSS JOIN LATERAL (VALUES {pairs}) AS s(category, score) WHERE s.score IS NOT NULL")  # fmt: skip
-
-
-def _pg_grouped_upsert(table: str, keys: tuple[str, ...], rows: str) -> str:
-    """Add the signed rows (keys..., d) to `table`'s counts, grouped and in key order."""
-    names = ", ".join(keys)
-    return (
-        f"INSERT INTO {table} AS f ({names}, models) SELECT {names}, sum(d) FROM ({rows}) AS x ({names}, d) "
-        f"GROUP BY {names} HAVING sum(d) <> 0 ORDER BY {names} "
-        f"ON CONFLICT ({names}) DO UPDATE SET models = f.models + excluded.models"
-    )
-
-
-def _pg_score_upsert(parts: list[tuple[str, int]]) -> str:
-    """The score bands' counts, as `_pg_upsert` for the facets."""
-    rows = " UNION ALL ".join(f"SELECT *, {sign} FROM ({_pg_score_rows(name)}) AS r{n}"
-                              for n, (name, sign) in enumerate(parts))  # fmt: skip
-    return _pg_grouped_upsert(SCORE_TABLE, SCORE_KEYS, rows)
-
-
 def _pg_upsert(parts: list[tuple[str, int]]) -> str:
     """Add each transition table's rows (with sign +1 or -1) to the counts, grouped and in key order."""
+    keys = ", ".join(COLUMNS)
     rows = " UNION ALL ".join(f"SELECT {_pg_values(name)}, {sign} AS d FROM {name}" for name, sign in parts)
-    return _pg_grouped_upsert("model_facets", tuple(COLUMNS), rows)
+    return (
+        f"INSERT INTO model_facets AS f ({keys}, models) SELECT {keys}, sum(d) FROM ({rows}) AS x ({keys}, d) "
+        f"GROUP BY {keys} HAVING sum(d) <> 0 ORDER BY {keys} "
+        "ON CONFLICT ({keys}) DO UPDATE SET models = f.models + excluded.models".replace("{keys}", keys)
+    )
 
 
 _PG_EVENTS = {  # trigger event -> (transition tables it declares, their rows' signs)
@@ -108,16 +78,12 @@ PG_DDL = [
     "CREATE TABLE IF NOT EXISTS model_facets (pipeline_tag TEXT NOT NULL, size_class TEXT NOT NULL, "
     "license_class TEXT NOT NULL, chat INTEGER NOT NULL, gated TEXT NOT NULL, has_weights INTEGER NOT NULL, "
     f"models BIGINT NOT NULL, PRIMARY KEY ({', '.join(COLUMNS)}))",
-    f"CREATE TABLE IF NOT EXISTS {SCORE_TABLE} (category TEXT NOT NULL, band INTEGER NOT NULL, "
-    "pipeline_tag TEXT NOT NULL, size_class TEXT NOT NULL, license_class TEXT NOT NULL, chat INTEGER NOT NULL, "
-    "gated TEXT NOT NULL, has_weights INTEGER NOT NULL, models BIGINT NOT NULL, "
-    f"PRIMARY KEY ({', '.join(SCORE_KEYS)}))",
     *(
         statement
         for event, (referencing, parts) in _PG_EVENTS.items()
         for statement in (
             f"CREATE OR REPLACE FUNCTION model_facets_{event}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_pg_upsert(parts)}; {_pg_score_upsert(parts)}; RETURN NULL; END $$",
+            f"BEGIN {_pg_upsert(parts)}; RETURN NULL; END $$",
             f"CREATE OR REPLACE TRIGGER model_facets_{event} AFTER {event.upper()} ON models "
             f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION model_facets_{event}()",
         )
@@ -126,33 +92,25 @@ PG_DDL = [
 
 
 def install(engine: Engine) -> None:
-    """Create the tables and triggers where missing; a table created now is filled from `models`."""
+    """Create the table and triggers where missing; a table created now is filled from `models`."""
     if engine.dialect.name not in DIALECTS:
         return
     sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
         if sqlite:
             existed = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'model_facets'").first()
-            bands = True
         else:
             # Several processes may open a new database at once: one creates the triggers, the others wait.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7316001)")
             existed = conn.exec_driver_sql("SELECT to_regclass('model_facets')").scalar()
-            bands = conn.exec_driver_sql(f"SELECT to_regclass('{SCORE_TABLE}')").scalar()
-            if existed and bands:
-                return  # CREATE OR REPLACE would take a lock on `models` that waits for any running ingest
-            # The counts are filled and the triggers changed with writers held off, so no row is missed.
-            conn.exec_driver_sql("LOCK TABLE models IN SHARE ROW EXCLUSIVE MODE")
+        if existed and not sqlite:
+            return  # CREATE OR REPLACE would take a lock on `models` that waits for any running ingest
         for statement in DDL if sqlite else PG_DDL:
             conn.exec_driver_sql(statement)
         if not existed:
             values = _values("models") if sqlite else _pg_values("models")
             ordinals = ", ".join(str(n) for n in range(1, len(COLUMNS) + 1))
             conn.exec_driver_sql(f"INSERT INTO model_facets SELECT {values}, count(*) FROM models GROUP BY {ordinals}")
-        if not bands:  # PostgreSQL only (and a database from before the table)
-            keys = ", ".join(SCORE_KEYS)
-            conn.exec_driver_sql(f"INSERT INTO {SCORE_TABLE} ({keys}, models) SELECT {keys}, count(*) "
-                                 f"FROM ({_pg_score_rows('models')}) AS r ({keys}) GROUP BY {keys}")
 
 
 def drop(conn: Connection) -> None:
@@ -161,15 +119,14 @@ def drop(conn: Connection) -> None:
     for trigger in TRIGGERS:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}" + (" ON models" if postgres else ""))
     conn.exec_driver_sql("DROP TABLE IF EXISTS model_facets")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SCORE_TABLE}")
 
 
 class Not(tuple):
     """A facet value to exclude rather than match: `Not((False,))` counts true and unknown alike."""
 
 
-def _where(equal: dict[str, object]) -> tuple[str, dict]:
-    """SQL conditions and values for facet columns equal to `equal` (or not, for a `Not`)."""
+def count(conn: Connection, equal: dict[str, object]) -> int:
+    """Models whose facet columns equal `equal` (column -> value; True/False for booleans; `Not` excludes)."""
     unknown = set(equal) - set(COLUMNS)
     if unknown:
         raise ValueError(f"not facet columns: {', '.join(sorted(unknown))}")
@@ -178,30 +135,6 @@ def _where(equal: dict[str, object]) -> tuple[str, dict]:
     for c, v in equal.items():
         v = v[0] if isinstance(v, Not) else v
         values[c] = int(v) if isinstance(v, bool) else v
-    return where, values
-
-
-def count(conn: Connection, equal: dict[str, object]) -> int:
-    """Models whose facet columns equal `equal` (column -> value; True/False for booleans; `Not` excludes)."""
-    where, values = _where(equal)
     # int(): PostgreSQL's sum over a bigint is a numeric (Decimal), which JSON would print as a string.
     query = text(f"SELECT coalesce(sum(models), 0) FROM model_facets WHERE {where}")
     return int(conn.execute(query, values).scalar_one())
-
-
-def has_score_bands(conn: Connection) -> bool:
-    """Whether this engine keeps the score bands' counts (PostgreSQL)."""
-    return conn.dialect.name == "postgresql"
-
-
-def count_from_band(conn: Connection, equal: dict[str, object], category: str, band: int) -> int:
-    """Models whose facet columns equal `equal` and whose `category` score is at least `band` (a whole number).
-
-    Read from `model_score_facets` (PostgreSQL): the bands from `band` up.
-    """
-    if category not in SCORE_COLUMNS:
-        raise ValueError(f"not a score category: {category}")
-    where, values = _where(equal)
-    query = text(f"SELECT coalesce(sum(models), 0) FROM {SCORE_TABLE} WHERE category = :category "
-                 f"AND band >= :band AND {where}")  # fmt: skip
-    return int(conn.execute(query, values | {"category": category, "band": band}).scalar_one())
