@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         say("interrupted; every finished batch is stored, re-run to complete")
+        return EXIT_FAIL
+    except BrokenPipeError:  # `whichmodel search | head`: the reader left; no traceback, and none at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAIL
     except Exception as err:
         from whichmodel.store.db import SchemaMismatch

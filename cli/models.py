@@ -29,6 +29,10 @@ def register(sub) -> None:
     size.add_argument("--min-params", type=_param_count, metavar="N", help="at least N parameters: 1.5B, 500M, 9e9")
     p.add_argument("--max-params", type=_param_count, metavar="N", help="at most N parameters: 9B, 500M, 9e9")
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
+    p.add_argument("--license", metavar="ID", help="an exact license id as the Hub writes it, e.g. cc-by-nc-4.0")
+    p.add_argument("--author", metavar="ORG", help="a Hub author or organisation, e.g. TheBloke (any case)")
+    p.add_argument("--created-after", metavar="YYYY-MM-DD", help="created on the Hub on or after this day")
+    p.add_argument("--created-before", metavar="YYYY-MM-DD", help="created on the Hub before this day")
     p.add_argument("--commercial", nargs="?", const="allowed", choices=COMMERCIAL_FILTERS, metavar="ANSWER",
                    help="commercial use the license allows: alone, yes with or without conditions; or one of "
                    f"{', '.join(COMMERCIAL_FILTERS[1:])}")  # fmt: skip
@@ -224,9 +228,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,
         language=args.language.lower() if args.language else None, findings=list(args.finding or []),
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
-        commercial=args.commercial,
+        commercial=args.commercial, license=args.license.lower() if args.license else None,
+        author=args.author, created_after=args.created_after, created_before=args.created_before,
     )  # fmt: skip
     try:
+        if filters.author:  # as stored ('thebloke' is TheBloke); an unknown one is kept and matches nothing
+            from whichmodel.usecases.models import stored_author
+
+            filters.author = stored_author(services(settings), filters.author) or filters.author
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
             from whichmodel.usecases.models import resolve
 

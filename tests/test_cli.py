@@ -203,3 +203,54 @@ def test_min_score_forms_and_ranges(cli):
     for bar in ("security=11", "security=-1", "overall=10.5"):
         code, out = cli("search", "--min-score", bar, "--json")
         assert code == 2 and "between 0 and 10" in json.loads(out)["error"], bar
+
+
+def _newest_records(snapshot_dirs) -> dict[str, dict]:
+    """Each id's record in the newest snapshot that has it, straight from the shared files."""
+    newest: dict[str, tuple[str, dict]] = {}
+    for folder in snapshot_dirs:
+        observed = json.loads((folder / "manifest.json").read_text())["observed_at"]
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            record = json.loads(line) if line.strip() else None
+            if isinstance(record, dict) and isinstance(record.get("id"), str):
+                if record["id"] not in newest or newest[record["id"]][0] < observed:
+                    newest[record["id"]] = (observed, record)
+    return {k: r for k, (_, r) in newest.items()}
+
+
+@pytest.mark.parametrize("typed", ["TheBloke", "thebloke", "DEEPSEEK-AI"])
+def test_search_by_author_in_any_case(cli, snapshot_dirs, typed):
+    expected = sorted(m for m in _newest_records(snapshot_dirs) if m.split("/")[0].lower() == typed.lower())
+    assert expected
+    code, out = cli("search", "--author", typed, "--include-no-weights", "--limit", "20", "--json")
+    assert code == 0
+    found = json.loads(out)
+    assert found["total_matched"] == len(expected)
+    assert {r["model_id"] for r in found["results"]} <= set(expected)
+
+
+def test_search_by_exact_license_id(cli, snapshot_dirs):
+    def declared(record: dict) -> str | None:
+        tags = [t.removeprefix("license:") for t in record.get("tags") or [] if t.startswith("license:")]
+        return ((record.get("cardData") or {}).get("license") or (tags[0] if tags else None) or "").lower() or None
+
+    expected = {m for m, r in _newest_records(snapshot_dirs).items() if declared(r) == "cc-by-nc-4.0"}
+    assert expected
+    code, out = cli("search", "--license", "CC-BY-NC-4.0", "--include-no-weights", "--limit", "20", "--json")
+    assert code == 0
+    found = json.loads(out)
+    assert {r["model_id"] for r in found["results"]} == expected and found["total_matched"] == len(expected)
+
+
+def test_a_bad_created_date_is_a_usage_error(cli):
+    code, out = cli("search", "--created-after", "2025-13", "--json")
+    assert code == 2 and "YYYY-MM-DD" in json.loads(out)["error"]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(ingested, tmp_path):
+    """`whichmodel search | head -1`: the pipe closes under the writer; stderr stays clean."""
+    engine, _, _ = ingested
+    env = {**__import__("os").environ, "WHICHMODEL_DATABASE_URL": str(engine.url)}
+    proc = subprocess.run(f"{sys.executable} -m whichmodel.cli.main search --limit 20 | head -1", shell=True,
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.stdout.strip() and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
