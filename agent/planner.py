@@ -534,31 +534,13 @@ class Planner:
         return "\n".join(lines), list(dict.fromkeys(named)), {}
 
 
-# What each license class means for commercial use (the stored class; the license text itself decides).
+# The stored commercial-use fact (hub.licenses.commercial_use, the lineage's stricter license deciding) in words.
 COMMERCIAL = {
-    "permissive": "yes: {license} is a permissive license; commercial use is allowed (keep its copyright and license "
-                  "notice)",
-    "copyleft": "yes, with conditions: {license} is a copyleft license; commercial use is allowed, but what you "
-                "distribute from it must carry the same license",
-    "responsible-ai": "yes, with conditions: {license} is an OpenRAIL (responsible-AI) license; commercial use is "
-                      "allowed within its use restrictions, which pass on to derivatives",
-    "custom": "only on its own terms: {license} is a custom license (not a standard open license); read it before "
-              "commercial use",
-    "non-commercial": "no: {license} is a non-commercial license",
-    "unknown": "unknown: {license} is not a license whichmodel can classify; read it before commercial use",
-}  # fmt: skip
-# Custom licenses whose commercial terms are well known (the class alone says only "custom").
-COMMERCIAL_TERMS = {
-    "llama2": "yes, with conditions: the Llama 2 Community License allows commercial use, but a product with over "
-              "700 million monthly active users needs a separate license from Meta, and Meta's acceptable use policy "
-              "applies",
-    "llama3": "yes, with conditions: the Llama 3 Community License allows commercial use (over 700 million monthly "
-              "active users needs a license from Meta; attribution and the acceptable use policy apply)",
-    "gemma": "yes, with conditions: the Gemma Terms of Use allow commercial use, subject to Google's prohibited use "
-             "policy, whose restrictions pass on to what you distribute",
-}  # fmt: skip
-for _version in ("llama3.1", "llama3.2", "llama3.3"):
-    COMMERCIAL_TERMS[_version] = COMMERCIAL_TERMS["llama3"].replace("Llama 3", f"Llama {_version[5:]}")
+    "yes": "yes: commercial use is allowed (keep the copyright and license notice)",
+    "yes-with-conditions": "yes, with conditions: {conditions}",
+    "no": "no: the license does not allow commercial use",
+    "unknown": "unknown: whichmodel cannot tell what {license} allows; read it before commercial use",
+}
 GATED = {"manual": "Yes: access needs the authors' manual approval (a Hub login and an access request)",
          "auto": "Yes, but approval is automatic: log in to the Hub and accept the terms",
          "false": "No: it downloads without an access request"}  # fmt: skip
@@ -628,9 +610,9 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 cls = facts.get("license_class") or "unknown"
                 line = f"{c['model_id']}: license {license} (class {cls})"
                 if attribute == "commercial":
-                    text = COMMERCIAL.get(cls, COMMERCIAL["unknown"]).format(license=license)
-                    if cls == "custom" and license.lower() in COMMERCIAL_TERMS:
-                        text = COMMERCIAL_TERMS[license.lower()]
+                    answer = facts.get("commercial_use") or "unknown"
+                    text = COMMERCIAL.get(answer, COMMERCIAL["unknown"]).format(
+                        license=license, conditions=facts.get("commercial_conditions") or "read the license's terms")
                     if not facts.get("license"):
                         text = "no: it declares no license, and without one no use is granted"
                     line = f"Commercial use of {c['model_id']} (license {license}): {text}"
