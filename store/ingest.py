@@ -319,10 +319,8 @@ def _write_batch(
     }  # fmt: skip
     update_models(conn, updates)
     if older:
-        conn.execute(
-            update(M).where(M.c.id == bindparam("b_id"), M.c.first_seen > observed_at).values(first_seen=observed_at),
-            [{"b_id": _model_id(i)} for i in older],
-        )
+        ids = sorted(_model_id(i) for i in older)
+        conn.execute(update(M).where(M.c.id.in_(ids), M.c.first_seen > observed_at).values(first_seen=observed_at))
 
 
 def _fill_partial(conn: Connection, items: list[Parsed | Unchanged]) -> list[Parsed | Unchanged]:
@@ -416,8 +414,7 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
             for model_id, zid in zip(first, store_zdicts(conn, [new[m][1] for m in first], shared), strict=True):
                 zdict_of[model_id] = zid
                 zdicts[zid] = new[model_id][1]
-            conn.execute(update(M).where(M.c.id == bindparam("b_id")).values(facts_zdict=bindparam("b_zdict")),
-                         [{"b_id": m, "b_zdict": zdict_of[m]} for m in first])  # fmt: skip
+            update_rows(conn, ("facts_zdict",), [(zdict_of[m], m) for m in first])
         rows = [{"hash": h, "zdict": zdict_of[m], "data": pack(raw, zdicts[zdict_of[m]])}
                 for m, (h, raw) in new.items()]  # fmt: skip
         returned = conn.execute(insert(F).returning(F.c.hash, F.c.id, sort_by_parameter_order=True), rows).all()
@@ -919,8 +916,51 @@ def update_models(conn: Connection, values: dict[str, dict]) -> None:
         if changed:
             groups.setdefault(changed, []).append((*(row[c] for c in changed), model_id))
     for changed, params in groups.items():
-        statement = update(M).where(M.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in changed})
-        _driver_many(conn, statement.compile(dialect=conn.dialect), (*(f"b_{c}" for c in changed), "b_id"), params)
+        update_rows(conn, changed, params)
+
+
+def update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None = None) -> None:
+    """Set `columns` of model rows: each row a tuple of the values, then the model id.
+
+    `unset` names a column that must still be NULL for a row to be written. PostgreSQL gets one statement
+    for all rows (`UPDATE ... FROM unnest(arrays)`): its count triggers run per statement, and a statement per
+    row ran them per row (PostgreSQL's first ingest at 10k records: see README). SQLite runs a statement per row
+    through the driver's executemany (its triggers are per row anyway).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _pg_update_rows(conn, columns, rows, unset)
+        return
+    statement = update(M).where(M.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
+    if unset is not None:
+        statement = statement.where(M.c[unset].is_(None))
+    _driver_many(conn, statement.compile(dialect=conn.dialect), (*(f"b_{c}" for c in columns), "b_id"), rows)
+
+
+def _pg_update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    names = [*columns, "id"]
+    rows = sorted(rows, key=lambda row: row[-1])  # id order: concurrent writers lock shared rows in one order
+    arrays, params = [], []
+    for i, name in enumerate(names):
+        kind = M.c[name].type
+        values = [row[i] for row in rows]
+        # One element type per array (psycopg types an array by its first element); a float written to an
+        # integer column rounds, as PostgreSQL's own assignment would.
+        if kind.python_type is float:
+            values = [None if v is None else float(v) for v in values]
+        elif kind.python_type is int:
+            values = [v if v is None or isinstance(v, int) else round(v) for v in values]
+        arrays.append(f"CAST(%s AS {kind.compile(dialect=conn.dialect)}[])")
+        params.append(values)
+    sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+    where = f" AND models.{quote(unset)} IS NULL" if unset is not None else ""
+    conn.exec_driver_sql(
+        f"UPDATE models SET {sets} FROM unnest({', '.join(arrays)}) AS v({', '.join(quote(n) for n in names)}) "
+        f"WHERE models.id = v.id{where}",
+        tuple(params),
+    )
 
 
 def _same(stored, new) -> bool:
@@ -943,11 +983,8 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
             zdict_ids = dict(zip(new_zdicts, store_zdicts(conn, list(new_zdicts.values()), shared), strict=True))
             assessments = [row if row[-2] != NEW_ZDICT else (*row[:-2], zdict_ids[model_of[row[0]]], row[-1])
                            for row in assessments]  # fmt: skip
-            conn.execute(
-                update(M).where(M.c.id == bindparam("b_id"), M.c.findings_zdict.is_(None))
-                .values(findings_zdict=bindparam("b_zdict")),
-                [{"b_id": model_id, "b_zdict": zid} for model_id, zid in zdict_ids.items()],
-            )  # fmt: skip
+            update_rows(conn, ("findings_zdict",), [(zid, model_id) for model_id, zid in zdict_ids.items()],
+                        unset="findings_zdict")  # fmt: skip
         # Re-scoring under the same version replaces that version's rows; other versions stay as history.
         conn.execute(delete(A).where(A.c.observation_id.in_(ids), A.c.method_version == method.version))
         insert_many(conn, A, ASSESSMENT_COLUMNS, assessments)

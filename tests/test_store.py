@@ -292,6 +292,52 @@ def test_facet_counts_follow_updates_and_deletes_and_fill_an_older_database(engi
     assert search_models(reopened, SearchFilters())["total_matched"] == 5
 
 
+def test_update_rows_writes_each_row_its_values_in_one_statement_on_postgresql(engine):
+    """`update_rows` sets per-row values (floats given as ints, integers past 32 bits, NULLs, booleans), leaves
+    rows not named alone, honours `unset`, and keeps the facet counts exact. PostgreSQL gets one statement for
+    the batch (its statement triggers then run once), SQLite a statement per row."""
+    from sqlalchemy import event, insert
+    from whichmodel.store.ingest import update_rows
+
+    bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
+    with engine.begin() as conn:
+        conn.execute(insert(ModelRow.__table__), [
+            {"id": f"o/u{n}", "id_lower": f"o/u{n}", "name_lower": f"u{n}", "pipeline_tag": "text-generation",
+             "security": 1.5, "chat": False, "facts_zdict": 7 if n == 3 else None, **bare} for n in range(5)
+        ])  # fmt: skip
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE MODELS"):
+            statements.append(executemany)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with engine.begin() as conn:
+            update_rows(conn, ("security", "params", "chat", "pipeline_tag"), [
+                (9, 20_000_000_000, True, "text-to-image", "o/u2"),
+                (None, None, None, None, "o/u0"),
+                (8.25, 7, False, "text-generation", "o/u1"),
+            ])  # fmt: skip
+            update_rows(conn, ("facts_zdict",), [(5, "o/u3"), (6, "o/u4")], unset="facts_zdict")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    if engine.dialect.name == "postgresql":
+        assert statements == [False, False]
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(ModelRow.__table__))}
+    assert (rows["o/u2"].security, rows["o/u2"].params, rows["o/u2"].chat, rows["o/u2"].pipeline_tag) == (
+        9.0, 20_000_000_000, True, "text-to-image")  # fmt: skip
+    assert (rows["o/u0"].security, rows["o/u0"].params, rows["o/u0"].chat, rows["o/u0"].pipeline_tag) == (
+        None, None, None, None)  # fmt: skip
+    assert (rows["o/u1"].security, rows["o/u1"].params, bool(rows["o/u1"].chat)) == (8.25, 7, False)
+    assert (rows["o/u3"].security, rows["o/u3"].facts_zdict, rows["o/u4"].facts_zdict) == (1.5, 7, 6)
+    for task in ("text-generation", "text-to-image"):
+        filters = SearchFilters(task=task, include_no_weights=True)
+        assert search_models(engine, filters)["total_matched"] == _direct_count(engine, filters)
+    assert _direct_count(engine, SearchFilters(task="text-generation", include_no_weights=True)) == 3
+
+
 def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
     import socket
     import subprocess
