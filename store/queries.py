@@ -6,6 +6,7 @@ No query here takes SQL text from a caller; filters are typed values bound as pa
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -393,6 +394,7 @@ class Filter(NamedTuple):
     label: str
     condition: object
     facet: tuple[str, object] | None
+    score: tuple[str, float] | None = None  # a minimum score: (category, bar)
 
 
 def _includes_no_weights(filters: SearchFilters) -> bool:
@@ -427,7 +429,7 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
     if filters.exclude_gated:
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     for key, bar in filters.min_scores.items():
-        conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
+        conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None, (key, bar)))
     if filters.tasks:
         conds.append(Filter(f"task in {'|'.join(filters.tasks)}", cols.pipeline_tag.in_(filters.tasks), None))
     if filters.topics:
@@ -481,7 +483,32 @@ def count_matching(conn, active: list[Filter]) -> int:
     """Models that pass every filter: from the facet counts where they can answer, else by counting rows."""
     if conn.dialect.name in facets.DIALECTS and all(f.facet for f in active):
         return facets.count(conn, dict(f.facet for f in active))
+    banded = _count_by_score_band(conn, active)
+    if banded is not None:
+        return banded
     return conn.execute(select(func.count()).select_from(M).where(*[f.condition for f in active])).scalar_one()
+
+
+def _count_by_score_band(conn, active: list[Filter]) -> int | None:
+    """One minimum score (and the weights flag), counted from the score bands (PostgreSQL); None otherwise.
+
+    Scores at or above the bar rounded up are whole bands (`model_score_facets`); those from the bar to the
+    next whole number (none for a whole bar) are counted from rows, a narrow range of the score's index.
+    """
+    rest = [f for f in active if f.facet is None]
+    if not facets.has_score_bands(conn) or len(rest) != 1 or rest[0].score is None:
+        return None
+    category, bar = rest[0].score
+    if not -1e6 < bar < 1e6:  # nan, inf, or far outside any score: counted from rows
+        return None
+    band = math.ceil(bar)
+    total = facets.count_from_band(conn, dict(f.facet for f in active if f.facet), category, band)
+    if total is None:
+        return None
+    if band > bar:
+        conds = [f.condition for f in active] + [M.c[category] < band]
+        total += conn.execute(select(func.count()).select_from(M).where(*conds)).scalar_one()
+    return total
 
 
 RESULT_COLUMNS = (
@@ -604,7 +631,7 @@ def filter_effects(engine: Engine, filters: SearchFilters, top: int = 1) -> list
     effects = []
     with engine.connect() as conn:
         total = count_matching(conn, active)
-        for i, (label, _, _) in enumerate(active):
+        for i, label in enumerate(f.label for f in active):
             if label == NO_WEIGHTS_FILTER:
                 continue  # repos without weights are counted in search's `left_out_no_weights`, never offered
             n = count_matching(conn, active[:i] + active[i + 1 :]) - total

@@ -338,6 +338,71 @@ def test_update_rows_writes_each_row_its_values_in_one_statement_on_postgresql(e
     assert _direct_count(engine, SearchFilters(task="text-generation", include_no_weights=True)) == 3
 
 
+def test_minimum_score_totals_equal_counting_rows(ingested):
+    """A minimum score beside equality filters: PostgreSQL sums whole score bands and counts the rows from the
+    bar to the next whole number; every total, with and without repos lacking weights, equals a count of rows."""
+    engine, _, _ = ingested
+    with engine.connect() as conn:
+        tasks = select(ModelRow.pipeline_tag).where(ModelRow.pipeline_tag.is_not(None)).group_by(ModelRow.pipeline_tag)
+        task = conn.execute(tasks.order_by(func.count().desc())).scalars().first()
+    checked = 0
+    for category in ("overall", "security", "quality"):
+        for bar in (0, 0.5, 2.5, 5, 6.99, 7, 8.01, 9.5, 10):
+            for extra in ({}, {"task": task}, {"license_class": "permissive", "chat": False}):
+                filters = SearchFilters(min_scores={category: bar}, **extra)
+                found = search_models(engine, filters)
+                assert found["total_matched"] == _direct_count(engine, filters), filters
+                wide = SearchFilters(min_scores={category: bar}, include_no_weights=True, **extra)
+                assert found["total_matched"] + found["left_out_no_weights"] == _direct_count(engine, wide), filters
+                checked += found["total_matched"] > 0
+    assert checked > 20
+
+
+def test_score_band_counts_follow_updates_and_fill_an_older_database(engine):
+    from sqlalchemy import delete, insert, update
+    from whichmodel.store import facets
+    from whichmodel.store.db import head_revision, make_engine
+
+    items = [Parsed(n, make_facts(id=f"o/m{n}", pipeline_tag="text-generation"), None) for n in range(1, 6)]
+    ingest_items(engine, items, source="s", kind="snapshot", observed_at="2025-04-01T00:00:00Z")
+    score_pending(engine)
+    with engine.begin() as conn:
+        conn.execute(update(ModelRow.__table__).values(security=5.5))
+        conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m1").values(security=9.25))
+        conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m2").values(security=8.0))
+        conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m3").values(security=None))
+        bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
+        conn.execute(insert(ModelRow.__table__).values(id="o/x", id_lower="o/x", name_lower="x", security=9.5, **bare))
+    top = SearchFilters(min_scores={"security": 9.3}, include_no_weights=True)
+    assert search_models(engine, top)["total_matched"] == 1
+    with engine.begin() as conn:
+        conn.execute(delete(ModelRow.__table__).where(ModelRow.id == "o/x"))
+    expected = {0: 4, 5: 4, 5.5: 4, 5.6: 2, 8: 2, 8.5: 1, 9.25: 1, 9.3: 0}
+    for bar, n in expected.items():
+        filters = SearchFilters(min_scores={"security": bar}, include_no_weights=True)
+        assert search_models(engine, filters)["total_matched"] == n == _direct_count(engine, filters), bar
+    url = engine.url.render_as_string(hide_password=False)
+    bands = engine.dialect.name == "postgresql"
+    # The table gone (filled again when opened), then a database at revision 0009 (revision 0010 makes it;
+    # on SQLite the revision does nothing).
+    for stamp in (False, True):
+        with engine.begin() as conn:
+            assert facets.has_score_bands(conn) == bands
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {facets.SCORE_TABLE}")
+            if stamp:
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0009'")
+        reopened = make_engine(url)
+        with reopened.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+            if bands:
+                assert conn.exec_driver_sql(f"SELECT sum(models) FROM {facets.SCORE_TABLE} "
+                                            "WHERE category = 'security'").scalar() == 4  # fmt: skip
+        for bar, n in expected.items():
+            assert search_models(reopened, SearchFilters(min_scores={"security": bar},
+                                                         include_no_weights=True))["total_matched"] == n  # fmt: skip
+        reopened.dispose()
+
+
 def test_runs_whose_process_is_gone_are_marked_interrupted(engine):
     import socket
     import subprocess
