@@ -9,12 +9,14 @@ one in the section title above one in the text.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Protocol
 
@@ -324,6 +326,7 @@ class SqliteKeywordIndex:
 # the proportions of the FTS5 index's BM25 weights. Normalization 1 divides by 1 + log(length), so a long
 # chunk does not win by size, as BM25's length term does.
 TS_WEIGHTS = "{0.25, 0, 0.5, 1.0}"
+_RANK = f"ts_rank('{TS_WEIGHTS}'::float4[], document, to_tsquery('simple', :any_word), 1)"
 HEADLINE = 'StartSel=[, StopSel=], MaxWords=24, MinWords=12, ShortWord=1, MaxFragments=2, FragmentDelimiter=" … "'
 # Each ranked row's document is read: it stays in the row (MAIN), and the text, read only for the few snippets,
 # is what leaves it. By default PostgreSQL moves the largest value out of a row over 2 kB, and for a real
@@ -343,6 +346,17 @@ PG_DDL = [
     "CREATE INDEX IF NOT EXISTS ix_card_chunks_filters ON card_chunks (pipeline_tag, license_class, size_class)",
     "CREATE TABLE IF NOT EXISTS card_indexed (model_id TEXT PRIMARY KEY, card_hash TEXT NOT NULL)",
 ]
+# What `hits` prunes with (revision 0011 adds them to an older table): the chunks whose model id or section holds
+# a word, and the chunks by number of distinct words.
+PRUNING_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS ix_card_chunks_heading ON card_chunks USING GIN (ts_filter(document, '{a,b}'))",
+    "CREATE INDEX IF NOT EXISTS ix_card_chunks_lexemes ON card_chunks (length(document))",
+]
+PG_DDL += PRUNING_INDEXES
+# The most a word found only in a chunk's text (weight D) adds to ts_rank's sum: 0.25 x sum(1/i^2) / 1.6449,
+# under 0.25 however often it occurs (see `hits`).
+TEXT_WEIGHT = 0.25
+PRUNE_MAX_WORDS = 8  # beyond this, the pairs of words make too long a query: every match is ranked
 _DOCUMENT = (
     "setweight(to_tsvector('simple', :model_words), 'A') || setweight(to_tsvector('simple', :section_words), 'B') "
     "|| setweight(to_tsvector('simple', :text_words), 'D')"
@@ -467,31 +481,72 @@ class PostgresKeywordIndex:
         """ts_rank over the GIN-indexed documents that match; snippets only for the n returned.
 
         Rows match on any of the query's words (the index answers that without reading rows), and the
-        ranking pass carries ids only: the text is read back for the n best. At 100k chunks, where a
-        four-word query matches 45% of them, that took 98 ms to 83 (median).
+        ranking pass carries ids only: the text is read back for the n best.
 
         The rank is computed with the words alone: for a query whose top operator is OR (the phrase OR each
         word), `ts_rank` scores each distinct word once and ignores the operators, so the phrase gives the
         same value at a quarter more cost per ranked row (45k rows: 99 -> 75 ms). The snippets still
         mark the phrase.
+
+        Not every match is ranked (`_best`): the same n chunks in the same order, from far fewer rows.
         """
         tsquery = _tsquery(query)
         if not tsquery:
             return []
+        found = list(dict.fromkeys(words(query)))
         conds, args = self._filter_sql(filters)
-        where = " AND ".join(["document @@ to_tsquery('simple', :any_word)", *conds])
-        rank = f"ts_rank('{TS_WEIGHTS}'::float4[], document, to_tsquery('simple', :any_word), 1)"
-        sql = (
-            f"WITH best AS (SELECT id, {rank} AS rank FROM card_chunks WHERE {where} ORDER BY rank DESC, id "
-            "LIMIT :n) SELECT c.id, c.model_id, c.section, "
-            f"ts_headline('simple', c.text, to_tsquery('simple', :tsquery), '{HEADLINE}'), "
-            f"{', '.join('c.' + k for k in FILTER_KEYS)} FROM best JOIN card_chunks c ON c.id = best.id "
-            "ORDER BY best.rank DESC, best.id"
-        )
-        any_word = " | ".join(f"'{w}'" for w in dict.fromkeys(words(query)))
+        args |= {"tsquery": tsquery, "any_word": " | ".join(f"'{w}'" for w in found), "n": n}
         with self.engine.connect() as conn:
-            rows = conn.execute(text(sql), {"tsquery": tsquery, "any_word": any_word, "n": n, **args}).all()
+            where = self._best(conn, found, conds, args)
+            sql = (
+                f"WITH best AS (SELECT id, {_RANK} AS rank FROM card_chunks WHERE {where} ORDER BY rank DESC, id "
+                "LIMIT :n) SELECT c.id, c.model_id, c.section, "
+                f"ts_headline('simple', c.text, to_tsquery('simple', :tsquery), '{HEADLINE}'), "
+                f"{', '.join('c.' + k for k in FILTER_KEYS)} FROM best JOIN card_chunks c ON c.id = best.id "
+                "ORDER BY best.rank DESC, best.id"
+            )
+            rows = conn.execute(text(sql), args).all()
         return [tuple(r[:4]) for r in rows if filters.matches(dict(zip(ROW_KEYS, (r[1], *r[4:]), strict=True)))]
+
+    @staticmethod
+    def _best(conn, found: list[str], conds: list[str], args: dict) -> str:
+        """The condition whose n best-ranked rows are the n best of all matches (it may add to `args`).
+
+        Ranking every chunk that holds any query word was the cost (a four-word query matched 45k of 100k
+        chunks: 57 ms serial). `ts_rank` (normalization 1) is S / (words in the query) / log2(1 + positions
+        in the chunk), S summing per matched word (w + sum of w/i^2 over its later occurrences) / 1.6449 with
+        w its weight: under w, and a word only in the text weighs 0.25. So a chunk that holds one query word,
+        only in its text, ranks below 0.25 / words / log2(1 + distinct words in it). The chunks that hold two
+        query words or one in their model id or section heading (`ix_card_chunks_heading`) are ranked first;
+        when n of them reach a rank r, the one-word chunks that can reach r are the short ones, fetched by
+        length (`ix_card_chunks_lexemes`) and ranked with those n. Otherwise (fewer than n, or too low a r to
+        exclude any length) every match is ranked, as before.
+        """
+        every = " AND ".join(["document @@ to_tsquery('simple', :any_word)", *conds])
+        if len(found) > PRUNE_MAX_WORDS:
+            return every
+        first = "ts_filter(document, '{a,b}') @@ to_tsquery('simple', :any_word)"
+        if len(found) > 1:
+            args["pairs"] = " | ".join(f"('{a}' & '{b}')" for a, b in combinations(found, 2))
+            first = f"({first} OR document @@ to_tsquery('simple', :pairs))"
+        # numnode: the query's words as PostgreSQL parsed them (an OR of k words has 2k - 1 nodes), which ts_rank
+        # divides by.
+        top = conn.execute(
+            text(f"SELECT id, {_RANK} AS rank, numnode(to_tsquery('simple', :any_word)) AS nodes FROM card_chunks "
+                 f"WHERE {' AND '.join([first, *conds])} ORDER BY rank DESC, id LIMIT :n"), args).all()  # fmt: skip
+        if len(top) < args["n"] or not top[-1].rank > 0:
+            return every
+        # A one-word chunk with L distinct words ranks below 0.25 / words / log2(1 + L): under the n-th rank
+        # (with a margin for float4 rounding) once L passes `longest`.
+        exponent = TEXT_WEIGHT / ((top[-1].nodes + 1) / 2 * top[-1].rank * (1 - 1e-4))
+        if exponent > 30:
+            return every
+        args["top_ids"] = [r.id for r in top]
+        args["longest"] = math.floor(2**exponent - 1)
+        return " AND ".join([
+            "(id = ANY(:top_ids) OR (length(document) <= :longest AND document @@ to_tsquery('simple', :any_word)))",
+            *conds,
+        ])  # fmt: skip
 
     def passing_ids(self, filters: Filters, limit: int) -> list[str] | None:
         """Ids of the chunks passing the filters; None when more than `limit` do (or filters are by model)."""

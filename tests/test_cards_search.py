@@ -370,3 +370,82 @@ def test_a_chroma_server_gives_the_same_card_search_as_the_folder(indexed, chrom
     served = [index.search(q, f, k=5) for q, f in queries]
     assert served == folder
     assert folder[0][0]["model_id"] == "lab/sql-coder-7b"
+
+
+def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_match(new_db_url, db_kind):
+    """The keyword query ranks the chunks with two query words or one in the heading, then the short ones that
+    can still reach the n-th rank (`PostgresKeywordIndex._best`): the same chunks in the same order as ranking
+    every match, for short and long chunks, heading words, filters, one to nine words; an older table gets the
+    indexes this needs from revision 0011."""
+    import random
+
+    from sqlalchemy import text
+    from whichmodel.store.db import head_revision, make_engine
+    from whichmodel.store.keywords import PRUNE_MAX_WORDS, PostgresKeywordIndex, words
+    from whichmodel.store.vectors import CardFilters
+
+    if db_kind != "postgresql":
+        pytest.skip("the keyword table exists only in a PostgreSQL store (SQLite's FTS5 ranks with BM25)")
+    url = new_db_url("prune")
+    engine = make_engine(url)
+    index = PostgresKeywordIndex(engine)
+    rng = random.Random(7)
+    lexicon = ["llama", "fine", "tuned", "license", "chat", "legal", "medical", "sql", "code", "anime"] + [
+        f"w{i}" for i in range(400)
+    ]
+    entries = []
+    for i in range(3000):
+        # Mostly long chunks, some of one to five words (one query word there outranks two in a long chunk),
+        # and query words in some model ids and section titles.
+        short = i % 10 == 0
+        length = rng.choice([1, 2, 3, 5]) if short else rng.randint(30, 90)
+        model = f"org/{rng.choice(lexicon[:10]) if i % 15 == 0 else 'm'}-{i // 5}"
+        section = rng.choice(lexicon[:10]) if i % 20 == 0 else "usage"
+        meta = {"model_id": model, "section": section, "pipeline_tag": "text-generation",
+                "license_class": rng.choice(["permissive", "custom"]),
+                "size_class": rng.choice(["7B", "13B"])}  # fmt: skip
+        text_words = rng.choices(lexicon[:20] if short else lexicon, k=length)
+        entries.append((f"c{i:05d}", " ".join(text_words), meta))
+    index.add(entries)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE card_chunks")
+
+    def every_match(query: str, filters: CardFilters, n: int) -> list[str]:
+        conds, args = index._filter_sql(filters)
+        any_word = " | ".join(f"'{w}'" for w in dict.fromkeys(words(query)))
+        rank = "ts_rank('{0.25, 0, 0.5, 1.0}'::float4[], document, to_tsquery('simple', :any_word), 1)"
+        where = " AND ".join(["document @@ to_tsquery('simple', :any_word)", *conds])
+        with engine.connect() as conn:
+            sql = f"SELECT id FROM card_chunks WHERE {where} ORDER BY {rank} DESC, id LIMIT :n"
+            return list(conn.execute(text(sql), {**args, "any_word": any_word, "n": n}).scalars())
+
+    queries = ["llama", "legal code", "medical chat model", "llama fine tuned license", "w11 w12 w13 w14 w15",
+               " ".join(lexicon[: PRUNE_MAX_WORDS + 1]), "nothingmatches"]  # fmt: skip
+    pruned = 0
+    for query in queries:
+        for filters in (CardFilters(), CardFilters(license_class="permissive", size_class="7B")):
+            for n in (5, 20):
+                expected = every_match(query, filters, n)
+                assert [h[0] for h in index.hits(query, filters, n)] == expected, (query, filters, n)
+                found = list(dict.fromkeys(words(query)))
+                conds, args = index._filter_sql(filters)
+                args |= {"any_word": " | ".join(f"'{w}'" for w in found), "n": n}
+                with engine.connect() as conn:
+                    index._best(conn, found, conds, args)
+                pruned += "top_ids" in args
+    assert pruned >= 8  # the pruned path answered most of them (the rest ranked every match)
+    short = {e[0] for e in entries if len(e[1].split()) <= 5}
+    assert short & {h[0] for q in queries for h in index.hits(q, CardFilters(), 20)}  # short chunks do rank high
+
+    names = ("ix_card_chunks_heading", "ix_card_chunks_lexemes")
+    with engine.begin() as conn:  # a table from before revision 0011
+        for name in names:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0010'")
+    engine.dispose()
+    upgraded = make_engine(url)
+    with upgraded.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        have = set(conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = 'card_chunks'").scalars())
+    assert set(names) <= have
+    upgraded.dispose()
