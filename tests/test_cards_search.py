@@ -372,7 +372,7 @@ def test_a_chroma_server_gives_the_same_card_search_as_the_folder(indexed, chrom
     assert folder[0][0]["model_id"] == "lab/sql-coder-7b"
 
 
-def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_match(new_db_url, db_kind):
+def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_match(new_db_url, db_kind, monkeypatch):
     """The keyword query ranks the chunks with two query words or one in the heading, then the short ones that
     can still reach the n-th rank (`PostgresKeywordIndex._best`): the same chunks in the same order as ranking
     every match, for short and long chunks, heading words, filters, one to nine words; an older table gets the
@@ -380,12 +380,14 @@ def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_m
     import random
 
     from sqlalchemy import text
+    from whichmodel.store import keywords
     from whichmodel.store.db import head_revision, make_engine
     from whichmodel.store.keywords import PRUNE_MAX_WORDS, PostgresKeywordIndex, words
     from whichmodel.store.vectors import CardFilters
 
     if db_kind != "postgresql":
         pytest.skip("the keyword table exists only in a PostgreSQL store (SQLite's FTS5 ranks with BM25)")
+    monkeypatch.setattr(keywords, "PRUNE_MIN_CHUNKS", 1000)  # the 3,000 chunks here are pruned like 100k
     url = new_db_url("prune")
     engine = make_engine(url)
     index = PostgresKeywordIndex(engine)
