@@ -29,7 +29,7 @@ import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
-from whichmodel.hub.facts import ModelFacts, derive, fill_from_revision, is_partial, iso_utc
+from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
@@ -37,6 +37,7 @@ from whichmodel.scoring.engine import VOLATILE_CHECKS, aggregate, run_checks
 from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 from whichmodel.store.blobs import (
+    DERIVED_BY,
     VOLATILE_FACTS,
     content_hash,
     dumps,
@@ -401,8 +402,10 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
     its dictionary, which `models.facts_zdict` then names.
     """
     lasting = {}
+    rules = derivation_id()
     for item in fresh:
         data, _ = split_facts(item.facts.to_dict())
+        data[DERIVED_BY] = rules  # parsed (`hub.facts.parse_record`) means derived, card read included
         raw = dumps(data)
         lasting[item.facts.id] = (content_hash(data), raw)
     hashes = {h for h, _ in lasting.values()}
@@ -823,12 +826,15 @@ def _score_batch(
         }  # fmt: skip
         stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
         # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
-        # read only where nothing else gave a size. Facts already scored under this version were derived then.
+        # read only where nothing else gave a size. Facts already scored under this version were derived then,
+        # and facts stored as parsed by today's rules (a first ingest's) were derived, card included, as parsed.
+        rules = derivation_id()
+        derived = {obs_id for obs_id, data in lasting.items() if obs_id in earlier or data.get(DERIVED_BY) == rules}
         for obs_id, facts in parsed.items():
-            if obs_id not in earlier:
+            if obs_id not in derived:
                 derive(facts)
         sizeless = [obs_id for obs_id, facts in parsed.items()
-                    if facts.params is None and facts.card_present and obs_id not in earlier]  # fmt: skip
+                    if facts.params is None and facts.card_present and obs_id not in derived]  # fmt: skip
         if sizeless:
             card_of = dict(conn.execute(select(O.c.id, O.c.card_hash).where(O.c.id.in_(sizeless))).all())
             texts = card_texts(conn, card_of.values())
