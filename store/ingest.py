@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
 from whichmodel.hub.formats import PICKLE, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
-from whichmodel.scoring.engine import VOLATILE_CHECKS, aggregate, run_checks
+from whichmodel.scoring.engine import aggregate, run_checks
 from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 from whichmodel.store.blobs import (
@@ -62,7 +62,6 @@ from whichmodel.store.models import (
 from whichmodel.store.records import (
     card_texts,
     finding_items,
-    findings_from,
     load_zdicts,
     pack_cards,
     record_method_checks,
@@ -761,35 +760,6 @@ ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash", *SCORE
 NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
 
 
-def _earlier_findings(conn: Connection, rows: list[_BatchRow], method: Method, zdicts: dict) -> dict[int, list]:
-    """For each row whose facts another observation already had, scored by this method: that one's findings.
-
-    Only observations scored now count (one marked for rescoring, say after its card's facts changed, does
-    not), the newest of them, scored with these very weights (a method file edited without a version bump
-    scores afresh). Their findings of every non-volatile check hold for this row as they are.
-    """
-    version = method.version
-    # By model (the unique (model, date) index finds a model's observations); facts are a model's own.
-    newest = conn.execute(
-        select(O.c.facts_id, func.max(O.c.id))
-        .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version,
-                      A.c.weights_hash == stored_weights(method.weights_hash)))
-        .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version,
-               O.c.facts_id.in_(sorted({r.facts_id for r in rows})))  # only the contents this batch has
-        .group_by(O.c.facts_id)
-    ).all()
-    if not newest:
-        return {}
-    found = conn.execute(
-        select(A.c.observation_id, A.c.zdict, A.c.findings)
-        .where(A.c.observation_id.in_([obs for _, obs in newest]), A.c.method_version == version)
-    ).all()  # fmt: skip
-    load_zdicts(conn, (z for _, z, _ in found), zdicts)
-    by_obs = {obs: findings_from(blob, zdicts.get(zid)) for obs, zid, blob in found}
-    by_facts = {facts_id: by_obs[obs] for facts_id, obs in newest if obs in by_obs}
-    return {r.obs_id: by_facts[r.facts_id] for r in rows if r.facts_id in by_facts and r.obs_id not in by_obs}
-
-
 def _score_batch(
     rows: list[_BatchRow], ctx: ScoringContext | None = None, method: Method | None = None,
     engine: Engine | None = None,
@@ -809,15 +779,7 @@ def _score_batch(
     version, weights_hash = method.version, stored_weights(method.weights_hash)
     with engine.connect() as conn:
         zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
-        earlier = _earlier_findings(conn, rows, method, zdicts)
-        # Facts reused with earlier findings are read as that scoring left them: this batch may have been read
-        # before it was written (a pool reads ahead), and that scoring may have re-derived them.
-        reused = sorted({r.facts_id for r in rows if r.obs_id in earlier})
-        current = dict(conn.execute(select(F.c.id, F.c.data).where(F.c.id.in_(reused))).all()) if reused else {}
-        lasting = {
-            r.obs_id: unpack(current[r.facts_id] if r.obs_id in earlier else r.facts_data, zdicts.get(r.facts_zdict))
-            for r in rows
-        }
+        lasting = {r.obs_id: unpack(r.facts_data, zdicts.get(r.facts_zdict)) for r in rows}
         parsed = {
             r.obs_id: ModelFacts.from_dict(join_facts(lasting[r.obs_id], {
                 "downloads": r.downloads, "downloads_all_time": r.downloads_all_time, "likes": r.likes,
@@ -826,10 +788,10 @@ def _score_batch(
         }  # fmt: skip
         stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
         # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
-        # read only where nothing else gave a size. Facts already scored under this version were derived then,
-        # and facts stored as parsed by today's rules (a first ingest's) were derived, card included, as parsed.
+        # read only where nothing else gave a size. Facts stored as parsed by today's rules (a first ingest's,
+        # or a re-observation's of those) were derived, card included, as they were parsed.
         rules = derivation_id()
-        derived = {obs_id for obs_id, data in lasting.items() if obs_id in earlier or data.get(DERIVED_BY) == rules}
+        derived = {obs_id for obs_id, data in lasting.items() if data.get(DERIVED_BY) == rules}
         for obs_id, facts in parsed.items():
             if obs_id not in derived:
                 derive(facts)
@@ -843,11 +805,7 @@ def _score_batch(
                     derive(parsed[obs_id], texts[card_hash])
     for r in rows:
         facts = parsed[r.obs_id]
-        if r.obs_id in earlier:  # unchanged facts: only the volatile checks can have moved
-            fresh = {f.check: f for f in run_checks(facts, ctx, method, only=VOLATILE_CHECKS)}
-            findings = [fresh.get(f.check, f) for f in earlier[r.obs_id]]
-        else:
-            findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
+        findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
         data = facts.to_dict()
         if data != stored[r.obs_id]:  # the stored facts show what scoring derived (the score card reads them)
             facts_updates[r.facts_id] = pack(split_facts(data)[0], zdicts.get(r.facts_zdict))
