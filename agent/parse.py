@@ -33,6 +33,17 @@ class QuestionTooLong(ValueError):
     """A question over `MAX_QUESTION_CHARS`; the message says the limit."""
 
 
+# Terminal control sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte escapes) and the other control
+# characters a pasted question can carry: read as a space, so "\x1b[31m" leaves no "31m" to read as a size.
+_CONTROLS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]|"
+                       r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """The question without terminal control sequences and control characters (tabs and newlines stay)."""
+    return _CONTROLS.sub(" ", text)
+
+
 def check_length(text: str) -> None:
     """Refuse a question longer than the limit, before any pattern reads it."""
     if len(text) > MAX_QUESTION_CHARS:
@@ -943,7 +954,8 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
     check_length(text)
-    text = expand_aliases(correct_typos(text, keep=lambda word: (resolve_exact or resolve)(word) is not None))
+    keep = lambda word: (resolve_exact or resolve)(word) is not None  # noqa: E731 - a one-line predicate
+    text = expand_aliases(correct_typos(strip_controls(text), keep=keep))
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)

@@ -233,3 +233,19 @@ def test_a_word_that_names_a_model_is_not_corrected():
     from whichmodel.agent.parse import correct_typos
 
     assert correct_typos("is modle safe", keep=lambda word: word == "modle") == "is modle safe"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("safest \x1b[31mpermissive\x1b[0m 7B chat model", "safest permissive 7B chat model"),
+        ("\x1b[1;32m7B\x1b[m chat model \x1b]0;window title\x07for code", "7B chat model for code"),
+        ("compare phi-2\x00 and\x7f gemma-7b\x1b", "compare phi-2 and gemma-7b"),
+    ],
+)
+def test_terminal_escapes_and_control_characters_read_as_spaces(raw, plain):
+    """A pasted question with colour codes asks what its visible text asks ("31m" is no 31M size)."""
+    got, want = parse(raw, resolve), parse(plain, resolve)
+    assert (got.intent, got.slots, got.models) == (want.intent, want.slots, want.models)
+    assert got.unresolved == want.unresolved
+    assert [n.line() for n in got.not_applied] == [n.line() for n in want.not_applied]
