@@ -508,14 +508,28 @@ def _days(match: re.Match) -> int | None:
 def date_slots(scan: _Scan, slots: dict) -> None:
     """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates.
 
-    Search cannot filter on the last update: `updated` keeps the phrase, which is said not applied.
+    The last update ("updated in the last 6 months", "maintained since March 2024") becomes `updated_after` /
+    `updated_before` days, or `updated_within_days` counted back from the newest snapshot by the planner; a
+    phrase whose period cannot be read stays in `updated`, which is said not applied.
     """
     lowered = scan.lowered
     updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
                         r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
     if updated and not scan.is_used(updated.start(), updated.end()):
-        slots["updated"] = scan.text[updated.start() : updated.end()]
+        phrase = scan.text[updated.start() : updated.end()]
         scan.use(updated.start(), updated.end())
+        recent = re.search(_RECENT, phrase.lower())
+        period = _years(_Scan(phrase)) if not recent else {}
+        if recent and _days(recent):
+            slots["updated_within_days"] = _days(recent)
+        elif period:
+            if period.get("start"):
+                slots["updated_after"] = period["start"]
+            if period.get("end"):
+                day = date.fromisoformat(period["end"])
+                slots["updated_before"] = date.fromordinal(day.toordinal() + 1).isoformat()
+        else:
+            slots["updated"] = phrase
     created = re.search(_CREATED_WORD, lowered)
     recent = re.search(_RECENT, lowered)
     if recent and not scan.is_used(recent.start(), recent.end()):
@@ -1063,8 +1077,8 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
                                       "it with another") for m in models]  # fmt: skip
     if slots.get("updated") and intent in ("recommend", "followup"):
-        not_applied.insert(0, NotApplied(slots["updated"], "search cannot filter on when a repo was last updated; "
-                                                           "it can filter on when it was created"))
+        not_applied.insert(0, NotApplied(slots["updated"], "no period could be read from it; say e.g. 'updated in "
+                                                           "the last 6 months' or 'updated since 2024'"))
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
         not_applied += _not_for_trends(slots)
@@ -1093,6 +1107,7 @@ _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
+                "updated_after": "updated after", "updated_before": "updated before",
                 "max_params_b": "at most", "size": "size"}  # fmt: skip
 
 

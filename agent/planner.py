@@ -23,7 +23,7 @@ from whichmodel.usecases.models import resolve, stored_author
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "findings", "commercial")  # fmt: skip
+                  "updated_after", "updated_before", "findings", "commercial")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -231,9 +231,10 @@ class Planner:
         return plan
 
     def _within(self, slots: dict) -> None:
-        """'created in the last 6 months': counted back from the newest snapshot, not from today's date."""
-        days = slots.pop("within_days", None)
-        if days:
+        """'created (updated) in the last 6 months': counted back from the newest snapshot, not from today."""
+        periods = {"created_after": slots.pop("within_days", None),
+                   "updated_after": slots.pop("updated_within_days", None)}  # fmt: skip
+        if any(periods.values()):
             from datetime import date, timedelta
 
             from sqlalchemy import func, select
@@ -241,15 +242,17 @@ class Planner:
 
             with self.services.engine.connect() as conn:
                 newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
-            if newest:
-                start = date.fromisoformat(newest[:10]) - timedelta(days=days)
-                slots["created_after"] = max(slots.get("created_after") or "", start.isoformat())
+            for key, days in periods.items():
+                if newest and days:
+                    start = date.fromisoformat(newest[:10]) - timedelta(days=days)
+                    slots[key] = max(slots.get(key) or "", start.isoformat())
 
     def _check_search_slots(self, parsed: Plan) -> None:
         """Slots a search needs the database for: a stored author (else said not applied), the newest snapshot."""
         slots = parsed.slots
         if parsed.intent not in ("recommend", "followup"):
             slots.pop("within_days", None)
+            slots.pop("updated_within_days", None)
             return
         self._within(slots)
         typed = slots.get("author")
@@ -748,6 +751,10 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"created on or after {value}")
         elif key == "created_before":
             parts.append(f"created before {value}")
+        elif key == "updated_after":
+            parts.append(f"last updated on or after {value}")
+        elif key == "updated_before":
+            parts.append(f"last updated before {value}")
         elif key == "min_downloads":
             parts.append(f"at least {value:,} downloads")
         elif key in ("tasks", "topics"):

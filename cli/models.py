@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("--author", metavar="ORG", help="a Hub author or organisation, e.g. TheBloke (any case)")
     p.add_argument("--created-after", metavar="YYYY-MM-DD", help="created on the Hub on or after this day")
     p.add_argument("--created-before", metavar="YYYY-MM-DD", help="created on the Hub before this day")
+    p.add_argument("--updated-after", metavar="YYYY-MM-DD", help="last changed on the Hub on or after this day")
+    p.add_argument("--updated-before", metavar="YYYY-MM-DD", help="last changed on the Hub before this day")
     p.add_argument("--commercial", nargs="?", const="allowed", choices=COMMERCIAL_FILTERS, metavar="ANSWER",
                    help="commercial use the license allows: alone, yes with or without conditions; or one of "
                    f"{', '.join(COMMERCIAL_FILTERS[1:])}")  # fmt: skip
@@ -230,6 +232,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
         commercial=args.commercial, license=args.license.lower() if args.license else None,
         author=args.author, created_after=args.created_after, created_before=args.created_before,
+        updated_after=args.updated_after, updated_before=args.updated_before,
     )  # fmt: skip
     try:
         if filters.author:  # as stored ('thebloke' is TheBloke); an unknown one is kept and matches nothing

@@ -151,6 +151,7 @@ def _model_columns(facts: ModelFacts) -> dict:
         "base_model": facts.base_models[0] if facts.base_models else None,
         "base_relation": facts.base_relation,
         "created_at": facts.created_at,
+        "last_modified": facts.last_modified,
         "lists": _lists(facts),
     }
 

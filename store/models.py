@@ -85,6 +85,7 @@ class ModelRow(SQLModel, table=True):
     base_model: str | None = Field(default=None, index=True)
     base_relation: str | None = None
     created_at: str | None = None
+    last_modified: str | None = None  # the Hub's last commit to the repo (ISO timestamp)
     overall: float | None = None
     popularity: float | None = None
     activity: float | None = None

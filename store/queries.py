@@ -172,6 +172,9 @@ class SearchFilters:
     author: str | None = None
     created_after: str | None = None
     created_before: str | None = None
+    # Last changed on the Hub (its last commit) on or after / before a day (YYYY-MM-DD).
+    updated_after: str | None = None
+    updated_before: str | None = None
     # Commercial use the license allows (hub.licenses.commercial_use, the lineage's stricter class deciding):
     # "allowed" (yes, with or without conditions), or one answer: yes, yes-with-conditions, no, unknown.
     commercial: str | None = None
@@ -209,6 +212,9 @@ class SearchFilters:
         for value in (self.created_after, self.created_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"created dates must be YYYY-MM-DD, not {value!r}")
+        for value in (self.updated_after, self.updated_before):
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(f"updated dates must be YYYY-MM-DD, not {value!r}")
         if self.commercial is not None and self.commercial not in COMMERCIAL_FILTERS:
             raise ValueError(f"commercial must be one of {', '.join(COMMERCIAL_FILTERS)}, not {self.commercial!r}")
 
@@ -455,6 +461,10 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"created>={filters.created_after}", cols.created_at >= filters.created_after, None))
     if filters.created_before:
         conds.append(Filter(f"created<{filters.created_before}", cols.created_at < filters.created_before, None))
+    if filters.updated_after:  # the last commit, an ISO timestamp too
+        conds.append(Filter(f"updated>={filters.updated_after}", cols.last_modified >= filters.updated_after, None))
+    if filters.updated_before:
+        conds.append(Filter(f"updated<{filters.updated_before}", cols.last_modified < filters.updated_before, None))
     if filters.model_ids:
         conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
     if filters.commercial is not None:

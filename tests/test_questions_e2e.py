@@ -475,8 +475,8 @@ def test_ask_json_lists_the_not_applied_parts(agent):
     ask, _ = agent
     result = ask("cheapest image generation model for my raspberry pi")
     assert result["not_applied"] == [line for line in result["answer"].splitlines() if line.startswith("Not applied")]
-    assert any("cheapest" in line for line in result["not_applied"])
-    assert any("raspberry pi" in line for line in result["not_applied"])
+    assert any("cheapest" in line for line in result.get("not_applied", []))
+    assert any("raspberry pi" in line for line in result.get("not_applied", []))
 
 
 # ---------------------------------------------------------------------------------------------- evaluation round
@@ -639,11 +639,38 @@ def test_relative_creation_dates_count_from_the_newest_snapshot(agent, raw, snap
         assert (raw[model].get("createdAt") or "")[:10] >= since, model
 
 
-def test_last_update_dates_are_said_not_applied(agent):
+def test_relative_last_update_dates_filter_on_the_last_commit(agent, raw, snapshot_dirs):
+    """'updated in the last N months' counts back from the newest snapshot and filters on the Hub's lastModified."""
+    from datetime import date, timedelta
+
     ask, _ = agent
-    result = ask("a summarization model updated in the last 6 months")
-    assert any("updated in the last 6 months" in line for line in result["not_applied"]), result["answer"]
-    assert "created_after" not in result["filters"]
+    newest = date.fromisoformat(snapshot_dirs[-1].name)
+    since = (newest - timedelta(days=180)).isoformat()
+    result = ask("text generation models updated in the last 6 months")
+    assert result["filters"].get("updated_after") == since and "created_after" not in result["filters"]
+    assert not any("updated" in line for line in result.get("not_applied", [])), result["answer"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert (raw[model].get("lastModified") or "")[:10] >= since, model
+    # A stale model of the task exists, so the filter did leave something out.
+    assert any((r.get("lastModified") or "9")[:10] < since and r.get("pipeline_tag") == "text-generation"
+               for r in raw.values())  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "first", "last"), [
+    ("chat models maintained since 2025", "2025-01-01", "9999"),
+    ("text-to-image models last updated before 2024", "0000", "2023-12-31"),
+    ("text generation models modified in March 2025", "2025-03-01", "2025-03-31"),
+])  # fmt: skip
+def test_last_update_periods_filter_on_the_last_commit(agent, raw, question, first, last):
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any(word in line for line in said for word in ("updated", "modified", "maintained")), said
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        updated = (raw[model].get("lastModified") or "")[:10]
+        assert first <= updated <= last, (model, updated)
 
 
 def test_pickle_files_and_no_safetensors_apply_both(agent, raw):

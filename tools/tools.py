@@ -147,6 +147,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         author: str | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
+        updated_after: str | None = None,
+        updated_before: str | None = None,
         findings: list[str] | None = None,
         commercial: Literal["allowed", "yes", "yes-with-conditions", "no", "unknown"] | None = None,
     ) -> tuple[str, dict]:
@@ -183,6 +185,9 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
             created_before: only models created before this day, YYYY-MM-DD.
+            updated_after: only models last changed on the Hub (last commit) on or after this day, YYYY-MM-DD
+                ("updated in the last 6 months", "maintained since 2024").
+            updated_before: only models last changed before this day, YYYY-MM-DD.
             findings: several CHECK=OUTCOME findings, all of them (with `finding`), e.g.
                 ["unsafe_files=fail", "safetensors=fail"] for pickle files and no safetensors.
             commercial: what the license allows for commercial use (the stricter base's license deciding):
@@ -217,6 +222,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author=(models.stored_author(services, author) or author) if author else None,
             created_after=created_after,
             created_before=created_before,
+            updated_after=updated_after,
+            updated_before=updated_before,
             commercial=commercial,
         )  # fmt: skip
         found = search.recommend(services, filters)
