@@ -468,14 +468,42 @@ _NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security
 _BY_FROM = re.compile(r"\b(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95})(?![\w/.-])", re.I)
 
 
+def company_orgs(name: str) -> list[str]:
+    """The Hub organisations a company publishes under (`companies` in the vocabulary); [] for other names."""
+    return list(vocabulary().get("companies", {}).get(re.sub(r"[\s-]+", " ", name.lower().strip()), []))
+
+
+# Words that make the "from" after them a lineage ("derived from", "fine-tuned from"), not an author.
+_LINEAGE_FROM = r"\b(?:derived|descended|fine-?tuned|trained|based|distill(?:ed)?|quantized|merged|converted)\s$"
+
+
+@lru_cache(maxsize=1)
+def _company_pattern() -> re.Pattern:
+    """A company name after "by"/"from", or before "'s models": several words ("Mistral AI", "Hugging Face")."""
+    names = _phrase_pattern(list(vocabulary().get("companies", {}))).pattern
+    return re.compile(r"\b(?:by|from)\s(?:the\s)?(" + names + r")(?:'s)?(?:\s(?:team|labs?|inc|corp))?\b|"
+                      r"(?<![\w/.-])(" + names + r")(?:'s)?\s(?:own\s)?(?:models|repos|checkpoints|llms?)\b")
+
+
 def author_slot(scan: _Scan) -> str | None:
     """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
+    lowered = scan.lowered
+    for company in _company_pattern().finditer(lowered):
+        group = 1 if company[1] else 2
+        # "derived from DeepSeek R1", "fine-tunes from Meta Llama 3": a lineage naming a model, not an author.
+        naming = re.match(r"[\s-]?(?:[a-z]{0,12}[\s-]?)?v?\d|[\s-](?:llama|gemma|qwen|mistral|mixtral|phi|r1)\b",
+                          lowered[company.end(group) :])  # fmt: skip
+        lineage = re.search(_LINEAGE_FROM, lowered[max(0, company.start() - 20) : company.start()])
+        if not scan.is_used(company.start(group), company.end(group)) and not naming and not lineage:
+            scan.use(company.start(), company.end())
+            return scan.text[company.start(group) : company.end(group)]
     for pattern in (_AUTHOR, _BY_FROM):
         for match in pattern.finditer(scan.lowered):
             group = next(g for g in range(1, pattern.groups + 1) if match[g])
             start, end = match.start(group), match.end(group)
             word = scan.lowered[start:end].rstrip(".")
             if scan.is_used(match.start() if pattern is _BY_FROM else start, end) or word in _NOT_AUTHORS or \
+                    company_orgs(word) or \
                     word in _FILLER or word in _STOP or _tables()["languages"][1].get(word) or \
                     re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*|v?\d[\w.]*", word):  # fmt: skip
                 continue

@@ -14,7 +14,16 @@ import uuid
 from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from whichmodel.agent.parse import NotApplied, Plan, QuestionTooLong, created_slots, ordinal, parse, parse_slots
+from whichmodel.agent.parse import (
+    NotApplied,
+    Plan,
+    QuestionTooLong,
+    company_orgs,
+    created_slots,
+    ordinal,
+    parse,
+    parse_slots,
+)
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
 from whichmodel.store.queries import params_for_memory
 from whichmodel.usecases.base import Services
@@ -23,7 +32,7 @@ from whichmodel.usecases.models import resolve, stored_author
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "updated_after", "updated_before", "findings", "commercial")  # fmt: skip
+                  "updated_after", "updated_before", "findings", "commercial", "authors")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -257,11 +266,16 @@ class Planner:
         self._within(slots)
         typed = slots.get("author")
         if typed:
-            stored = stored_author(self.services, typed)
-            if stored:
-                slots["author"] = stored
+            # A company publishes under its Hub organisations ("Meta": meta-llama, facebook); an author typed as
+            # the Hub spells it is itself. Only authors with a stored model filter.
+            found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
+            stored = list(dict.fromkeys(a for a in found if a))
+            slots.pop("author")
+            if len(stored) == 1:
+                slots["author"] = stored[0]
+            elif stored:
+                slots["authors"] = stored
             else:
-                slots.pop("author")
                 parsed.not_applied.insert(0, NotApplied(f"by {typed}", "no model by that author is in the database"))
 
     # --------------------------------------------------------------------------------------------- calls
@@ -747,6 +761,8 @@ def _describe_filters(filters: dict) -> str:
                          f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
         elif key == "author":
             parts.append(f"by {value}")
+        elif key == "authors":
+            parts.append(f"by any of {', '.join(value)}")
         elif key == "created_after":
             parts.append(f"created on or after {value}")
         elif key == "created_before":

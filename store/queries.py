@@ -170,6 +170,7 @@ class SearchFilters:
     model_ids: list[str] = field(default_factory=list)
     # The Hub author (organisation or user) as stored, exactly; created on or after / before a day (YYYY-MM-DD).
     author: str | None = None
+    authors: list[str] = field(default_factory=list)  # any of these authors (a company's organisations)
     created_after: str | None = None
     created_before: str | None = None
     # Last changed on the Hub (its last commit) on or after / before a day (YYYY-MM-DD).
@@ -457,6 +458,8 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
     if filters.author:
         conds.append(Filter(f"author={filters.author}", cols.author == filters.author, None))
+    if filters.authors:
+        conds.append(Filter(f"author in {', '.join(filters.authors)}", cols.author.in_(filters.authors), None))
     if filters.created_after:  # created_at is an ISO timestamp: text order is time order
         conds.append(Filter(f"created>={filters.created_after}", cols.created_at >= filters.created_after, None))
     if filters.created_before:

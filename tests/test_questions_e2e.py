@@ -908,3 +908,34 @@ def test_trend_questions_say_which_search_filters_their_view_ignores(agent):
     result = ask("best 7B model on the open llm leaderboard v1 with an apache license")
     assert result["tool_calls"][0]["args"]["view"] == "leaders"
     assert any("license apache-2.0" in line for line in result["not_applied"]), result["answer"]
+
+
+@pytest.mark.parametrize(("question", "orgs"), [
+    ("which models from Meta are here", {"meta-llama", "facebook"}),
+    ("text to image models by Stability AI", {"stabilityai"}),
+    ("NVIDIA's models", {"nvidia"}),
+    ("the safest model from Google DeepMind", {"google", "deepmind"}),
+])  # fmt: skip
+def test_company_names_filter_on_their_hub_organisations(agent, raw, question, orgs):
+    """'from Meta' is meta-llama's and facebook's models: the company's organisations, not an author named Meta."""
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any("author" in line for line in said), said
+    published = {m for m, r in raw.items() if m.split("/")[0] in orgs and has_weights(r) is not False}
+    task = "text-to-image" if "image" in question else None
+    expected = {m for m in published if task is None or raw[m].get("pipeline_tag") == task}
+    assert expected, "the shared data has models of the company"
+    assert set(result["recommended"]) <= expected, result["answer"]
+    assert set(result["recommended"]) == expected or len(result["recommended"]) >= 3, result["answer"]
+
+
+def test_a_company_with_several_stored_organisations_searches_all_of_them(agent, raw):
+    from whichmodel.tools.tools import tool_functions
+
+    _, engine = agent
+    services = Services(engine, Settings(hf_endpoint="http://127.0.0.1:9"))
+    _, artifact = tool_functions(services)["search_models"](authors=["google", "NVIDIA"], limit=20)
+    found = {r["model_id"] for r in artifact["results"]}
+    expected = {m for m, r in raw.items() if m.split("/")[0] in ("google", "nvidia") and has_weights(r) is not False}
+    assert found == expected

@@ -145,6 +145,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
         model_ids: list[str] | None = None,
         author: str | None = None,
+        authors: list[str] | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
         updated_after: str | None = None,
@@ -183,6 +184,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
             model_ids: only these stored model ids (a follow-up that filters the models just compared).
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
+            authors: only models of any of these Hub authors, e.g. a company's organisations: Meta is
+                ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
             created_before: only models created before this day, YYYY-MM-DD.
             updated_after: only models last changed on the Hub (last commit) on or after this day, YYYY-MM-DD
@@ -220,6 +223,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
             model_ids=only,
             author=(models.stored_author(services, author) or author) if author else None,
+            authors=[models.stored_author(services, a) or a for a in authors or []],
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,
