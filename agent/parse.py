@@ -117,6 +117,7 @@ def _tables() -> dict:
     return {
         "tasks": index(vocab["tasks"], lambda e: e),
         "findings": index(vocab["findings"], lambda e: e["finding"]),
+        "formats": index(vocab["formats"], lambda e: (e["kinds"], bool(e.get("runtime")))),
         "unsupported": index(vocab["unsupported"], lambda e: e["reason"]),
         "languages": (_phrase_pattern(list(langs)), langs),
         "gpus": (_phrase_pattern(list(gpus)), gpus),
@@ -346,6 +347,7 @@ class _Scan:
         self.text = text
         self.lowered = text.lower()
         self.used: list[tuple[int, int]] = []
+        self.lineage: tuple[int, int] = (0, 0)  # the lineage phrase ("GGUF versions of"), whose format words count
 
     def use(self, start: int, end: int) -> None:
         self.used.append((start, end))
@@ -622,6 +624,7 @@ def _lineage(scan: _Scan) -> tuple[str | None, int | None]:
     match = _LINEAGE.search(scan.lowered)
     if match:
         scan.use(match.start(), match.end())
+        scan.lineage = (match.start(), match.end())
         return _relation(match[1] or match[2]), match.end()
     return None, None
 
@@ -682,6 +685,16 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
         slots["finding"] = wanted[0]
     if len(wanted) > 1:  # "pickle files and no safetensors": every finding, all of them
         slots["findings"] = wanted
+    pattern, kinds = _tables()["formats"]
+    named, runtimes = [], []
+    for match in pattern.finditer(lowered):  # "GGUF or GGML versions of phi-2": quantizations in those formats
+        in_lineage = scan.lineage[0] <= match.start() and match.end() <= scan.lineage[1]
+        if in_lineage or not scan.is_used(match.start(), match.end()):
+            found, runtime = kinds[_key(match[0])]
+            (runtimes if runtime else named).extend(found)
+            scan.use(match.start(), match.end())
+    if named or runtimes:  # "GGUF or ONNX models": any of them
+        slots["formats"] = list(dict.fromkeys(named or runtimes))
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
@@ -1135,7 +1148,7 @@ _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
-                "updated_after": "updated after", "updated_before": "updated before",
+                "updated_after": "updated after", "updated_before": "updated before", "formats": "format",
                 "max_params_b": "at most", "size": "size"}  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from whichmodel.usecases.models import resolve, stored_author
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "updated_after", "updated_before", "findings", "commercial", "authors")  # fmt: skip
+                  "updated_after", "updated_before", "findings", "commercial", "authors", "formats")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -763,6 +763,8 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"by {value}")
         elif key == "authors":
             parts.append(f"by any of {', '.join(value)}")
+        elif key == "formats":
+            parts.append(f"weights in {' or '.join(value)} format")
         elif key == "created_after":
             parts.append(f"created on or after {value}")
         elif key == "created_before":

@@ -46,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--sort", default="overall", choices=SORT_KEYS)
     p.add_argument("--any-task", action="append", metavar="TAG", help="pipeline tag, any of several (repeatable)")
     p.add_argument("--topic", action="append", metavar="WORD", help="Hub tag or repo-name word, any of (repeatable)")
+    p.add_argument("--format", action="append", metavar="KIND", dest="formats", type=str.lower,
+                   help="weight files in this format, any of (repeatable): gguf, ggml, onnx, safetensors, pickle ...; "
+                   "the kinds of hub/formats.py")  # fmt: skip
     p.add_argument("--base", metavar="MODEL", help="only descendants of MODEL through base_model links (lineage)")
     p.add_argument("--relation", choices=["finetune", "adapter", "merge", "quantized"], help="with --base: link kind")
     p.add_argument("--language", metavar="CODE", help="ISO 639-1 code from card data or Hub tags, e.g. ko")
@@ -232,7 +235,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
         commercial=args.commercial, license=args.license.lower() if args.license else None,
         author=args.author, created_after=args.created_after, created_before=args.created_before,
-        updated_after=args.updated_after, updated_before=args.updated_before,
+        updated_after=args.updated_after, updated_before=args.updated_before, formats=list(args.formats or []),
     )  # fmt: skip
     try:
         if filters.author:  # as stored ('thebloke' is TheBloke); an unknown one is kept and matches nothing

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
-from whichmodel.hub.formats import PICKLE, load_class
+from whichmodel.hub.formats import PICKLE, WEIGHT_KINDS, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
 from whichmodel.scoring.engine import aggregate, run_checks
@@ -159,9 +159,43 @@ def _model_columns(facts: ModelFacts) -> dict:
 def _lists(facts: ModelFacts) -> str | None:
     """The facts' lists that search filters read (see `store.queries._facts_has`), as JSON text."""
     card = facts.card_data if isinstance(facts.card_data, dict) else {}
-    values = (facts.tags, card.get("language"), card.get("base_model"))
+    formats = sorted(k for k in facts.file_kinds or {} if k in WEIGHT_KINDS)
+    values = (facts.tags, card.get("language"), card.get("base_model"), formats)
     lists = {k: v for k, v in zip(LIST_KEYS, values, strict=True) if v}
     return dumps(lists).decode() if lists else None
+
+
+def refresh_from_newest_facts(conn: Connection, batch: int = 2000) -> int:
+    """Set `last_modified` and `lists` of every model from its newest stored facts (revision 0010); how many.
+
+    Both are read from the facts as stored: `lists` gained the weight formats, `last_modified` is new.
+    """
+    done, after = 0, ""
+    zdicts: dict[int, bytes] = {}
+    while True:
+        rows = conn.execute(
+            select(M.c.id, F.c.zdict, F.c.data)
+            .join(O, O.c.id == M.c.latest_observation_id)
+            .join(F, F.c.id == O.c.facts_id)
+            .where(M.c.id > after)
+            .order_by(M.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        after = rows[-1][0]
+        load_zdicts(conn, (r.zdict for r in rows), zdicts)
+        values = []
+        for row in rows:
+            facts = ModelFacts.from_dict(join_facts(unpack(row.data, zdicts.get(row.zdict)), {}))
+            if facts.file_kinds is None and facts.files is not None:  # stored before kinds were derived
+                derive(facts)
+            values.append({"b_id": row.id, "b_modified": facts.last_modified, "b_lists": _lists(facts)})
+        conn.execute(update(M).where(M.c.id == bindparam("b_id"))
+                     .values(last_modified=bindparam("b_modified"), lists=bindparam("b_lists")), values)  # fmt: skip
+        done += len(values)
+        if len(zdicts) > 50_000:  # each model has its own: keep memory flat on a whole-Hub database
+            zdicts.clear()
 
 
 def _pickle_files(facts: ModelFacts) -> int | None:

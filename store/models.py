@@ -27,7 +27,7 @@ COVERAGE_COLUMNS = {c: ("coverage" if c == "overall" else f"{c}_coverage") for c
 SCHEMA_VERSION = "5"
 # The keys of `models.lists`: the newest facts' lists that search filters read (tags; the card's languages
 # and declared base models, which the Hub's tags keep only one of).
-LIST_KEYS = ("tags", "language", "base_model")
+LIST_KEYS = ("tags", "language", "base_model", "formats")  # formats: the weight formats its files are in
 
 
 class Meta(SQLModel, table=True):

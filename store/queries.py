@@ -18,6 +18,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
 from whichmodel.hub import licenses
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
+from whichmodel.hub.formats import WEIGHT_KINDS
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
@@ -171,6 +172,8 @@ class SearchFilters:
     # The Hub author (organisation or user) as stored, exactly; created on or after / before a day (YYYY-MM-DD).
     author: str | None = None
     authors: list[str] = field(default_factory=list)  # any of these authors (a company's organisations)
+    # Weight formats (hub.formats kinds: gguf, onnx, safetensors ...), any of them, as the newest files show.
+    formats: list[str] = field(default_factory=list)
     created_after: str | None = None
     created_before: str | None = None
     # Last changed on the Hub (its last commit) on or after / before a day (YYYY-MM-DD).
@@ -213,6 +216,9 @@ class SearchFilters:
         for value in (self.created_after, self.created_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"created dates must be YYYY-MM-DD, not {value!r}")
+        unknown = sorted(set(self.formats) - set(WEIGHT_KINDS))
+        if unknown:
+            raise ValueError(f"format must be one of {', '.join(WEIGHT_KINDS)}, not {unknown[0]!r}")
         for value in (self.updated_after, self.updated_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"updated dates must be YYYY-MM-DD, not {value!r}")
@@ -458,6 +464,9 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
     if filters.author:
         conds.append(Filter(f"author={filters.author}", cols.author == filters.author, None))
+    if filters.formats:
+        conds.append(Filter(f"format any of {', '.join(filters.formats)}",
+                            _facts_has(cols.lists, "formats", filters.formats), None))  # fmt: skip
     if filters.authors:
         conds.append(Filter(f"author in {', '.join(filters.authors)}", cols.author.in_(filters.authors), None))
     if filters.created_after:  # created_at is an ISO timestamp: text order is time order

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import zstandard
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from whichmodel.scoring.findings import Finding
 from whichmodel.store.blobs import VOLATILE_FACTS, join_facts, pack, unpack, unpack_bytes
-from whichmodel.store.models import AssessmentRow, CardRow, FactsRow, Meta, MethodCheck, ModelRow, Observation, Zdict
+from whichmodel.store.models import AssessmentRow, CardRow, FactsRow, Meta, MethodCheck, Observation, Zdict
 
 F = FactsRow.__table__
 A = AssessmentRow.__table__
@@ -23,7 +23,6 @@ Z = Zdict.__table__
 MC = MethodCheck.__table__
 META = Meta.__table__
 C = CardRow.__table__
-M = ModelRow.__table__
 
 
 def load_zdicts(conn: Connection, ids: Iterable[int | None], into: dict[int, bytes] | None = None) -> dict[int, bytes]:
@@ -150,30 +149,3 @@ def pack_cards(conn: Connection, cards: dict[str, tuple[str, str]]) -> list[dict
     zid, zdict = shared_zdict(conn, "cards", raws.values())
     return [{"hash": h, "model_id": model_id, "zdict": zid, "data": pack(raws[h], zdict)}
             for h, (model_id, _) in cards.items()]  # fmt: skip
-
-
-def fill_last_modified(conn: Connection, batch: int = 2000) -> int:
-    """Set `models.last_modified` from each model's newest stored facts (revision 0010); returns how many."""
-    done, after = 0, ""
-    zdicts: dict[int, bytes] = {}
-    while True:
-        rows = conn.execute(
-            select(M.c.id, F.c.zdict, F.c.data)
-            .join(O, O.c.id == M.c.latest_observation_id)
-            .join(F, F.c.id == O.c.facts_id)
-            .where(M.c.id > after)
-            .order_by(M.c.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return done
-        after = rows[-1][0]
-        load_zdicts(conn, (r.zdict for r in rows), zdicts)
-        values = [{"b_id": r.id, "b_value": unpack(r.data, zdicts.get(r.zdict)).get("last_modified")} for r in rows]
-        values = [v for v in values if isinstance(v["b_value"], str)]
-        if values:
-            conn.execute(update(M).where(M.c.id == bindparam("b_id")).values(last_modified=bindparam("b_value")),
-                         values)  # fmt: skip
-        done += len(values)
-        if len(zdicts) > 50_000:  # each model has its own: keep memory flat on a whole-Hub database
-            zdicts.clear()

@@ -900,7 +900,9 @@ def test_format_words_of_a_model_ask_for_its_quantizations(agent, raw):
     result = ask("GGUF or GGML models of microsoft/phi-2")
     assert result["filters"].get("base") == "microsoft/phi-2" and result["filters"].get("relation") == "quantized"
     assert set(result["recommended"]) <= descendants(raw, "microsoft/phi-2")
-    assert any("GGUF" in line for line in result["not_applied"]), "the file format itself is not a filter"
+    assert result["filters"].get("formats") == ["gguf", "ggml"], "the file formats filter too"
+    ggml = {m for m, r in raw.items() if any("ggml" in s.get("rfilename", "").lower() for s in r.get("siblings") or [])}
+    assert set(result["recommended"]) <= gguf_repos(raw) | ggml
 
 
 def test_trend_questions_say_which_search_filters_their_view_ignores(agent):
@@ -939,3 +941,38 @@ def test_a_company_with_several_stored_organisations_searches_all_of_them(agent,
     found = {r["model_id"] for r in artifact["results"]}
     expected = {m for m, r in raw.items() if m.split("/")[0] in ("google", "nvidia") and has_weights(r) is not False}
     assert found == expected
+
+
+GGUF_FILE = re.compile(r"\.gguf(?:\.part\d+of\d+)?$|-\d{5}-of-\d{5}\.gguf$", re.I)
+
+
+def gguf_repos(raw: dict) -> set[str]:
+    """Repos whose newest full record lists a GGUF file (split parts included), from the raw records."""
+    return {m for m, r in raw.items() if any(GGUF_FILE.search(s.get("rfilename", "")) for s in r.get("siblings") or [])}
+
+
+@pytest.mark.parametrize("question", ["most downloaded GGUF model", "GGUF models I can run with llama.cpp",
+                                      "safest gguf chat model"])  # fmt: skip
+def test_weight_formats_filter_on_the_files(agent, raw, question):
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any("gguf" in line.lower() or "llama.cpp" in line for line in said), said
+    assert "gguf" in result["filters"].get("formats", []), result["filters"]
+    expected = gguf_repos(raw)
+    assert result["recommended"], result["answer"]
+    assert set(result["recommended"]) <= expected, result["answer"]
+    if question.startswith("most downloaded"):
+        top = max(expected, key=lambda m: raw[m].get("downloads") or 0)
+        assert result["recommended"][0] == top
+
+
+def test_cli_search_by_format_finds_every_repo_with_such_files(ingested, raw, capsys, monkeypatch, tmp_path):
+    from whichmodel.cli.main import main
+
+    engine, _, _ = ingested
+    monkeypatch.setenv("WHICHMODEL_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("WHICHMODEL_HOME", str(tmp_path))
+    assert main(["search", "--format", "GGUF", "--limit", "20", "--json"]) == 0
+    found = {r["model_id"] for r in json.loads(capsys.readouterr().out)["results"]}
+    assert found == gguf_repos(raw)

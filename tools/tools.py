@@ -146,6 +146,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         model_ids: list[str] | None = None,
         author: str | None = None,
         authors: list[str] | None = None,
+        formats: list[str] | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
         updated_after: str | None = None,
@@ -186,6 +187,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
             authors: only models of any of these Hub authors, e.g. a company's organisations: Meta is
                 ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
+            formats: weight file formats, any of them: gguf, ggml (llama.cpp), onnx, safetensors, tflite, coreml,
+                flax, executorch, llamafile; pickle (PyTorch .bin/.pt), keras, savedmodel ...
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
             created_before: only models created before this day, YYYY-MM-DD.
             updated_after: only models last changed on the Hub (last commit) on or after this day, YYYY-MM-DD
@@ -224,6 +227,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             model_ids=only,
             author=(models.stored_author(services, author) or author) if author else None,
             authors=[models.stored_author(services, a) or a for a in authors or []],
+            formats=[f.lower() for f in formats or []],
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,

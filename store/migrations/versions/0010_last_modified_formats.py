@@ -1,7 +1,8 @@
-"""`models.last_modified`: when the repo last changed on the Hub, so search can filter on it.
+"""`models.last_modified` and the weight formats in `models.lists`, so search can filter on both.
 
-"Updated in the last 6 months" was said not applied: the last commit sat only in the packed facts. The column
-is filled from each model's newest facts (`store.records.fill_last_modified`); new ingests write it.
+"Updated in the last 6 months" and "GGUF models" were said not applied: the last commit and the file formats
+sat only in the packed facts. Both are filled from each model's newest facts
+(`store.ingest.refresh_from_newest_facts`); new ingests write them.
 
 Revision ID: 0010
 Revises: 0009
@@ -18,12 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add the column and fill it from the stored facts."""
-    from whichmodel.store.records import fill_last_modified
+    """Add the column and fill it, and the lists, from the stored facts."""
+    from whichmodel.store.ingest import refresh_from_newest_facts
 
     conn = op.get_bind()
     conn.exec_driver_sql("ALTER TABLE models ADD COLUMN last_modified VARCHAR")
-    fill_last_modified(conn)
+    refresh_from_newest_facts(conn)
 
 
 def downgrade() -> None:
