@@ -232,6 +232,8 @@ CRITERIA = (
     (r"\bmost active\b|\bactively maintained\b|\bmaintained\b|\bactivity\b", "activity"),
     (r"\boperational\b|\bcompliance\b|\blicen[cs]e[- ]clean\b", "operational"),
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
+    (r"\b(?:smallest|tiniest|lightest)\b", "smallest"),
+    (r"\b(?:largest|biggest)\b", "largest"),
     (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
 )
 _MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
@@ -742,10 +744,14 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     for pattern, criterion in CRITERIA:
         match = re.search(pattern, lowered)
         if match and not scan.is_used(match.start(), match.end()):
+            if "sort" in slots and criterion != "overall":  # "the safest smallest": one ranking at a time
+                slots.setdefault("other_sorts", []).append(scan.text[match.start() : match.end()])
             slots.setdefault("sort", criterion)
             scan.use(match.start(), match.end())
     if scan.search(_UNGATED):
         slots["exclude_gated"] = True
+    elif scan.search(_GATED):
+        slots["gated_only"] = True
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
@@ -940,6 +946,9 @@ def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[s
 
 # Asking for repos without a gate (search's `exclude_gated`); a bare "gated" left over asks for gated ones only,
 # which search cannot do (the vocabulary's unsupported table says so).
+# Gated repos only ("which Meta models are gated", "models that need access approval"); "became gated" is an alert.
+_GATED = (r"(?<!became )(?<!become )(?<!becomes )(?<!newly )(?<!got )(?<!gets )\bgated\b(?!\s(?:by|on))|"
+          r"\b(?:need|needs|require|requires|requiring|needing) (?:access )?approval\b|\bbehind a gate\b")
 _UNGATED = (r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
             r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
             r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
@@ -973,6 +982,8 @@ def unsupported_requirements(text: str) -> list[NotApplied]:
 def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
     """Requirements the question states that no slot used: known-unsupported words, then leftover phrases."""
     out: list[NotApplied] = []
+    for phrase in slots.pop("other_sorts", []):
+        out.append(NotApplied(phrase, f"search ranks by one thing at a time: here {slots['sort']}"))
     pattern, reasons = _tables()["unsupported"]
     for match in pattern.finditer(scan.lowered):
         if scan.is_used(match.start(), match.end()):
@@ -1114,6 +1125,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     if intent in ("recommend", "followup"):
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    slots.pop("other_sorts", None)  # said above for a search; a trend or a score card has no ranking to choose
     if intent == "recommend" and models:  # a name that neither a lineage nor a comparison used
         not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
                                       "it with another") for m in models]  # fmt: skip
@@ -1146,6 +1158,7 @@ def created_slots(slots: dict) -> None:
 _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
                 "commercial": "commercial use",
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
+                "gated_only": "gated only",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
                 "updated_after": "updated after", "updated_before": "updated before", "formats": "format",

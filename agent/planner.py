@@ -32,7 +32,8 @@ from whichmodel.usecases.models import resolve, stored_author
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "updated_after", "updated_before", "findings", "commercial", "authors", "formats")  # fmt: skip
+                  "updated_after", "updated_before", "findings", "commercial", "authors", "formats",
+                  "gated_only")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -59,7 +60,7 @@ HELP = (
 )
 # A follow-up ("and the second one?") in a conversation with no earlier answer to refer to.
 NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" + HELP
-CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity"}
+CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity", "smallest": "overall", "largest": "overall"}
 
 
 def _typed_miss(question: str, intent: str, missed: dict[str, Any]) -> Any:
@@ -398,14 +399,16 @@ class Planner:
         category = _category(plan.slots)
         filters = _describe_filters(search.get("filters", {}))
         left_out = search.get("left_out_no_weights") or 0
-        lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match"
+        ranking = {"smallest": "size, smallest first", "largest": "size, largest first"}.get(sort, sort)
+        lines = [f"Filters: {filters}; ranked by {ranking}.", f"{search['total_matched']} model(s) match"
                  + (f" ({left_out} repo(s) without weight files left out: not usable models)." if left_out else ".")]
         recommended = []
         for n, row in enumerate(search["results"][:3], start=1):
             recommended.append(row["model_id"])
-            shown = dict.fromkeys([sort, "overall", "security"])
-            scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else f"{k} {_fmt(row.get(k))}"
-                               + _coverage(row, k) for k in shown)  # fmt: skip
+            shown = dict.fromkeys(["params" if sort in ("smallest", "largest") else sort, "overall", "security"])
+            scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else
+                               _billions(row.get("params")) if k == "params" else
+                               f"{k} {_fmt(row.get(k))}" + _coverage(row, k) for k in shown)  # fmt: skip
             reason = _reason(explained.get(row["model_id"]), category)
             license = row.get("license") or "no license"
             if row.get("license_conflict"):  # the declared license is looser than a base model's
@@ -445,7 +448,7 @@ class Planner:
                 lines.append("No single filter emptied it: two or more of them together leave nothing.")
         elif not ruled_out and trade_offs:
             counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in trade_offs)
-            lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
+            lines.append(f"No near miss scores higher on {ranking}. ({counts}.)")
         named = recommended + ruled_out
         return "\n".join(lines), named, {"recommended": recommended, "ruled_out": ruled_out,
                                          "ruled_out_by": ruled_out_by, "filters": search.get("filters", {}),
@@ -763,6 +766,8 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"by {value}")
         elif key == "authors":
             parts.append(f"by any of {', '.join(value)}")
+        elif key == "gated_only":
+            parts.append("gated only")
         elif key == "formats":
             parts.append(f"weights in {' or '.join(value)} format")
         elif key == "created_after":

@@ -40,6 +40,7 @@ def register(sub) -> None:
                    f"{', '.join(COMMERCIAL_FILTERS[1:])}")  # fmt: skip
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--gated", action="store_true", help="only gated models (access needs approval)")
     p.add_argument("--include-no-weights", action="store_true",
                    help="keep repos without weight files (README/config only), left out by default")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
@@ -228,6 +229,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     filters = SearchFilters(
         task=args.task, size=args.size, min_params=args.min_params, max_params=args.max_params,
         license_class=args.license_class, chat=True if args.chat else None, exclude_gated=args.no_gated,
+        gated_only=args.gated,
         min_scores=dict(args.min_score or []), sort=args.sort, limit=args.limit,
         include_no_weights=args.include_no_weights,
         tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,

@@ -42,7 +42,10 @@ A = AssessmentRow.__table__
 MC = MethodCheck.__table__
 R = IngestRun.__table__
 
-SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes")
+# "largest" / "smallest" sort by the measured parameter count (models of unknown size left out).
+SIZE_SORTS = ("largest", "smallest")
+SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes", *SIZE_SORTS)
+GATED_VALUES = ("true", "auto", "manual")  # `models.gated` of a repo that asks for access
 SORT_SCAN_MIN_MATCHES = 2000
 
 
@@ -153,6 +156,7 @@ class SearchFilters:
     license: str | None = None
     chat: bool | None = None
     exclude_gated: bool = False
+    gated_only: bool = False  # only repos that ask for access (auto or manual approval)
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
@@ -222,6 +226,8 @@ class SearchFilters:
         for value in (self.updated_after, self.updated_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"updated dates must be YYYY-MM-DD, not {value!r}")
+        if self.gated_only and self.exclude_gated:
+            raise ValueError("gated only and not gated exclude each other")
         if self.commercial is not None and self.commercial not in COMMERCIAL_FILTERS:
             raise ValueError(f"commercial must be one of {', '.join(COMMERCIAL_FILTERS)}, not {self.commercial!r}")
 
@@ -439,6 +445,10 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"chat={filters.chat}", cols.chat.is_(filters.chat), ("chat", filters.chat)))
     if filters.exclude_gated:
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
+    if filters.gated_only:
+        conds.append(Filter("gated", cols.gated.in_(GATED_VALUES), None))
+    if filters.sort in SIZE_SORTS:  # a model of unknown size is neither the smallest nor the largest
+        conds.append(Filter("size known", cols.params.is_not(None), None))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None))
     if filters.tasks:
@@ -516,6 +526,9 @@ RESULT_COLUMNS = (
 
 def _order(order, sort: str) -> list:
     """A score sorts by its rank value, then its coverage, then downloads; a count sorts by itself."""
+    if sort in SIZE_SORTS:
+        size = order.params.desc() if sort == "largest" else order.params.asc()
+        return [size.nulls_last(), order.downloads.desc().nulls_last()]
     if sort in RANK_COLUMNS:
         keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
     else:

@@ -976,3 +976,44 @@ def test_cli_search_by_format_finds_every_repo_with_such_files(ingested, raw, ca
     assert main(["search", "--format", "GGUF", "--limit", "20", "--json"]) == 0
     found = {r["model_id"] for r in json.loads(capsys.readouterr().out)["results"]}
     assert found == gguf_repos(raw)
+
+
+def gated(record: dict) -> bool | None:
+    value = record.get("gated")
+    return None if value is None else value not in (False, "false")
+
+
+def test_gated_only_keeps_the_repos_that_ask_for_access(agent, raw):
+    ask, _ = agent
+    result = ask("which text generation models are gated")
+    assert result["filters"].get("gated_only") is True and not result.get("not_applied"), result["answer"]
+    expected = {m for m, r in raw.items() if gated(r) and r.get("pipeline_tag") == "text-generation"}
+    assert expected and result["recommended"], result["answer"]
+    assert set(result["recommended"]) <= expected, result["answer"]
+
+
+def measured(record: dict) -> int | None:
+    """The safetensors parameter count of a raw record (what the Hub measured from the weights)."""
+    return (record.get("safetensors") or {}).get("total")
+
+
+@pytest.mark.parametrize(("question", "smallest"), [("the smallest text generation model", True),
+                                                    ("largest text generation models", False)])  # fmt: skip
+def test_smallest_and_largest_rank_by_the_measured_size(agent, raw, question, smallest):
+    ask, _ = agent
+    result = ask(question)
+    assert result["tool_calls"][0]["args"]["sort"] == ("smallest" if smallest else "largest"), result["answer"]
+    assert not result.get("not_applied"), result["answer"]
+    sized = {m: measured(r) for m, r in raw.items() if r.get("pipeline_tag") == "text-generation" and measured(r)}
+    top = sorted(sized.values(), reverse=not smallest)[0]
+    first = result["recommended"][0]
+    assert sized.get(first) == top, (first, sized.get(first), top)
+    shown = [sized.get(m) for m in result["recommended"] if m in sized]
+    assert shown == sorted(shown, reverse=not smallest)
+
+
+def test_two_rankings_in_one_question_say_which_one_was_not_applied(agent):
+    ask, _ = agent
+    result = ask("the safest smallest chat model")
+    assert result["tool_calls"][0]["args"]["sort"] == "security"
+    assert any("'smallest'" in line for line in result["not_applied"]), result["answer"]

@@ -146,6 +146,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         model_ids: list[str] | None = None,
         author: str | None = None,
         authors: list[str] | None = None,
+        gated_only: bool = False,
         formats: list[str] | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
@@ -167,7 +168,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             chat: true for chat/instruct models only.
             exclude_gated: leave out models that need access approval.
             min_scores: minimum 0-10 scores per category, e.g. {"security": 8}.
-            sort: what to rank by ("security" answers "safest").
+            sort: what to rank by ("security" answers "safest"; "smallest" / "largest" rank by parameter count,
+                leaving out models of unknown size).
             limit: how many top rows to return (1-20).
             tasks: several pipeline tags, any of them ("speech" -> automatic-speech-recognition,
                 text-to-speech, text-to-audio).
@@ -187,6 +189,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
             authors: only models of any of these Hub authors, e.g. a company's organisations: Meta is
                 ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
+            gated_only: only gated models (access needs approval; "which Meta models are gated").
             formats: weight file formats, any of them: gguf, ggml (llama.cpp), onnx, safetensors, tflite, coreml,
                 flax, executorch, llamafile; pickle (PyTorch .bin/.pt), keras, savedmodel ...
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
@@ -228,6 +231,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author=(models.stored_author(services, author) or author) if author else None,
             authors=[models.stored_author(services, a) or a for a in authors or []],
             formats=[f.lower() for f in formats or []],
+            gated_only=gated_only,
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,
@@ -235,8 +239,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             commercial=commercial,
         )  # fmt: skip
         found = search.recommend(services, filters)
-        columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
-                   "license_conflict", "commercial_use")  # fmt: skip
+        columns = ("model_id", *SCORE_NAMES, "size_class", "params", "license", "downloads", "coverage",
+                   "license_class", "license_conflict", "commercial_use")  # fmt: skip
         near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
                 for e in found.removed_by]  # fmt: skip
         text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
