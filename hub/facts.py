@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
-from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
+from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, file_kinds, load_class
 from whichmodel.hub.licenses import (
     COMMERCIAL_CONDITIONS,
     classify_license,
@@ -615,9 +615,7 @@ def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
         setattr(facts, name, None)
     facts.extra.pop("params_sentence", None)
     if facts.files is not None:
-        kinds: dict[str, list[str]] = {}
-        for name in facts.files:
-            kinds.setdefault(file_kind(name), []).append(name)
+        kinds = file_kinds(facts.files)
         facts.file_kinds = kinds
         facts.has_weights = any(k in WEIGHT_KINDS for k in kinds)
     _derive_license(facts)
