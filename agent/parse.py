@@ -320,6 +320,7 @@ RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter",
 # Filler words that a requirement phrase may hold without asking for anything.
 _FILLER = set(
     "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
+    "declare declares declared declaring have has ship ships shipping "
     "using want need looking for with which what who is are be can could should would will do does to of in on "
     "and or please me good best great nice top something thing things work works working project projects app "
     "apps application applications purpose purposes stuff kind type sort very really most more less than so as "
@@ -678,7 +679,8 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     wanted = [slots["finding"]] if "finding" in slots else []
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
-            wanted.append(findings[_key(match[0])])
+            found = findings[_key(match[0])]  # one finding, or several that the phrase means together
+            wanted.extend([found] if isinstance(found, str) else found)
             scan.use(match.start(), match.end())
     wanted = list(dict.fromkeys(wanted))
     checks = [w.split("=")[0] for w in wanted]

@@ -414,9 +414,14 @@ class Filter(NamedTuple):
     facet: tuple[str, object] | None
 
 
+# Findings whose question is about repos whatever they hold: no weight files, or an impostor's name (a squatter
+# needs no weights to catch a download; README-only ones are the usual kind).
+FINDINGS_OF_ANY_REPO = ("weights_present=fail", "typosquatting=fail")
+
+
 def _includes_no_weights(filters: SearchFilters) -> bool:
     """Repos without weights are listed when asked for, or when the question is about them (no weight files)."""
-    return filters.include_no_weights or "weights_present=fail" in filters.findings
+    return filters.include_no_weights or any(f in filters.findings for f in FINDINGS_OF_ANY_REPO)
 
 
 def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[Filter]:

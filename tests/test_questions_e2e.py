@@ -247,7 +247,17 @@ def test_typosquat_question_filters_to_the_flagged_copies(agent, snapshot_dirs):
     result = ask("which models might be typosquats?")
     assert result["tool_calls"][0]["args"]["finding"] == "typosquatting=fail"
     assert any(s["rfilename"].endswith(".bin") for s in copy["siblings"])
-    assert result["recommended"] == ["vicky4s4s/Llama-2-7B-Chat-GGML"] and "1 model(s) match" in result["answer"]
+    assert "vicky4s4s/Llama-2-7B-Chat-GGML" in result["recommended"]
+    # README-only copies of a popular name are squatters too (they need no weights to catch a download): listed,
+    # not left out as "not usable models". Each other one copies the name of a popular repo of another owner.
+    for model in result["recommended"]:
+        if model == "vicky4s4s/Llama-2-7B-Chat-GGML":
+            continue
+        org, name = model.lower().split("/")
+        assert any(m.lower().split("/")[1] == name and m.lower().split("/")[0] != org
+                   and (r.get("downloads") or 0) >= 1000 > (raw[model].get("downloads") or 0)
+                   for m, r in raw.items()), model  # fmt: skip
+    assert "without weight files left out" not in result["answer"]
 
 
 # ---------------------------------------------------------------------------------------------------- downloads
@@ -1017,3 +1027,41 @@ def test_two_rankings_in_one_question_say_which_one_was_not_applied(agent):
     result = ask("the safest smallest chat model")
     assert result["tool_calls"][0]["args"]["sort"] == "security"
     assert any("'smallest'" in line for line in result["not_applied"]), result["answer"]
+
+
+def real_pickles(record: dict) -> list[str]:
+    """Pickle-loaded files of a raw record: pickle extensions, less GGML .bin and OpenVINO .bin beside their .xml."""
+    names = [s.get("rfilename", "") for s in record.get("siblings") or []]
+    graphs = {n[:-4] for n in names if n.endswith(".xml")}
+    exts = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy")
+    return [n for n in names if n.lower().endswith(exts) and not re.search(r"ggml|gguf", n.lower())
+            and not (n.endswith(".bin") and n[:-4] in graphs)]  # fmt: skip
+
+
+def test_only_pickle_weights_means_pickle_and_no_safe_format(agent, raw):
+    ask, _ = agent
+    result = ask("which popular models ship only pickle weights")
+    assert set(result["filters"].get("findings", [])) == {"unsafe_files=fail", "safetensors=fail"}
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert real_pickles(raw[model]), model
+        assert not any(n.endswith((".safetensors", ".gguf", ".onnx")) for n in names), model
+
+
+def test_safetensors_only_means_no_pickle_beside_them(agent, raw):
+    ask, _ = agent
+    result = ask("image classification model with safetensors weights only")
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert any(n.endswith(".safetensors") for n in names) and not real_pickles(raw[model]), model
+
+
+def test_a_license_conflicting_with_the_base_is_the_license_consistency_finding(agent, raw):
+    ask, _ = agent
+    result = ask("which models declare a license that conflicts with their base model?")
+    assert result["filters"].get("findings") == ["license_consistency=fail"] and not result.get("not_applied")
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert bases_of(raw[model]), model  # a conflict needs a base to conflict with
