@@ -627,8 +627,9 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
             for c in cards:
                 facts = c["facts"]
                 license = facts.get("license") or "no license"
-                cls = facts.get("license_class") or "unknown"
-                line = f"{c['model_id']}: license {license} (class {cls})"
+                declared = facts.get("license_class") or "unknown"
+                cls = facts.get("license_class_effective") or declared  # the strictest along the lineage
+                line = f"{c['model_id']}: license {license} (class {declared})"
                 if attribute == "commercial":
                     answer = facts.get("commercial_use") or "unknown"
                     text = COMMERCIAL.get(answer, COMMERCIAL["unknown"]).format(
@@ -636,8 +637,8 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                     if not facts.get("license"):
                         text = "no: it declares no license, and without one no use is granted"
                     line = f"Commercial use of {c['model_id']} (license {license}): {text}"
-                if facts.get("license_class_declared") and facts.get("license_class_declared") != cls:
-                    line += f" (declared {facts['license_class_declared']}, but its base model's license is stricter)"
+                if cls != declared:  # a fine-tune cannot loosen its base's terms
+                    line += f"; effectively {cls}: {facts.get('license_conflict') or 'a base model is stricter'}"
                 lines.append(line + ".")
         elif attribute in ("downloads", "likes"):
             for c in cards:

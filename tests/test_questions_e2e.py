@@ -1065,3 +1065,14 @@ def test_a_license_conflicting_with_the_base_is_the_license_consistency_finding(
     assert result["recommended"], result["answer"]
     for model in result["recommended"]:
         assert bases_of(raw[model]), model  # a conflict needs a base to conflict with
+
+
+def test_a_license_question_gives_the_effective_license_of_a_fine_tune(agent, raw):
+    """A permissive fine-tune of a Gemma or Llama 2 base: the answer says the base's terms apply, naming the base."""
+    cases = [(m, b) for m, r in raw.items() for b in bases_of(r)[:1]
+             if license_of(r) in ("apache-2.0", "mit") and b in raw and license_of(raw[b]) in ("gemma", "llama2")]
+    assert cases, "the shared data has permissive fine-tunes of custom-licensed bases"
+    ask, _ = agent
+    for model, base in cases[:3]:
+        answer = ask(f"what license does {model} have?")["answer"]
+        assert license_of(raw[model]) in answer and "effectively" in answer and base in answer, answer
