@@ -807,8 +807,8 @@ def _why_out(label: str, row: dict) -> str:
     column = mapping.get(key)
     if column and column in row:
         return f", {column.replace('_', ' ')} {row[column]}"
-    if key.startswith("params"):
-        return f", {row.get('params') or 0:,} parameters"
+    if key.startswith("params"):  # a model of unknown size passes no size filter: say so, not "0 parameters"
+        return f", {row['params']:,} parameters" if row.get("params") else ", size unknown"
     return ""
 
 
