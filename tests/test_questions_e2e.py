@@ -1076,3 +1076,14 @@ def test_a_license_question_gives_the_effective_license_of_a_fine_tune(agent, ra
     for model, base in cases[:3]:
         answer = ask(f"what license does {model} have?")["answer"]
         assert license_of(raw[model]) in answer and "effectively" in answer and base in answer, answer
+
+
+def test_a_near_miss_of_unknown_size_is_not_called_zero_parameters(agent, raw):
+    ask, _ = agent
+    answer = ask("text to image model under 4B parameters")["answer"]
+    for line in answer.splitlines():
+        if line.startswith("Ruled out by params"):
+            model = line.split(": ", 1)[1].split(" (")[0]
+            assert "0 parameters" not in line or params(raw[model]) == 0, line
+            if not params(raw[model]):
+                assert "size unknown" in line, line
