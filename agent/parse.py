@@ -490,6 +490,26 @@ def _company_pattern() -> re.Pattern:
                       r"(?<![\w/.-])(" + names + r")(?:'s)?\s(?:own\s)?(?:models|repos|checkpoints|llms?)\b")
 
 
+# "not made by Meta", "excluding Mistral", "other than TheBloke's": an author (or a company) to leave out.
+_NOT_BY = re.compile(r"\b(?:not|n't|never)\s(?:(?:made|published|released|built|trained|created|uploaded)\s)?"
+                     r"(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?![\w/.-])|"
+                     r"\b(?:excluding|except(?:\sfor)?|other than|apart from|besides)\s"
+                     r"(?:(?:models?|those|the ones|ones)\s(?:made\s)?(?:by|from)\s)?"
+                     r"(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?:'s)?(?![\w/.-])", re.I)
+
+
+def excluded_author(scan: _Scan) -> str | None:
+    """The author a question leaves out, as typed ("not made by meta" -> "meta"); the planner maps companies."""
+    for match in _NOT_BY.finditer(scan.lowered):
+        group = 1 if match[1] else 2
+        word = scan.lowered[match.start(group) : match.end(group)].rstrip(".")
+        if word in _NOT_AUTHORS or word in _FILLER or word in _STOP or scan.is_used(match.start(), match.end()):
+            continue
+        scan.use(match.start(), match.end())
+        return scan.text[match.start(group) : match.start(group) + len(word)]
+    return None
+
+
 def author_slot(scan: _Scan) -> str | None:
     """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
     lowered = scan.lowered
@@ -1031,6 +1051,9 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     license_id = exact_license(scan)
     if license_id:
         pre["license"] = license_id
+    excluded = excluded_author(scan)
+    if excluded:
+        pre["exclude_author"] = excluded
     author = author_slot(scan)
     if author:
         pre["author"] = author

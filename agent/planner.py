@@ -33,7 +33,7 @@ RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
                   "updated_after", "updated_before", "findings", "commercial", "authors", "formats",
-                  "gated_only")  # fmt: skip
+                  "gated_only", "exclude_authors")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -262,9 +262,19 @@ class Planner:
         slots = parsed.slots
         if parsed.intent not in ("recommend", "followup"):
             slots.pop("within_days", None)
+            slots.pop("exclude_author", None)
             slots.pop("updated_within_days", None)
             return
         self._within(slots)
+        typed = slots.pop("exclude_author", None)
+        if typed:  # "not made by Meta": its organisations, as stored, left out
+            found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
+            stored = list(dict.fromkeys(a for a in found if a))
+            if stored:
+                slots["exclude_authors"] = stored
+            else:
+                parsed.not_applied.insert(0, NotApplied(f"not by {typed}", "no model by that author is in the "
+                                                                           "database, so none is left out"))
         typed = slots.get("author")
         if typed:
             # A company publishes under its Hub organisations ("Meta": meta-llama, facebook); an author typed as
@@ -767,6 +777,8 @@ def _describe_filters(filters: dict) -> str:
             parts.append(f"by {value}")
         elif key == "authors":
             parts.append(f"by any of {', '.join(value)}")
+        elif key == "exclude_authors":
+            parts.append(f"not by {', '.join(value)}")
         elif key == "gated_only":
             parts.append("gated only")
         elif key == "formats":

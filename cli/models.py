@@ -31,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--license", metavar="ID", help="an exact license id as the Hub writes it, e.g. cc-by-nc-4.0")
     p.add_argument("--author", metavar="ORG", help="a Hub author or organisation, e.g. TheBloke (any case)")
+    p.add_argument("--not-author", action="append", metavar="ORG", help="leave out this author's models (repeatable)")
     p.add_argument("--created-after", metavar="YYYY-MM-DD", help="created on the Hub on or after this day")
     p.add_argument("--created-before", metavar="YYYY-MM-DD", help="created on the Hub before this day")
     p.add_argument("--updated-after", metavar="YYYY-MM-DD", help="last changed on the Hub on or after this day")
@@ -237,6 +238,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
         commercial=args.commercial, license=args.license.lower() if args.license else None,
         author=args.author, created_after=args.created_after, created_before=args.created_before,
+        exclude_authors=list(args.not_author or []),
         updated_after=args.updated_after, updated_before=args.updated_before, formats=list(args.formats or []),
     )  # fmt: skip
     try:
@@ -244,6 +246,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             from whichmodel.usecases.models import stored_author
 
             filters.author = stored_author(services(settings), filters.author) or filters.author
+        if filters.exclude_authors:
+            from whichmodel.usecases.models import stored_author
+
+            svc = services(settings)
+            filters.exclude_authors = [stored_author(svc, a) or a for a in filters.exclude_authors]
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
             from whichmodel.usecases.models import resolve
 

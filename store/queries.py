@@ -176,6 +176,7 @@ class SearchFilters:
     # The Hub author (organisation or user) as stored, exactly; created on or after / before a day (YYYY-MM-DD).
     author: str | None = None
     authors: list[str] = field(default_factory=list)  # any of these authors (a company's organisations)
+    exclude_authors: list[str] = field(default_factory=list)  # none of these ("not made by Meta")
     # Weight formats (hub.formats kinds: gguf, onnx, safetensors ...), any of them, as the newest files show.
     formats: list[str] = field(default_factory=list)
     created_after: str | None = None
@@ -482,6 +483,9 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
     if filters.formats:
         conds.append(Filter(f"format any of {', '.join(filters.formats)}",
                             _facts_has(cols.lists, "formats", filters.formats), None))  # fmt: skip
+    if filters.exclude_authors:
+        conds.append(Filter(f"author not in {', '.join(filters.exclude_authors)}",
+                            or_(cols.author.is_(None), cols.author.not_in(filters.exclude_authors)), None))  # fmt: skip
     if filters.authors:
         conds.append(Filter(f"author in {', '.join(filters.authors)}", cols.author.in_(filters.authors), None))
     if filters.created_after:  # created_at is an ISO timestamp: text order is time order

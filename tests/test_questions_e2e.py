@@ -1087,3 +1087,21 @@ def test_a_near_miss_of_unknown_size_is_not_called_zero_parameters(agent, raw):
             assert "0 parameters" not in line or params(raw[model]) == 0, line
             if not params(raw[model]):
                 assert "size unknown" in line, line
+
+
+@pytest.mark.parametrize(("question", "orgs"), [
+    ("best 7B text generation model with llama2 license not made by meta", {"meta-llama", "facebook"}),
+    ("most downloaded text-to-image models other than those by stabilityai", {"stabilityai"}),
+])  # fmt: skip
+def test_not_made_by_leaves_the_authors_out(agent, raw, question, orgs):
+    ask, _ = agent
+    result = ask(question)
+    assert not result.get("not_applied"), result["answer"]
+    stored = {m.split("/")[0] for m in raw} & orgs
+    assert set(result["filters"].get("exclude_authors", [])) == stored, result["filters"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert model.split("/")[0] not in orgs, model
+    # Without the negation the same question's first answer is one of theirs: the filter did something.
+    plain = ask(question.replace("not made by meta", "").replace("other than those by stabilityai", ""))
+    assert plain["recommended"][0].split("/")[0] in orgs, plain["answer"]

@@ -147,6 +147,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         author: str | None = None,
         authors: list[str] | None = None,
         gated_only: bool = False,
+        exclude_authors: list[str] | None = None,
         formats: list[str] | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
@@ -189,6 +190,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
             authors: only models of any of these Hub authors, e.g. a company's organisations: Meta is
                 ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
+            exclude_authors: leave out these Hub authors' models ("not made by Meta": ["meta-llama", "facebook"]).
             gated_only: only gated models (access needs approval; "which Meta models are gated").
             formats: weight file formats, any of them: gguf, ggml (llama.cpp), onnx, safetensors, tflite, coreml,
                 flax, executorch, llamafile; pickle (PyTorch .bin/.pt), keras, savedmodel ...
@@ -232,6 +234,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             authors=[models.stored_author(services, a) or a for a in authors or []],
             formats=[f.lower() for f in formats or []],
             gated_only=gated_only,
+            exclude_authors=[models.stored_author(services, a) or a for a in exclude_authors or []],
             created_after=created_after,
             created_before=created_before,
             updated_after=updated_after,
