@@ -1237,6 +1237,17 @@ ATTRIBUTES = (
     (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
      "downloads"),
     (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
+    (r"\b(?:what|which) files\b|\bfiles? (?:does|do|are|is) (?:in|there)\b|\bfile list\b|\blist (?:the|its|of) "
+     r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo", "files"),
+    (r"\blast (?:updated|modified|changed|commit|update)\b|\bwhen was \S{1,100} (?:last )?(?:updated|modified|"
+     r"changed)\b|\bupdated (?:when|last)\b|\bmost recently updated\b", "updated"),
+    (r"\bwhen was \S{1,100} (?:created|released|published|uploaded|made)\b|\brelease date\b|\bcreation date\b|"
+     r"\b(?:is|was) (?:\S{1,100} )?(?:newer|older)\b|\bwhich (?:one )?is (?:newer|older|more recent)\b|"
+     r"\bhow old\b|\bcreated when\b|\breleased when\b", "created"),
+    (r"\bwho (?:made|created|released|published|built|trained|owns|maintains|uploaded|is behind)\b|"
+     r"\b(?:which|what) (?:company|org|organi[sz]ation|lab|team)\b|\bauthor of\b|\bmade by whom\b", "author"),
+    (r"\bfits?\b|\brun (?:it )?on (?:a|an|my)\b|\benough (?:vram|memory)\b|\bhow much (?:vram|memory|gpu)\b",
+     "memory"),
 )  # fmt: skip
 
 

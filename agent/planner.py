@@ -25,7 +25,7 @@ from whichmodel.agent.parse import (
     parse_slots,
 )
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
-from whichmodel.store.queries import params_for_memory
+from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, params_for_memory
 from whichmodel.usecases.base import Services
 from whichmodel.usecases.models import resolve, stored_author
 
@@ -656,6 +656,30 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
             if len(cards) > 1:
                 top = max(cards, key=lambda c: c["facts"].get(attribute) or 0)
                 lines.append(f"{top['model_id']} has the most {attribute}.")
+        elif attribute == "files":
+            for c in cards:
+                lines.append(_files_line(c))
+        elif attribute in ("updated", "created"):
+            key, verb = ("last_modified", "last changed") if attribute == "updated" else ("created_at", "created")
+            for c in cards:
+                when = (c["facts"].get(key) or "")[:10]
+                lines.append(f"{c['model_id']} was {verb} on the Hub on {when}." if when else
+                             f"{c['model_id']}: when it was {verb} is not in the snapshot.")  # fmt: skip
+            dated = [c for c in cards if c["facts"].get(key)]
+            if len(cards) > 1 and len(dated) == len(cards):
+                first = max(dated, key=lambda c: c["facts"][key])
+                older = re.search(r"\bolder\b|\boldest\b|\bearlier\b|\bfirst\b", lowered)
+                if older:
+                    first = min(dated, key=lambda c: c["facts"][key])
+                word = ("older" if older else "newer") if attribute == "created" else \
+                    ("changed less recently" if older else "changed more recently")  # fmt: skip
+                lines.append(f"{first['model_id']} is {word}.")
+        elif attribute == "author":
+            for c in cards:
+                author = c["facts"].get("author") or c["model_id"].split("/")[0]
+                lines.append(f"{c['model_id']} is published by {author} (the Hub author: its repo owner).")
+        elif attribute == "memory":
+            lines += [_memory_line(c, plan.slots) for c in cards]
         elif attribute.startswith("finding:"):
             check = attribute.split(":", 1)[1]
             counts = {}
@@ -677,6 +701,42 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 else:
                     lines.append(f"{' and '.join(fewest)} has fewer {words} ({low}).")
     return "\n".join(lines), named, {"attributes": list(plan.slots["attributes"])}
+
+
+def _files_line(card: dict) -> str:
+    """A repository's files by format, the unsafe ones named (the stored file inventory)."""
+    from whichmodel.hub.formats import load_class  # picklescan's tables: only for this answer
+
+    kinds = card["facts"].get("file_kinds")
+    if kinds is None:
+        return f"{card['model_id']}: the snapshot has no file list for it."
+    weights = {k: v for k, v in kinds.items() if load_class(k)}
+    other = sum(len(v) for k, v in kinds.items() if k not in weights)
+    parts = []
+    for kind, names in sorted(weights.items(), key=lambda kv: (load_class(kv[0]) == "safe", kv[0])):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{len(names)} {kind} ({load_class(kind)}: {shown})")
+    held = "; ".join(parts) if parts else "no weight files"
+    return f"{card['model_id']} holds {held}; {other} other file(s) (config, tokenizer, docs, code)."
+
+
+def _memory_line(card: dict, slots: dict) -> str:
+    """Whether a model's weights fit the memory asked about, at the precision asked (fp16 unless said)."""
+    params = card["facts"].get("params")
+    gigabytes = slots.get("max_memory_gb")
+    if not params:
+        return f"{card['model_id']}: its parameter count is unknown, so whether it fits cannot be said."
+    need = {p: params * b * MEMORY_OVERHEAD / 1e9 for p, b in BYTES_PER_PARAM.items()}
+    sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
+    head = f"{card['model_id']} ({params / 1e9:.2f}B parameters) needs about {sizes} (weights x{MEMORY_OVERHEAD:g})"
+    if not gigabytes:
+        return head + "."
+    precision = slots.get("precision") or "fp16"
+    fits = [p for p, gb in need.items() if gb <= gigabytes]
+    verdict = (f"it fits {gigabytes:g} GB at {precision}" if precision in fits else
+               f"it does not fit {gigabytes:g} GB at {precision}"
+               + (f"; it does at {fits[0]}" if fits else ", not even at int4"))
+    return f"{head}: {verdict}."
 
 
 _CATEGORY_WORDS = (

@@ -1105,3 +1105,27 @@ def test_not_made_by_leaves_the_authors_out(agent, raw, question, orgs):
     # Without the negation the same question's first answer is one of theirs: the filter did something.
     plain = ask(question.replace("not made by meta", "").replace("other than those by stabilityai", ""))
     assert plain["recommended"][0].split("/")[0] in orgs, plain["answer"]
+
+
+# ---------------------------------------------------------------------------------------------------- one fact
+def test_file_update_creation_and_author_questions_answer_that_fact(agent, raw):
+    ask, _ = agent
+    phi, gemma = raw["microsoft/phi-2"], raw["google/gemma-7b"]
+    answer = ask("what files does microsoft/phi-2 have?")["answer"]
+    shards = [s["rfilename"] for s in phi["siblings"] if s["rfilename"].endswith(".safetensors")]
+    assert f"{len(shards)} safetensors" in answer and all(s in answer for s in shards[:3]), answer
+    answer = ask("when was microsoft/phi-2 last updated?")["answer"]
+    assert phi["lastModified"][:10] in answer, answer
+    newer = max((phi, gemma), key=lambda r: r["createdAt"])["id"]
+    answer = ask("which is newer, phi-2 or gemma-7b?")["answer"]
+    assert answer.splitlines()[-1] == f"{newer} is newer.", answer
+    answer = ask("who made gemma-7b?")["answer"]
+    assert "published by google" in answer, answer
+
+
+@pytest.mark.parametrize("gigabytes", [4, 8, 40])
+def test_will_it_fit_compares_the_measured_size_with_the_memory(agent, raw, gigabytes):
+    ask, _ = agent
+    need_fp16 = params(raw["microsoft/phi-2"]) * 2 * 1.2 / 1e9
+    answer = ask(f"will microsoft/phi-2 fit on a {gigabytes}GB GPU?")["answer"]
+    assert ("does not fit" not in answer) == (need_fp16 <= gigabytes), answer
