@@ -356,6 +356,21 @@ def _quant_bits(facts: ModelFacts, quant: dict) -> int | None:
     return None
 
 
+PIPELINE_PART = "a diffusers pipeline: the Hub's safetensors count covers only some of its component folders"
+
+
+def _pipeline_in_folders(facts: ModelFacts) -> bool:
+    """A diffusers pipeline (`model_index.json`) whose components sit in folders (`unet/`, `transformer/` ...).
+
+    The Hub's safetensors total then counts what it parsed, not the pipeline: prompthero/openjourney's 123M is
+    its root text encoder, of a ~1.1B Stable Diffusion pipeline.
+    """
+    files = facts.files or []
+    if "model_index.json" not in files:
+        return False
+    return any("/" in f and load_class(file_kind(f)) for f in files)
+
+
 def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict) -> tuple[int | None, str | None]:
     """This repo's own parameter count, with packed quantized weights unpacked; (None, why) when it cannot say.
 
@@ -363,6 +378,8 @@ def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict
     bitsandbytes two per U8, so its total is several times too small. The packed dtypes are multiplied back
     by 32 (or 8) / bits; U8 counts are only unpacked when the repo is quantized (GPT-NeoX stores masks as U8).
     """
+    if facts.safetensors_total and _pipeline_in_folders(facts):
+        return None, PIPELINE_PART
     if facts.safetensors_total:
         quantized = bool(quant) or bool(_QUANT_NAME.search(facts.id))
         packed = {k: v for k, v in (dtypes or {}).items() if k in PACKED_DTYPES and _is_int(v)}
@@ -476,6 +493,9 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
             facts.size_class, facts.size_class_source = snap_size_class(stated[0]), "params (card)"
     if adapter and facts.params is not None:
         facts.params_source = f"base model ({facts.params_source})"
+    if measured_source == PIPELINE_PART and facts.params is None:
+        facts.params_conflict = (f"the Hub measures {facts.safetensors_total / 1e9:.2f}B, but {PIPELINE_PART}: "
+                                 "the size is unknown")  # fmt: skip
 
 
 def _derive_license(facts: ModelFacts) -> None:

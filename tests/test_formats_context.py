@@ -71,3 +71,16 @@ def test_a_bin_without_its_graph_is_still_a_pickle():
     assert kinds["pickle"] == ["model.bin"]
     assert sorted(kinds["openvino"]) == ["openvino_model.bin", "sub/net.bin"]
     assert kinds["keras"] == ["keras_model.h5"]  # a full Keras model can carry Lambda layers
+
+
+def test_a_diffusers_pipeline_is_not_sized_by_the_hubs_partial_count(records):
+    """The Hub's safetensors total of a pipeline with component folders counts some components only."""
+    weight_exts = (".safetensors", ".bin", ".ckpt", ".pt", ".onnx")
+    pipelines = [r for r in records.values() if "model_index.json" in names(r)
+                 and any("/" in f and f.endswith(weight_exts) for f in names(r))
+                 and (r.get("safetensors") or {}).get("total")]  # fmt: skip
+    assert pipelines, "prompthero/openjourney: 123M counted of a Stable Diffusion pipeline"
+    for record in pipelines:
+        facts = parse_record(record)
+        assert facts.params is None or facts.params_source not in ("safetensors.total",), record["id"]
+        assert facts.params_conflict and "pipeline" in facts.params_conflict, record["id"]
