@@ -783,9 +783,14 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
         slots["unit"] = "week"
     elif scan.search(r"\b(daily|per day|by day|each day|day by day)\b"):
         slots["unit"] = "day"
-    families = [fam for key, fam in FAMILIES.items() if re.search(r"\b" + re.escape(key) + r"\b", lowered)]
-    if families:
-        slots["archs"] = list(dict.fromkeys(families))
+    found = {key: [m.span() for m in re.finditer(r"\b" + re.escape(key) + r"\b", lowered)] for key in FAMILIES}
+    keys = [key for key, spans in found.items() if spans]
+    if keys:
+        slots["archs"] = list(dict.fromkeys(FAMILIES[key] for key in keys))
+        # Words no other slot read ("llama.cpp" is a runtime, "Mistral AI" a company): a search's topic.
+        free = [key for key in keys if any(not scan.is_used(a, b) for a, b in found[key])]
+        if free:
+            slots["family_words"] = free
     return slots
 
 
@@ -1147,6 +1152,10 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     if asked:
         intent = "score"
         slots["attributes"] = asked
+    words = slots.pop("family_words", None)
+    if intent == "recommend" and words and not (models or slots.keys() & {"author", "base", "base_unresolved",
+                                                                              "topics", "exclude_author"}):
+        slots["topics"] = words  # "gemma repos": the family's tag or a word of the repo name, as a topic
     if intent in ("recommend", "followup"):
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []

@@ -1129,3 +1129,14 @@ def test_will_it_fit_compares_the_measured_size_with_the_memory(agent, raw, giga
     need_fp16 = params(raw["microsoft/phi-2"]) * 2 * 1.2 / 1e9
     answer = ask(f"will microsoft/phi-2 fit on a {gigabytes}GB GPU?")["answer"]
     assert ("does not fit" not in answer) == (need_fp16 <= gigabytes), answer
+
+
+def test_a_family_word_in_a_search_is_a_topic_not_dropped(agent, raw):
+    ask, _ = agent
+    result = ask("gemma repos with no weights, just a README")
+    assert result["filters"].get("topics") == ["gemma"], result["filters"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        record = raw[model]
+        assert "gemma" in model.lower() or "gemma" in (record.get("tags") or []), model
+        assert has_weights(record) is False, model
