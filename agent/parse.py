@@ -695,6 +695,10 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
                               r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
         slots["target"] = float(target[1])
         scan.use(target.start(), target.end())
+    counted = scan.search(r"\b(?:the\s)?(?:most|fewest|least|more|fewer)\s(?:pickle|pickled|unsafe|code-carrying|"
+                          r"weight|\.bin\s)?\s?files\b", mark=False)  # fmt: skip
+    if counted:  # "the most pickle files": the finding filters below; the count itself is no ranking search has
+        slots["unranked"] = scan.text[counted.start() : counted.end()]
     pattern, findings = _tables()["findings"]
     wanted = [slots["finding"]] if "finding" in slots else []
     for match in pattern.finditer(lowered):
@@ -1011,6 +1015,9 @@ def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
     out: list[NotApplied] = []
     for phrase in slots.pop("other_sorts", []):
         out.append(NotApplied(phrase, f"search ranks by one thing at a time: here {slots['sort']}"))
+    if slots.get("unranked"):
+        out.append(NotApplied(slots.pop("unranked"), "search cannot rank by a count of files; it ranks by "
+                                                     f"{slots.get('sort', 'overall')} among the models that have them"))
     pattern, reasons = _tables()["unsupported"]
     for match in pattern.finditer(scan.lowered):
         if scan.is_used(match.start(), match.end()):
@@ -1160,6 +1167,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
     slots.pop("other_sorts", None)  # said above for a search; a trend or a score card has no ranking to choose
+    slots.pop("unranked", None)
     if intent == "recommend" and models:  # a name that neither a lineage nor a comparison used
         not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
                                       "it with another") for m in models]  # fmt: skip

@@ -249,3 +249,9 @@ def test_terminal_escapes_and_control_characters_read_as_spaces(raw, plain):
     assert (got.intent, got.slots, got.models) == (want.intent, want.slots, want.models)
     assert got.unresolved == want.unresolved
     assert [n.line() for n in got.not_applied] == [n.line() for n in want.not_applied]
+
+
+def test_ranking_by_a_count_of_files_is_said_not_applied_and_the_finding_still_filters():
+    plan = parse("which models have the most pickle files?", resolve)
+    assert plan.slots.get("finding") == "unsafe_files=fail"
+    assert any("'the most pickle files'" in n.line() for n in plan.not_applied)
