@@ -94,11 +94,20 @@ def load_releases() -> list[dict]:
     return views.load_releases()
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def _phrase_pattern(words: list[str]) -> re.Pattern:
-    """One alternation of literal phrases, longest first, on word boundaries (linear: no nested repeats)."""
+    """One alternation of literal phrases, longest first, on word boundaries (linear: no nested repeats).
+
+    Chinese, Japanese and Korean phrases match inside a run of their script: it has no spaces between words
+    ("最好的中文文本生成模型" holds 中文 and 文本生成).
+    """
     ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
-    body = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in ordered)
-    return re.compile(r"(?<![\w.])(?:" + body + r")(?![\w])")
+    spaced = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in ordered if not _CJK.search(w))
+    unspaced = "|".join(re.escape(w) for w in ordered if _CJK.search(w))
+    body = r"(?<![\w.])(?:" + (spaced or "(?!)") + r")(?![\w])"
+    return re.compile(body + (f"|(?:{unspaced})" if unspaced else ""))
 
 
 @lru_cache(maxsize=1)
@@ -234,7 +243,9 @@ CRITERIA = (
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
     (r"\b(?:smallest|tiniest|lightest)\b", "smallest"),
     (r"\b(?:largest|biggest)\b", "largest"),
-    (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
+    (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b|"
+     r"\bmeilleure?s?\b|\bmejor(?:es)?\b|\bmelhor(?:es)?\b|\bmigliore\b|\bbeste[nr]?\b|最好|最佳|推荐|おすすめ|최고",
+     "overall"),
 )
 _MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
 _MOVE_DOWN = r"lost|lose|loses|losing|dropped|drop|fell|declined|decreased|shrank|falling|dropping"

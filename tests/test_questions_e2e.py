@@ -1140,3 +1140,21 @@ def test_a_family_word_in_a_search_is_a_topic_not_dropped(agent, raw):
         record = raw[model]
         assert "gemma" in model.lower() or "gemma" in (record.get("tags") or []), model
         assert has_weights(record) is False, model
+
+
+@pytest.mark.parametrize(("question", "task", "language"), [
+    ("Quel est le meilleur modèle pour la traduction ?", "translation", None),
+    ("¿Cuál es el mejor modelo de traducción?", "translation", None),
+    ("最好的中文文本生成模型是什么？", "text-generation", "zh"),
+])  # fmt: skip
+def test_questions_in_other_languages_apply_their_task_and_language(agent, raw, question, task, language):
+    ask, _ = agent
+    result = ask(question)
+    assert result["tool_calls"] and result["tool_calls"][0]["name"] == "search_models", result["answer"]
+    assert result["filters"].get("language") == language
+    for model in result["recommended"]:
+        assert raw[model].get("pipeline_tag") in (task, "text2text-generation"), model
+        if language:
+            assert language in languages(raw[model]), model
+    if not result["recommended"]:  # then it says which filter left nothing
+        assert "What left nothing" in result["answer"] or "Ruled out" in result["answer"], result["answer"]
