@@ -650,6 +650,8 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 if cls != declared:  # a fine-tune cannot loosen its base's terms
                     line += f"; effectively {cls}: {facts.get('license_conflict') or 'a base model is stricter'}"
                 lines.append(line + ".")
+            if attribute == "license" and len(cards) > 1:
+                lines.append(_freer_license(cards))
         elif attribute in ("downloads", "likes"):
             for c in cards:
                 lines.append(f"{c['model_id']} has {c['facts'].get(attribute) or 0:,} {attribute} (newest snapshot).")
@@ -701,6 +703,26 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 else:
                     lines.append(f"{' and '.join(fewest)} has fewer {words} ({low}).")
     return "\n".join(lines), named, {"attributes": list(plan.slots["attributes"])}
+
+
+def _freer_license(cards: list[dict]) -> str:
+    """Which of several models' licenses grants the most; unknown classes cannot be ranked.
+
+    By effective class: permissive > copyleft > responsible-ai > custom > non-commercial.
+    """
+    from whichmodel.hub.licenses import FREEDOM_RANK
+
+    rank = {c["model_id"]: FREEDOM_RANK.get(c["facts"].get("license_class_effective")
+                                            or c["facts"].get("license_class")) for c in cards}  # fmt: skip
+    if None in rank.values():
+        unknown = [m for m, r in rank.items() if r is None]
+        return f"Which license grants more cannot be said: the class of {', '.join(unknown)} is unknown."
+    best = max(rank.values())
+    top = [m for m, r in rank.items() if r == best]
+    if len(top) == len(rank):
+        return "Their licenses are in the same class: read both for the terms that differ."
+    return f"{' and '.join(top)} has the freer license (its class allows more; the order is permissive, copyleft, " \
+           "responsible-ai, custom, non-commercial)."
 
 
 def _files_line(card: dict) -> str:

@@ -1158,3 +1158,10 @@ def test_questions_in_other_languages_apply_their_task_and_language(agent, raw, 
             assert language in languages(raw[model]), model
     if not result["recommended"]:  # then it says which filter left nothing
         assert "What left nothing" in result["answer"] or "Ruled out" in result["answer"], result["answer"]
+
+
+def test_a_license_question_about_two_models_says_which_license_is_freer(agent, raw):
+    ask, _ = agent
+    assert license_of(raw["microsoft/phi-2"]) == "mit" and license_of(raw["google/gemma-7b"]) == "gemma"
+    answer = ask("which license is friendlier, phi-2's or gemma-7b's?")["answer"]
+    assert answer.splitlines()[-1].startswith("microsoft/phi-2 has the freer license"), answer
