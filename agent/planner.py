@@ -606,8 +606,9 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
     for attribute in plan.slots["attributes"]:
         if attribute == "size":
             for c in cards:
+                conflict = c["facts"].get("params_conflict")  # name, measurement and base disagreeing: say so
                 lines.append(f"{c['model_id']} has {_billions(c['facts'].get('params'))}, size class "
-                             f"{c['facts'].get('size_class') or 'n/a'}.")  # fmt: skip
+                             f"{c['facts'].get('size_class') or 'n/a'}" + (f" ({conflict})." if conflict else "."))
             known = [c for c in cards if c["facts"].get("params")]
             if len(cards) > 1 and len(known) == len(cards):
                 big = max(known, key=lambda c: c["facts"]["params"])

@@ -619,7 +619,27 @@ def build_context(conn: Connection, method: Method) -> ScoringContext:
     ).all()
     ctx.strong_authors = {author: (int(n), int(total)) for author, n, total in strong}
     ctx.base_license_class, ctx.base_params = _lineage(conn)
+    ctx.base_model_type = _model_types(conn, list(ctx.base_params))
     return ctx
+
+
+def _model_types(conn: Connection, model_ids: list[str], batch: int = 900) -> dict[str, str]:
+    """The config `model_type` of each of `model_ids` (sized base models), read from its newest stored facts."""
+    found: dict[str, str] = {}
+    zdicts: dict[int, bytes] = {}
+    for start in range(0, len(model_ids), batch):
+        rows = conn.execute(
+            select(M.c.id, F.c.zdict, F.c.data)
+            .join(O, O.c.id == M.c.latest_observation_id)
+            .join(F, F.c.id == O.c.facts_id)
+            .where(M.c.id.in_(model_ids[start : start + batch]))
+        ).all()
+        load_zdicts(conn, (r.zdict for r in rows), zdicts)
+        for row in rows:
+            model_type = unpack(row.data, zdicts.get(row.zdict)).get("model_type")
+            if isinstance(model_type, str):
+                found[row.id] = model_type
+    return found
 
 
 def _lineage(conn: Connection, depth: int = 8) -> tuple[dict[str, str], dict[str, tuple[int, str | None]]]:

@@ -1165,3 +1165,27 @@ def test_a_license_question_about_two_models_says_which_license_is_freer(agent, 
     assert license_of(raw["microsoft/phi-2"]) == "mit" and license_of(raw["google/gemma-7b"]) == "gemma"
     answer = ask("which license is friendlier, phi-2's or gemma-7b's?")["answer"]
     assert answer.splitlines()[-1].startswith("microsoft/phi-2 has the freer license"), answer
+
+
+def model_type(record: dict) -> str | None:
+    value = (record.get("config") or {}).get("model_type")
+    return value if isinstance(value, str) else None
+
+
+def test_a_derivative_of_another_architecture_does_not_take_its_declared_bases_size(agent, raw):
+    """An adapter whose own config is Qwen, declaring DeepSeek-R1 as its base, is not a 671B model."""
+    ask, engine = agent
+    def unrelated(own: str, other: str) -> bool:  # qwen2 vs deepseek_v3; mol_llama extends llama
+        a, b = re.match(r"[a-z]+", own.lower())[0], re.match(r"[a-z]+", other.lower())[0]
+        return a not in other.lower() and b not in own.lower()
+
+    cases = [(m, b) for m, r in raw.items() for b in bases_of(r)[:1]
+             if b in raw and model_type(r) and model_type(raw[b]) and unrelated(model_type(r), model_type(raw[b]))
+             and params(raw[b])]  # fmt: skip
+    assert cases, "the shared data has derivatives declaring a base of another architecture"
+    for model, base in cases:
+        card = scorecard(engine, model)
+        assert card["facts"].get("params") != params(raw[base]) or params(raw[model]) == params(raw[base]), model
+    model, base = cases[0]
+    answer = ask(f"how many parameters does {model} have?")["answer"]
+    assert f"{params(raw[base]):,}" not in answer, answer
