@@ -754,20 +754,34 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     if scan.search(r"\bchat(?:bot|bots|s|ting)?\b|\binstruct(?:ion)?[- ]?(?:tuned|following)?\b|\bassistants?\b|"
                    r"\bconversation(?:al)?\b|\bdialog(?:ue)?\b"):  # fmt: skip
         slots["chat"] = True  # no task filter: many chat models carry no pipeline tag
+    # "our legal team", "our security team asked": who asks, not a topic or a ranking of the model.
+    scan.search(r"\b(?:legal|law|security|compliance|infosec|it)\s(?:team|department|dept|counsel|review|folks|"
+                r"people|firm|office|officers?)s?\b")
+    # "anything that could run arbitrary code when loaded": the load-safety finding, not a coding task.
+    runs_code = scan.search(r"(?:\b(?:cannot|can't|can\snot|could\snot|couldn't|won't|will\snot|doesn't|does\snot|"
+                            r"don't|do\snot|never|not)\s(?:be\sable\sto\s)?)?"
+                            r"(?:\b(?:run|runs|running|execute|executes|executing)\s(?:arbitrary\s|malicious\s)?"
+                            r"code\b|\barbitrary code\b|\bcode execution\b)(?:\s(?:when|on|at|while)\s"
+                            r"(?:it\sis\s|they\sare\s)?(?:loaded|load|loading|import|imported|opened))?")
+    if runs_code:
+        avoid = re.search(r"\b(?:avoid|no|not|without|never|nothing|safe from|free of|cannot|can't|won't|n't)\b",
+                          lowered[max(0, runs_code.start() - 40) : runs_code.end()])
+        slots.setdefault("finding", "unsafe_files=pass" if avoid else "unsafe_files=fail")
     pattern, lookup = _tables()["tasks"]
     for match in pattern.finditer(lowered):
         if scan.is_used(match.start(), match.end()):
             continue
         entry = lookup[_key(match[0])]
         scan.use(match.start(), match.end())
-        if "task" in slots or "topics" in slots:
-            continue  # the first task word stands; the others were read
         tags = entry.get("pipeline_tags") or []
-        if tags:
+        # The first task word stands, and the first topic: a topic ("medical") does not take a task's place.
+        if tags and "task" not in slots:
             slots["task"] = tags[0]
             if len(tags) > 1:
                 slots["tasks"] = list(tags)
-        if entry.get("topics"):
+            if entry.get("topics"):
+                slots["topics"] = list(entry["topics"])
+        elif not tags and entry.get("topics") and "topics" not in slots:
             slots["topics"] = list(entry["topics"])
         slots["task_words"] = match[0]
     pattern, codes = _tables()["languages"]

@@ -255,3 +255,17 @@ def test_ranking_by_a_count_of_files_is_said_not_applied_and_the_finding_still_f
     plan = parse("which models have the most pickle files?", resolve)
     assert plan.slots.get("finding") == "unsafe_files=fail"
     assert any("'the most pickle files'" in n.line() for n in plan.not_applied)
+
+
+@pytest.mark.parametrize(("question", "finding", "sort"), [
+    ("our security team wants a text generation model that cannot run arbitrary code when loaded",
+     "unsafe_files=pass", None),
+    ("which models can run arbitrary code when loaded", "unsafe_files=fail", None),
+    ("our legal team is nervous: best translation model", None, "overall"),
+])  # fmt: skip
+def test_who_asks_is_no_filter_and_running_code_on_load_is_the_file_finding(question, finding, sort):
+    plan = parse(question, resolve)
+    assert plan.slots.get("finding") == finding
+    assert plan.slots.get("sort") == sort, plan.slots
+    assert "topics" not in plan.slots, plan.slots  # not the 'code' or 'legal' topics
+    assert not plan.not_applied, [n.line() for n in plan.not_applied]
