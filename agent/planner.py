@@ -257,6 +257,14 @@ class Planner:
                     start = date.fromisoformat(newest[:10]) - timedelta(days=days)
                     slots[key] = max(slots.get(key) or "", start.isoformat())
 
+    def _stored_authors(self, typed: str) -> list[str]:
+        """The stored authors a typed name stands for, only those with a stored model.
+
+        A company's Hub organisations ("Meta": meta-llama, facebook), or the author as the Hub spells it.
+        """
+        found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
+        return list(dict.fromkeys(a for a in found if a))
+
     def _check_search_slots(self, parsed: Plan) -> None:
         """Slots a search needs the database for: a stored author (else said not applied), the newest snapshot."""
         slots = parsed.slots
@@ -268,8 +276,7 @@ class Planner:
         self._within(slots)
         typed = slots.pop("exclude_author", None)
         if typed:  # "not made by Meta": its organisations, as stored, left out
-            found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
-            stored = list(dict.fromkeys(a for a in found if a))
+            stored = self._stored_authors(typed)
             if stored:
                 slots["exclude_authors"] = stored
             else:
@@ -277,10 +284,7 @@ class Planner:
                                                                            "database, so none is left out"))
         typed = slots.get("author")
         if typed:
-            # A company publishes under its Hub organisations ("Meta": meta-llama, facebook); an author typed as
-            # the Hub spells it is itself. Only authors with a stored model filter.
-            found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
-            stored = list(dict.fromkeys(a for a in found if a))
+            stored = self._stored_authors(typed)
             slots.pop("author")
             if len(stored) == 1:
                 slots["author"] = stored[0]

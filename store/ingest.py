@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -165,37 +165,53 @@ def _lists(facts: ModelFacts) -> str | None:
     return dumps(lists).decode() if lists else None
 
 
-def refresh_from_newest_facts(conn: Connection, batch: int = 2000) -> int:
+def newest_facts(conn: Connection, model_ids: list[str] | None = None, batch: int = 2000) -> Iterator[tuple]:
+    """(model id, lasting facts dict) of each model's newest observation: all models in id order, or `model_ids`."""
+    zdicts: dict[int, bytes] = {}
+    query = (select(M.c.id, F.c.zdict, F.c.data).join(O, O.c.id == M.c.latest_observation_id)
+             .join(F, F.c.id == O.c.facts_id).order_by(M.c.id).limit(batch))  # fmt: skip
+    after, start = "", 0
+    while True:
+        if model_ids is None:
+            rows = conn.execute(query.where(M.c.id > after)).all()
+            if not rows:
+                return
+        else:
+            wanted, start = model_ids[start : start + batch], start + batch
+            if not wanted:
+                return
+            rows = conn.execute(query.where(M.c.id.in_(wanted))).all()
+        after = rows[-1][0] if rows else after
+        if len(zdicts) > 50_000:  # each model has its own: keep memory flat on a whole-Hub database
+            zdicts.clear()
+        load_zdicts(conn, (r.zdict for r in rows), zdicts)
+        for row in rows:
+            yield row.id, unpack(row.data, zdicts.get(row.zdict))
+
+
+def refresh_from_newest_facts(conn: Connection) -> int:
     """Set `last_modified` and `lists` of every model from its newest stored facts (revision 0010); how many.
 
     Both are read from the facts as stored: `lists` gained the weight formats, `last_modified` is new.
     """
-    done, after = 0, ""
-    zdicts: dict[int, bytes] = {}
-    while True:
-        rows = conn.execute(
-            select(M.c.id, F.c.zdict, F.c.data)
-            .join(O, O.c.id == M.c.latest_observation_id)
-            .join(F, F.c.id == O.c.facts_id)
-            .where(M.c.id > after)
-            .order_by(M.c.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return done
-        after = rows[-1][0]
-        load_zdicts(conn, (r.zdict for r in rows), zdicts)
-        values = []
-        for row in rows:
-            facts = ModelFacts.from_dict(join_facts(unpack(row.data, zdicts.get(row.zdict)), {}))
-            if facts.file_kinds is None and facts.files is not None:  # stored before kinds were derived
-                derive(facts)
-            values.append({"b_id": row.id, "b_modified": facts.last_modified, "b_lists": _lists(facts)})
+    done, values = 0, []
+    for model_id, data in newest_facts(conn):
+        facts = ModelFacts.from_dict(join_facts(data, {}))
+        if facts.file_kinds is None and facts.files is not None:  # stored before kinds were derived
+            derive(facts)
+        values.append({"b_id": model_id, "b_modified": facts.last_modified, "b_lists": _lists(facts)})
+        if len(values) >= 2000:
+            done += _set_refreshed(conn, values)
+    return done + _set_refreshed(conn, values)
+
+
+def _set_refreshed(conn: Connection, values: list[dict]) -> int:
+    if values:
         conn.execute(update(M).where(M.c.id == bindparam("b_id"))
                      .values(last_modified=bindparam("b_modified"), lists=bindparam("b_lists")), values)  # fmt: skip
-        done += len(values)
-        if len(zdicts) > 50_000:  # each model has its own: keep memory flat on a whole-Hub database
-            zdicts.clear()
+    count = len(values)
+    values.clear()
+    return count
 
 
 def _pickle_files(facts: ModelFacts) -> int | None:
@@ -623,23 +639,10 @@ def build_context(conn: Connection, method: Method) -> ScoringContext:
     return ctx
 
 
-def _model_types(conn: Connection, model_ids: list[str], batch: int = 900) -> dict[str, str]:
+def _model_types(conn: Connection, model_ids: list[str]) -> dict[str, str]:
     """The config `model_type` of each of `model_ids` (sized base models), read from its newest stored facts."""
-    found: dict[str, str] = {}
-    zdicts: dict[int, bytes] = {}
-    for start in range(0, len(model_ids), batch):
-        rows = conn.execute(
-            select(M.c.id, F.c.zdict, F.c.data)
-            .join(O, O.c.id == M.c.latest_observation_id)
-            .join(F, F.c.id == O.c.facts_id)
-            .where(M.c.id.in_(model_ids[start : start + batch]))
-        ).all()
-        load_zdicts(conn, (r.zdict for r in rows), zdicts)
-        for row in rows:
-            model_type = unpack(row.data, zdicts.get(row.zdict)).get("model_type")
-            if isinstance(model_type, str):
-                found[row.id] = model_type
-    return found
+    found = newest_facts(conn, model_ids)
+    return {m: data["model_type"] for m, data in found if isinstance(data.get("model_type"), str)}
 
 
 def _lineage(conn: Connection, depth: int = 8) -> tuple[dict[str, str], dict[str, tuple[int, str | None]]]:
