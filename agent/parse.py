@@ -33,6 +33,17 @@ class QuestionTooLong(ValueError):
     """A question over `MAX_QUESTION_CHARS`; the message says the limit."""
 
 
+# Terminal control sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte escapes) and the other control
+# characters a pasted question can carry: read as a space, so "\x1b[31m" leaves no "31m" to read as a size.
+_CONTROLS = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]|"
+                       r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """The question without terminal control sequences and control characters (tabs and newlines stay)."""
+    return _CONTROLS.sub(" ", text)
+
+
 def check_length(text: str) -> None:
     """Refuse a question longer than the limit, before any pattern reads it."""
     if len(text) > MAX_QUESTION_CHARS:
@@ -83,11 +94,20 @@ def load_releases() -> list[dict]:
     return views.load_releases()
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def _phrase_pattern(words: list[str]) -> re.Pattern:
-    """One alternation of literal phrases, longest first, on word boundaries (linear: no nested repeats)."""
+    """One alternation of literal phrases, longest first, on word boundaries (linear: no nested repeats).
+
+    Chinese, Japanese and Korean phrases match inside a run of their script: it has no spaces between words
+    ("最好的中文文本生成模型" holds 中文 and 文本生成).
+    """
     ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
-    body = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in ordered)
-    return re.compile(r"(?<![\w.])(?:" + body + r")(?![\w])")
+    spaced = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in ordered if not _CJK.search(w))
+    unspaced = "|".join(re.escape(w) for w in ordered if _CJK.search(w))
+    body = r"(?<![\w.])(?:" + (spaced or "(?!)") + r")(?![\w])"
+    return re.compile(body + (f"|(?:{unspaced})" if unspaced else ""))
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +126,7 @@ def _tables() -> dict:
     return {
         "tasks": index(vocab["tasks"], lambda e: e),
         "findings": index(vocab["findings"], lambda e: e["finding"]),
+        "formats": index(vocab["formats"], lambda e: (e["kinds"], bool(e.get("runtime")))),
         "unsupported": index(vocab["unsupported"], lambda e: e["reason"]),
         "languages": (_phrase_pattern(list(langs)), langs),
         "gpus": (_phrase_pattern(list(gpus)), gpus),
@@ -220,7 +241,11 @@ CRITERIA = (
     (r"\bmost active\b|\bactively maintained\b|\bmaintained\b|\bactivity\b", "activity"),
     (r"\boperational\b|\bcompliance\b|\blicen[cs]e[- ]clean\b", "operational"),
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
-    (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b", "overall"),
+    (r"\b(?:smallest|tiniest|lightest)\b", "smallest"),
+    (r"\b(?:largest|biggest)\b", "largest"),
+    (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b|"
+     r"\bmeilleure?s?\b|\bmejor(?:es)?\b|\bmelhor(?:es)?\b|\bmigliore\b|\bbeste[nr]?\b|最好|最佳|推荐|おすすめ|최고",
+     "overall"),
 )
 _MOVE_UP = r"gained|gain|gains|gaining|rose|grew|increased|climbed|jumped|rising|growing|won"
 _MOVE_DOWN = r"lost|lose|loses|losing|dropped|drop|fell|declined|decreased|shrank|falling|dropping"
@@ -306,6 +331,7 @@ RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter",
 # Filler words that a requirement phrase may hold without asking for anything.
 _FILLER = set(
     "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
+    "declare declares declared declaring have has ship ships shipping "
     "using want need looking for with which what who is are be can could should would will do does to of in on "
     "and or please me good best great nice top something thing things work works working project projects app "
     "apps application applications purpose purposes stuff kind type sort very really most more less than so as "
@@ -335,6 +361,7 @@ class _Scan:
         self.text = text
         self.lowered = text.lower()
         self.used: list[tuple[int, int]] = []
+        self.lineage: tuple[int, int] = (0, 0)  # the lineage phrase ("GGUF versions of"), whose format words count
 
     def use(self, start: int, end: int) -> None:
         self.used.append((start, end))
@@ -457,14 +484,62 @@ _NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security
 _BY_FROM = re.compile(r"\b(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95})(?![\w/.-])", re.I)
 
 
+def company_orgs(name: str) -> list[str]:
+    """The Hub organisations a company publishes under (`companies` in the vocabulary); [] for other names."""
+    return list(vocabulary().get("companies", {}).get(re.sub(r"[\s-]+", " ", name.lower().strip()), []))
+
+
+# Words that make the "from" after them a lineage ("derived from", "fine-tuned from"), not an author.
+_LINEAGE_FROM = r"\b(?:derived|descended|fine-?tuned|trained|based|distill(?:ed)?|quantized|merged|converted)\s$"
+
+
+@lru_cache(maxsize=1)
+def _company_pattern() -> re.Pattern:
+    """A company name after "by"/"from", or before "'s models": several words ("Mistral AI", "Hugging Face")."""
+    names = _phrase_pattern(list(vocabulary().get("companies", {}))).pattern
+    return re.compile(r"\b(?:by|from)\s(?:the\s)?(" + names + r")(?:'s)?(?:\s(?:team|labs?|inc|corp))?\b|"
+                      r"(?<![\w/.-])(" + names + r")(?:'s)?\s(?:own\s)?(?:models|repos|checkpoints|llms?)\b")
+
+
+# "not made by Meta", "excluding Mistral", "other than TheBloke's": an author (or a company) to leave out.
+_NOT_BY = re.compile(r"\b(?:not|n't|never)\s(?:(?:made|published|released|built|trained|created|uploaded)\s)?"
+                     r"(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?![\w/.-])|"
+                     r"\b(?:excluding|except(?:\sfor)?|other than|apart from|besides)\s"
+                     r"(?:(?:models?|those|the ones|ones)\s(?:made\s)?(?:by|from)\s)?"
+                     r"(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?:'s)?(?![\w/.-])", re.I)
+
+
+def excluded_author(scan: _Scan) -> str | None:
+    """The author a question leaves out, as typed ("not made by meta" -> "meta"); the planner maps companies."""
+    for match in _NOT_BY.finditer(scan.lowered):
+        group = 1 if match[1] else 2
+        word = scan.lowered[match.start(group) : match.end(group)].rstrip(".")
+        if word in _NOT_AUTHORS or word in _FILLER or word in _STOP or scan.is_used(match.start(), match.end()):
+            continue
+        scan.use(match.start(), match.end())
+        return scan.text[match.start(group) : match.start(group) + len(word)]
+    return None
+
+
 def author_slot(scan: _Scan) -> str | None:
     """The Hub author a question restricts to, as typed (the planner checks that one is stored)."""
+    lowered = scan.lowered
+    for company in _company_pattern().finditer(lowered):
+        group = 1 if company[1] else 2
+        # "derived from DeepSeek R1", "fine-tunes from Meta Llama 3": a lineage naming a model, not an author.
+        naming = re.match(r"[\s-]?(?:[a-z]{0,12}[\s-]?)?v?\d|[\s-](?:llama|gemma|qwen|mistral|mixtral|phi|r1)\b",
+                          lowered[company.end(group) :])  # fmt: skip
+        lineage = re.search(_LINEAGE_FROM, lowered[max(0, company.start() - 20) : company.start()])
+        if not scan.is_used(company.start(group), company.end(group)) and not naming and not lineage:
+            scan.use(company.start(), company.end())
+            return scan.text[company.start(group) : company.end(group)]
     for pattern in (_AUTHOR, _BY_FROM):
         for match in pattern.finditer(scan.lowered):
             group = next(g for g in range(1, pattern.groups + 1) if match[g])
             start, end = match.start(group), match.end(group)
             word = scan.lowered[start:end].rstrip(".")
             if scan.is_used(match.start() if pattern is _BY_FROM else start, end) or word in _NOT_AUTHORS or \
+                    company_orgs(word) or \
                     word in _FILLER or word in _STOP or _tables()["languages"][1].get(word) or \
                     re.fullmatch(r"[\d.,]+[kmb]?|20\d\d(-\d\d)*|v?\d[\w.]*", word):  # fmt: skip
                 continue
@@ -497,14 +572,28 @@ def _days(match: re.Match) -> int | None:
 def date_slots(scan: _Scan, slots: dict) -> None:
     """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates.
 
-    Search cannot filter on the last update: `updated` keeps the phrase, which is said not applied.
+    The last update ("updated in the last 6 months", "maintained since March 2024") becomes `updated_after` /
+    `updated_before` days, or `updated_within_days` counted back from the newest snapshot by the planner; a
+    phrase whose period cannot be read stays in `updated`, which is said not applied.
     """
     lowered = scan.lowered
     updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
                         r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
     if updated and not scan.is_used(updated.start(), updated.end()):
-        slots["updated"] = scan.text[updated.start() : updated.end()]
+        phrase = scan.text[updated.start() : updated.end()]
         scan.use(updated.start(), updated.end())
+        recent = re.search(_RECENT, phrase.lower())
+        period = _years(_Scan(phrase)) if not recent else {}
+        if recent and _days(recent):
+            slots["updated_within_days"] = _days(recent)
+        elif period:
+            if period.get("start"):
+                slots["updated_after"] = period["start"]
+            if period.get("end"):
+                day = date.fromisoformat(period["end"])
+                slots["updated_before"] = date.fromordinal(day.toordinal() + 1).isoformat()
+        else:
+            slots["updated"] = phrase
     created = re.search(_CREATED_WORD, lowered)
     recent = re.search(_RECENT, lowered)
     if recent and not scan.is_used(recent.start(), recent.end()):
@@ -569,6 +658,7 @@ def _lineage(scan: _Scan) -> tuple[str | None, int | None]:
     match = _LINEAGE.search(scan.lowered)
     if match:
         scan.use(match.start(), match.end())
+        scan.lineage = (match.start(), match.end())
         return _relation(match[1] or match[2]), match.end()
     return None, None
 
@@ -616,11 +706,16 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
                               r"\bneeds? to (?:reach|get to|score|hit)\b"):  # fmt: skip
         slots["target"] = float(target[1])
         scan.use(target.start(), target.end())
+    counted = scan.search(r"\b(?:the\s)?(?:most|fewest|least|more|fewer)\s(?:pickle|pickled|unsafe|code-carrying|"
+                          r"weight|\.bin\s)?\s?files\b", mark=False)  # fmt: skip
+    if counted:  # "the most pickle files": the finding filters below; the count itself is no ranking search has
+        slots["unranked"] = scan.text[counted.start() : counted.end()]
     pattern, findings = _tables()["findings"]
     wanted = [slots["finding"]] if "finding" in slots else []
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
-            wanted.append(findings[_key(match[0])])
+            found = findings[_key(match[0])]  # one finding, or several that the phrase means together
+            wanted.extend([found] if isinstance(found, str) else found)
             scan.use(match.start(), match.end())
     wanted = list(dict.fromkeys(wanted))
     checks = [w.split("=")[0] for w in wanted]
@@ -629,6 +724,16 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
         slots["finding"] = wanted[0]
     if len(wanted) > 1:  # "pickle files and no safetensors": every finding, all of them
         slots["findings"] = wanted
+    pattern, kinds = _tables()["formats"]
+    named, runtimes = [], []
+    for match in pattern.finditer(lowered):  # "GGUF or GGML versions of phi-2": quantizations in those formats
+        in_lineage = scan.lineage[0] <= match.start() and match.end() <= scan.lineage[1]
+        if in_lineage or not scan.is_used(match.start(), match.end()):
+            found, runtime = kinds[_key(match[0])]
+            (runtimes if runtime else named).extend(found)
+            scan.use(match.start(), match.end())
+    if named or runtimes:  # "GGUF or ONNX models": any of them
+        slots["formats"] = list(dict.fromkeys(named or runtimes))
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice
@@ -649,20 +754,34 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     if scan.search(r"\bchat(?:bot|bots|s|ting)?\b|\binstruct(?:ion)?[- ]?(?:tuned|following)?\b|\bassistants?\b|"
                    r"\bconversation(?:al)?\b|\bdialog(?:ue)?\b"):  # fmt: skip
         slots["chat"] = True  # no task filter: many chat models carry no pipeline tag
+    # "our legal team", "our security team asked": who asks, not a topic or a ranking of the model.
+    scan.search(r"\b(?:legal|law|security|compliance|infosec|it)\s(?:team|department|dept|counsel|review|folks|"
+                r"people|firm|office|officers?)s?\b")
+    # "anything that could run arbitrary code when loaded": the load-safety finding, not a coding task.
+    runs_code = scan.search(r"(?:\b(?:cannot|can't|can\snot|could\snot|couldn't|won't|will\snot|doesn't|does\snot|"
+                            r"don't|do\snot|never|not)\s(?:be\sable\sto\s)?)?"
+                            r"(?:\b(?:run|runs|running|execute|executes|executing)\s(?:arbitrary\s|malicious\s)?"
+                            r"code\b|\barbitrary code\b|\bcode execution\b)(?:\s(?:when|on|at|while)\s"
+                            r"(?:it\sis\s|they\sare\s)?(?:loaded|load|loading|import|imported|opened))?")
+    if runs_code:
+        avoid = re.search(r"\b(?:avoid|no|not|without|never|nothing|safe from|free of|cannot|can't|won't|n't)\b",
+                          lowered[max(0, runs_code.start() - 40) : runs_code.end()])
+        slots.setdefault("finding", "unsafe_files=pass" if avoid else "unsafe_files=fail")
     pattern, lookup = _tables()["tasks"]
     for match in pattern.finditer(lowered):
         if scan.is_used(match.start(), match.end()):
             continue
         entry = lookup[_key(match[0])]
         scan.use(match.start(), match.end())
-        if "task" in slots or "topics" in slots:
-            continue  # the first task word stands; the others were read
         tags = entry.get("pipeline_tags") or []
-        if tags:
+        # The first task word stands, and the first topic: a topic ("medical") does not take a task's place.
+        if tags and "task" not in slots:
             slots["task"] = tags[0]
             if len(tags) > 1:
                 slots["tasks"] = list(tags)
-        if entry.get("topics"):
+            if entry.get("topics"):
+                slots["topics"] = list(entry["topics"])
+        elif not tags and entry.get("topics") and "topics" not in slots:
             slots["topics"] = list(entry["topics"])
         slots["task_words"] = match[0]
     pattern, codes = _tables()["languages"]
@@ -676,10 +795,14 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     for pattern, criterion in CRITERIA:
         match = re.search(pattern, lowered)
         if match and not scan.is_used(match.start(), match.end()):
+            if "sort" in slots and criterion != "overall":  # "the safest smallest": one ranking at a time
+                slots.setdefault("other_sorts", []).append(scan.text[match.start() : match.end()])
             slots.setdefault("sort", criterion)
             scan.use(match.start(), match.end())
     if scan.search(_UNGATED):
         slots["exclude_gated"] = True
+    elif scan.search(_GATED):
+        slots["gated_only"] = True
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
                    r"\braise (?:its|the) score\b"):  # fmt: skip
         slots["what_if"] = True
@@ -689,9 +812,14 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
         slots["unit"] = "week"
     elif scan.search(r"\b(daily|per day|by day|each day|day by day)\b"):
         slots["unit"] = "day"
-    families = [fam for key, fam in FAMILIES.items() if re.search(r"\b" + re.escape(key) + r"\b", lowered)]
-    if families:
-        slots["archs"] = list(dict.fromkeys(families))
+    found = {key: [m.span() for m in re.finditer(r"\b" + re.escape(key) + r"\b", lowered)] for key in FAMILIES}
+    keys = [key for key, spans in found.items() if spans]
+    if keys:
+        slots["archs"] = list(dict.fromkeys(FAMILIES[key] for key in keys))
+        # Words no other slot read ("llama.cpp" is a runtime, "Mistral AI" a company): a search's topic.
+        free = [key for key in keys if any(not scan.is_used(a, b) for a, b in found[key])]
+        if free:
+            slots["family_words"] = free
     return slots
 
 
@@ -874,6 +1002,9 @@ def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[s
 
 # Asking for repos without a gate (search's `exclude_gated`); a bare "gated" left over asks for gated ones only,
 # which search cannot do (the vocabulary's unsupported table says so).
+# Gated repos only ("which Meta models are gated", "models that need access approval"); "became gated" is an alert.
+_GATED = (r"(?<!became )(?<!become )(?<!becomes )(?<!newly )(?<!got )(?<!gets )\bgated\b(?!\s(?:by|on))|"
+          r"\b(?:need|needs|require|requires|requiring|needing) (?:access )?approval\b|\bbehind a gate\b")
 _UNGATED = (r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
             r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
             r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
@@ -907,6 +1038,11 @@ def unsupported_requirements(text: str) -> list[NotApplied]:
 def _not_applied(scan: _Scan, slots: dict) -> list[NotApplied]:
     """Requirements the question states that no slot used: known-unsupported words, then leftover phrases."""
     out: list[NotApplied] = []
+    for phrase in slots.pop("other_sorts", []):
+        out.append(NotApplied(phrase, f"search ranks by one thing at a time: here {slots['sort']}"))
+    if slots.get("unranked"):
+        out.append(NotApplied(slots.pop("unranked"), "search cannot rank by a count of files; it ranks by "
+                                                     f"{slots.get('sort', 'overall')} among the models that have them"))
     pattern, reasons = _tables()["unsupported"]
     for match in pattern.finditer(scan.lowered):
         if scan.is_used(match.start(), match.end()):
@@ -943,7 +1079,8 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     Raises `QuestionTooLong` over `MAX_QUESTION_CHARS`.
     """
     check_length(text)
-    text = expand_aliases(correct_typos(text, keep=lambda word: (resolve_exact or resolve)(word) is not None))
+    keep = lambda word: (resolve_exact or resolve)(word) is not None  # noqa: E731 - a one-line predicate
+    text = expand_aliases(correct_typos(strip_controls(text), keep=keep))
     memory = memory or {}
     scan = _Scan(text)
     relation, base_at = _lineage(scan)
@@ -951,6 +1088,9 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     license_id = exact_license(scan)
     if license_id:
         pre["license"] = license_id
+    excluded = excluded_author(scan)
+    if excluded:
+        pre["exclude_author"] = excluded
     author = author_slot(scan)
     if author:
         pre["author"] = author
@@ -1044,15 +1184,21 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     if asked:
         intent = "score"
         slots["attributes"] = asked
+    words = slots.pop("family_words", None)
+    if intent == "recommend" and words and not (models or slots.keys() & {"author", "base", "base_unresolved",
+                                                                              "topics", "exclude_author"}):
+        slots["topics"] = words  # "gemma repos": the family's tag or a word of the repo name, as a topic
     if intent in ("recommend", "followup"):
         created_slots(slots)
     not_applied = _not_applied(scan, slots) if intent in ("recommend", "followup") else []
+    slots.pop("other_sorts", None)  # said above for a search; a trend or a score card has no ranking to choose
+    slots.pop("unranked", None)
     if intent == "recommend" and models:  # a name that neither a lineage nor a comparison used
         not_applied += [NotApplied(m, "a named model is not a search filter; ask for 'fine-tunes of' it, or compare "
                                       "it with another") for m in models]  # fmt: skip
     if slots.get("updated") and intent in ("recommend", "followup"):
-        not_applied.insert(0, NotApplied(slots["updated"], "search cannot filter on when a repo was last updated; "
-                                                           "it can filter on when it was created"))
+        not_applied.insert(0, NotApplied(slots["updated"], "no period could be read from it; say e.g. 'updated in "
+                                                           "the last 6 months' or 'updated since 2024'"))
     if intent == "trend":
         _trend_slots(text, scan, slots, models)
         not_applied += _not_for_trends(slots)
@@ -1079,8 +1225,10 @@ def created_slots(slots: dict) -> None:
 _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
                 "commercial": "commercial use",
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
+                "gated_only": "gated only",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
+                "updated_after": "updated after", "updated_before": "updated before", "formats": "format",
                 "max_params_b": "at most", "size": "size"}  # fmt: skip
 
 
@@ -1131,6 +1279,17 @@ ATTRIBUTES = (
     (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
      "downloads"),
     (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
+    (r"\b(?:what|which) files\b|\bfiles? (?:does|do|are|is) (?:in|there)\b|\bfile list\b|\blist (?:the|its|of) "
+     r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo", "files"),
+    (r"\blast (?:updated|modified|changed|commit|update)\b|\bwhen was \S{1,100} (?:last )?(?:updated|modified|"
+     r"changed)\b|\bupdated (?:when|last)\b|\bmost recently updated\b", "updated"),
+    (r"\bwhen was \S{1,100} (?:created|released|published|uploaded|made)\b|\brelease date\b|\bcreation date\b|"
+     r"\b(?:is|was) (?:\S{1,100} )?(?:newer|older)\b|\bwhich (?:one )?is (?:newer|older|more recent)\b|"
+     r"\bhow old\b|\bcreated when\b|\breleased when\b", "created"),
+    (r"\bwho (?:made|created|released|published|built|trained|owns|maintains|uploaded|is behind)\b|"
+     r"\b(?:which|what) (?:company|org|organi[sz]ation|lab|team)\b|\bauthor of\b|\bmade by whom\b", "author"),
+    (r"\bfits?\b|\brun (?:it )?on (?:a|an|my)\b|\benough (?:vram|memory)\b|\bhow much (?:vram|memory|gpu)\b",
+     "memory"),
 )  # fmt: skip
 
 

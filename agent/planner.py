@@ -14,16 +14,26 @@ import uuid
 from typing import Any, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from whichmodel.agent.parse import NotApplied, Plan, QuestionTooLong, created_slots, ordinal, parse, parse_slots
+from whichmodel.agent.parse import (
+    NotApplied,
+    Plan,
+    QuestionTooLong,
+    company_orgs,
+    created_slots,
+    ordinal,
+    parse,
+    parse_slots,
+)
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
-from whichmodel.store.queries import params_for_memory
+from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, params_for_memory
 from whichmodel.usecases.base import Services
 from whichmodel.usecases.models import resolve, stored_author
 
 RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class", "license", "chat", "exclude_gated",
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
-                  "findings", "commercial")  # fmt: skip
+                  "updated_after", "updated_before", "findings", "commercial", "authors", "formats",
+                  "gated_only", "exclude_authors")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -50,7 +60,7 @@ HELP = (
 )
 # A follow-up ("and the second one?") in a conversation with no earlier answer to refer to.
 NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" + HELP
-CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity"}
+CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity", "smallest": "overall", "largest": "overall"}
 
 
 def _typed_miss(question: str, intent: str, missed: dict[str, Any]) -> Any:
@@ -231,9 +241,10 @@ class Planner:
         return plan
 
     def _within(self, slots: dict) -> None:
-        """'created in the last 6 months': counted back from the newest snapshot, not from today's date."""
-        days = slots.pop("within_days", None)
-        if days:
+        """'created (updated) in the last 6 months': counted back from the newest snapshot, not from today."""
+        periods = {"created_after": slots.pop("within_days", None),
+                   "updated_after": slots.pop("updated_within_days", None)}  # fmt: skip
+        if any(periods.values()):
             from datetime import date, timedelta
 
             from sqlalchemy import func, select
@@ -241,24 +252,45 @@ class Planner:
 
             with self.services.engine.connect() as conn:
                 newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
-            if newest:
-                start = date.fromisoformat(newest[:10]) - timedelta(days=days)
-                slots["created_after"] = max(slots.get("created_after") or "", start.isoformat())
+            for key, days in periods.items():
+                if newest and days:
+                    start = date.fromisoformat(newest[:10]) - timedelta(days=days)
+                    slots[key] = max(slots.get(key) or "", start.isoformat())
+
+    def _stored_authors(self, typed: str) -> list[str]:
+        """The stored authors a typed name stands for, only those with a stored model.
+
+        A company's Hub organisations ("Meta": meta-llama, facebook), or the author as the Hub spells it.
+        """
+        found = [stored_author(self.services, name) for name in dict.fromkeys([typed, *company_orgs(typed)])]
+        return list(dict.fromkeys(a for a in found if a))
 
     def _check_search_slots(self, parsed: Plan) -> None:
         """Slots a search needs the database for: a stored author (else said not applied), the newest snapshot."""
         slots = parsed.slots
         if parsed.intent not in ("recommend", "followup"):
             slots.pop("within_days", None)
+            slots.pop("exclude_author", None)
+            slots.pop("updated_within_days", None)
             return
         self._within(slots)
+        typed = slots.pop("exclude_author", None)
+        if typed:  # "not made by Meta": its organisations, as stored, left out
+            stored = self._stored_authors(typed)
+            if stored:
+                slots["exclude_authors"] = stored
+            else:
+                parsed.not_applied.insert(0, NotApplied(f"not by {typed}", "no model by that author is in the "
+                                                                           "database, so none is left out"))
         typed = slots.get("author")
         if typed:
-            stored = stored_author(self.services, typed)
-            if stored:
-                slots["author"] = stored
+            stored = self._stored_authors(typed)
+            slots.pop("author")
+            if len(stored) == 1:
+                slots["author"] = stored[0]
+            elif stored:
+                slots["authors"] = stored
             else:
-                slots.pop("author")
                 parsed.not_applied.insert(0, NotApplied(f"by {typed}", "no model by that author is in the database"))
 
     # --------------------------------------------------------------------------------------------- calls
@@ -381,14 +413,16 @@ class Planner:
         category = _category(plan.slots)
         filters = _describe_filters(search.get("filters", {}))
         left_out = search.get("left_out_no_weights") or 0
-        lines = [f"Filters: {filters}; ranked by {sort}.", f"{search['total_matched']} model(s) match"
+        ranking = {"smallest": "size, smallest first", "largest": "size, largest first"}.get(sort, sort)
+        lines = [f"Filters: {filters}; ranked by {ranking}.", f"{search['total_matched']} model(s) match"
                  + (f" ({left_out} repo(s) without weight files left out: not usable models)." if left_out else ".")]
         recommended = []
         for n, row in enumerate(search["results"][:3], start=1):
             recommended.append(row["model_id"])
-            shown = dict.fromkeys([sort, "overall", "security"])
-            scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else f"{k} {_fmt(row.get(k))}"
-                               + _coverage(row, k) for k in shown)  # fmt: skip
+            shown = dict.fromkeys(["params" if sort in ("smallest", "largest") else sort, "overall", "security"])
+            scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else
+                               _billions(row.get("params")) if k == "params" else
+                               f"{k} {_fmt(row.get(k))}" + _coverage(row, k) for k in shown)  # fmt: skip
             reason = _reason(explained.get(row["model_id"]), category)
             license = row.get("license") or "no license"
             if row.get("license_conflict"):  # the declared license is looser than a base model's
@@ -428,7 +462,7 @@ class Planner:
                 lines.append("No single filter emptied it: two or more of them together leave nothing.")
         elif not ruled_out and trade_offs:
             counts = ", ".join(f"{e['filter']} removed {e['would_add']}" for e in trade_offs)
-            lines.append(f"No near miss scores higher on {sort}. ({counts}.)")
+            lines.append(f"No near miss scores higher on {ranking}. ({counts}.)")
         named = recommended + ruled_out
         return "\n".join(lines), named, {"recommended": recommended, "ruled_out": ruled_out,
                                          "ruled_out_by": ruled_out_by, "filters": search.get("filters", {}),
@@ -576,8 +610,9 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
     for attribute in plan.slots["attributes"]:
         if attribute == "size":
             for c in cards:
+                conflict = c["facts"].get("params_conflict")  # name, measurement and base disagreeing: say so
                 lines.append(f"{c['model_id']} has {_billions(c['facts'].get('params'))}, size class "
-                             f"{c['facts'].get('size_class') or 'n/a'}.")  # fmt: skip
+                             f"{c['facts'].get('size_class') or 'n/a'}" + (f" ({conflict})." if conflict else "."))
             known = [c for c in cards if c["facts"].get("params")]
             if len(cards) > 1 and len(known) == len(cards):
                 big = max(known, key=lambda c: c["facts"]["params"])
@@ -607,8 +642,9 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
             for c in cards:
                 facts = c["facts"]
                 license = facts.get("license") or "no license"
-                cls = facts.get("license_class") or "unknown"
-                line = f"{c['model_id']}: license {license} (class {cls})"
+                declared = facts.get("license_class") or "unknown"
+                cls = facts.get("license_class_effective") or declared  # the strictest along the lineage
+                line = f"{c['model_id']}: license {license} (class {declared})"
                 if attribute == "commercial":
                     answer = facts.get("commercial_use") or "unknown"
                     text = COMMERCIAL.get(answer, COMMERCIAL["unknown"]).format(
@@ -616,15 +652,41 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                     if not facts.get("license"):
                         text = "no: it declares no license, and without one no use is granted"
                     line = f"Commercial use of {c['model_id']} (license {license}): {text}"
-                if facts.get("license_class_declared") and facts.get("license_class_declared") != cls:
-                    line += f" (declared {facts['license_class_declared']}, but its base model's license is stricter)"
+                if cls != declared:  # a fine-tune cannot loosen its base's terms
+                    line += f"; effectively {cls}: {facts.get('license_conflict') or 'a base model is stricter'}"
                 lines.append(line + ".")
+            if attribute == "license" and len(cards) > 1:
+                lines.append(_freer_license(cards))
         elif attribute in ("downloads", "likes"):
             for c in cards:
                 lines.append(f"{c['model_id']} has {c['facts'].get(attribute) or 0:,} {attribute} (newest snapshot).")
             if len(cards) > 1:
                 top = max(cards, key=lambda c: c["facts"].get(attribute) or 0)
                 lines.append(f"{top['model_id']} has the most {attribute}.")
+        elif attribute == "files":
+            for c in cards:
+                lines.append(_files_line(c))
+        elif attribute in ("updated", "created"):
+            key, verb = ("last_modified", "last changed") if attribute == "updated" else ("created_at", "created")
+            for c in cards:
+                when = (c["facts"].get(key) or "")[:10]
+                lines.append(f"{c['model_id']} was {verb} on the Hub on {when}." if when else
+                             f"{c['model_id']}: when it was {verb} is not in the snapshot.")  # fmt: skip
+            dated = [c for c in cards if c["facts"].get(key)]
+            if len(cards) > 1 and len(dated) == len(cards):
+                first = max(dated, key=lambda c: c["facts"][key])
+                older = re.search(r"\bolder\b|\boldest\b|\bearlier\b|\bfirst\b", lowered)
+                if older:
+                    first = min(dated, key=lambda c: c["facts"][key])
+                word = ("older" if older else "newer") if attribute == "created" else \
+                    ("changed less recently" if older else "changed more recently")  # fmt: skip
+                lines.append(f"{first['model_id']} is {word}.")
+        elif attribute == "author":
+            for c in cards:
+                author = c["facts"].get("author") or c["model_id"].split("/")[0]
+                lines.append(f"{c['model_id']} is published by {author} (the Hub author: its repo owner).")
+        elif attribute == "memory":
+            lines += [_memory_line(c, plan.slots) for c in cards]
         elif attribute.startswith("finding:"):
             check = attribute.split(":", 1)[1]
             counts = {}
@@ -646,6 +708,62 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 else:
                     lines.append(f"{' and '.join(fewest)} has fewer {words} ({low}).")
     return "\n".join(lines), named, {"attributes": list(plan.slots["attributes"])}
+
+
+def _freer_license(cards: list[dict]) -> str:
+    """Which of several models' licenses grants the most; unknown classes cannot be ranked.
+
+    By effective class: permissive > copyleft > responsible-ai > custom > non-commercial.
+    """
+    from whichmodel.hub.licenses import FREEDOM_RANK
+
+    rank = {c["model_id"]: FREEDOM_RANK.get(c["facts"].get("license_class_effective")
+                                            or c["facts"].get("license_class")) for c in cards}  # fmt: skip
+    if None in rank.values():
+        unknown = [m for m, r in rank.items() if r is None]
+        return f"Which license grants more cannot be said: the class of {', '.join(unknown)} is unknown."
+    best = max(rank.values())
+    top = [m for m, r in rank.items() if r == best]
+    if len(top) == len(rank):
+        return "Their licenses are in the same class: read both for the terms that differ."
+    return f"{' and '.join(top)} has the freer license (its class allows more; the order is permissive, copyleft, " \
+           "responsible-ai, custom, non-commercial)."
+
+
+def _files_line(card: dict) -> str:
+    """A repository's files by format, the unsafe ones named (the stored file inventory)."""
+    from whichmodel.hub.formats import load_class  # picklescan's tables: only for this answer
+
+    kinds = card["facts"].get("file_kinds")
+    if kinds is None:
+        return f"{card['model_id']}: the snapshot has no file list for it."
+    weights = {k: v for k, v in kinds.items() if load_class(k)}
+    other = sum(len(v) for k, v in kinds.items() if k not in weights)
+    parts = []
+    for kind, names in sorted(weights.items(), key=lambda kv: (load_class(kv[0]) == "safe", kv[0])):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{len(names)} {kind} ({load_class(kind)}: {shown})")
+    held = "; ".join(parts) if parts else "no weight files"
+    return f"{card['model_id']} holds {held}; {other} other file(s) (config, tokenizer, docs, code)."
+
+
+def _memory_line(card: dict, slots: dict) -> str:
+    """Whether a model's weights fit the memory asked about, at the precision asked (fp16 unless said)."""
+    params = card["facts"].get("params")
+    gigabytes = slots.get("max_memory_gb")
+    if not params:
+        return f"{card['model_id']}: its parameter count is unknown, so whether it fits cannot be said."
+    need = {p: params * b * MEMORY_OVERHEAD / 1e9 for p, b in BYTES_PER_PARAM.items()}
+    sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
+    head = f"{card['model_id']} ({params / 1e9:.2f}B parameters) needs about {sizes} (weights x{MEMORY_OVERHEAD:g})"
+    if not gigabytes:
+        return head + "."
+    precision = slots.get("precision") or "fp16"
+    fits = [p for p, gb in need.items() if gb <= gigabytes]
+    verdict = (f"it fits {gigabytes:g} GB at {precision}" if precision in fits else
+               f"it does not fit {gigabytes:g} GB at {precision}"
+               + (f"; it does at {fits[0]}" if fits else ", not even at int4"))
+    return f"{head}: {verdict}."
 
 
 _CATEGORY_WORDS = (
@@ -744,10 +862,22 @@ def _describe_filters(filters: dict) -> str:
                          f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
         elif key == "author":
             parts.append(f"by {value}")
+        elif key == "authors":
+            parts.append(f"by any of {', '.join(value)}")
+        elif key == "exclude_authors":
+            parts.append(f"not by {', '.join(value)}")
+        elif key == "gated_only":
+            parts.append("gated only")
+        elif key == "formats":
+            parts.append(f"weights in {' or '.join(value)} format")
         elif key == "created_after":
             parts.append(f"created on or after {value}")
         elif key == "created_before":
             parts.append(f"created before {value}")
+        elif key == "updated_after":
+            parts.append(f"last updated on or after {value}")
+        elif key == "updated_before":
+            parts.append(f"last updated before {value}")
         elif key == "min_downloads":
             parts.append(f"at least {value:,} downloads")
         elif key in ("tasks", "topics"):
@@ -776,8 +906,8 @@ def _why_out(label: str, row: dict) -> str:
     column = mapping.get(key)
     if column and column in row:
         return f", {column.replace('_', ' ')} {row[column]}"
-    if key.startswith("params"):
-        return f", {row.get('params') or 0:,} parameters"
+    if key.startswith("params"):  # a model of unknown size passes no size filter: say so, not "0 parameters"
+        return f", {row['params']:,} parameters" if row.get("params") else ", size unknown"
     return ""
 
 

@@ -31,19 +31,26 @@ def register(sub) -> None:
     p.add_argument("--license-class", choices=LICENSE_CLASSES)
     p.add_argument("--license", metavar="ID", help="an exact license id as the Hub writes it, e.g. cc-by-nc-4.0")
     p.add_argument("--author", metavar="ORG", help="a Hub author or organisation, e.g. TheBloke (any case)")
+    p.add_argument("--not-author", action="append", metavar="ORG", help="leave out this author's models (repeatable)")
     p.add_argument("--created-after", metavar="YYYY-MM-DD", help="created on the Hub on or after this day")
     p.add_argument("--created-before", metavar="YYYY-MM-DD", help="created on the Hub before this day")
+    p.add_argument("--updated-after", metavar="YYYY-MM-DD", help="last changed on the Hub on or after this day")
+    p.add_argument("--updated-before", metavar="YYYY-MM-DD", help="last changed on the Hub before this day")
     p.add_argument("--commercial", nargs="?", const="allowed", choices=COMMERCIAL_FILTERS, metavar="ANSWER",
                    help="commercial use the license allows: alone, yes with or without conditions; or one of "
                    f"{', '.join(COMMERCIAL_FILTERS[1:])}")  # fmt: skip
     p.add_argument("--chat", action="store_true", help="only chat-capable models")
     p.add_argument("--no-gated", action="store_true", help="leave out gated models")
+    p.add_argument("--gated", action="store_true", help="only gated models (access needs approval)")
     p.add_argument("--include-no-weights", action="store_true",
                    help="keep repos without weight files (README/config only), left out by default")
     p.add_argument("--min-score", action="append", type=_min_score, metavar="CATEGORY=N")
     p.add_argument("--sort", default="overall", choices=SORT_KEYS)
     p.add_argument("--any-task", action="append", metavar="TAG", help="pipeline tag, any of several (repeatable)")
     p.add_argument("--topic", action="append", metavar="WORD", help="Hub tag or repo-name word, any of (repeatable)")
+    p.add_argument("--format", action="append", metavar="KIND", dest="formats", type=str.lower,
+                   help="weight files in this format, any of (repeatable): gguf, ggml, onnx, safetensors, pickle ...; "
+                   "the kinds of hub/formats.py")  # fmt: skip
     p.add_argument("--base", metavar="MODEL", help="only descendants of MODEL through base_model links (lineage)")
     p.add_argument("--relation", choices=["finetune", "adapter", "merge", "quantized"], help="with --base: link kind")
     p.add_argument("--language", metavar="CODE", help="ISO 639-1 code from card data or Hub tags, e.g. ko")
@@ -223,6 +230,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     filters = SearchFilters(
         task=args.task, size=args.size, min_params=args.min_params, max_params=args.max_params,
         license_class=args.license_class, chat=True if args.chat else None, exclude_gated=args.no_gated,
+        gated_only=args.gated,
         min_scores=dict(args.min_score or []), sort=args.sort, limit=args.limit,
         include_no_weights=args.include_no_weights,
         tasks=list(args.any_task or []), topics=list(args.topic or []), base=args.base, relation=args.relation,
@@ -230,12 +238,19 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         min_downloads=args.min_downloads, max_memory_gb=args.max_memory_gb, precision=args.precision,
         commercial=args.commercial, license=args.license.lower() if args.license else None,
         author=args.author, created_after=args.created_after, created_before=args.created_before,
+        exclude_authors=list(args.not_author or []),
+        updated_after=args.updated_after, updated_before=args.updated_before, formats=list(args.formats or []),
     )  # fmt: skip
     try:
         if filters.author:  # as stored ('thebloke' is TheBloke); an unknown one is kept and matches nothing
             from whichmodel.usecases.models import stored_author
 
             filters.author = stored_author(services(settings), filters.author) or filters.author
+        if filters.exclude_authors:
+            from whichmodel.usecases.models import stored_author
+
+            svc = services(settings)
+            filters.exclude_authors = [stored_author(svc, a) or a for a in filters.exclude_authors]
         if filters.base:  # a name ('deepseek-r1') becomes the stored id its descendants link to
             from whichmodel.usecases.models import resolve
 

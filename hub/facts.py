@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from whichmodel.hub.card import CardFacts, extract_card_facts, fold_case, folded, parse_card, size_sentence
-from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, load_class
+from whichmodel.hub.formats import PICKLED_NON_WEIGHTS, WEIGHT_KINDS, file_kind, file_kinds, load_class
 from whichmodel.hub.licenses import (
     COMMERCIAL_CONDITIONS,
     classify_license,
@@ -34,8 +34,12 @@ class RecordError(ValueError):
 
 # Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
 # log space when the name carries no size.
+# The sizes models are named by, which a measured count snaps to when the name states none: the small encoders
+# (MiniLM's 22M, DistilBERT's 66M, GPT-2's 124M, T5's 220M and 770M) as well as 6B, 9B, 12B (Yi, Gemma 2,
+# Mistral NeMo) and the largest open releases.
 SIZE_CLASSES = (
-    0.1, 0.35, 0.5, 1, 1.5, 2, 2.7, 3, 4, 7, 8, 13, 14, 20, 27, 32, 34, 40, 70, 72, 110, 180, 235, 405, 671,
+    0.02, 0.03, 0.06, 0.1, 0.125, 0.22, 0.35, 0.5, 0.75, 1, 1.5, 2, 2.7, 3, 4, 6, 7, 8, 9, 12, 13, 14, 20, 22, 27,
+    32, 34, 40, 65, 70, 72, 110, 123, 180, 235, 405, 480, 671,
 )  # fmt: skip
 _NAME_SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d{1,2})x)?(\d{1,4}(?:\.\d{1,2})?)([bm])(?![a-z0-9])", re.I)
 # `phi-pl-2_7B`: an underscore between two digits before B/M may stand for a decimal point.
@@ -352,6 +356,21 @@ def _quant_bits(facts: ModelFacts, quant: dict) -> int | None:
     return None
 
 
+PIPELINE_PART = "a diffusers pipeline: the Hub's safetensors count covers only some of its component folders"
+
+
+def _pipeline_in_folders(facts: ModelFacts) -> bool:
+    """A diffusers pipeline (`model_index.json`) whose components sit in folders (`unet/`, `transformer/` ...).
+
+    The Hub's safetensors total then counts what it parsed, not the pipeline: prompthero/openjourney's 123M is
+    its root text encoder, of a ~1.1B Stable Diffusion pipeline.
+    """
+    files = facts.files or []
+    if "model_index.json" not in files:
+        return False
+    return any("/" in f and load_class(file_kind(f)) for f in files)
+
+
 def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict) -> tuple[int | None, str | None]:
     """This repo's own parameter count, with packed quantized weights unpacked; (None, why) when it cannot say.
 
@@ -359,6 +378,8 @@ def measure_params(facts: ModelFacts, dtypes: dict[str, int] | None, quant: dict
     bitsandbytes two per U8, so its total is several times too small. The packed dtypes are multiplied back
     by 32 (or 8) / bits; U8 counts are only unpacked when the repo is quantized (GPT-NeoX stores masks as U8).
     """
+    if facts.safetensors_total and _pipeline_in_folders(facts):
+        return None, PIPELINE_PART
     if facts.safetensors_total:
         quantized = bool(quant) or bool(_QUANT_NAME.search(facts.id))
         packed = {k: v for k, v in (dtypes or {}).items() if k in PACKED_DTYPES and _is_int(v)}
@@ -472,6 +493,9 @@ def _derive_params(facts: ModelFacts, card_text: str | None, dtypes: dict | None
             facts.size_class, facts.size_class_source = snap_size_class(stated[0]), "params (card)"
     if adapter and facts.params is not None:
         facts.params_source = f"base model ({facts.params_source})"
+    if measured_source == PIPELINE_PART and facts.params is None:
+        facts.params_conflict = (f"the Hub measures {facts.safetensors_total / 1e9:.2f}B, but {PIPELINE_PART}: "
+                                 "the size is unknown")  # fmt: skip
 
 
 def _derive_license(facts: ModelFacts) -> None:
@@ -611,9 +635,7 @@ def derive(facts: ModelFacts, card_text: str | None = None) -> ModelFacts:
         setattr(facts, name, None)
     facts.extra.pop("params_sentence", None)
     if facts.files is not None:
-        kinds: dict[str, list[str]] = {}
-        for name in facts.files:
-            kinds.setdefault(file_kind(name), []).append(name)
+        kinds = file_kinds(facts.files)
         facts.file_kinds = kinds
         facts.has_weights = any(k in WEIGHT_KINDS for k in kinds)
     _derive_license(facts)

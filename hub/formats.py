@@ -86,6 +86,17 @@ WEIGHT_FORMATS: tuple[WeightFormat, ...] = (
         "savedmodel", CODE_CARRYING, (".pb",), "TensorFlow graphs can hold file-reading and -writing operations"
     ),
     WeightFormat("llamafile", EXECUTABLE, (".llamafile",), "a self-contained program (weights and runtime) run as is"),
+    # Named by the file, not the extension alone (`.bin` and `.h5` are also pickle and full-Keras files):
+    WeightFormat(
+        "openvino", SAFE, (),
+        "OpenVINO IR: `X.xml`, a graph of standard operators, and `X.bin` beside it, raw tensor bytes "
+        "(`openvino_model.bin`, or any `.bin` with a same-named `.xml`)",
+    ),
+    WeightFormat(
+        "tf-weights", SAFE, (),
+        "transformers' TensorFlow weights `tf_model.h5` (and Keras `*.weights.h5`): HDF5 arrays that "
+        "load_weights reads into a model built from code, no layers or code in the file",
+    ),
 )  # fmt: skip
 
 LOAD_CLASS_OF_KIND = {f.kind: f.load_class for f in WEIGHT_FORMATS}
@@ -156,10 +167,33 @@ def _file_kind(name: str) -> str:
     ext = base[dot:]
     if ext == ".bin" and _GGML_BIN.search(base[:dot] + "."):
         return "ggml"
+    if ext == ".bin" and base.startswith("openvino_"):
+        return "openvino"
+    if base == "tf_model.h5" or base.endswith(".weights.h5"):
+        return "tf-weights"
     kind = _KIND_OF_EXT.get(ext) or OTHER_KINDS.get(ext, "other")
     if LOAD_CLASS_OF_KIND.get(kind) == PICKLE and _VECTOR_INDEX.search(lower):
         return VECTOR_INDEX
     return kind
+
+
+def file_kinds(names: list[str]) -> dict[str, list[str]]:
+    """The files of a repository by kind (`file_kind`), with what only the whole list shows.
+
+    A `.bin` beside a same-named `.xml` is an OpenVINO IR tensor file, not a pickle.
+    """
+    kinds: dict[str, list[str]] = {}
+    for name in names:
+        kinds.setdefault(file_kind(name), []).append(name)
+    if "pickle" in kinds and any(n.lower().endswith(".xml") for n in names):
+        graphs = {n[:-4].lower() for n in names if n.lower().endswith(".xml")}
+        paired = [n for n in kinds["pickle"] if n.lower().endswith(".bin") and n[:-4].lower() in graphs]
+        if paired:
+            kinds["pickle"] = [n for n in kinds["pickle"] if n not in paired]
+            kinds.setdefault("openvino", []).extend(paired)
+            if not kinds["pickle"]:
+                del kinds["pickle"]
+    return kinds
 
 
 def load_class(kind: str) -> str | None:

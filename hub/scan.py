@@ -25,7 +25,7 @@ from typing import Any
 
 from whichmodel.hub.client import HubClient, HubError
 from whichmodel.hub.facts import ModelFacts, iso_utc
-from whichmodel.hub.formats import PICKLE, PICKLED_NON_WEIGHTS, file_kind
+from whichmodel.hub.formats import PICKLE, PICKLED_NON_WEIGHTS, file_kinds
 
 # picklescan reports each dangerous import through logging; with no handler those lines would reach stderr
 # (logging's last resort) in the middle of a CLI's output. The findings carry them instead.
@@ -125,7 +125,8 @@ def pickle_files(facts: ModelFacts) -> list[str]:
     """The repository's pickle-based files, by the same rule the file inventory uses."""
     if facts.file_kinds is not None:
         return [f for kind in PICKLE_KINDS for f in facts.file_kinds.get(kind, [])]
-    return [f for f in facts.files or [] if file_kind(f) in PICKLE_KINDS]
+    kinds = file_kinds(facts.files or [])
+    return [f for kind in PICKLE_KINDS for f in kinds.get(kind, [])]
 
 
 def gguf_files(facts: ModelFacts) -> list[str]:

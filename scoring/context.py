@@ -117,6 +117,7 @@ class ScoringContext:
     strong_authors: dict[str, tuple[int, int]] = field(default_factory=dict)  # org -> (models, downloads)
     base_license_class: dict[str, str] = field(default_factory=dict)  # base id -> its effective license class
     base_params: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # base id -> (params, size class)
+    base_model_type: dict[str, str] = field(default_factory=dict)  # base id -> its config's model_type
     typo_params: dict = field(default_factory=dict)
 
     @classmethod

@@ -24,14 +24,6 @@ from whichmodel.scoring.findings import (
 from whichmodel.scoring.lineage import apply_lineage
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 
-# The checks whose finding can change while a repo does not: they read the observation's counters or date
-# (downloads, likes, days since a commit or since creation) or what the database as a whole says (an author's
-# record, popular names to imitate, a base model's license). Every other check's finding is a function of the
-# repo's lasting facts alone, so a re-observation of unchanged facts reruns these only (`store.ingest`);
-# tests/test_volatile_checks.py holds every other check to that.
-VOLATILE_CHECKS = frozenset({"downloads", "likes", "commit_recency", "model_age", "reputable_provider",
-                             "license_type", "license_consistency", "typosquatting"})  # fmt: skip
-
 
 def run_checks(
     facts: ModelFacts, ctx: ScoringContext, method: Method, only: Collection[str] | None = None

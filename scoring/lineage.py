@@ -7,6 +7,8 @@ every scoring path (ingest, rescore, `score`) derives them the same way.
 
 from __future__ import annotations
 
+import re
+
 from whichmodel.hub.facts import ModelFacts, set_commercial_use, size_from_name
 from whichmodel.hub.licenses import FREEDOM_RANK
 from whichmodel.scoring.context import ScoringContext
@@ -64,6 +66,19 @@ def _class_of_identical_count(facts: ModelFacts, ctx: ScoringContext) -> None:
         facts.size_class_source = f"params ({facts.params_measured:,}, the count of base models known as {size_class})"
 
 
+def same_architecture(own: str | None, base: str | None) -> bool:
+    """Whether two config `model_type`s can be one model's (unknown either side: nothing says otherwise).
+
+    Compared by family, the letters before any digit or underscore, either one's family within the other's
+    type: qwen2 and qwen2_moe are one family, and mol_llama extends llama; qwen2 and deepseek_v3 are not.
+    """
+    if not own or not base:
+        return True
+    own, base = own.lower(), base.lower()
+    a, b = re.match(r"[a-z]+", own), re.match(r"[a-z]+", base)
+    return not (a and b) or a[0] in base or b[0] in own
+
+
 def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
     """Set `license_class_effective`, `license_conflict`, `commercial_use` and, for derivatives, the size."""
     bases = facts.base_models or []
@@ -87,6 +102,11 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
         facts.params_measured is None or facts.base_relation == "adapter"
     ):
         sized = [(b, ctx.base_params[b]) for b in bases if b in ctx.base_params]
+        other = [b for b, _ in sized if not same_architecture(facts.model_type, ctx.base_model_type.get(b))]
+        if other:  # a Qwen-config adapter declaring DeepSeek-R1 as its base is not a 671B model
+            facts.params_conflict = (f"its config is a {facts.model_type} model, its declared base {other[0]} a "
+                                     f"{ctx.base_model_type[other[0]]} one: the base's size is not used")  # fmt: skip
+            sized = []
         if sized:
             base, (params, size_class) = sized[0]
             facts.params, facts.params_source = params, f"base model {base}"

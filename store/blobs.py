@@ -118,9 +118,15 @@ def split_facts(data: dict) -> tuple[dict, dict]:
     return lasting, {k: data.get(k) for k in VOLATILE_FACTS}
 
 
+# The key a stored facts row keeps the fingerprint of the rules that derived it under (`hub.facts.derivation_id`):
+# scoring need not derive such facts again. A row scoring rewrote (lineage filled it in) has none.
+DERIVED_BY = "derived_by"
+
+
 def join_facts(lasting: dict, volatile: dict) -> dict:
     """The facts dict `split_facts` took apart (`not_available` lists the missing volatile fields again)."""
     data = dict(lasting)
+    data.pop(DERIVED_BY, None)
     data.update({k: volatile.get(k) for k in VOLATILE_FACTS})
     if "not_available" in lasting:
         missing = [k for k in VOLATILE_FACTS if data[k] is None]

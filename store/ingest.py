@@ -19,24 +19,25 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
-from whichmodel.hub.facts import ModelFacts, derive, fill_from_revision, is_partial, iso_utc
-from whichmodel.hub.formats import PICKLE, load_class
+from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
+from whichmodel.hub.formats import PICKLE, WEIGHT_KINDS, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
-from whichmodel.scoring.engine import VOLATILE_CHECKS, aggregate, run_checks
+from whichmodel.scoring.engine import aggregate, run_checks
 from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 from whichmodel.store.blobs import (
+    DERIVED_BY,
     VOLATILE_FACTS,
     content_hash,
     dumps,
@@ -61,7 +62,6 @@ from whichmodel.store.models import (
 from whichmodel.store.records import (
     card_texts,
     finding_items,
-    findings_from,
     load_zdicts,
     pack_cards,
     record_method_checks,
@@ -151,6 +151,7 @@ def _model_columns(facts: ModelFacts) -> dict:
         "base_model": facts.base_models[0] if facts.base_models else None,
         "base_relation": facts.base_relation,
         "created_at": facts.created_at,
+        "last_modified": facts.last_modified,
         "lists": _lists(facts),
     }
 
@@ -158,9 +159,59 @@ def _model_columns(facts: ModelFacts) -> dict:
 def _lists(facts: ModelFacts) -> str | None:
     """The facts' lists that search filters read (see `store.queries._facts_has`), as JSON text."""
     card = facts.card_data if isinstance(facts.card_data, dict) else {}
-    values = (facts.tags, card.get("language"), card.get("base_model"))
+    formats = sorted(k for k in facts.file_kinds or {} if k in WEIGHT_KINDS)
+    values = (facts.tags, card.get("language"), card.get("base_model"), formats)
     lists = {k: v for k, v in zip(LIST_KEYS, values, strict=True) if v}
     return dumps(lists).decode() if lists else None
+
+
+def newest_facts(conn: Connection, model_ids: list[str] | None = None, batch: int = 2000) -> Iterator[tuple]:
+    """(model id, lasting facts dict) of each model's newest observation: all models in id order, or `model_ids`."""
+    zdicts: dict[int, bytes] = {}
+    query = (select(M.c.id, F.c.zdict, F.c.data).join(O, O.c.id == M.c.latest_observation_id)
+             .join(F, F.c.id == O.c.facts_id).order_by(M.c.id).limit(batch))  # fmt: skip
+    after, start = "", 0
+    while True:
+        if model_ids is None:
+            rows = conn.execute(query.where(M.c.id > after)).all()
+            if not rows:
+                return
+        else:
+            wanted, start = model_ids[start : start + batch], start + batch
+            if not wanted:
+                return
+            rows = conn.execute(query.where(M.c.id.in_(wanted))).all()
+        after = rows[-1][0] if rows else after
+        if len(zdicts) > 50_000:  # each model has its own: keep memory flat on a whole-Hub database
+            zdicts.clear()
+        load_zdicts(conn, (r.zdict for r in rows), zdicts)
+        for row in rows:
+            yield row.id, unpack(row.data, zdicts.get(row.zdict))
+
+
+def refresh_from_newest_facts(conn: Connection) -> int:
+    """Set `last_modified` and `lists` of every model from its newest stored facts (revision 0010); how many.
+
+    Both are read from the facts as stored: `lists` gained the weight formats, `last_modified` is new.
+    """
+    done, values = 0, []
+    for model_id, data in newest_facts(conn):
+        facts = ModelFacts.from_dict(join_facts(data, {}))
+        if facts.file_kinds is None and facts.files is not None:  # stored before kinds were derived
+            derive(facts)
+        values.append({"b_id": model_id, "b_modified": facts.last_modified, "b_lists": _lists(facts)})
+        if len(values) >= 2000:
+            done += _set_refreshed(conn, values)
+    return done + _set_refreshed(conn, values)
+
+
+def _set_refreshed(conn: Connection, values: list[dict]) -> int:
+    if values:
+        conn.execute(update(M).where(M.c.id == bindparam("b_id"))
+                     .values(last_modified=bindparam("b_modified"), lists=bindparam("b_lists")), values)  # fmt: skip
+    count = len(values)
+    values.clear()
+    return count
 
 
 def _pickle_files(facts: ModelFacts) -> int | None:
@@ -399,8 +450,10 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
     its dictionary, which `models.facts_zdict` then names.
     """
     lasting = {}
+    rules = derivation_id()
     for item in fresh:
         data, _ = split_facts(item.facts.to_dict())
+        data[DERIVED_BY] = rules  # parsed (`hub.facts.parse_record`) means derived, card read included
         raw = dumps(data)
         lasting[item.facts.id] = (content_hash(data), raw)
     hashes = {h for h, _ in lasting.values()}
@@ -579,7 +632,14 @@ def build_context(conn: Connection, method: Method) -> ScoringContext:
     ).all()
     ctx.strong_authors = {author: (int(n), int(total)) for author, n, total in strong}
     ctx.base_license_class, ctx.base_params = _lineage(conn)
+    ctx.base_model_type = _model_types(conn, list(ctx.base_params))
     return ctx
+
+
+def _model_types(conn: Connection, model_ids: list[str]) -> dict[str, str]:
+    """The config `model_type` of each of `model_ids` (sized base models), read from its newest stored facts."""
+    found = newest_facts(conn, model_ids)
+    return {m: data["model_type"] for m, data in found if isinstance(data.get("model_type"), str)}
 
 
 def _lineage(conn: Connection, depth: int = 8) -> tuple[dict[str, str], dict[str, tuple[int, str | None]]]:
@@ -755,35 +815,6 @@ ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash", *SCORE
 NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
 
 
-def _earlier_findings(conn: Connection, rows: list[_BatchRow], method: Method, zdicts: dict) -> dict[int, list]:
-    """For each row whose facts another observation already had, scored by this method: that one's findings.
-
-    Only observations scored now count (one marked for rescoring, say after its card's facts changed, does
-    not), the newest of them, scored with these very weights (a method file edited without a version bump
-    scores afresh). Their findings of every non-volatile check hold for this row as they are.
-    """
-    version = method.version
-    # By model (the unique (model, date) index finds a model's observations); facts are a model's own.
-    newest = conn.execute(
-        select(O.c.facts_id, func.max(O.c.id))
-        .join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == version,
-                      A.c.weights_hash == stored_weights(method.weights_hash)))
-        .where(O.c.model_id.in_(sorted({r.model_id for r in rows})), O.c.scored_version == version,
-               O.c.facts_id.in_(sorted({r.facts_id for r in rows})))  # only the contents this batch has
-        .group_by(O.c.facts_id)
-    ).all()
-    if not newest:
-        return {}
-    found = conn.execute(
-        select(A.c.observation_id, A.c.zdict, A.c.findings)
-        .where(A.c.observation_id.in_([obs for _, obs in newest]), A.c.method_version == version)
-    ).all()  # fmt: skip
-    load_zdicts(conn, (z for _, z, _ in found), zdicts)
-    by_obs = {obs: findings_from(blob, zdicts.get(zid)) for obs, zid, blob in found}
-    by_facts = {facts_id: by_obs[obs] for facts_id, obs in newest if obs in by_obs}
-    return {r.obs_id: by_facts[r.facts_id] for r in rows if r.facts_id in by_facts and r.obs_id not in by_obs}
-
-
 def _score_batch(
     rows: list[_BatchRow], ctx: ScoringContext | None = None, method: Method | None = None,
     engine: Engine | None = None,
@@ -803,15 +834,7 @@ def _score_batch(
     version, weights_hash = method.version, stored_weights(method.weights_hash)
     with engine.connect() as conn:
         zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
-        earlier = _earlier_findings(conn, rows, method, zdicts)
-        # Facts reused with earlier findings are read as that scoring left them: this batch may have been read
-        # before it was written (a pool reads ahead), and that scoring may have re-derived them.
-        reused = sorted({r.facts_id for r in rows if r.obs_id in earlier})
-        current = dict(conn.execute(select(F.c.id, F.c.data).where(F.c.id.in_(reused))).all()) if reused else {}
-        lasting = {
-            r.obs_id: unpack(current[r.facts_id] if r.obs_id in earlier else r.facts_data, zdicts.get(r.facts_zdict))
-            for r in rows
-        }
+        lasting = {r.obs_id: unpack(r.facts_data, zdicts.get(r.facts_zdict)) for r in rows}
         parsed = {
             r.obs_id: ModelFacts.from_dict(join_facts(lasting[r.obs_id], {
                 "downloads": r.downloads, "downloads_all_time": r.downloads_all_time, "likes": r.likes,
@@ -820,12 +843,15 @@ def _score_batch(
         }  # fmt: skip
         stored = {obs_id: facts.to_dict() for obs_id, facts in parsed.items()}
         # Derived facts follow today's rules (a rescore re-derives what an older version stored); the card is
-        # read only where nothing else gave a size. Facts already scored under this version were derived then.
+        # read only where nothing else gave a size. Facts stored as parsed by today's rules (a first ingest's,
+        # or a re-observation's of those) were derived, card included, as they were parsed.
+        rules = derivation_id()
+        derived = {obs_id for obs_id, data in lasting.items() if data.get(DERIVED_BY) == rules}
         for obs_id, facts in parsed.items():
-            if obs_id not in earlier:
+            if obs_id not in derived:
                 derive(facts)
         sizeless = [obs_id for obs_id, facts in parsed.items()
-                    if facts.params is None and facts.card_present and obs_id not in earlier]  # fmt: skip
+                    if facts.params is None and facts.card_present and obs_id not in derived]  # fmt: skip
         if sizeless:
             card_of = dict(conn.execute(select(O.c.id, O.c.card_hash).where(O.c.id.in_(sizeless))).all())
             texts = card_texts(conn, card_of.values())
@@ -834,11 +860,7 @@ def _score_batch(
                     derive(parsed[obs_id], texts[card_hash])
     for r in rows:
         facts = parsed[r.obs_id]
-        if r.obs_id in earlier:  # unchanged facts: only the volatile checks can have moved
-            fresh = {f.check: f for f in run_checks(facts, ctx, method, only=VOLATILE_CHECKS)}
-            findings = [fresh.get(f.check, f) for f in earlier[r.obs_id]]
-        else:
-            findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
+        findings = run_checks(facts, ctx, method)  # fills in the lineage facts first
         data = facts.to_dict()
         if data != stored[r.obs_id]:  # the stored facts show what scoring derived (the score card reads them)
             facts_updates[r.facts_id] = pack(split_facts(data)[0], zdicts.get(r.facts_zdict))

@@ -27,7 +27,7 @@ COVERAGE_COLUMNS = {c: ("coverage" if c == "overall" else f"{c}_coverage") for c
 SCHEMA_VERSION = "5"
 # The keys of `models.lists`: the newest facts' lists that search filters read (tags; the card's languages
 # and declared base models, which the Hub's tags keep only one of).
-LIST_KEYS = ("tags", "language", "base_model")
+LIST_KEYS = ("tags", "language", "base_model", "formats")  # formats: the weight formats its files are in
 
 
 class Meta(SQLModel, table=True):
@@ -85,6 +85,7 @@ class ModelRow(SQLModel, table=True):
     base_model: str | None = Field(default=None, index=True)
     base_relation: str | None = None
     created_at: str | None = None
+    last_modified: str | None = None  # the Hub's last commit to the repo (ISO timestamp)
     overall: float | None = None
     popularity: float | None = None
     activity: float | None = None

@@ -19,6 +19,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import Boolean
 from whichmodel.hub import licenses
 from whichmodel.hub.facts import BASE_RELATIONS, parse_size_label, size_class_label
+from whichmodel.hub.formats import WEIGHT_KINDS
 from whichmodel.scoring.findings import CategoryScore, Finding, ScoreCard
 from whichmodel.scoring.method import CATEGORIES, load_method
 from whichmodel.store import facets
@@ -42,7 +43,10 @@ A = AssessmentRow.__table__
 MC = MethodCheck.__table__
 R = IngestRun.__table__
 
-SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes")
+# "largest" / "smallest" sort by the measured parameter count (models of unknown size left out).
+SIZE_SORTS = ("largest", "smallest")
+SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes", *SIZE_SORTS)
+GATED_VALUES = ("true", "auto", "manual")  # `models.gated` of a repo that asks for access
 SORT_SCAN_MIN_MATCHES = 2000
 
 
@@ -153,6 +157,7 @@ class SearchFilters:
     license: str | None = None
     chat: bool | None = None
     exclude_gated: bool = False
+    gated_only: bool = False  # only repos that ask for access (auto or manual approval)
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
@@ -171,8 +176,15 @@ class SearchFilters:
     model_ids: list[str] = field(default_factory=list)
     # The Hub author (organisation or user) as stored, exactly; created on or after / before a day (YYYY-MM-DD).
     author: str | None = None
+    authors: list[str] = field(default_factory=list)  # any of these authors (a company's organisations)
+    exclude_authors: list[str] = field(default_factory=list)  # none of these ("not made by Meta")
+    # Weight formats (hub.formats kinds: gguf, onnx, safetensors ...), any of them, as the newest files show.
+    formats: list[str] = field(default_factory=list)
     created_after: str | None = None
     created_before: str | None = None
+    # Last changed on the Hub (its last commit) on or after / before a day (YYYY-MM-DD).
+    updated_after: str | None = None
+    updated_before: str | None = None
     # Commercial use the license allows (hub.licenses.commercial_use, the lineage's stricter class deciding):
     # "allowed" (yes, with or without conditions), or one answer: yes, yes-with-conditions, no, unknown.
     commercial: str | None = None
@@ -210,6 +222,14 @@ class SearchFilters:
         for value in (self.created_after, self.created_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"created dates must be YYYY-MM-DD, not {value!r}")
+        unknown = sorted(set(self.formats) - set(WEIGHT_KINDS))
+        if unknown:
+            raise ValueError(f"format must be one of {', '.join(WEIGHT_KINDS)}, not {unknown[0]!r}")
+        for value in (self.updated_after, self.updated_before):
+            if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(f"updated dates must be YYYY-MM-DD, not {value!r}")
+        if self.gated_only and self.exclude_gated:
+            raise ValueError("gated only and not gated exclude each other")
         if self.commercial is not None and self.commercial not in COMMERCIAL_FILTERS:
             raise ValueError(f"commercial must be one of {', '.join(COMMERCIAL_FILTERS)}, not {self.commercial!r}")
 
@@ -397,9 +417,14 @@ class Filter(NamedTuple):
     score: tuple[str, float] | None = None  # a minimum score: (category, bar)
 
 
+# Findings whose question is about repos whatever they hold: no weight files, or an impostor's name (a squatter
+# needs no weights to catch a download; README-only ones are the usual kind).
+FINDINGS_OF_ANY_REPO = ("weights_present=fail", "typosquatting=fail")
+
+
 def _includes_no_weights(filters: SearchFilters) -> bool:
     """Repos without weights are listed when asked for, or when the question is about them (no weight files)."""
-    return filters.include_no_weights or "weights_present=fail" in filters.findings
+    return filters.include_no_weights or any(f in filters.findings for f in FINDINGS_OF_ANY_REPO)
 
 
 def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[Filter]:
@@ -428,6 +453,10 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"chat={filters.chat}", cols.chat.is_(filters.chat), ("chat", filters.chat)))
     if filters.exclude_gated:
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
+    if filters.gated_only:
+        conds.append(Filter("gated", cols.gated.in_(GATED_VALUES), None))
+    if filters.sort in SIZE_SORTS:  # a model of unknown size is neither the smallest nor the largest
+        conds.append(Filter("size known", cols.params.is_not(None), None))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None, (key, bar)))
     if filters.tasks:
@@ -453,10 +482,22 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter(f"downloads>={filters.min_downloads:,}", cols.downloads >= filters.min_downloads, None))
     if filters.author:
         conds.append(Filter(f"author={filters.author}", cols.author == filters.author, None))
+    if filters.formats:
+        conds.append(Filter(f"format any of {', '.join(filters.formats)}",
+                            _facts_has(cols.lists, "formats", filters.formats), None))  # fmt: skip
+    if filters.exclude_authors:
+        conds.append(Filter(f"author not in {', '.join(filters.exclude_authors)}",
+                            or_(cols.author.is_(None), cols.author.not_in(filters.exclude_authors)), None))  # fmt: skip
+    if filters.authors:
+        conds.append(Filter(f"author in {', '.join(filters.authors)}", cols.author.in_(filters.authors), None))
     if filters.created_after:  # created_at is an ISO timestamp: text order is time order
         conds.append(Filter(f"created>={filters.created_after}", cols.created_at >= filters.created_after, None))
     if filters.created_before:
         conds.append(Filter(f"created<{filters.created_before}", cols.created_at < filters.created_before, None))
+    if filters.updated_after:  # the last commit, an ISO timestamp too
+        conds.append(Filter(f"updated>={filters.updated_after}", cols.last_modified >= filters.updated_after, None))
+    if filters.updated_before:
+        conds.append(Filter(f"updated<{filters.updated_before}", cols.last_modified < filters.updated_before, None))
     if filters.model_ids:
         conds.append(Filter(f"one of {', '.join(filters.model_ids)}", cols.id.in_(filters.model_ids), None))
     if filters.commercial is not None:
@@ -521,6 +562,9 @@ RESULT_COLUMNS = (
 
 def _order(order, sort: str) -> list:
     """A score sorts by its rank value, then its coverage, then downloads; a count sorts by itself."""
+    if sort in SIZE_SORTS:
+        size = order.params.desc() if sort == "largest" else order.params.asc()
+        return [size.nulls_last(), order.downloads.desc().nulls_last()]
     if sort in RANK_COLUMNS:
         keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
     else:

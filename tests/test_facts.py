@@ -28,7 +28,9 @@ def test_size_classes_snap_in_log_space_and_parse_back():
     assert snap_size_class(6.74) == "7B"
     assert snap_size_class(2.78) == "2.7B"  # phi-2, as the community names it
     assert snap_size_class(3.1) == "3B"
-    assert snap_size_class(0.124) == "100M"
+    assert snap_size_class(0.124) == "125M"  # GPT-2 small, as it is known
+    assert snap_size_class(0.0227) == "20M" and snap_size_class(0.0268) == "30M"  # MiniLM-L6 ~ 22.7M
+    assert snap_size_class(9.24) == "9B" and snap_size_class(12.2) == "12B"  # gemma-2-9b, Mistral NeMo
     assert parse_size_label("8x7B") == 56
     assert parse_size_label("350m") == pytest.approx(0.35)
     assert parse_size_label("seven") is None

@@ -237,3 +237,59 @@ def test_derivation_id_is_a_stable_fingerprint():
     from whichmodel.hub.facts import derivation_id
 
     assert re.fullmatch("[0-9a-f]{16}", derivation_id()) and derivation_id() == derivation_id()
+
+
+def _ingest_and_score(folder: Path, url: str, before_scoring=lambda: None) -> dict:
+    """A first ingest of one shared snapshot: every model row and every assessment as stored."""
+    from whichmodel.store.db import make_engine
+    from whichmodel.store.ingest import KnownRecords, ingest_items, score_pending
+
+    engine = make_engine(url)
+    snapshot = open_snapshot(folder)
+    items = read_snapshot(snapshot, known=KnownRecords(engine))
+    ingest_items(engine, items, source=str(folder), kind="snapshot", observed_at=snapshot.observed_at)
+    before_scoring()
+    score_pending(engine, workers=1)
+    with engine.connect() as conn:
+        models = [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM models ORDER BY id").all()]
+        scores = conn.exec_driver_sql(
+            "SELECT o.model_id, a.overall, a.security, a.outcomes, a.coverage FROM assessments a "
+            "JOIN observations o ON o.id = a.observation_id ORDER BY o.model_id"
+        ).all()
+    engine.dispose()
+    # Dictionary ids depend on write order only; everything else must be the same.
+    return {"models": [r[:-2] for r in models], "scores": [tuple(r) for r in scores]}
+
+
+def test_facts_parsed_by_todays_rules_are_not_derived_again_and_score_the_same(snapshot_dirs, tmp_path, monkeypatch):
+    """The scoring pass skips `derive` (and the card read) for facts stored as parsed by the same rules.
+
+    The oracle is the same ingest with the rules' fingerprint changed for the scoring pass, so that every
+    stored row reads as derived by other rules and is derived again, as scoring always did before.
+    """
+    from whichmodel.store import ingest as ingest_mod
+    from whichmodel.store.records import facts_of
+
+    folder = max(snapshot_dirs, key=lambda d: (d / "models.jsonl").stat().st_size)
+    calls = []
+    real = ingest_mod.derive
+    monkeypatch.setattr(ingest_mod, "derive", lambda facts, card=None: calls.append(facts.id) or real(facts, card))
+    quick = _ingest_and_score(folder, f"sqlite:///{tmp_path / 'quick.db'}")
+    assert quick["scores"] and calls == []  # nothing derived a second time
+
+    def other_rules():
+        monkeypatch.setattr(ingest_mod, "derivation_id", lambda: "another-version")
+
+    slow = _ingest_and_score(folder, f"sqlite:///{tmp_path / 'slow.db'}", other_rules)
+    assert len(calls) >= len(slow["scores"]) > 100  # every one derived again (sizeless ones twice)
+    assert quick == slow
+
+    # The fingerprint stays in the store: what a reader gets back is the facts alone.
+    from whichmodel.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'quick.db'}")
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT latest_observation_id FROM models LIMIT 1").scalar_one()
+        facts = facts_of(conn, stored)
+    engine.dispose()
+    assert set(facts) <= {f.name for f in dataclasses.fields(ModelFacts)} | {"not_available"}

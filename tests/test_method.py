@@ -30,3 +30,14 @@ def test_method_rejects_duplicate_or_miscategorised_checks():
 def test_every_check_documents_itself():
     for spec in load_method().checks:
         assert spec.question.endswith("?") and spec.motivation and spec.remediation and spec.weight > 0
+
+
+def test_every_curated_provider_has_a_kind_and_a_whole_reason():
+    """A flow mapping splits at commas: 'why: releases (Phi, DeBERTa)' unquoted became 'releases (Phi'."""
+    from whichmodel.scoring.context import load_providers
+
+    providers = load_providers()
+    assert providers
+    for org, entry in providers.items():
+        assert set(entry) == {"kind", "why"}, (org, entry)
+        assert entry["why"].count("(") == entry["why"].count(")"), (org, entry["why"])

@@ -162,3 +162,17 @@ def test_a_migrated_home_takes_new_observations(migrated):
     assert score_pending(engine) == 2 + older
     rows = run_view(engine, "history", TrendParams(model="acme/widget-7b"))["rows"]
     assert [r["downloads"] for r in rows][-1] == 9000 and rows[-1]["overall"] is not None
+
+
+def test_revision_0010_fills_last_modified_from_each_models_newest_facts(migrated):
+    """`models.last_modified` of an upgraded home is the newest observation's `last_modified`, as stored before."""
+    engine, expected = migrated
+    want = {model: expected["facts"][obs].get("last_modified") for model, obs in expected["latest"].items() if obs}
+    with engine.connect() as conn:
+        got = dict(conn.exec_driver_sql("SELECT id, last_modified FROM models").all())
+    assert any(want.values())
+    assert {m: got[m] for m in want} == want
+    # ... and search filters on it as on any other column.
+    day = sorted(v for v in want.values() if v)[len(want) // 2][:10]
+    rows = search_models(engine, SearchFilters(updated_after=day, include_no_weights=True, limit=100))["results"]
+    assert {r["model_id"] for r in rows} == {m for m, v in want.items() if v and v >= day}

@@ -233,3 +233,39 @@ def test_a_word_that_names_a_model_is_not_corrected():
     from whichmodel.agent.parse import correct_typos
 
     assert correct_typos("is modle safe", keep=lambda word: word == "modle") == "is modle safe"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("safest \x1b[31mpermissive\x1b[0m 7B chat model", "safest permissive 7B chat model"),
+        ("\x1b[1;32m7B\x1b[m chat model \x1b]0;window title\x07for code", "7B chat model for code"),
+        ("compare phi-2\x00 and\x7f gemma-7b\x1b", "compare phi-2 and gemma-7b"),
+    ],
+)
+def test_terminal_escapes_and_control_characters_read_as_spaces(raw, plain):
+    """A pasted question with colour codes asks what its visible text asks ("31m" is no 31M size)."""
+    got, want = parse(raw, resolve), parse(plain, resolve)
+    assert (got.intent, got.slots, got.models) == (want.intent, want.slots, want.models)
+    assert got.unresolved == want.unresolved
+    assert [n.line() for n in got.not_applied] == [n.line() for n in want.not_applied]
+
+
+def test_ranking_by_a_count_of_files_is_said_not_applied_and_the_finding_still_filters():
+    plan = parse("which models have the most pickle files?", resolve)
+    assert plan.slots.get("finding") == "unsafe_files=fail"
+    assert any("'the most pickle files'" in n.line() for n in plan.not_applied)
+
+
+@pytest.mark.parametrize(("question", "finding", "sort"), [
+    ("our security team wants a text generation model that cannot run arbitrary code when loaded",
+     "unsafe_files=pass", None),
+    ("which models can run arbitrary code when loaded", "unsafe_files=fail", None),
+    ("our legal team is nervous: best translation model", None, "overall"),
+])  # fmt: skip
+def test_who_asks_is_no_filter_and_running_code_on_load_is_the_file_finding(question, finding, sort):
+    plan = parse(question, resolve)
+    assert plan.slots.get("finding") == finding
+    assert plan.slots.get("sort") == sort, plan.slots
+    assert "topics" not in plan.slots, plan.slots  # not the 'code' or 'legal' topics
+    assert not plan.not_applied, [n.line() for n in plan.not_applied]

@@ -247,7 +247,17 @@ def test_typosquat_question_filters_to_the_flagged_copies(agent, snapshot_dirs):
     result = ask("which models might be typosquats?")
     assert result["tool_calls"][0]["args"]["finding"] == "typosquatting=fail"
     assert any(s["rfilename"].endswith(".bin") for s in copy["siblings"])
-    assert result["recommended"] == ["vicky4s4s/Llama-2-7B-Chat-GGML"] and "1 model(s) match" in result["answer"]
+    assert "vicky4s4s/Llama-2-7B-Chat-GGML" in result["recommended"]
+    # README-only copies of a popular name are squatters too (they need no weights to catch a download): listed,
+    # not left out as "not usable models". Each other one copies the name of a popular repo of another owner.
+    for model in result["recommended"]:
+        if model == "vicky4s4s/Llama-2-7B-Chat-GGML":
+            continue
+        org, name = model.lower().split("/")
+        assert any(m.lower().split("/")[1] == name and m.lower().split("/")[0] != org
+                   and (r.get("downloads") or 0) >= 1000 > (raw[model].get("downloads") or 0)
+                   for m, r in raw.items()), model  # fmt: skip
+    assert "without weight files left out" not in result["answer"]
 
 
 # ---------------------------------------------------------------------------------------------------- downloads
@@ -475,8 +485,8 @@ def test_ask_json_lists_the_not_applied_parts(agent):
     ask, _ = agent
     result = ask("cheapest image generation model for my raspberry pi")
     assert result["not_applied"] == [line for line in result["answer"].splitlines() if line.startswith("Not applied")]
-    assert any("cheapest" in line for line in result["not_applied"])
-    assert any("raspberry pi" in line for line in result["not_applied"])
+    assert any("cheapest" in line for line in result.get("not_applied", []))
+    assert any("raspberry pi" in line for line in result.get("not_applied", []))
 
 
 # ---------------------------------------------------------------------------------------------- evaluation round
@@ -639,11 +649,38 @@ def test_relative_creation_dates_count_from_the_newest_snapshot(agent, raw, snap
         assert (raw[model].get("createdAt") or "")[:10] >= since, model
 
 
-def test_last_update_dates_are_said_not_applied(agent):
+def test_relative_last_update_dates_filter_on_the_last_commit(agent, raw, snapshot_dirs):
+    """'updated in the last N months' counts back from the newest snapshot and filters on the Hub's lastModified."""
+    from datetime import date, timedelta
+
     ask, _ = agent
-    result = ask("a summarization model updated in the last 6 months")
-    assert any("updated in the last 6 months" in line for line in result["not_applied"]), result["answer"]
-    assert "created_after" not in result["filters"]
+    newest = date.fromisoformat(snapshot_dirs[-1].name)
+    since = (newest - timedelta(days=180)).isoformat()
+    result = ask("text generation models updated in the last 6 months")
+    assert result["filters"].get("updated_after") == since and "created_after" not in result["filters"]
+    assert not any("updated" in line for line in result.get("not_applied", [])), result["answer"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert (raw[model].get("lastModified") or "")[:10] >= since, model
+    # A stale model of the task exists, so the filter did leave something out.
+    assert any((r.get("lastModified") or "9")[:10] < since and r.get("pipeline_tag") == "text-generation"
+               for r in raw.values())  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "first", "last"), [
+    ("chat models maintained since 2025", "2025-01-01", "9999"),
+    ("text-to-image models last updated before 2024", "0000", "2023-12-31"),
+    ("text generation models modified in March 2025", "2025-03-01", "2025-03-31"),
+])  # fmt: skip
+def test_last_update_periods_filter_on_the_last_commit(agent, raw, question, first, last):
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any(word in line for line in said for word in ("updated", "modified", "maintained")), said
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        updated = (raw[model].get("lastModified") or "")[:10]
+        assert first <= updated <= last, (model, updated)
 
 
 def test_pickle_files_and_no_safetensors_apply_both(agent, raw):
@@ -873,7 +910,9 @@ def test_format_words_of_a_model_ask_for_its_quantizations(agent, raw):
     result = ask("GGUF or GGML models of microsoft/phi-2")
     assert result["filters"].get("base") == "microsoft/phi-2" and result["filters"].get("relation") == "quantized"
     assert set(result["recommended"]) <= descendants(raw, "microsoft/phi-2")
-    assert any("GGUF" in line for line in result["not_applied"]), "the file format itself is not a filter"
+    assert result["filters"].get("formats") == ["gguf", "ggml"], "the file formats filter too"
+    ggml = {m for m, r in raw.items() if any("ggml" in s.get("rfilename", "").lower() for s in r.get("siblings") or [])}
+    assert set(result["recommended"]) <= gguf_repos(raw) | ggml
 
 
 def test_trend_questions_say_which_search_filters_their_view_ignores(agent):
@@ -881,3 +920,272 @@ def test_trend_questions_say_which_search_filters_their_view_ignores(agent):
     result = ask("best 7B model on the open llm leaderboard v1 with an apache license")
     assert result["tool_calls"][0]["args"]["view"] == "leaders"
     assert any("license apache-2.0" in line for line in result["not_applied"]), result["answer"]
+
+
+@pytest.mark.parametrize(("question", "orgs"), [
+    ("which models from Meta are here", {"meta-llama", "facebook"}),
+    ("text to image models by Stability AI", {"stabilityai"}),
+    ("NVIDIA's models", {"nvidia"}),
+    ("the safest model from Google DeepMind", {"google", "deepmind"}),
+])  # fmt: skip
+def test_company_names_filter_on_their_hub_organisations(agent, raw, question, orgs):
+    """'from Meta' is meta-llama's and facebook's models: the company's organisations, not an author named Meta."""
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any("author" in line for line in said), said
+    published = {m for m, r in raw.items() if m.split("/")[0] in orgs and has_weights(r) is not False}
+    task = "text-to-image" if "image" in question else None
+    expected = {m for m in published if task is None or raw[m].get("pipeline_tag") == task}
+    assert expected, "the shared data has models of the company"
+    assert set(result["recommended"]) <= expected, result["answer"]
+    assert set(result["recommended"]) == expected or len(result["recommended"]) >= 3, result["answer"]
+
+
+def test_a_company_with_several_stored_organisations_searches_all_of_them(agent, raw):
+    from whichmodel.tools.tools import tool_functions
+
+    _, engine = agent
+    services = Services(engine, Settings(hf_endpoint="http://127.0.0.1:9"))
+    _, artifact = tool_functions(services)["search_models"](authors=["google", "NVIDIA"], limit=20)
+    found = {r["model_id"] for r in artifact["results"]}
+    expected = {m for m, r in raw.items() if m.split("/")[0] in ("google", "nvidia") and has_weights(r) is not False}
+    assert found == expected
+
+
+GGUF_FILE = re.compile(r"\.gguf(?:\.part\d+of\d+)?$|-\d{5}-of-\d{5}\.gguf$", re.I)
+
+
+def gguf_repos(raw: dict) -> set[str]:
+    """Repos whose newest full record lists a GGUF file (split parts included), from the raw records."""
+    return {m for m, r in raw.items() if any(GGUF_FILE.search(s.get("rfilename", "")) for s in r.get("siblings") or [])}
+
+
+@pytest.mark.parametrize("question", ["most downloaded GGUF model", "GGUF models I can run with llama.cpp",
+                                      "safest gguf chat model"])  # fmt: skip
+def test_weight_formats_filter_on_the_files(agent, raw, question):
+    ask, _ = agent
+    result = ask(question)
+    said = result.get("not_applied", [])
+    assert not any("gguf" in line.lower() or "llama.cpp" in line for line in said), said
+    assert "gguf" in result["filters"].get("formats", []), result["filters"]
+    expected = gguf_repos(raw)
+    assert result["recommended"], result["answer"]
+    assert set(result["recommended"]) <= expected, result["answer"]
+    if question.startswith("most downloaded"):
+        top = max(expected, key=lambda m: raw[m].get("downloads") or 0)
+        assert result["recommended"][0] == top
+
+
+def test_cli_search_by_format_finds_every_repo_with_such_files(ingested, raw, capsys, monkeypatch, tmp_path):
+    from whichmodel.cli.main import main
+
+    engine, _, _ = ingested
+    monkeypatch.setenv("WHICHMODEL_DATABASE_URL", str(engine.url))
+    monkeypatch.setenv("WHICHMODEL_HOME", str(tmp_path))
+    assert main(["search", "--format", "GGUF", "--limit", "20", "--json"]) == 0
+    found = {r["model_id"] for r in json.loads(capsys.readouterr().out)["results"]}
+    assert found == gguf_repos(raw)
+
+
+def gated(record: dict) -> bool | None:
+    value = record.get("gated")
+    return None if value is None else value not in (False, "false")
+
+
+def test_gated_only_keeps_the_repos_that_ask_for_access(agent, raw):
+    ask, _ = agent
+    result = ask("which text generation models are gated")
+    assert result["filters"].get("gated_only") is True and not result.get("not_applied"), result["answer"]
+    expected = {m for m, r in raw.items() if gated(r) and r.get("pipeline_tag") == "text-generation"}
+    assert expected and result["recommended"], result["answer"]
+    assert set(result["recommended"]) <= expected, result["answer"]
+
+
+def measured(record: dict) -> int | None:
+    """The safetensors parameter count of a raw record (what the Hub measured from the weights)."""
+    return (record.get("safetensors") or {}).get("total")
+
+
+@pytest.mark.parametrize(("question", "smallest"), [("the smallest text generation model", True),
+                                                    ("largest text generation models", False)])  # fmt: skip
+def test_smallest_and_largest_rank_by_the_measured_size(agent, raw, question, smallest):
+    ask, _ = agent
+    result = ask(question)
+    assert result["tool_calls"][0]["args"]["sort"] == ("smallest" if smallest else "largest"), result["answer"]
+    assert not result.get("not_applied"), result["answer"]
+    sized = {m: measured(r) for m, r in raw.items() if r.get("pipeline_tag") == "text-generation" and measured(r)}
+    top = sorted(sized.values(), reverse=not smallest)[0]
+    first = result["recommended"][0]
+    assert sized.get(first) == top, (first, sized.get(first), top)
+    shown = [sized.get(m) for m in result["recommended"] if m in sized]
+    assert shown == sorted(shown, reverse=not smallest)
+
+
+def test_two_rankings_in_one_question_say_which_one_was_not_applied(agent):
+    ask, _ = agent
+    result = ask("the safest smallest chat model")
+    assert result["tool_calls"][0]["args"]["sort"] == "security"
+    assert any("'smallest'" in line for line in result["not_applied"]), result["answer"]
+
+
+def real_pickles(record: dict) -> list[str]:
+    """Pickle-loaded files of a raw record: pickle extensions, less GGML .bin and OpenVINO .bin beside their .xml."""
+    names = [s.get("rfilename", "") for s in record.get("siblings") or []]
+    graphs = {n[:-4] for n in names if n.endswith(".xml")}
+    exts = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy")
+    return [n for n in names if n.lower().endswith(exts) and not re.search(r"ggml|gguf", n.lower())
+            and not (n.endswith(".bin") and n[:-4] in graphs)]  # fmt: skip
+
+
+def test_only_pickle_weights_means_pickle_and_no_safe_format(agent, raw):
+    ask, _ = agent
+    result = ask("which popular models ship only pickle weights")
+    assert set(result["filters"].get("findings", [])) == {"unsafe_files=fail", "safetensors=fail"}
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert real_pickles(raw[model]), model
+        assert not any(n.endswith((".safetensors", ".gguf", ".onnx")) for n in names), model
+
+
+def test_safetensors_only_means_no_pickle_beside_them(agent, raw):
+    ask, _ = agent
+    result = ask("image classification model with safetensors weights only")
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        assert any(n.endswith(".safetensors") for n in names) and not real_pickles(raw[model]), model
+
+
+def test_a_license_conflicting_with_the_base_is_the_license_consistency_finding(agent, raw):
+    ask, _ = agent
+    result = ask("which models declare a license that conflicts with their base model?")
+    assert result["filters"].get("findings") == ["license_consistency=fail"] and not result.get("not_applied")
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert bases_of(raw[model]), model  # a conflict needs a base to conflict with
+
+
+def test_a_license_question_gives_the_effective_license_of_a_fine_tune(agent, raw):
+    """A permissive fine-tune of a Gemma or Llama 2 base: the answer says the base's terms apply, naming the base."""
+    cases = [(m, b) for m, r in raw.items() for b in bases_of(r)[:1]
+             if license_of(r) in ("apache-2.0", "mit") and b in raw and license_of(raw[b]) in ("gemma", "llama2")]
+    assert cases, "the shared data has permissive fine-tunes of custom-licensed bases"
+    ask, _ = agent
+    for model, base in cases[:3]:
+        answer = ask(f"what license does {model} have?")["answer"]
+        assert license_of(raw[model]) in answer and "effectively" in answer and base in answer, answer
+
+
+def test_a_near_miss_of_unknown_size_is_not_called_zero_parameters(agent, raw):
+    ask, _ = agent
+    answer = ask("text to image model under 4B parameters")["answer"]
+    for line in answer.splitlines():
+        if line.startswith("Ruled out by params"):
+            model = line.split(": ", 1)[1].split(" (")[0]
+            assert "0 parameters" not in line or params(raw[model]) == 0, line
+            if not params(raw[model]):
+                assert "size unknown" in line, line
+
+
+@pytest.mark.parametrize(("question", "orgs"), [
+    ("best 7B text generation model with llama2 license not made by meta", {"meta-llama", "facebook"}),
+    ("most downloaded text-to-image models other than those by stabilityai", {"stabilityai"}),
+])  # fmt: skip
+def test_not_made_by_leaves_the_authors_out(agent, raw, question, orgs):
+    ask, _ = agent
+    result = ask(question)
+    assert not result.get("not_applied"), result["answer"]
+    stored = {m.split("/")[0] for m in raw} & orgs
+    assert set(result["filters"].get("exclude_authors", [])) == stored, result["filters"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert model.split("/")[0] not in orgs, model
+    # Without the negation the same question's first answer is one of theirs: the filter did something.
+    plain = ask(question.replace("not made by meta", "").replace("other than those by stabilityai", ""))
+    assert plain["recommended"][0].split("/")[0] in orgs, plain["answer"]
+
+
+# ---------------------------------------------------------------------------------------------------- one fact
+def test_file_update_creation_and_author_questions_answer_that_fact(agent, raw):
+    ask, _ = agent
+    phi, gemma = raw["microsoft/phi-2"], raw["google/gemma-7b"]
+    answer = ask("what files does microsoft/phi-2 have?")["answer"]
+    shards = [s["rfilename"] for s in phi["siblings"] if s["rfilename"].endswith(".safetensors")]
+    assert f"{len(shards)} safetensors" in answer and all(s in answer for s in shards[:3]), answer
+    answer = ask("when was microsoft/phi-2 last updated?")["answer"]
+    assert phi["lastModified"][:10] in answer, answer
+    newer = max((phi, gemma), key=lambda r: r["createdAt"])["id"]
+    answer = ask("which is newer, phi-2 or gemma-7b?")["answer"]
+    assert answer.splitlines()[-1] == f"{newer} is newer.", answer
+    answer = ask("who made gemma-7b?")["answer"]
+    assert "published by google" in answer, answer
+
+
+@pytest.mark.parametrize("gigabytes", [4, 8, 40])
+def test_will_it_fit_compares_the_measured_size_with_the_memory(agent, raw, gigabytes):
+    ask, _ = agent
+    need_fp16 = params(raw["microsoft/phi-2"]) * 2 * 1.2 / 1e9
+    answer = ask(f"will microsoft/phi-2 fit on a {gigabytes}GB GPU?")["answer"]
+    assert ("does not fit" not in answer) == (need_fp16 <= gigabytes), answer
+
+
+def test_a_family_word_in_a_search_is_a_topic_not_dropped(agent, raw):
+    ask, _ = agent
+    result = ask("gemma repos with no weights, just a README")
+    assert result["filters"].get("topics") == ["gemma"], result["filters"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        record = raw[model]
+        assert "gemma" in model.lower() or "gemma" in (record.get("tags") or []), model
+        assert has_weights(record) is False, model
+
+
+@pytest.mark.parametrize(("question", "task", "language"), [
+    ("Quel est le meilleur modèle pour la traduction ?", "translation", None),
+    ("¿Cuál es el mejor modelo de traducción?", "translation", None),
+    ("最好的中文文本生成模型是什么？", "text-generation", "zh"),
+])  # fmt: skip
+def test_questions_in_other_languages_apply_their_task_and_language(agent, raw, question, task, language):
+    ask, _ = agent
+    result = ask(question)
+    assert result["tool_calls"] and result["tool_calls"][0]["name"] == "search_models", result["answer"]
+    assert result["filters"].get("language") == language
+    for model in result["recommended"]:
+        assert raw[model].get("pipeline_tag") in (task, "text2text-generation"), model
+        if language:
+            assert language in languages(raw[model]), model
+    if not result["recommended"]:  # then it says which filter left nothing
+        assert "What left nothing" in result["answer"] or "Ruled out" in result["answer"], result["answer"]
+
+
+def test_a_license_question_about_two_models_says_which_license_is_freer(agent, raw):
+    ask, _ = agent
+    assert license_of(raw["microsoft/phi-2"]) == "mit" and license_of(raw["google/gemma-7b"]) == "gemma"
+    answer = ask("which license is friendlier, phi-2's or gemma-7b's?")["answer"]
+    assert answer.splitlines()[-1].startswith("microsoft/phi-2 has the freer license"), answer
+
+
+def model_type(record: dict) -> str | None:
+    value = (record.get("config") or {}).get("model_type")
+    return value if isinstance(value, str) else None
+
+
+def test_a_derivative_of_another_architecture_does_not_take_its_declared_bases_size(agent, raw):
+    """An adapter whose own config is Qwen, declaring DeepSeek-R1 as its base, is not a 671B model."""
+    ask, engine = agent
+    def unrelated(own: str, other: str) -> bool:  # qwen2 vs deepseek_v3; mol_llama extends llama
+        a, b = re.match(r"[a-z]+", own.lower())[0], re.match(r"[a-z]+", other.lower())[0]
+        return a not in other.lower() and b not in own.lower()
+
+    cases = [(m, b) for m, r in raw.items() for b in bases_of(r)[:1]
+             if b in raw and model_type(r) and model_type(raw[b]) and unrelated(model_type(r), model_type(raw[b]))
+             and params(raw[b])]  # fmt: skip
+    assert cases, "the shared data has derivatives declaring a base of another architecture"
+    for model, base in cases:
+        card = scorecard(engine, model)
+        assert card["facts"].get("params") != params(raw[base]) or params(raw[model]) == params(raw[base]), model
+    model, base = cases[0]
+    answer = ask(f"how many parameters does {model} have?")["answer"]
+    assert f"{params(raw[base]):,}" not in answer, answer

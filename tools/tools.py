@@ -145,8 +145,14 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         precision: Literal["fp32", "fp16", "int8", "int4"] = "fp16",
         model_ids: list[str] | None = None,
         author: str | None = None,
+        authors: list[str] | None = None,
+        gated_only: bool = False,
+        exclude_authors: list[str] | None = None,
+        formats: list[str] | None = None,
         created_after: str | None = None,
         created_before: str | None = None,
+        updated_after: str | None = None,
+        updated_before: str | None = None,
         findings: list[str] | None = None,
         commercial: Literal["allowed", "yes", "yes-with-conditions", "no", "unknown"] | None = None,
     ) -> tuple[str, dict]:
@@ -163,7 +169,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             chat: true for chat/instruct models only.
             exclude_gated: leave out models that need access approval.
             min_scores: minimum 0-10 scores per category, e.g. {"security": 8}.
-            sort: what to rank by ("security" answers "safest").
+            sort: what to rank by ("security" answers "safest"; "smallest" / "largest" rank by parameter count,
+                leaving out models of unknown size).
             limit: how many top rows to return (1-20).
             tasks: several pipeline tags, any of them ("speech" -> automatic-speech-recognition,
                 text-to-speech, text-to-audio).
@@ -181,8 +188,17 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             precision: for max_memory_gb: fp32 (4 bytes per parameter), fp16 (2), int8 (1), int4 (0.5).
             model_ids: only these stored model ids (a follow-up that filters the models just compared).
             author: only models of this Hub author or organisation ("TheBloke", "google"), case-insensitive.
+            authors: only models of any of these Hub authors, e.g. a company's organisations: Meta is
+                ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
+            exclude_authors: leave out these Hub authors' models ("not made by Meta": ["meta-llama", "facebook"]).
+            gated_only: only gated models (access needs approval; "which Meta models are gated").
+            formats: weight file formats, any of them: gguf, ggml (llama.cpp), onnx, safetensors, tflite, coreml,
+                flax, executorch, llamafile; pickle (PyTorch .bin/.pt), keras, savedmodel ...
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
             created_before: only models created before this day, YYYY-MM-DD.
+            updated_after: only models last changed on the Hub (last commit) on or after this day, YYYY-MM-DD
+                ("updated in the last 6 months", "maintained since 2024").
+            updated_before: only models last changed before this day, YYYY-MM-DD.
             findings: several CHECK=OUTCOME findings, all of them (with `finding`), e.g.
                 ["unsafe_files=fail", "safetensors=fail"] for pickle files and no safetensors.
             commercial: what the license allows for commercial use (the stricter base's license deciding):
@@ -215,13 +231,19 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             min_downloads=min_downloads, max_memory_gb=max_memory_gb, precision=precision,
             model_ids=only,
             author=(models.stored_author(services, author) or author) if author else None,
+            authors=[models.stored_author(services, a) or a for a in authors or []],
+            formats=[f.lower() for f in formats or []],
+            gated_only=gated_only,
+            exclude_authors=[models.stored_author(services, a) or a for a in exclude_authors or []],
             created_after=created_after,
             created_before=created_before,
+            updated_after=updated_after,
+            updated_before=updated_before,
             commercial=commercial,
         )  # fmt: skip
         found = search.recommend(services, filters)
-        columns = ("model_id", *SCORE_NAMES, "size_class", "license", "downloads", "coverage", "license_class",
-                   "license_conflict", "commercial_use")  # fmt: skip
+        columns = ("model_id", *SCORE_NAMES, "size_class", "params", "license", "downloads", "coverage",
+                   "license_class", "license_conflict", "commercial_use")  # fmt: skip
         near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
                 for e in found.removed_by]  # fmt: skip
         text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
