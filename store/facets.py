@@ -7,7 +7,7 @@ triggers; PostgreSQL has statement triggers over transition tables, so a batch o
 grouped upsert, taken in key order (concurrent writers lock the shared count rows in one order: no deadlock).
 Other databases get no table, and search counts `models` directly.
 
-PostgreSQL also keeps `model_score_facets` (revision 0010): counts per score category, whole-number band (the
+PostgreSQL also keeps `model_score_facets` (revision 0011): counts per score category, whole-number band (the
 floor of the score) and weights flag, so a minimum score's total is a sum as well. `--min-score security=8` at
 1M models matched 200k rows, and PostgreSQL's index-only count of them took 40 ms (twice per search: with and
 without the repos that have no weights); SQLite counts the same index entries several times faster and keeps
@@ -147,7 +147,7 @@ def install(engine: Engine) -> None:
 
 
 def install_on(conn: Connection) -> None:
-    """`install` in the caller's transaction (revision 0010 adds the score bands to an existing database)."""
+    """`install` in the caller's transaction (revision 0011 adds the score bands to an existing database)."""
     if conn.dialect.name not in DIALECTS:
         return
     sqlite = conn.dialect.name == "sqlite"

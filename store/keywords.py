@@ -346,7 +346,7 @@ PG_DDL = [
     "CREATE INDEX IF NOT EXISTS ix_card_chunks_filters ON card_chunks (pipeline_tag, license_class, size_class)",
     "CREATE TABLE IF NOT EXISTS card_indexed (model_id TEXT PRIMARY KEY, card_hash TEXT NOT NULL)",
 ]
-# What `hits` prunes with (revision 0011 adds them to an older table): the chunks whose model id or section holds
+# What `hits` prunes with (revision 0012 adds them to an older table): the chunks whose model id or section holds
 # a word, and the chunks by number of distinct words.
 PRUNING_INDEXES = [
     "CREATE INDEX IF NOT EXISTS ix_card_chunks_heading ON card_chunks USING GIN (ts_filter(document, '{a,b}'))",

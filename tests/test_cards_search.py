@@ -376,7 +376,7 @@ def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_m
     """The keyword query ranks the chunks with two query words or one in the heading, then the short ones that
     can still reach the n-th rank (`PostgresKeywordIndex._best`): the same chunks in the same order as ranking
     every match, for short and long chunks, heading words, filters, one to nine words; an older table gets the
-    indexes this needs from revision 0011."""
+    indexes this needs from revision 0012."""
     import random
 
     from sqlalchemy import text
@@ -440,10 +440,10 @@ def test_postgresql_keyword_ranking_prunes_to_the_same_chunks_as_ranking_every_m
     assert short & {h[0] for q in queries for h in index.hits(q, CardFilters(), 20)}  # short chunks do rank high
 
     names = ("ix_card_chunks_heading", "ix_card_chunks_lexemes")
-    with engine.begin() as conn:  # a table from before revision 0011
+    with engine.begin() as conn:  # a table from before revision 0012
         for name in names:
             conn.exec_driver_sql(f"DROP INDEX {name}")
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0010'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
     engine.dispose()
     upgraded = make_engine(url)
     with upgraded.connect() as conn:

@@ -383,14 +383,14 @@ def test_score_band_counts_follow_updates_and_fill_an_older_database(engine):
         assert search_models(engine, filters)["total_matched"] == n == _direct_count(engine, filters), bar
     url = engine.url.render_as_string(hide_password=False)
     bands = engine.dialect.name == "postgresql"
-    # The table gone (filled again when opened), then a database at revision 0009 (revision 0010 makes it;
+    # The table gone (filled again when opened), then a database at revision 0010 (revision 0011 makes it;
     # on SQLite the revision does nothing).
     for stamp in (False, True):
         with engine.begin() as conn:
             assert facets.has_score_bands(conn) == bands
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {facets.SCORE_TABLE}")
             if stamp:
-                conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0009'")
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0010'")
         reopened = make_engine(url)
         with reopened.connect() as conn:
             assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()

@@ -8,16 +8,16 @@ revision creates it, fills it from `models` and replaces the trigger functions. 
 first opened. SQLite keeps no such table (its count of the same index entries is several times faster, and
 its row triggers would add six upserts per model written): nothing to do there.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0009"
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

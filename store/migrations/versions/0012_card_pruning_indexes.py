@@ -7,16 +7,16 @@ heading, then the short chunks that could still reach the n-th rank: a GIN index
 A table made after this revision gets them when created; this adds them to one made before. SQLite's card
 keywords are an FTS5 file of their own: nothing to do there.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
