@@ -199,16 +199,14 @@ def refresh_from_newest_facts(conn: Connection) -> int:
         facts = ModelFacts.from_dict(join_facts(data, {}))
         if facts.file_kinds is None and facts.files is not None:  # stored before kinds were derived
             derive(facts)
-        values.append({"b_id": model_id, "b_modified": facts.last_modified, "b_lists": _lists(facts)})
+        values.append((facts.last_modified, _lists(facts), model_id))
         if len(values) >= 2000:
             done += _set_refreshed(conn, values)
     return done + _set_refreshed(conn, values)
 
 
-def _set_refreshed(conn: Connection, values: list[dict]) -> int:
-    if values:
-        conn.execute(update(M).where(M.c.id == bindparam("b_id"))
-                     .values(last_modified=bindparam("b_modified"), lists=bindparam("b_lists")), values)  # fmt: skip
+def _set_refreshed(conn: Connection, values: list[tuple]) -> int:
+    update_rows(conn, ("last_modified", "lists"), values)  # one statement a batch on PostgreSQL
     count = len(values)
     values.clear()
     return count

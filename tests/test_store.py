@@ -512,3 +512,36 @@ def test_new_and_upgraded_databases_have_the_search_indexes_their_engine_needs(e
         upgraded = make_engine(f"sqlite:///{path}")
         assert set(COUNT_INDEXES) <= {i["name"] for i in inspect(upgraded).get_indexes("models")}
         upgraded.dispose()
+
+
+def test_revision_0010_adds_and_fills_last_modified_and_formats_on_both_engines(engine, snapshot_dirs):
+    """A database at revision 0009 (no `last_modified`, no formats in `lists`) is brought up when opened.
+
+    Expected values are the raw records' `lastModified` and whether their file lists hold a `.safetensors` file.
+    """
+    from whichmodel.store.db import head_revision, make_engine
+
+    folder = max(snapshot_dirs, key=lambda d: (d / "models.jsonl").stat().st_size)
+    snap = open_snapshot(folder)
+    ingest_items(engine, read_snapshot(snap), source=str(folder), kind="snapshot", observed_at=snap.observed_at)
+    raw = {}
+    for line in (folder / "models.jsonl").open(encoding="utf-8"):
+        record = json.loads(line)
+        raw[record["id"]] = record
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE models DROP COLUMN last_modified")
+        conn.exec_driver_sql("UPDATE models SET lists = NULL")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0009'")
+    reopened = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with reopened.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+            stored = dict(conn.exec_driver_sql("SELECT id, last_modified FROM models").all())
+        # The store keeps UTC timestamps to the second ("2025-03-18T06:24:07Z"; the Hub adds milliseconds).
+        assert stored and all((stored[m] or "")[:19] == (raw[m].get("lastModified") or "")[:19] for m in stored)
+        found = search_models(reopened, SearchFilters(formats=["safetensors"], include_no_weights=True, limit=1))
+        with_files = [r for r in raw.values() if r.get("siblings") is not None]
+        expected = sum(any(s["rfilename"].endswith(".safetensors") for s in r["siblings"]) for r in with_files)
+        assert found["total_matched"] == expected > 0
+    finally:
+        reopened.dispose()
