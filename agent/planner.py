@@ -837,21 +837,37 @@ def _category(slots: dict) -> str:
     return CATEGORY_OF_SORT.get(sort, sort)
 
 
+# How a filter reads in an answer, for the filters a value alone describes.
+_FILTER_TEXT = {
+    "chat": lambda v: "chat models" if v else "non-chat models",
+    "exclude_gated": lambda v: "not gated",
+    "gated_only": lambda v: "gated only",
+    "min_params_b": lambda v: f"at least {v:g}B parameters",
+    "max_params_b": lambda v: f"at most {v:g}B parameters",
+    "min_scores": lambda v: ", ".join(f"{k} >= {n:g}" for k, n in v.items()),
+    "author": lambda v: f"by {v}",
+    "authors": lambda v: f"by any of {', '.join(v)}",
+    "exclude_authors": lambda v: f"not by {', '.join(v)}",
+    "formats": lambda v: f"weights in {' or '.join(v)} format",
+    "created_after": lambda v: f"created on or after {v}",
+    "created_before": lambda v: f"created before {v}",
+    "updated_after": lambda v: f"last updated on or after {v}",
+    "updated_before": lambda v: f"last updated before {v}",
+    "min_downloads": lambda v: f"at least {v:,} downloads",
+    "tasks": lambda v: f"task any of {', '.join(v)}",
+    "topics": lambda v: f"topic any of {', '.join(v)}",
+    "finding": lambda v: "finding " + " and ".join([v] if isinstance(v, str) else v),
+    "findings": lambda v: "finding " + " and ".join([v] if isinstance(v, str) else v),
+}
+
+
 def _describe_filters(filters: dict) -> str:
     if not filters:
         return "none"
     parts = []
     for key, value in filters.items():
-        if key == "chat":
-            parts.append("chat models" if value else "non-chat models")
-        elif key == "exclude_gated":
-            parts.append("not gated")
-        elif key == "min_params_b":
-            parts.append(f"at least {value:g}B parameters")
-        elif key == "max_params_b":
-            parts.append(f"at most {value:g}B parameters")
-        elif key == "min_scores":
-            parts.append(", ".join(f"{k} >= {v:g}" for k, v in value.items()))
+        if key in _FILTER_TEXT:
+            parts.append(_FILTER_TEXT[key](value))
         elif key == "base":
             parts.append(f"{filters.get('relation') or 'descendant'}s of {value}")
         elif key in ("relation", "precision"):
@@ -860,30 +876,6 @@ def _describe_filters(filters: dict) -> str:
             cap = params_for_memory(value, filters.get("precision") or "fp16")
             parts.append(f"fits {value:g} GB at {filters.get('precision') or 'fp16'} (weights x1.2, at most "
                          f"{cap / 1e9:.1f}B parameters; unknown sizes left out)")  # fmt: skip
-        elif key == "author":
-            parts.append(f"by {value}")
-        elif key == "authors":
-            parts.append(f"by any of {', '.join(value)}")
-        elif key == "exclude_authors":
-            parts.append(f"not by {', '.join(value)}")
-        elif key == "gated_only":
-            parts.append("gated only")
-        elif key == "formats":
-            parts.append(f"weights in {' or '.join(value)} format")
-        elif key == "created_after":
-            parts.append(f"created on or after {value}")
-        elif key == "created_before":
-            parts.append(f"created before {value}")
-        elif key == "updated_after":
-            parts.append(f"last updated on or after {value}")
-        elif key == "updated_before":
-            parts.append(f"last updated before {value}")
-        elif key == "min_downloads":
-            parts.append(f"at least {value:,} downloads")
-        elif key in ("tasks", "topics"):
-            parts.append(f"{key[:-1]} any of {', '.join(value)}")
-        elif key in ("finding", "findings"):
-            parts.append("finding " + " and ".join([value] if isinstance(value, str) else value))
         else:
             parts.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(parts)
