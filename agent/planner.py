@@ -25,7 +25,7 @@ from whichmodel.agent.parse import (
     parse_slots,
 )
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
-from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, params_for_memory
+from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, memory_for_params, params_for_memory
 from whichmodel.usecases.base import Services
 from whichmodel.usecases.models import resolve, stored_author
 
@@ -753,7 +753,7 @@ def _memory_line(card: dict, slots: dict) -> str:
     gigabytes = slots.get("max_memory_gb")
     if not params:
         return f"{card['model_id']}: its parameter count is unknown, so whether it fits cannot be said."
-    need = {p: params * b * MEMORY_OVERHEAD / 1e9 for p, b in BYTES_PER_PARAM.items()}
+    need = {p: memory_for_params(params, p) for p in BYTES_PER_PARAM}
     sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
     head = f"{card['model_id']} ({params / 1e9:.2f}B parameters) needs about {sizes} (weights x{MEMORY_OVERHEAD:g})"
     if not gigabytes:

@@ -268,6 +268,11 @@ def params_for_memory(gigabytes: float, precision: str = "fp16") -> int:
     return int(gigabytes * 1e9 / (BYTES_PER_PARAM[precision] * MEMORY_OVERHEAD))
 
 
+def memory_for_params(params: int, precision: str = "fp16") -> float:
+    """The gigabytes `params` weights need at `precision`, with the same margin (`params_for_memory`'s inverse)."""
+    return params * BYTES_PER_PARAM[precision] * MEMORY_OVERHEAD / 1e9
+
+
 def parse_finding(text: str) -> tuple[str, str]:
     """'typosquatting=fail' -> ('typosquatting', 'fail'); ValueError naming what is allowed otherwise."""
     from whichmodel.scoring.method import load_method
