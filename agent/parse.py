@@ -1274,7 +1274,8 @@ ATTRIBUTES = (
      r"(?:restricted|limited|open)\b|\brestricted\b", "gated"),
     (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
      r"\bmoneti[sz]e\b", "commercial"),
-    (r"\bwhat licen[cs]e\b|\bwhich licen[cs]e\b|\blicen[cs]e (?:does|is|of)\b|\bunder what licen|\bits licen",
+    (r"\bwhat licen[cs]es?\b|\bwhich licen[cs]es?\b|\blicen[cs]es? (?:does|do|is|are|of)\b|\bunder what licen|"
+     r"\bits licen|\btheir licen[cs]es?\b|\bcompare (?:the |their )?licen[cs]es?\b|\blicen[cs]es? compare\b",
      "license"),
     (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
      "downloads"),

@@ -1189,3 +1189,11 @@ def test_a_derivative_of_another_architecture_does_not_take_its_declared_bases_s
     model, base = cases[0]
     answer = ask(f"how many parameters does {model} have?")["answer"]
     assert f"{params(raw[base]):,}" not in answer, answer
+
+
+def test_compare_the_licenses_of_two_models_gives_the_licenses(agent, raw):
+    ask, _ = agent
+    answer = ask("compare the licenses of bigscience/bloom and EleutherAI/gpt-neox-20b")["answer"]
+    for model in ("bigscience/bloom", "EleutherAI/gpt-neox-20b"):
+        assert f"{model}: license {license_of(raw[model])}" in answer, answer
+    assert "has the freer license" in answer, answer
