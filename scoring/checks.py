@@ -173,6 +173,14 @@ def commit_recency(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Resu
     )
 
 
+# The checks whose findings follow from the facts' counters (downloads, likes) and dates alone, read against
+# the observation's date, with no context: the ones that move from day to day while the repo stays as it is.
+# A stored observation shares its findings with an earlier one that differs only in these, and they are
+# recomputed from its own row when read (store.records.findings_of). A check that reads the context, or any
+# other fact, must not be listed (tests/test_shared_assessments.py runs these without a context).
+OBSERVATION_CHECKS = frozenset({"downloads", "likes", "commit_recency", "model_age"})
+
+
 # ------------------------------------------------------------------------------------------------ operational
 @check("reputable_provider")
 def reputable_provider(facts: ModelFacts, ctx: ScoringContext, params: dict) -> Result:
@@ -191,11 +199,14 @@ def reputable_provider(facts: ModelFacts, ctx: ScoringContext, params: dict) -> 
     record = ctx.strong_authors.get(org)
     if record:
         models, total = record
+        # The total's power of ten: the author's downloads move every day, and a finding that moved with them
+        # would make every observation of the author's models a new assessment (store.records.content_key).
+        floor = _power_of_ten(total)
         return Result(
             PASS,
             0.8,
-            [ev("author", org), ev("database", {"models": models, "downloads": total})],
-            f"'{org}' has {models} models with {total:,} downloads in the database.",
+            [ev("author", org), ev("database", {"models": models, "downloads_at_least": floor})],
+            f"'{org}' has {models} models with at least {floor:,} downloads in the database.",
         )
     return Result(
         FAIL,
@@ -204,6 +215,11 @@ def reputable_provider(facts: ModelFacts, ctx: ScoringContext, params: dict) -> 
         f"'{org}' is not a curated provider and has no strong record in the database "
         f"(at least {params['min_models']} models and {params['min_total_downloads']:,} downloads).",
     )
+
+
+def _power_of_ten(count: int) -> int:
+    """The largest power of ten not above `count` (87,020,156 -> 10,000,000); 0 for 0."""
+    return 10 ** (len(str(count)) - 1) if count > 0 else 0
 
 
 @check("model_age")

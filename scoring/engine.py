@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from whichmodel.hub.facts import ModelFacts
-from whichmodel.scoring.checks import CHECKS
+from whichmodel.scoring.checks import CHECKS, OBSERVATION_CHECKS
 from whichmodel.scoring.context import ScoringContext
 from whichmodel.scoring.findings import (
     CONCLUSIVE,
@@ -40,22 +40,31 @@ def run_checks(
             raise KeyError(f"method {method.version} names check '{spec.id}', which has no implementation")
         if spec.id == "typosquatting":
             ctx.typo_params = spec.params
-        result = fn(facts, ctx, spec.params)
-        outcome = result.outcome
-        conclusive = outcome in CONCLUSIVE
-        append(
-            Finding(
-                spec.id,
-                spec.category,
-                outcome,
-                round(result.fraction * spec.weight, 3) if conclusive else None,
-                spec.weight,
-                result.evidence,
-                result.reason,
-                None if outcome == PASS or outcome == NOT_APPLICABLE else spec.remediation,
-            )
-        )
+        append(_finding(spec, fn(facts, ctx, spec.params)))
     return findings
+
+
+def _finding(spec, result) -> Finding:
+    outcome = result.outcome
+    return Finding(
+        spec.id,
+        spec.category,
+        outcome,
+        round(result.fraction * spec.weight, 3) if outcome in CONCLUSIVE else None,
+        spec.weight,
+        result.evidence,
+        result.reason,
+        None if outcome == PASS or outcome == NOT_APPLICABLE else spec.remediation,
+    )
+
+
+def observation_findings(facts: ModelFacts, method: Method) -> dict[str, Finding]:
+    """The findings of the checks that read only the facts' counters and dates (`OBSERVATION_CHECKS`), by check.
+
+    They need no context, so a stored observation's can be recomputed from its own row and facts.
+    """
+    return {spec.id: _finding(spec, CHECKS[spec.id](facts, None, spec.params))
+            for spec in method.checks if spec.id in OBSERVATION_CHECKS}  # fmt: skip
 
 
 def rank_value(score: float | None, coverage: float, method: Method) -> float:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
@@ -51,17 +51,21 @@ from whichmodel.store.blobs import (
 from whichmodel.store.models import (
     COVERAGE_COLUMNS,
     LIST_KEYS,
+    OBSERVATION_SCORES,
     SCORE_COLUMNS,
     AssessmentRow,
     CardRow,
     FactsRow,
     IngestRun,
+    Meta,
     ModelRow,
     Observation,
 )
 from whichmodel.store.records import (
     card_texts,
+    content_key,
     finding_items,
+    findings_of,
     load_zdicts,
     pack_cards,
     record_method_checks,
@@ -75,6 +79,7 @@ F = FactsRow.__table__
 A = AssessmentRow.__table__
 C = CardRow.__table__
 R = IngestRun.__table__
+META = Meta.__table__
 
 MAX_SKIP_DETAIL = 1000
 Progress = Callable[[int], None]
@@ -684,6 +689,7 @@ def score_pending(
     progress: Progress | None = None,
     planned: Progress | None = None,
     workers: int | None = None,
+    share: bool = True,
 ) -> int:
     """Score every observation without a score under the current method version; returns how many.
 
@@ -693,7 +699,8 @@ def score_pending(
     gets the number of observations to score before scoring starts; `progress` each batch's count.
     """
     method = method or load_method()
-    unscored = or_(O.c.scored_version.is_(None), O.c.scored_version != method.version)
+    _unscore_older_versions(engine, method.version)
+    unscored = O.c.scored_version.is_(None)  # the partial index ix_observations_unscored
     with engine.connect() as conn:
         ctx = build_context(conn, method)
         pending = conn.execute(select(func.count()).select_from(O).where(unscored)).scalar_one()
@@ -731,7 +738,7 @@ def score_pending(
             # Keep every worker busy with one batch while this process writes the oldest finished one.
             while in_flight and (len(in_flight) > (workers if pool else 0) or not rows):
                 batch_rows, result = in_flight.popleft()
-                _write_scores(engine, batch_rows, result.result(), method)
+                _write_scores(engine, batch_rows, result.result(), method, share)
                 done += len(batch_rows)
                 if progress:
                     progress(len(batch_rows))
@@ -743,6 +750,24 @@ def score_pending(
     if done:
         _optimize(engine)
     return done
+
+
+SCORED_WITH = "scored_method_version"  # meta: the method version every scored observation was scored under
+
+
+def _unscore_older_versions(engine: Engine, version: str) -> None:
+    """Set observations scored under another method version back to unscored (once per version change).
+
+    Their findings under that version stay as history; the unscored index then finds them (it holds only the
+    unscored: a scan for "not this version" on every ingest read every observation ever stored).
+    """
+    with engine.begin() as conn:
+        if conn.execute(select(META.c.value).where(META.c.key == SCORED_WITH)).scalar() == version:
+            return
+        conn.execute(update(O).where(O.c.scored_version.is_not(None), O.c.scored_version != version)
+                     .values(scored_version=None))  # fmt: skip
+        conn.execute(delete(META).where(META.c.key == SCORED_WITH))
+        conn.execute(insert(META).values(key=SCORED_WITH, value=version))
 
 
 class _Done:
@@ -808,8 +833,10 @@ class _BatchRow(NamedTuple):
     findings_zdict: int | None
 
 
-ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash", *SCORE_COLUMNS,
-                      *(COVERAGE_COLUMNS[c] for c in SCORE_COLUMNS), "outcomes", "zdict", "findings")  # fmt: skip
+# The scores themselves are the observation's (`OBSERVATION_SCORES`): an assessment row may serve several.
+ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash",
+                      *(COVERAGE_COLUMNS[c] for c in SCORE_COLUMNS), "outcomes", "zdict", "findings",
+                      "content_hash")  # fmt: skip
 NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
 
 
@@ -817,7 +844,10 @@ def _score_batch(
     rows: list[_BatchRow], ctx: ScoringContext | None = None, method: Method | None = None,
     engine: Engine | None = None,
 ) -> tuple:  # fmt: skip
-    """Assessment rows (tuples in ASSESSMENT_COLUMNS order), new dictionaries, model-row and facts updates.
+    """Assessment rows, observations' scores, new dictionaries, model-row and facts updates.
+
+    Assessment rows are tuples in ASSESSMENT_COLUMNS order; scores are an observation's id, then its scores
+    in hundredths, in SCORE_COLUMNS order.
 
     Findings are packed with the model's findings dictionary; a model without one gets its first findings
     as its dictionary (returned as {model id: JSON bytes}; its rows carry NEW_ZDICT until the writer stores
@@ -827,7 +857,7 @@ def _score_batch(
     ctx = ctx or _WORKER_STATE["ctx"]
     method = method or _WORKER_STATE["method"]
     engine = engine or _WORKER_STATE["engine"]
-    assessments, model_updates, facts_updates = [], {}, {}
+    assessments, observations, model_updates, facts_updates = [], [], {}, {}
     new_zdicts: dict[str, bytes] = {}
     version, weights_hash = method.version, stored_weights(method.weights_hash)
     with engine.connect() as conn:
@@ -871,8 +901,9 @@ def _score_batch(
         scores = [card.overall, *(card.categories[c].score for c in CATEGORIES)]
         coverages = [card.coverage, *(card.categories[c].coverage for c in CATEGORIES)]
         outcomes = encode_outcomes([f.outcome for f in findings])
-        assessments.append((r.obs_id, version, weights_hash, *scores, *coverages, outcomes, zid,
-                            pack(raw, zdict)))  # fmt: skip
+        assessments.append((r.obs_id, version, weights_hash, *coverages, outcomes, zid, pack(raw, zdict),
+                            content_key(findings, coverages)))  # fmt: skip
+        observations.append((r.obs_id, *(None if v is None else round(v * 100) for v in scores)))
         if r.latest == r.obs_id:
             model_updates[r.model_id] = (
                 {"overall": card.overall, "coverage": card.coverage, "overall_rank": card.rank, "outcomes": outcomes,
@@ -882,7 +913,7 @@ def _score_batch(
                 | {f"{name}_coverage": c.coverage for name, c in card.categories.items()}
                 | _model_columns(facts)
             )  # fmt: skip
-    return assessments, new_zdicts, model_updates, list(facts_updates.items())
+    return assessments, observations, new_zdicts, model_updates, list(facts_updates.items())
 
 
 def _dumps(value) -> str:
@@ -939,8 +970,10 @@ def update_models(conn: Connection, values: dict[str, dict]) -> None:
         update_rows(conn, changed, params)
 
 
-def update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None = None) -> None:
-    """Set `columns` of model rows: each row a tuple of the values, then the model id.
+def update_rows(
+    conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None = None, table=M
+) -> None:
+    """Set `columns` of model rows (of `table`'s): each row a tuple of the values, then the row's id.
 
     `unset` names a column that must still be NULL for a row to be written. PostgreSQL gets one statement
     for all rows (`UPDATE ... FROM unnest(arrays)`): its count triggers run per statement, and a statement per
@@ -950,21 +983,21 @@ def update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], u
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        _pg_update_rows(conn, columns, rows, unset)
+        _pg_update_rows(conn, columns, rows, unset, table)
         return
-    statement = update(M).where(M.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
+    statement = update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
     if unset is not None:
-        statement = statement.where(M.c[unset].is_(None))
+        statement = statement.where(table.c[unset].is_(None))
     _driver_many(conn, statement.compile(dialect=conn.dialect), (*(f"b_{c}" for c in columns), "b_id"), rows)
 
 
-def _pg_update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None) -> None:
+def _pg_update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple], unset: str | None, table) -> None:
     quote = conn.dialect.identifier_preparer.quote
     names = [*columns, "id"]
     rows = sorted(rows, key=lambda row: row[-1])  # id order: concurrent writers lock shared rows in one order
     arrays, params = [], []
     for i, name in enumerate(names):
-        kind = M.c[name].type
+        kind = table.c[name].type
         values = [row[i] for row in rows]
         # One element type per array (psycopg types an array by its first element); a float written to an
         # integer column rounds, as PostgreSQL's own assignment would.
@@ -975,10 +1008,11 @@ def _pg_update_rows(conn: Connection, columns: tuple[str, ...], rows: list[tuple
         arrays.append(f"CAST(%s AS {kind.compile(dialect=conn.dialect)}[])")
         params.append(values)
     sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
-    where = f" AND models.{quote(unset)} IS NULL" if unset is not None else ""
+    name = quote(table.name)
+    where = f" AND {name}.{quote(unset)} IS NULL" if unset is not None else ""
     conn.exec_driver_sql(
-        f"UPDATE models SET {sets} FROM unnest({', '.join(arrays)}) AS v({', '.join(quote(n) for n in names)}) "
-        f"WHERE models.id = v.id{where}",
+        f"UPDATE {name} SET {sets} FROM unnest({', '.join(arrays)}) AS v({', '.join(quote(n) for n in names)}) "
+        f"WHERE {name}.id = v.id{where}",
         tuple(params),
     )
 
@@ -990,9 +1024,14 @@ def _same(stored, new) -> bool:
     return stored == new
 
 
-def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: Method) -> None:
-    """One batch's assessments, new dictionaries, facts and model columns, in one transaction."""
-    assessments, new_zdicts, model_updates, facts_updates = result
+def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: Method, share: bool = True) -> None:
+    """One batch's assessments, scores, new dictionaries, facts and model columns, in one transaction.
+
+    An observation whose assessment equals (`content_hash`) the one its model's newest scored observation
+    points at shares that row instead of adding its own (`Observation.assessed_by`); `share=False` gives every
+    observation its own (what was stored before revision 0013; tests compare the two).
+    """
+    assessments, observations, new_zdicts, model_updates, facts_updates = result
     ids = [r.obs_id for r in rows]
     model_of = {r.obs_id: r.model_id for r in rows}
     with engine.begin() as conn:
@@ -1001,18 +1040,78 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
             # Another batch may have given the model a dictionary meanwhile: rows keep the one they were packed with.
             shared = shared_zdict(conn, "findings", new_zdicts.values())
             zdict_ids = dict(zip(new_zdicts, store_zdicts(conn, list(new_zdicts.values()), shared), strict=True))
-            assessments = [row if row[-2] != NEW_ZDICT else (*row[:-2], zdict_ids[model_of[row[0]]], row[-1])
+            at = ASSESSMENT_COLUMNS.index("zdict")
+            assessments = [row if row[at] != NEW_ZDICT else (*row[:at], zdict_ids[model_of[row[0]]], *row[at + 1 :])
                            for row in assessments]  # fmt: skip
             update_rows(conn, ("findings_zdict",), [(zid, model_id) for model_id, zid in zdict_ids.items()],
                         unset="findings_zdict")  # fmt: skip
         # Re-scoring under the same version replaces that version's rows; other versions stay as history.
+        _hand_over(conn, ids, method.version)
         conn.execute(delete(A).where(A.c.observation_id.in_(ids), A.c.method_version == method.version))
-        insert_many(conn, A, ASSESSMENT_COLUMNS, assessments)
-        conn.execute(update(O).where(O.c.id.in_(ids)).values(scored_version=method.version))
+        holders = _newest_holders(conn, sorted(set(model_of.values())), ids, method.version) if share else {}
+        kept, holder_of = [], {}
+        for row in assessments:
+            obs_id, key = row[0], row[-1]
+            model_id = model_of[obs_id]
+            holder = holders.get(model_id)
+            if holder is not None and holder[1] == key:
+                holder_of[obs_id] = holder[0]
+            else:
+                kept.append(row)
+                holder_of[obs_id] = obs_id
+                if share:
+                    holders[model_id] = (obs_id, key)
+        insert_many(conn, A, ASSESSMENT_COLUMNS, kept)
+        update_rows(conn, ("scored_version", "assessed_by", *OBSERVATION_SCORES.values()),
+                    [(method.version, holder_of[obs_id], *scores, obs_id) for obs_id, *scores in observations],
+                    table=O)  # fmt: skip
         if facts_updates:
             conn.execute(update(F).where(F.c.id == bindparam("b_id")).values(data=bindparam("b_data")),
                          [{"b_id": fid, "b_data": data} for fid, data in facts_updates])  # fmt: skip
         update_models(conn, model_updates)
+
+
+def _newest_holders(conn: Connection, model_ids: list[str], exclude: list[int], version: str) -> dict[str, tuple]:
+    """Where each model's newest observation scored under `version` has its assessment.
+
+    {model id: (observation holding the assessment, its content hash)}; observations in `exclude` (being
+    scored) are left out.
+    """
+    newest = (
+        select(O.c.assessed_by)
+        .where(O.c.model_id == M.c.id, O.c.scored_version == version, O.c.id.not_in(exclude))
+        .order_by(O.c.observed_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    holder_of = {m: h for m, h in conn.execute(select(M.c.id, newest).where(M.c.id.in_(model_ids))) if h is not None}
+    if not holder_of:
+        return {}
+    keys = dict(conn.execute(select(A.c.observation_id, A.c.content_hash).where(
+        A.c.observation_id.in_(sorted(set(holder_of.values()))), A.c.method_version == version)).all())  # fmt: skip
+    return {m: (h, keys[h]) for m, h in holder_of.items() if keys.get(h) is not None}
+
+
+def _hand_over(conn: Connection, ids: list[int], version: str) -> None:
+    """Hand the assessments observations `ids` hold for others to the first of those others.
+
+    Run before `ids` are scored again, so that the others' findings stay as they were scored.
+    """
+    sharers = conn.execute(
+        select(O.c.assessed_by, func.min(O.c.id))
+        .where(O.c.assessed_by.in_(ids), O.c.id.not_in(ids), O.c.scored_version == version)
+        .group_by(O.c.assessed_by)
+    ).all()
+    for holder, heir in sharers:
+        # The row becomes the heir's own: its findings with the heir's counters and date (`findings_of` reads
+        # them so while the heir still shares), packed with the same dictionary.
+        findings = findings_of(conn, heir, version)
+        at = (A.c.observation_id == holder, A.c.method_version == version)
+        zid = conn.execute(select(A.c.zdict).where(*at)).scalar()
+        blob = pack(dumps(finding_items(findings)), load_zdicts(conn, [zid]).get(zid))
+        conn.execute(update(A).where(*at).values(observation_id=heir, findings=blob))
+        conn.execute(update(O).where(O.c.assessed_by == holder, O.c.id.not_in(ids), O.c.scored_version == version)
+                     .values(assessed_by=heir))  # fmt: skip
 
 
 def _optimize(engine: Engine) -> None:

@@ -13,7 +13,7 @@ Dates are stored as ISO-8601 UTC strings ("2025-04-22T00:00:00Z"), which sort as
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 from whichmodel.scoring.method import CATEGORIES
 
@@ -146,14 +146,18 @@ class Observation(SQLModel, table=True):
 
     __tablename__ = "observations"
     # The unique (model, date) index also serves lookups by model; the run's own index serves its deletion.
+    # (Range filters on the date alone scan: an index of it cost ~30 bytes an observation, a day's ingest.)
+    # The unscored index holds only what is waiting to be scored (an observation scored under an older method
+    # version is set back to unscored first: `store.ingest.score_pending`).
     __table_args__ = (
         UniqueConstraint("model_id", "observed_at", name="uq_observation"),
-        Index("ix_observations_unscored", "scored_version"),
-    )
+        Index("ix_observations_unscored", "scored_version", sqlite_where=text("scored_version IS NULL"),
+              postgresql_where=text("scored_version IS NULL")),
+    )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
     model_id: str = Field(foreign_key="models.id")
-    observed_at: str = Field(index=True)
+    observed_at: str
     ingest_run_id: int = Field(foreign_key="ingest_runs.id")
     facts_id: int | None = Field(default=None, foreign_key="facts.id")
     sha: str | None = None
@@ -166,6 +170,21 @@ class Observation(SQLModel, table=True):
     license: str | None = None
     gated: str | None = None
     pickle_files: int | None = None
+    # Its scores under `scored_version`, in hundredths (scores have two decimals; a small integer is 1-2 bytes
+    # where a float is 8), and the observation whose `assessments` row holds its findings: its own, or an
+    # earlier one of the model's whose findings equal its own but for the checks read from the counters and
+    # the date (`store.records.OBSERVATION_CHECKS`, recomputed from this row when its findings are read).
+    assessed_by: int | None = None
+    overall_x100: int | None = None
+    popularity_x100: int | None = None
+    activity_x100: int | None = None
+    operational_x100: int | None = None
+    security_x100: int | None = None
+    quality_x100: int | None = None
+
+
+# An observation's score columns, by score name.
+OBSERVATION_SCORES = {c: f"{c}_x100" for c in SCORE_COLUMNS}
 
 
 class FactsRow(SQLModel, table=True):
@@ -198,11 +217,14 @@ class Zdict(SQLModel, table=True):
 
 
 class AssessmentRow(SQLModel, table=True):
-    """An observation's findings and scores under one method version.
+    """An observation's findings and coverages under one method version, shared by later observations.
 
-    `findings` is the packed list of findings, each [check, category, outcome, points, max_points, evidence,
-    reason, remediation], primed with the dictionary `zdict`; `outcomes` repeats their outcomes one character
-    each (see `store.blobs.OUTCOME_CODES`) so that SQL can filter and compare them.
+    Observations of a model whose findings differ only in the checks read from the counters and the date
+    point at one row (`Observation.assessed_by`), which `content_hash` identifies; each observation keeps its
+    own scores. The score columns here are those of rows written before revision 0013 (readers use the
+    observation's). `findings` is the packed list of findings, each [check, category, outcome, points,
+    max_points, evidence, reason, remediation], primed with the dictionary `zdict`; `outcomes` repeats their
+    outcomes one character each (see `store.blobs.OUTCOME_CODES`) so that SQL can filter and compare them.
     """
 
     __tablename__ = "assessments"
@@ -225,6 +247,7 @@ class AssessmentRow(SQLModel, table=True):
     outcomes: str
     zdict: int | None = None
     findings: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content_hash: int | None = Field(default=None, sa_type=BigInteger)  # see store.records.content_key
 
 
 class MethodCheck(SQLModel, table=True):

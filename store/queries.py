@@ -27,6 +27,7 @@ from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
     COVERAGE_COLUMNS,
     LIST_KEYS,
+    OBSERVATION_SCORES,
     RANK_COLUMNS,
     SCORE_COLUMNS,
     AssessmentRow,
@@ -75,8 +76,9 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         if obs is None or obs["scored_version"] is None:
             return None
         version = obs["scored_version"]
+        holder = obs["assessed_by"] if obs["assessed_by"] is not None else obs_id
         row = conn.execute(
-            select(A).where(A.c.observation_id == obs_id, A.c.method_version == version)
+            select(A).where(A.c.observation_id == holder, A.c.method_version == version)
         ).mappings().first()  # fmt: skip
         findings = findings_of(conn, obs_id, version)
         facts = facts_of(conn, obs_id)
@@ -85,7 +87,7 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
     if weights_hash and method.weights_hash.startswith(weights_hash):  # a prefix (store.blobs.stored_weights)
         weights_hash = method.weights_hash
     scores = {} if row is None else {
-        c: {"score": row[c], "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": weights_hash}
+        c: {"score": observation_score(obs, c), "coverage": row[COVERAGE_COLUMNS[c]], "weights_hash": weights_hash}
         for c in SCORE_COLUMNS
     }  # fmt: skip
     # Imported here: the scoring engine brings every check (and the Hub client), which search never needs.
@@ -121,6 +123,12 @@ def stored_card(engine: Engine, model_id: str, observation_id: int | None = None
         rank=round(sum(weights[c] * ranks[c] for c in CATEGORIES) / sum(weights.values()), 3),
     )
     return card, facts
+
+
+def observation_score(row, name: str) -> float | None:
+    """An observation row's score `name` (stored in hundredths; see `Observation`), or None."""
+    value = row[OBSERVATION_SCORES[name]]
+    return None if value is None else value / 100
 
 
 def scorecard(engine: Engine, model_id: str, observation_id: int | None = None) -> dict | None:

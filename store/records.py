@@ -6,6 +6,7 @@ one read of a dictionary serves every blob packed with it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import zstandard
@@ -13,7 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from whichmodel.scoring.findings import Finding
-from whichmodel.store.blobs import VOLATILE_FACTS, join_facts, pack, unpack, unpack_bytes
+from whichmodel.store.blobs import VOLATILE_FACTS, dumps, join_facts, pack, unpack, unpack_bytes
 from whichmodel.store.models import AssessmentRow, CardRow, FactsRow, Meta, MethodCheck, Observation, Zdict
 
 F = FactsRow.__table__
@@ -108,13 +109,47 @@ def findings_from(blob: bytes, zdict: bytes | None) -> list[Finding]:
 
 
 def findings_of(conn: Connection, observation_id: int, version: str) -> list[Finding]:
-    """An observation's findings under method `version`, in method order ([] when it has none)."""
+    """An observation's findings under method `version`, in method order ([] when it has none).
+
+    An observation that shares an earlier one's findings (`Observation.assessed_by`) gets that row's, with the
+    checks read from the counters and the date recomputed from its own facts (`observation_findings`).
+    """
+    holder = conn.execute(select(O.c.assessed_by).where(O.c.id == observation_id)).scalar()
+    holder = holder if holder is not None else observation_id
     row = conn.execute(
-        select(A.c.findings, A.c.zdict).where(A.c.observation_id == observation_id, A.c.method_version == version)
+        select(A.c.findings, A.c.zdict).where(A.c.observation_id == holder, A.c.method_version == version)
     ).first()
     if row is None:
         return []
-    return findings_from(row.findings, load_zdicts(conn, [row.zdict]).get(row.zdict))
+    findings = findings_from(row.findings, load_zdicts(conn, [row.zdict]).get(row.zdict))
+    if holder == observation_id:
+        return findings
+    # Imported here: the engine brings every check, which reading a holder's own findings never needs.
+    from whichmodel.hub.facts import ModelFacts
+    from whichmodel.scoring.engine import observation_findings
+    from whichmodel.scoring.method import load_method
+
+    # With the shipped method: an observation is shared only under the version it was scored with, and a
+    # method change has every observation scored again (`score_pending`).
+    own = observation_findings(ModelFacts.from_dict(facts_of(conn, observation_id)), load_method())
+    return [own.get(f.check, f) for f in findings]
+
+
+def content_key(findings: list[Finding], coverages: Iterable[float]) -> int:
+    """What identifies an assessment a later observation may share.
+
+    The findings and coverages but for the points, evidence and reasons of the checks read from the counters
+    and the date (their outcomes count).
+
+    A signed 64-bit integer (the column is BIGINT on both engines).
+    """
+    from whichmodel.scoring.checks import OBSERVATION_CHECKS
+
+    items = [[f.check, f.outcome] if f.check in OBSERVATION_CHECKS else
+             [f.check, f.category, f.outcome, f.points, f.max_points, f.evidence, f.reason, f.remediation]
+             for f in findings]  # fmt: skip
+    digest = hashlib.blake2b(dumps([items, list(coverages)]), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def finding_items(findings: Iterable[Finding]) -> list[list]:

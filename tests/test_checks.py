@@ -321,7 +321,10 @@ def test_reputable_provider_from_database_record():
     ctx = ScoringContext.curated(strong_authors={"acme": (12, 5_000_000)})
     result = run("reputable_provider", ctx=ctx)
     assert result.outcome == PASS and result.fraction == 0.8
-    assert {"field": "database", "value": {"models": 12, "downloads": 5_000_000}} in result.evidence
+    assert {"field": "database", "value": {"models": 12, "downloads_at_least": 1_000_000}} in result.evidence
+    # The total's power of ten: the finding stays as it is while the author's downloads move.
+    moved = run("reputable_provider", ctx=ScoringContext.curated(strong_authors={"acme": (12, 9_874_311)}))
+    assert moved == result and "at least 1,000,000 downloads" in moved.reason
 
 
 def test_typosquat_needs_a_far_more_popular_reference():

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
     COVERAGE_COLUMNS,
+    OBSERVATION_SCORES,
     SCORE_COLUMNS,
     AssessmentRow,
     LeaderboardAuthor,
@@ -407,13 +408,21 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- history, movers, alerts
-def _scores():
-    """Each observation's scores and coverages under the method version it was last scored with."""
-    return (
-        select(A.c.observation_id, *(A.c[c] for c in SCORE_METRICS), A.c.coverage)
-        .join(O, O.c.id == A.c.observation_id)
-        .where(A.c.method_version == O.c.scored_version)
-    )
+def _assessed():
+    """The join of an observation to the assessment holding its findings and coverages.
+
+    Its own or the earlier one it shares (`Observation.assessed_by`), under the method version it was last
+    scored with.
+    """
+    return and_(A.c.observation_id == O.c.assessed_by, A.c.method_version == O.c.scored_version)
+
+
+def _hundredths(rows: list[dict], names) -> None:
+    """Scores read from observation rows (stored in hundredths) as the scores they are, in place."""
+    for row in rows:
+        for name in names:
+            if row[name] is not None:
+                row[name] = row[name] / 100
 
 
 # What a partial record (a listing line without `expand`: no file list, likes or gate) leaves unread.
@@ -432,17 +441,17 @@ def history_view(engine: Engine, p: TrendParams) -> dict:
     """
     if not p.model:
         raise ValueError("history needs --model MODEL_ID")
-    scores = _scores().where(O.c.model_id == p.model).subquery()
     query = (
         select(O.c.observed_at, O.c.downloads, O.c.likes, O.c.license, O.c.gated,
-               *[scores.c[c] for c in SCORE_METRICS], scores.c.coverage,
+               *[O.c[OBSERVATION_SCORES[c]].label(c) for c in SCORE_METRICS], A.c.coverage,
                O.c.pickle_files.is_(None).label("partial"))
-        .outerjoin(scores, scores.c.observation_id == O.c.id)
+        .outerjoin(A, _assessed())
         .where(O.c.model_id == p.model)
         .order_by(O.c.observed_at)
     )  # fmt: skip
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
+        _hundredths(rows, SCORE_METRICS)
         board = (
             conn.execute(
                 select(L.c.board, L.c.day, L.c.average, L.c.type).where(L.c.repo_id == p.model, L.c.best_all.is_(True))
@@ -476,7 +485,7 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
     change is partly in what each record held. Models observed once in the range are not movers.
     """
     counter = p.metric in ("downloads", "likes")
-    value = O.c[p.metric] if counter else A.c[p.metric]
+    value = O.c[p.metric] if counter else O.c[OBSERVATION_SCORES[p.metric]]
     coverage = A.c[COVERAGE_COLUMNS[p.metric]] if not counter else None
     conds = [value.is_not(None)]
     if p.start:
@@ -486,7 +495,7 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
     valid = select(O.c.model_id, O.c.observed_at, value.label("value"),
                    (coverage if coverage is not None else null()).label("coverage"))  # fmt: skip
     if not counter:
-        valid = valid.join(A, and_(A.c.observation_id == O.c.id, A.c.method_version == O.c.scored_version))
+        valid = valid.join(A, _assessed())
     valid = valid.where(*conds).subquery()
 
     def at(first: bool):
@@ -496,7 +505,9 @@ def movers_view(engine: Engine, p: TrendParams) -> dict:
             pick, and_(pick.c.model_id == valid.c.model_id, pick.c.t == valid.c.observed_at)
         )
         with engine.connect() as conn:
-            return {m: (t, v, c) for m, t, v, c in conn.execute(query)}
+            if counter:
+                return {m: (t, v, c) for m, t, v, c in conn.execute(query)}
+            return {m: (t, v / 100, c) for m, t, v, c in conn.execute(query)}  # scores: stored in hundredths
 
     before, after = at(first=True), at(first=False)
     changes, unequal = [], 0
@@ -595,13 +606,12 @@ def _scan_alerts(engine: Engine, p: TrendParams) -> list[dict]:
                      .scalar_subquery())  # fmt: skip
             outcome = func.substr(A.c.outcomes, place, 1)
             inner = (
-                select(O.c.model_id, O.c.observed_at, A.c.observation_id, A.c.method_version,
+                select(O.c.model_id, O.c.observed_at, O.c.id.label("observation_id"), A.c.method_version,
                        outcome.label("outcome"),
                        func.lag(outcome).over(**window).label("prev_outcome"),
                        func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
-                .join(O, O.c.id == A.c.observation_id)
-                .where(A.c.method_version == O.c.scored_version,
-                       outcome.in_((OUTCOME_CODES["pass"], OUTCOME_CODES["fail"])))
+                .join(O, _assessed())
+                .where(outcome.in_((OUTCOME_CODES["pass"], OUTCOME_CODES["fail"])))
             )  # fmt: skip
             if p.model:
                 inner = inner.where(O.c.model_id == p.model)
