@@ -15,6 +15,7 @@ answer can say "Not applied: 'for my phone' (no per-device data)". Questions are
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -550,7 +551,6 @@ def author_slot(scan: _Scan) -> str | None:
 
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "few": 3, "couple of": 2}  # fmt: skip
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _RECENT = (r"(?:(?:in|within|over|during)\s)?(?:the\s)?(?:last|past)\s(\d{1,3}|" + "|".join(_NUMBER_WORDS) +
            r")?\s?(days?|weeks?|months?|years?)\b|\bthis\s(year|month|week)\b|\brecently\b|\blately\b")
 _CREATED_WORD = r"\b(?:created|released|published|uploaded|launched|came out|added|made|first seen|new)\b"
@@ -558,22 +558,54 @@ _UPDATED_WORD = (r"\b(?:updated|modified|maintained|changed|committed|touched|la
                  r"last modified|edited)\b")  # fmt: skip
 
 
-def _days(match: re.Match) -> int | None:
-    """The days a relative period spans ("last 6 months" -> 180)."""
+def _span(match: re.Match) -> str:
+    """A relative period as the planner counts it back from the newest snapshot (`span_start`).
+
+    "6 months", "14 days", "this year" (since its first day); "recently" is half a year. Months and years are
+    calendar ones.
+    """
     if match[3]:
-        return {"year": 365, "month": 30, "week": 7}[match[3]]
+        return f"this {match[3]}"
     if match[2] is None:
-        return 180  # "recently": half a year
+        return "6 months"  # "recently": half a year
     count = match[1] or "1"
     number = int(count) if count.isdigit() else _NUMBER_WORDS[count]
-    return number * _UNIT_DAYS[match[2].rstrip("s")]
+    unit = match[2].rstrip("s")
+    if unit == "week":
+        return f"{number * 7} days"
+    if unit == "year":
+        return f"{number * 12} months"
+    return f"{number} {unit}s"
+
+
+def span_start(newest: date, span: str) -> date:
+    """The first day of a span (`_span`'s words) counted back from `newest`, calendar months as calendar months.
+
+    "6 months" from 2025-04-26 is 2024-10-26 (a day that does not exist, 31 March - 1 month, is the month's last);
+    "this year" is the year's first day, "this month" the month's, "this week" its Monday.
+    """
+    count, _, unit = span.partition(" ")
+    if count == "this":
+        if unit == "year":
+            return newest.replace(month=1, day=1)
+        if unit == "month":
+            return newest.replace(day=1)
+        return date.fromordinal(newest.toordinal() - newest.weekday())
+    number = int(count)
+    if unit.startswith("day"):
+        return date.fromordinal(newest.toordinal() - number)
+    months = newest.year * 12 + newest.month - 1 - number
+    year, month = divmod(months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(newest.day, last))
 
 
 def date_slots(scan: _Scan, slots: dict) -> None:
     """Creation dates ("released after 2024", "created in the last 6 months") and last-update dates.
 
     The last update ("updated in the last 6 months", "maintained since March 2024") becomes `updated_after` /
-    `updated_before` days, or `updated_within_days` counted back from the newest snapshot by the planner; a
+    `updated_before` days, or `updated_within` (a span: "6 months") counted back from the newest snapshot by
+    the planner; a
     phrase whose period cannot be read stays in `updated`, which is said not applied.
     """
     lowered = scan.lowered
@@ -584,8 +616,8 @@ def date_slots(scan: _Scan, slots: dict) -> None:
         scan.use(updated.start(), updated.end())
         recent = re.search(_RECENT, phrase.lower())
         period = _years(_Scan(phrase)) if not recent else {}
-        if recent and _days(recent):
-            slots["updated_within_days"] = _days(recent)
+        if recent:
+            slots["updated_within"] = _span(recent)
         elif period:
             if period.get("start"):
                 slots["updated_after"] = period["start"]
@@ -599,7 +631,7 @@ def date_slots(scan: _Scan, slots: dict) -> None:
     if recent and not scan.is_used(recent.start(), recent.end()):
         before = lowered[max(0, recent.start() - 40) : recent.start()]
         if created or re.search(r"\bmodels?\s$|\bfrom\s$", before):
-            slots["within_days"] = _days(recent)
+            slots["within"] = _span(recent)
             scan.use(recent.start(), recent.end())
     if created:
         slots["created"] = True
@@ -1210,7 +1242,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
 def created_slots(slots: dict) -> None:
     """A search's dates are creation dates: "released in 2024" is created from 2024-01-01, before 2025-01-01.
 
-    "In the last 6 months" stays relative (`within_days`: the planner counts from the newest snapshot).
+    "In the last 6 months" stays relative (`within`: the planner counts from the newest snapshot).
     """
     start, end = slots.pop("start", None), slots.pop("end", None)
     if start:

@@ -23,6 +23,7 @@ from whichmodel.agent.parse import (
     ordinal,
     parse,
     parse_slots,
+    span_start,
 )
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
 from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, memory_for_params, params_for_memory
@@ -242,19 +243,18 @@ class Planner:
 
     def _within(self, slots: dict) -> None:
         """'created (updated) in the last 6 months': counted back from the newest snapshot, not from today."""
-        periods = {"created_after": slots.pop("within_days", None),
-                   "updated_after": slots.pop("updated_within_days", None)}  # fmt: skip
+        periods = {"created_after": slots.pop("within", None), "updated_after": slots.pop("updated_within", None)}
         if any(periods.values()):
-            from datetime import date, timedelta
+            from datetime import date
 
             from sqlalchemy import func, select
             from whichmodel.store.models import ModelRow
 
             with self.services.engine.connect() as conn:
                 newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
-            for key, days in periods.items():
-                if newest and days:
-                    start = date.fromisoformat(newest[:10]) - timedelta(days=days)
+            for key, span in periods.items():
+                if newest and span:
+                    start = span_start(date.fromisoformat(newest[:10]), span)
                     slots[key] = max(slots.get(key) or "", start.isoformat())
 
     def _stored_authors(self, typed: str) -> list[str]:
@@ -269,9 +269,9 @@ class Planner:
         """Slots a search needs the database for: a stored author (else said not applied), the newest snapshot."""
         slots = parsed.slots
         if parsed.intent not in ("recommend", "followup"):
-            slots.pop("within_days", None)
+            slots.pop("within", None)
             slots.pop("exclude_author", None)
-            slots.pop("updated_within_days", None)
+            slots.pop("updated_within", None)
             return
         self._within(slots)
         typed = slots.pop("exclude_author", None)

@@ -269,3 +269,31 @@ def test_who_asks_is_no_filter_and_running_code_on_load_is_the_file_finding(ques
     assert plan.slots.get("sort") == sort, plan.slots
     assert "topics" not in plan.slots, plan.slots  # not the 'code' or 'legal' topics
     assert not plan.not_applied, [n.line() for n in plan.not_applied]
+
+
+@pytest.mark.parametrize(("newest", "span", "start"), [
+    ("2025-04-26", "6 months", "2024-10-26"),  # calendar months, across a year
+    ("2025-03-31", "1 months", "2025-02-28"),  # no 31 February: the month's last day
+    ("2024-03-31", "1 months", "2024-02-29"),
+    ("2025-04-26", "24 months", "2023-04-26"),  # "last 2 years"
+    ("2025-04-26", "14 days", "2025-04-12"),
+    ("2025-04-26", "this year", "2025-01-01"),
+    ("2025-04-26", "this month", "2025-04-01"),
+    ("2025-04-26", "this week", "2025-04-21"),  # a Saturday: the week began on Monday the 21st
+])  # fmt: skip
+def test_relative_periods_count_back_calendar_months(newest, span, start):
+    from datetime import date
+
+    from whichmodel.agent.parse import span_start
+
+    assert span_start(date.fromisoformat(newest), span) == date.fromisoformat(start)
+
+
+@pytest.mark.parametrize(("question", "span"), [
+    ("chat models created in the last two years", "24 months"),
+    ("chat models created this year", "this year"),
+    ("chat models created in the past 3 weeks", "21 days"),
+])  # fmt: skip
+def test_relative_periods_are_read_as_spans(question, span):
+    plan = parse(question, resolve, {})
+    assert plan.slots.get("within") == span, plan.slots

@@ -637,13 +637,19 @@ def test_creation_dates_filter_on_the_created_date(agent, raw, question, first, 
     assert "Not applied" not in result["answer"]
 
 
+def _months_before(day, months: int):
+    """The same day of the month `months` calendar months earlier (the shared snapshots end on a 26th)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return day.replace(year=year, month=month + 1)
+
+
 def test_relative_creation_dates_count_from_the_newest_snapshot(agent, raw, snapshot_dirs):
-    from datetime import date, timedelta
+    from datetime import date
 
     ask, _ = agent
     newest = date.fromisoformat(snapshot_dirs[-1].name)
     result = ask("models created in the last 3 months")
-    since = (newest - timedelta(days=90)).isoformat()
+    since = _months_before(newest, 3).isoformat()  # calendar months: 2025-04-26 -> 2025-01-26
     assert result["filters"].get("created_after") == since
     for model in result["recommended"]:
         assert (raw[model].get("createdAt") or "")[:10] >= since, model
@@ -651,11 +657,11 @@ def test_relative_creation_dates_count_from_the_newest_snapshot(agent, raw, snap
 
 def test_relative_last_update_dates_filter_on_the_last_commit(agent, raw, snapshot_dirs):
     """'updated in the last N months' counts back from the newest snapshot and filters on the Hub's lastModified."""
-    from datetime import date, timedelta
+    from datetime import date
 
     ask, _ = agent
     newest = date.fromisoformat(snapshot_dirs[-1].name)
-    since = (newest - timedelta(days=180)).isoformat()
+    since = _months_before(newest, 6).isoformat()
     result = ask("text generation models updated in the last 6 months")
     assert result["filters"].get("updated_after") == since and "created_after" not in result["filters"]
     assert not any("updated" in line for line in result.get("not_applied", [])), result["answer"]
