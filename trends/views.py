@@ -301,6 +301,12 @@ def load_bases() -> list[dict]:
 
 
 @lru_cache(maxsize=1)
+def other_pretrains() -> dict[str, list[str]]:
+    """Per family, what in a repo id names another pretrained model of its architecture (bases.yaml)."""
+    return yaml.safe_load(_data("bases.yaml")).get("other_pretrains") or {}
+
+
+@lru_cache(maxsize=1)
 def load_releases() -> list[dict]:
     """The big releases of trends/data/releases.yaml."""
     return yaml.safe_load(_data("releases.yaml"))["releases"]
@@ -309,6 +315,9 @@ def load_releases() -> list[dict]:
 def _base_condition(base: dict, board: str):
     low, high = base["params"]
     by_shape = and_(L.c.arch_family == base["family"], L.c.params_b >= low, L.c.params_b <= high)
+    others = other_pretrains().get(base["family"], [])
+    if others:  # Yi-6B shares Llama-2-7B's architecture and size, not its weights
+        by_shape = and_(by_shape, *(func.lower(L.c.repo_id).not_like(f"%{name}%") for name in others))
     released = L.c.day >= str(base["released"])
     if board == "v1":  # v1 rows name no base model: family and size alone, an index seek
         return and_(released, by_shape)
