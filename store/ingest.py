@@ -229,17 +229,25 @@ def _card_hash(text: str) -> str:
 
 
 def _observation_columns(item: Parsed) -> dict:
+    """The observation's own columns, and the facts' sha and gate (what a conflict compares)."""
     facts = item.facts
     return {
-        "sha": facts.sha,
         "downloads": facts.downloads,
         "downloads_all_time": facts.downloads_all_time,
         "likes": facts.likes,
         "card_hash": _card_hash(item.card_text) if item.card_text else None,
-        "license": facts.license,
+        "sha": facts.sha,
         "gated": _gated(facts),
-        "pickle_files": _pickle_files(facts),
     }
+
+
+# The columns of an observation row that `_observation_columns` gives (the others are the facts row's).
+OBSERVATION_COLUMNS = ("downloads", "downloads_all_time", "likes", "card_hash")
+
+
+def _facts_columns(facts: ModelFacts) -> dict:
+    """The facts row's columns copied from the facts, for SQL (history, alerts, ingest)."""
+    return {"sha": facts.sha, "license": facts.license, "gated": _gated(facts), "pickle_files": _pickle_files(facts)}
 
 
 # What makes two observations of one model on one date the same: a second input that disagrees is a conflict.
@@ -293,9 +301,9 @@ def _write_batch(
     seen = {
         row.model_id: row
         for row in conn.execute(
-            select(O.c.model_id, O.c.ingest_run_id, *(O.c[k] for k in CONFLICT_COLUMNS)).where(
-                O.c.model_id.in_(ids), O.c.observed_at == observed_at
-            )
+            select(O.c.model_id, O.c.ingest_run_id, O.c.downloads, O.c.likes, O.c.card_hash, F.c.sha, F.c.gated)
+            .outerjoin(F, F.c.id == O.c.facts_id)
+            .where(O.c.model_id.in_(ids), O.c.observed_at == observed_at)
         )
     }
     fresh: list[Parsed | Unchanged] = []
@@ -349,7 +357,7 @@ def _write_batch(
     facts_id |= {i.model_id: newest[i.model_id]["facts_id"] for i in fresh if isinstance(i, Unchanged)}
     obs_rows = [
         {"model_id": _model_id(i), "observed_at": observed_at, "ingest_run_id": run_id,
-         **{k: v for k, v in columns[_model_id(i)].items() if k != "facts_id"}, "facts_id": facts_id[_model_id(i)]}
+         **{k: columns[_model_id(i)][k] for k in OBSERVATION_COLUMNS}, "facts_id": facts_id[_model_id(i)]}
         for i in fresh
     ]  # fmt: skip
     returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
@@ -388,10 +396,10 @@ def _fill_partial(conn: Connection, items: list[Parsed | Unchanged]) -> list[Par
     if not partial:
         return items
     rows = conn.execute(
-        select(O.c.model_id, O.c.sha, O.c.card_hash, F.c.zdict, F.c.data)
+        select(O.c.model_id, F.c.sha, O.c.card_hash, F.c.zdict, F.c.data)
         .join(F, F.c.id == O.c.facts_id)
         .where(O.c.model_id.in_(sorted({i.facts.id for i in partial})),
-               O.c.sha.in_(sorted({i.facts.sha for i in partial})))
+               F.c.sha.in_(sorted({i.facts.sha for i in partial})))
         .order_by(O.c.observed_at.desc())
     ).all()  # fmt: skip
     zdicts = load_zdicts(conn, (r.zdict for r in rows))
@@ -410,7 +418,7 @@ def _fill_partial(conn: Connection, items: list[Parsed | Unchanged]) -> list[Par
 
 
 # Observation columns that follow the repo's content, so an unchanged record copies them from the newest.
-CONTENT_COLUMNS = ("facts_id", "sha", "card_hash", "license", "gated", "pickle_files")
+CONTENT_COLUMNS = ("facts_id", "card_hash", "sha", "gated")
 
 
 def _newest_observations(conn: Connection, unchanged: list[Unchanged]) -> dict[str, dict]:
@@ -419,8 +427,9 @@ def _newest_observations(conn: Connection, unchanged: list[Unchanged]) -> dict[s
         return {}
     digest = {i.model_id: i.record_hash for i in unchanged}
     rows = conn.execute(
-        select(M.c.id, M.c.record_hash, *(O.c[k] for k in CONTENT_COLUMNS))
+        select(M.c.id, M.c.record_hash, O.c.facts_id, O.c.card_hash, F.c.sha, F.c.gated)
         .join(O, O.c.id == M.c.latest_observation_id)
+        .outerjoin(F, F.c.id == O.c.facts_id)
         .where(M.c.id.in_(list(digest)))
     ).all()
     return {row[0]: dict(zip(CONTENT_COLUMNS, row[2:], strict=True)) for row in rows if row[1] == digest[row[0]]}
@@ -452,13 +461,14 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
     A new row is packed with the model's facts dictionary; a model without one (first seen) gets its facts as
     its dictionary, which `models.facts_zdict` then names.
     """
-    lasting = {}
+    lasting, copied = {}, {}
     rules = derivation_id()
     for item in fresh:
         data, _ = split_facts(item.facts.to_dict())
         data[DERIVED_BY] = rules  # parsed (`hub.facts.parse_record`) means derived, card read included
         raw = dumps(data)
         lasting[item.facts.id] = (content_hash(data), raw)
+        copied[item.facts.id] = _facts_columns(item.facts)
     hashes = {h for h, _ in lasting.values()}
     stored = dict(conn.execute(select(F.c.hash, F.c.id).where(F.c.hash.in_(sorted(hashes)))).all())
     new = {model_id: (h, raw) for model_id, (h, raw) in lasting.items() if h not in stored}
@@ -471,7 +481,7 @@ def _store_facts(conn: Connection, fresh: list[Parsed], zdict_of: dict[str, int 
                 zdict_of[model_id] = zid
                 zdicts[zid] = new[model_id][1]
             update_rows(conn, ("facts_zdict",), [(zdict_of[m], m) for m in first])
-        rows = [{"hash": h, "zdict": zdict_of[m], "data": pack(raw, zdicts[zdict_of[m]])}
+        rows = [{"hash": h, "zdict": zdict_of[m], "data": pack(raw, zdicts[zdict_of[m]]), **copied[m]}
                 for m, (h, raw) in new.items()]  # fmt: skip
         returned = conn.execute(insert(F).returning(F.c.hash, F.c.id, sort_by_parameter_order=True), rows).all()
         stored.update(dict(returned))

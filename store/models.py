@@ -160,16 +160,11 @@ class Observation(SQLModel, table=True):
     observed_at: str
     ingest_run_id: int = Field(foreign_key="ingest_runs.id")
     facts_id: int | None = Field(default=None, foreign_key="facts.id")
-    sha: str | None = None
     downloads: int | None = Field(default=None, sa_type=BigInteger)
     downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)
     card_hash: str | None = None
     scored_version: str | None = None
-    # Copied from the facts so history and alerts run in SQL without decoding facts JSON.
-    license: str | None = None
-    gated: str | None = None
-    pickle_files: int | None = None
     # Its scores under `scored_version`, in hundredths (scores have two decimals; a small integer is 1-2 bytes
     # where a float is 8), and the observation whose `assessments` row holds its findings: its own, or an
     # earlier one of the model's whose findings equal its own but for the checks read from the counters and
@@ -200,6 +195,12 @@ class FactsRow(SQLModel, table=True):
     hash: str = Field(unique=True)
     zdict: int | None = None
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Copied from the facts so history, alerts and ingest read them in SQL without decoding the JSON (once per
+    # distinct content, not per observation: revision 0013 moved them here from `observations`).
+    sha: str | None = None
+    license: str | None = None
+    gated: str | None = None
+    pickle_files: int | None = None
 
 
 class Zdict(SQLModel, table=True):

@@ -21,6 +21,7 @@ from whichmodel.store.models import (
     OBSERVATION_SCORES,
     SCORE_COLUMNS,
     AssessmentRow,
+    FactsRow,
     LeaderboardAuthor,
     LeaderboardAuthorDaily,
     LeaderboardDaily,
@@ -38,6 +39,7 @@ AD = LeaderboardAuthorDaily.__table__
 AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 A = AssessmentRow.__table__
+F = FactsRow.__table__
 MC = MethodCheck.__table__
 SCORE_METRICS = SCORE_COLUMNS
 
@@ -451,9 +453,11 @@ def history_view(engine: Engine, p: TrendParams) -> dict:
     if not p.model:
         raise ValueError("history needs --model MODEL_ID")
     query = (
-        select(O.c.observed_at, O.c.downloads, O.c.likes, O.c.license, O.c.gated,
+        select(O.c.observed_at, O.c.downloads, O.c.likes, F.c.license, F.c.gated,
                *[O.c[OBSERVATION_SCORES[c]].label(c) for c in SCORE_METRICS], A.c.coverage,
-               O.c.pickle_files.is_(None).label("partial"))
+               F.c.pickle_files.is_(None).label("partial"))
+        .select_from(O)
+        .outerjoin(F, F.c.id == O.c.facts_id)
         .outerjoin(A, _assessed())
         .where(O.c.model_id == p.model)
         .order_by(O.c.observed_at)
@@ -553,6 +557,8 @@ def _known_lag(column, known):
         select(O.c.model_id, O.c.observed_at, column.label("value"),
                func.lag(column).over(**window).label("prev_value"),
                func.lag(O.c.observed_at).over(**window).label("prev_observed_at"))
+        .select_from(O)
+        .join(F, F.c.id == O.c.facts_id)
         .where(known)
     )  # fmt: skip
 
@@ -565,9 +571,9 @@ def alerts_view(engine: Engine, p: TrendParams) -> dict:
     observations that name one or whose full record (file list known) names none.
     """
     sequences = {
-        "pickle_files": _known_lag(O.c.pickle_files, O.c.pickle_files.is_not(None)),
-        "license": _known_lag(O.c.license, or_(O.c.license.is_not(None), O.c.pickle_files.is_not(None))),
-        "gated": _known_lag(O.c.gated, O.c.gated.is_not(None)),
+        "pickle_files": _known_lag(F.c.pickle_files, F.c.pickle_files.is_not(None)),
+        "license": _known_lag(F.c.license, or_(F.c.license.is_not(None), F.c.pickle_files.is_not(None))),
+        "gated": _known_lag(F.c.gated, F.c.gated.is_not(None)),
     }
     rows = []
     with engine.connect() as conn:
