@@ -502,24 +502,48 @@ def _company_pattern() -> re.Pattern:
                       r"(?<![\w/.-])(" + names + r")(?:'s)?\s(?:own\s)?(?:models|repos|checkpoints|llms?)\b")
 
 
-# "not made by Meta", "excluding Mistral", "other than TheBloke's": an author (or a company) to leave out.
+# "not made by Meta", "excluding Mistral", "other than TheBloke's", "excluding author X": an author (or a
+# company) to leave out; "excluding unsloth and deepseek-ai", "not by X, Y or Z": several.
+_AUTHOR_NOUN = r"(?:(?:the\s)?(?:authors?|organi[sz]ations?|orgs?|users?|accounts?|publishers?|uploaders?)\s)?"
 _NOT_BY = re.compile(r"\b(?:not|n't|never)\s(?:(?:made|published|released|built|trained|created|uploaded)\s)?"
-                     r"(?:by|from)\s(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?![\w/.-])|"
+                     r"(?:by|from)\s(?:the\s)?" + _AUTHOR_NOUN +
+                     r"@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?![\w/.-])|"
                      r"\b(?:excluding|except(?:\sfor)?|other than|apart from|besides)\s"
-                     r"(?:(?:models?|those|the ones|ones)\s(?:made\s)?(?:by|from)\s)?"
-                     r"(?:the\s)?@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?:'s)?(?![\w/.-])", re.I)
+                     r"(?:(?:models?|those|the ones|ones|anything)\s(?:made\s)?(?:by|from)\s)?"
+                     r"(?:the\s)?" + _AUTHOR_NOUN +
+                     r"@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?:'s)?(?![\w/.-])", re.I)
+# After a first excluded author: ", Y", " and Y", " or Y", ", and Y" (each a name, not the next clause's word).
+_MORE_AUTHORS = re.compile(r"(?:,\s?(?:and\s|or\s|nor\s)?|\s(?:and|or|nor)\s)(?:by\s|from\s)?@?"
+                           r"([a-z0-9][\w.-]{1,95})(?:'s)?(?![\w/.-])")
+_CLAUSE_WORDS = {"with", "without", "that", "which", "who", "under", "over", "below", "above", "for", "in", "on",
+                 "sorted", "ranked", "order", "ordered", "licensed", "than", "but", "only", "also", "then", "not",
+                 "sort", "rank", "show", "list", "give", "tell", "at", "by", "from", "to", "is", "are",
+                 "its"}  # fmt: skip
 
 
-def excluded_author(scan: _Scan) -> str | None:
-    """The author a question leaves out, as typed ("not made by meta" -> "meta"); the planner maps companies."""
+def _an_author_word(word: str) -> bool:
+    return not (word in _NOT_AUTHORS or word in _FILLER or word in _STOP or word in _CLAUSE_WORDS or
+                re.fullmatch(r"[a-z]+(?:ed|ing|ly)|[\d.,]+[kmb]?|20\d\d", word))  # fmt: skip
+
+
+def excluded_authors(scan: _Scan) -> list[str]:
+    """The authors a question leaves out, as typed ("not made by meta" -> ["meta"]); the planner maps companies."""
     for match in _NOT_BY.finditer(scan.lowered):
         group = 1 if match[1] else 2
         word = scan.lowered[match.start(group) : match.end(group)].rstrip(".")
-        if word in _NOT_AUTHORS or word in _FILLER or word in _STOP or scan.is_used(match.start(), match.end()):
+        if not _an_author_word(word) or scan.is_used(match.start(), match.end()):
             continue
-        scan.use(match.start(), match.end())
-        return scan.text[match.start(group) : match.start(group) + len(word)]
-    return None
+        names = [scan.text[match.start(group) : match.start(group) + len(word)]]
+        end = match.start(group) + len(word)
+        while more := _MORE_AUTHORS.match(scan.lowered, end):
+            word = more[1].rstrip(".")
+            if not _an_author_word(word) or scan.is_used(more.start(), more.end()):
+                break
+            names.append(scan.text[more.start(1) : more.start(1) + len(word)])
+            end = more.start(1) + len(word)
+        scan.use(match.start(), end)
+        return names
+    return []
 
 
 def author_slot(scan: _Scan) -> str | None:
@@ -1120,7 +1144,7 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
     license_id = exact_license(scan)
     if license_id:
         pre["license"] = license_id
-    excluded = excluded_author(scan)
+    excluded = excluded_authors(scan)
     if excluded:
         pre["exclude_author"] = excluded
     author = author_slot(scan)

@@ -274,14 +274,16 @@ class Planner:
             slots.pop("updated_within", None)
             return
         self._within(slots)
-        typed = slots.pop("exclude_author", None)
-        if typed:  # "not made by Meta": its organisations, as stored, left out
+        excluded: list[str] = []
+        for typed in slots.pop("exclude_author", None) or []:  # "not made by Meta": its organisations, as stored
             stored = self._stored_authors(typed)
             if stored:
-                slots["exclude_authors"] = stored
+                excluded.extend(a for a in stored if a not in excluded)
             else:
                 parsed.not_applied.insert(0, NotApplied(f"not by {typed}", "no model by that author is in the "
                                                                            "database, so none is left out"))
+        if excluded:
+            slots["exclude_authors"] = excluded
         typed = slots.get("author")
         if typed:
             stored = self._stored_authors(typed)

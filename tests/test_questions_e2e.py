@@ -1113,6 +1113,24 @@ def test_not_made_by_leaves_the_authors_out(agent, raw, question, orgs):
     assert plain["recommended"][0].split("/")[0] in orgs, plain["answer"]
 
 
+@pytest.mark.parametrize("question", [
+    "most liked text-to-image models, excluding author stabilityai and briannlongzhao",
+    "most liked text-to-image models not by stabilityai or briannlongzhao",
+])  # fmt: skip
+def test_several_authors_left_out_and_the_word_author_is_not_a_name(agent, raw, question):
+    ask, _ = agent
+    result = ask(question)
+    assert not result.get("not_applied"), result["answer"]
+    assert "author" not in result["filters"], result["filters"]  # "author stabilityai" is not "by stabilityai"
+    orgs = {"stabilityai", "briannlongzhao"} & {m.split("/")[0] for m in raw}
+    assert len(orgs) == 2 and set(result["filters"].get("exclude_authors", [])) == orgs, result["filters"]
+    # The expected list, from the raw records: text-to-image models of other authors, by likes.
+    newest = {m: r for m, r in raw.items() if r.get("pipeline_tag") == "text-to-image"}
+    others = [m for m in newest if m.split("/")[0] not in orgs]
+    assert result["recommended"] and set(result["recommended"]) <= set(others), result["recommended"]
+    assert any(m.split("/")[0] in orgs for m in newest), "the raw data has their text-to-image models"
+
+
 # ---------------------------------------------------------------------------------------------------- one fact
 def test_file_update_creation_and_author_questions_answer_that_fact(agent, raw):
     ask, _ = agent
