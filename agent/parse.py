@@ -209,6 +209,17 @@ _SIZE = re.compile(
     r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)|(?<![\w.])(\d{2,3})(m)\b(?!-|\s?downloads)", re.I
 )
 _EXPERTS = re.compile(r"\b(\d{1,2})x(\d{1,3})b\b", re.I)
+# A range of sizes: "between 1B and 3B", "from 1 to 3 billion", "1-3B", "500M-2B" ("7B and 13B" alone is two
+# sizes, not a range: "and" needs "between").
+_SIZE_RANGE = re.compile(
+    r"(?<![\w.])(?:(?P<from>between|from)\s)?(?P<low>\d{1,3}(?:\.\d+)?)\s?(?P<low_unit>b|bn|billion|m|million)?"
+    r"(?:\sparam(?:eter)?s?)?(?P<sep>\s?[-\u2013]\s?|\sto\s|\sand\s)(?P<high>\d{1,3}(?:\.\d+)?)\s?"
+    r"(?P<high_unit>b|bn|billion|m|million)\b(?!-)", re.I)
+
+
+def _billions(number: str, unit: str) -> float:
+    value = float(number)
+    return value / 1000 if unit.lower() in ("m", "million") else value
 _MEMORY = re.compile(
     r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(gb|gib|gigs?|g)\b(?:\s(?:of\s)?(?:v?ram|memory|gpu|card))?", re.I
 )
@@ -668,23 +679,36 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
     if experts and not scan.is_used(experts.start(), experts.end()):
         slots["size"] = f"{experts[1]}x{experts[2]}B"
         scan.use(experts.start(), experts.end())
+    for match in _SIZE_RANGE.finditer(lowered):  # "between 1B and 3B", "from 1 to 3B", "1-3B", "500M-2B"
+        worded = match["from"] or match["sep"].strip() not in ("and",)
+        low, high = _billions(match["low"], match["low_unit"] or match["high_unit"]), _billions(
+            match["high"], match["high_unit"])  # fmt: skip
+        if worded and low < high and not scan.is_used(match.start(), match.end()) and "size" not in slots:
+            slots["min_params_b"], slots["max_params_b"] = low, high
+            scan.use(match.start(), match.end())
+            break
     sizes = [m for m in _SIZE.finditer(lowered) if not scan.is_used(m.start(), m.end())]
-    if sizes and "size" not in slots:
-        match = sizes[0]
+    plain = None
+    # Each size with a bound ("at least 1B and at most 3B": both); the first plain one is the size class.
+    for match in sizes:
+        if "size" in slots:
+            break
         value = float(match[1]) if match[1] else float(match[3]) / 1000
         before = lowered[max(0, match.start() - 24) : match.start()]
-        label = f"{value:g}B"
         below = re.search(r"(under|below|less than|smaller than|at most|up to|<=?|max(imum)?|no more than)\s*$", before)
         above = re.search(r"(over|above|more than|larger than|bigger than|at least|>=?|min(imum)?)\s*$", before)
-        if below:
+        if below and "max_params_b" not in slots:
             slots["max_params_b"] = value
             scan.use(match.start() - len(before) + below.start(), match.end())
-        elif above:
+        elif above and "min_params_b" not in slots:
             slots["min_params_b"] = value
             scan.use(match.start() - len(before) + above.start(), match.end())
-        else:
-            slots["size"] = label
-            scan.use(match.start(), match.end())
+        elif not below and not above and plain is None and not slots.keys() & {"min_params_b", "max_params_b"}:
+            plain = match
+    if plain is not None and not slots.keys() & {"size", "min_params_b", "max_params_b"}:
+        value = float(plain[1]) if plain[1] else float(plain[3]) / 1000
+        slots["size"] = f"{value:g}B"
+        scan.use(plain.start(), plain.end())
     memory = [m for m in _MEMORY.finditer(lowered) if not scan.is_used(m.start(), m.end())]
     pattern, gpus = _tables()["gpus"]
     gpu = next((m for m in pattern.finditer(lowered) if not scan.is_used(m.start(), m.end())), None)

@@ -1221,3 +1221,23 @@ def test_compare_the_licenses_of_two_models_gives_the_licenses(agent, raw):
     for model in ("bigscience/bloom", "EleutherAI/gpt-neox-20b"):
         assert f"{model}: license {license_of(raw[model])}" in answer, answer
     assert "has the freer license" in answer, answer
+
+
+@pytest.mark.parametrize("question", [
+    "text-generation models between 1B and 3B parameters",
+    "text-generation models with at least 1B and at most 3B parameters",
+    "1-3B text-generation models",
+])  # fmt: skip
+def test_a_size_range_keeps_both_bounds(agent, raw, question):
+    ask, _ = agent
+    result = ask(question)
+    assert (result["filters"].get("min_params_b"), result["filters"].get("max_params_b")) == (1, 3), result["filters"]
+    assert not result.get("not_applied"), result["answer"]
+    # From the raw records: text-generation repos whose measured size is in the range (and some outside it).
+    inside = {m for m, r in raw.items() if r.get("pipeline_tag") == "text-generation" and params(r)
+              and 10**9 <= params(r) <= 3 * 10**9}  # fmt: skip
+    assert inside and any(params(r) and params(r) > 3 * 10**9 for r in raw.values())
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        if params(raw[model]):
+            assert 10**9 <= params(raw[model]) <= 3 * 10**9, (model, params(raw[model]))
