@@ -1355,8 +1355,9 @@ ATTRIBUTES = (
     (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
      r"\bmoneti[sz]e\b", "commercial"),
     (r"\bwhat licen[cs]es?\b|\bwhich licen[cs]es?\b|\blicen[cs]es? (?:does|do|is|are|of)\b|\bunder what licen|"
-     r"\bits licen|\btheir licen[cs]es?\b|\bcompare (?:the |their )?licen[cs]es?\b|\blicen[cs]es? compare\b",
-     "license"),
+     r"\bits licen|\btheir licen[cs]es?\b|\bcompare (?:the |their )?licen[cs]es?\b|\blicen[cs]es? compare\b|"
+     r"\b(?:more|less|most|least) (?:permissive|restrictive|liberal|open|free)\b[\w\s-]{0,20}\blicen[cs]e|"
+     r"\b(?:freer|friendlier|looser|stricter) licen[cs]e", "license"),
     (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
      "downloads"),
     (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),

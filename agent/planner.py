@@ -18,6 +18,7 @@ from whichmodel.agent.parse import (
     NotApplied,
     Plan,
     QuestionTooLong,
+    attributes,
     company_orgs,
     created_slots,
     ordinal,
@@ -192,6 +193,29 @@ class Planner:
                                                "model as it is on the Hub.")  # fmt: skip
         lowered = question.lower()
         category = _asked_category(question)
+        # A fact of each model ("which one is smaller?"); "which of those is free for commercial use?" or "... ship
+        # only safetensors?" narrows the models instead (below).
+        asked = [a for a in attributes(question) if a != "commercial" and not a.startswith("finding:")]
+        # The models of a comparison (after a search's list, "which of those ..." narrows the list instead).
+        compared = last.models if last.intent in ("compare", "score") and len(last.models) > 1 else []
+        instead = re.search(r"\binstead(?: of (?P<what>[\w\s./-]{1,60}))?", lowered)
+        if instead and len(plan.models) == 1 and len(compared) > 1 and plan.models[0] not in compared:
+            # "what about phi-2 instead of the second one?": the comparison again, that model swapped in.
+            index = ordinal(instead["what"] or "") if instead["what"] else None
+            if index is None and instead["what"]:
+                index = next((i for i, m in enumerate(compared) if m.lower().split("/")[-1] in instead["what"]), None)
+            index = len(compared) - 1 if index is None else index
+            if -len(compared) <= index < len(compared):
+                swapped = list(compared)
+                swapped[index] = plan.models[0]
+                return plan.but(intent="compare", models=swapped, slots=plan.slots | (
+                    {"attributes": last.slots["attributes"]} if last.slots.get("attributes") else {}))
+        if asked and not plan.models and len(compared) > 1 and re.search(
+                r"^(?:and |so |ok,? )?(?:which|who|what)\b(?! (?:other |\w+ )?models\b)|"
+                r"\b(?:which|who) of (?:them|the|these|those)\b|\bwhich one\b|\bboth\b|\beach\b|\btheir\b|\bthey\b",
+                lowered):  # fmt: skip
+            # "which one is smaller?" after a comparison: that fact of the models compared, not a new search.
+            return plan.but(intent="score", models=list(compared), slots={"attributes": asked}, not_applied=[])
         if plan.intent == "followup" and memory.ruled_out and re.search(
                 r"\bruled[- ]out\b|\bleft out\b|\bexcluded\b|\bnear miss", lowered):  # fmt: skip
             model = memory.ruled_out[0]

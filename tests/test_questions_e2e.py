@@ -1241,3 +1241,20 @@ def test_a_size_range_keeps_both_bounds(agent, raw, question):
     for model in result["recommended"]:
         if params(raw[model]):
             assert 10**9 <= params(raw[model]) <= 3 * 10**9, (model, params(raw[model]))
+
+
+def test_follow_ups_after_a_comparison_ask_about_the_models_compared(agent, raw):
+    ask, _ = agent
+    a, b, c = "google/gemma-7b-it", "meta-llama/Llama-2-7b-chat-hf", "microsoft/phi-2"
+    ask(f"compare {a} and {b}", thread="cmp-follow")
+    smaller = ask("which one is smaller?", thread="cmp-follow")
+    expected = min((a, b), key=lambda m: params(raw[m]))  # from the raw safetensors totals
+    assert f"{expected} is smaller" in smaller["answer"], smaller["answer"]
+    assert not smaller.get("recommended"), "a fact of the two models, not a new search"
+    licenses = ask("and which has the more permissive license?", thread="cmp-follow")["answer"]
+    for model in (a, b):
+        declared = (raw[model].get("cardData") or {}).get("license")
+        assert f"{model}: license {declared}" in licenses, licenses
+    swapped = ask(f"what about {c} instead of the second one?", thread="cmp-follow")
+    assert [call["args"].get("model_ids") for call in swapped["tool_calls"] if call["name"] == "compare_models"] == [
+        [a, c]], swapped["tool_calls"]
