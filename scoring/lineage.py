@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 
 from whichmodel.hub.facts import ModelFacts, set_commercial_use, size_from_name
-from whichmodel.hub.licenses import FREEDOM_RANK
+from whichmodel.hub.licenses import FREEDOM_RANK, PERMISSIVE, UNKNOWN
 from whichmodel.scoring.context import ScoringContext
 
 # Relations whose usable size is the base model's: an adapter runs on its base; a quantized copy keeps its
 # base's architecture (used only when the repo itself measures nothing). A fine-tune is not assumed to: many
 # repos tagged as fine-tunes of a large model hold a distilled or partial one, so its size stays unknown.
 _SIZE_FROM_BASE = ("adapter", "quantized")
+PERMISSIVE_RANK = FREEDOM_RANK[PERMISSIVE]
 
 
 def strictest(classes: list[str]) -> str | None:
@@ -93,6 +94,19 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
             facts.license_conflict = (
                 f"declares '{facts.license}' ({declared}), but base model {base} is {base_class}: "
                 f"the effective license class is {base_class}"
+            )
+    elif declared == UNKNOWN and facts.license:
+        # A license the Hub calls 'other' (TheBloke's Llama 2 GGML: 'other', with Meta's LICENSE in the repo):
+        # whatever it says, a base's restrictive terms (Llama 2's, Gemma's, a non-commercial one) still bind
+        # the derivative. A permissive base says nothing about what 'other' adds, so that stays unknown.
+        bound = [(b, ctx.base_license_class[b]) for b in bases
+                 if FREEDOM_RANK.get(ctx.base_license_class.get(b), PERMISSIVE_RANK) < PERMISSIVE_RANK]  # fmt: skip
+        if bound:
+            base, base_class = min(bound, key=lambda bc: FREEDOM_RANK[bc[1]])
+            facts.license_class_effective = base_class
+            facts.license_conflict = (
+                f"declares '{facts.license}' (not a known license), and base model {base} is {base_class}: "
+                f"its terms apply, so the effective license class is {base_class}"
             )
     set_commercial_use(facts)
     _partial_weights(facts, ctx)

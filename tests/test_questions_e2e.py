@@ -1258,3 +1258,17 @@ def test_follow_ups_after_a_comparison_ask_about_the_models_compared(agent, raw)
     swapped = ask(f"what about {c} instead of the second one?", thread="cmp-follow")
     assert [call["args"].get("model_ids") for call in swapped["tool_calls"] if call["name"] == "compare_models"] == [
         [a, c]], swapped["tool_calls"]
+
+
+def test_a_license_named_other_is_bound_by_its_bases_restrictive_terms(agent, raw):
+    """TheBloke's Llama 2 GGML declares 'other' on a Llama 2 base: Llama 2's terms apply (commercial use with
+    conditions), not 'unknown'. Expected from the raw records: the declared license and the base's."""
+    ask, _ = agent
+    model = "TheBloke/Llama-2-7B-Chat-GGML"
+    card = raw[model].get("cardData") or {}
+    base = card.get("base_model")
+    assert card.get("license") == "other" and (raw[base].get("cardData") or {}).get("license") == "llama2"
+    answer = ask(f"what is the effective license of {model} and can I use it commercially?")["answer"]
+    assert "custom" in answer and base in answer, answer
+    assert "with conditions" in answer or "conditions" in answer, answer
+    assert "commercial use: unknown" not in answer.lower(), answer
