@@ -343,7 +343,8 @@ RELATION_OF = {"fine": "finetune", "finetune": "finetune", "adapter": "adapter",
 # Filler words that a requirement phrase may hold without asking for anything.
 _FILLER = set(
     "a an the my me our i we you it its this that these those some any one ones model models llm llms use used "
-    "declare declares declared declaring have has ship ships shipping "
+    "declare declares declared declaring have has ship ships shipping contain contains containing include "
+    "includes including "
     "using want need looking for with which what who is are be can could should would will do does to of in on "
     "and or please me good best great nice top something thing things work works working project projects app "
     "apps application applications purpose purposes stuff kind type sort very really most more less than so as "
@@ -798,6 +799,9 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
             wanted.extend([found] if isinstance(found, str) else found)
             scan.use(match.start(), match.end())
     wanted = list(dict.fromkeys(wanted))
+    # "with safetensors" asks for .safetensors files (a weight format), not any format that loads safely.
+    file_formats = [w.removeprefix("format:") for w in wanted if w.startswith("format:")]
+    wanted = [w for w in wanted if not w.startswith("format:")]
     checks = [w.split("=")[0] for w in wanted]
     wanted = [w for w, c in zip(wanted, checks, strict=True) if checks.count(c) == 1 or w == wanted[0]]
     if wanted:
@@ -812,8 +816,8 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
             found, runtime = kinds[_key(match[0])]
             (runtimes if runtime else named).extend(found)
             scan.use(match.start(), match.end())
-    if named or runtimes:  # "GGUF or ONNX models": any of them
-        slots["formats"] = list(dict.fromkeys(named or runtimes))
+    if named or runtimes or file_formats:  # "GGUF or ONNX models": any of them
+        slots["formats"] = list(dict.fromkeys(file_formats + (named or runtimes)))
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice

@@ -1272,3 +1272,27 @@ def test_a_license_named_other_is_bound_by_its_bases_restrictive_terms(agent, ra
     assert "custom" in answer and base in answer, answer
     assert "with conditions" in answer or "conditions" in answer, answer
     assert "commercial use: unknown" not in answer.lower(), answer
+
+
+def _files(record: dict) -> list[str]:
+    return [s.get("rfilename", "").lower() for s in record.get("siblings") or []]
+
+
+@pytest.mark.parametrize(("question", "suffix"), [
+    ("text generation models with safetensors", ".safetensors"),
+    ("models that include Python code files", ".py"),
+    ("which repos ship code files?", ".py"),
+])  # fmt: skip
+def test_file_questions_mean_those_files(agent, raw, question, suffix):
+    """'with safetensors' is .safetensors files (not OpenVINO or another safe format); 'code files' are files
+    in the repository (Python among them), not a coding task. Checked against the raw file lists."""
+    ask, _ = agent
+    result = ask(question)
+    assert not result.get("not_applied"), result["answer"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert any(n.endswith(suffix) for n in _files(raw[model])) or suffix == ".py" and any(
+            n.endswith((".sh", ".js", ".llamafile", ".exe", ".so")) for n in _files(raw[model])), model
+    if suffix == ".safetensors":  # the raw data has safe-format repos without .safetensors files
+        assert any(r.get("siblings") and not any(n.endswith(suffix) for n in _files(r)) and
+                   any(n.endswith(".xml") for n in _files(r)) for r in raw.values())  # fmt: skip
