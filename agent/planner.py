@@ -27,6 +27,8 @@ from whichmodel.agent.parse import (
     span_start,
 )
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
+from whichmodel.scoring.method import load_method
+from whichmodel.store.models import SCORE_COLUMNS
 from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, memory_for_params, params_for_memory
 from whichmodel.usecases.base import Services
 from whichmodel.usecases.models import resolve, stored_author
@@ -440,6 +442,9 @@ class Planner:
         filters = _describe_filters(search.get("filters", {}))
         left_out = search.get("left_out_no_weights") or 0
         ranking = {"smallest": "size, smallest first", "largest": "size, largest first"}.get(sort, sort)
+        if sort in SCORE_COLUMNS:  # the order is the rank value: a score read from few checks counts less
+            ranking += (" (confidence-adjusted: a score read from fewer checks is pulled toward the neutral "
+                        f"{load_method().prior:g}, so a lower score read from more checks can rank above a higher one)")
         lines = [f"Filters: {filters}; ranked by {ranking}.", f"{search['total_matched']} model(s) match"
                  + (f" ({left_out} repo(s) without weight files left out: not usable models)." if left_out else ".")]
         recommended = []

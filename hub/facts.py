@@ -35,11 +35,11 @@ class RecordError(ValueError):
 # Nominal size classes, as the community names models. Parameter counts are snapped to the nearest one in
 # log space when the name carries no size.
 # The sizes models are named by, which a measured count snaps to when the name states none: the small encoders
-# (MiniLM's 22M, DistilBERT's 66M, GPT-2's 124M, T5's 220M and 770M) as well as 6B, 9B, 12B (Yi, Gemma 2,
-# Mistral NeMo) and the largest open releases.
+# (MiniLM's 22M, DistilBERT's 66M, GPT-2's 124M, SmolLM's 135M, T5's 220M and 770M) as well as 6B, 9B, 12B (Yi,
+# Gemma 2, Mistral NeMo), 24B (Mistral Small), BLOOM's 176B and the largest open releases.
 SIZE_CLASSES = (
-    0.02, 0.03, 0.06, 0.1, 0.125, 0.22, 0.35, 0.5, 0.75, 1, 1.5, 2, 2.7, 3, 4, 6, 7, 8, 9, 12, 13, 14, 20, 22, 27,
-    32, 34, 40, 65, 70, 72, 110, 123, 180, 235, 405, 480, 671,
+    0.02, 0.03, 0.06, 0.1, 0.125, 0.135, 0.22, 0.35, 0.5, 0.75, 1, 1.5, 2, 2.7, 3, 4, 6, 7, 8, 9, 12, 13, 14, 20,
+    22, 24, 27, 32, 34, 40, 65, 70, 72, 110, 123, 176, 180, 235, 405, 480, 671,
 )  # fmt: skip
 _NAME_SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d{1,2})x)?(\d{1,4}(?:\.\d{1,2})?)([bm])(?![a-z0-9])", re.I)
 # `phi-pl-2_7B`: an underscore between two digits before B/M may stand for a decimal point.

@@ -31,6 +31,8 @@ def test_size_classes_snap_in_log_space_and_parse_back():
     assert snap_size_class(0.124) == "125M"  # GPT-2 small, as it is known
     assert snap_size_class(0.0227) == "20M" and snap_size_class(0.0268) == "30M"  # MiniLM-L6 ~ 22.7M
     assert snap_size_class(9.24) == "9B" and snap_size_class(12.2) == "12B"  # gemma-2-9b, Mistral NeMo
+    # The sizes these releases are known by: Mistral Small (23.57B), BLOOM (176.2B), SmolLM / distiluse (~135M).
+    assert snap_size_class(23.57) == "24B" and snap_size_class(176.2) == "176B" and snap_size_class(0.1347) == "135M"
     assert parse_size_label("8x7B") == 56
     assert parse_size_label("350m") == pytest.approx(0.35)
     assert parse_size_label("seven") is None
