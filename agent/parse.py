@@ -295,6 +295,12 @@ VIEWS = (
     (r"\barchitectures?\b|\bfamil(?:y|ies)\b", "architectures"),
     (r"\btypes?\b|new models|how many models|per month|per week", "types"),
 )
+# The leaderboards' benchmarks as users write them (v1: ARC ... GSM8K; v2: IFEval ... MMLU-Pro).
+_BENCHMARK = re.compile(r"\b(?:gsm\s?8k|mmlu[- ]?pro|mmlu|hellaswag|truthful\s?qa|winogrande|arc(?:[- ]challenge)?|"
+                        r"ifeval|bbh|big[- ]bench[- ]hard|math[- ]?(?:lvl|level)[- ]?5|gpqa|musr)\b")
+BENCHMARK_NAMES = {"gsm8k": "gsm8k", "mmlupro": "mmlupro", "truthfulqa": "truthfulqa", "arcchallenge": "arc",
+                   "bigbenchhard": "bbh", "mathlvl5": "math_lvl_5"}  # fmt: skip
+_V2_BENCHMARKS = {"ifeval", "bbh", "math_lvl_5", "gpqa", "musr", "mmlupro"}  # trends.leaderboard.V2_BENCH
 FAMILIES = {
     "llama": "Llama", "mixtral": "Mixtral", "mistral": "Mistral", "qwen": "Qwen2", "gemma": "Gemma", "phi": "Phi",
     "opt": "OPT", "gpt2": "GPT2", "gpt-2": "GPT2", "neox": "GPT-NeoX", "gpt-neox": "GPT-NeoX",
@@ -490,7 +496,8 @@ _NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security
                 "hub", "people", "users", "someone", "anyone", "others", "companies", "default", "me", "us",
                 "january", "february", "march", "april", "june", "july", "august", "september", "october",
                 "november", "december", "last", "past", "this", "next", "big", "small", "known", "trusted",
-                "reputable", "official", "popular"}  # fmt: skip
+                "reputable", "official", "popular", "month", "months", "week", "weeks", "day", "days", "year",
+                "years", "quarter", "period", "type", "types", "family", "families", "architecture"}  # fmt: skip
 
 
 # Any other "by X" / "from X" left over ("at most 3B parameters from google"): an author when one is stored.
@@ -1412,6 +1419,17 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
             break
     else:
         slots["view"] = "history" if models else "types"
+    named = _BENCHMARK.search(lowered)
+    if named and slots["view"] in ("types", "benchmarks", "merges", "architectures"):
+        # "how did GSM8K scores evolve for chat models": that benchmark's score per type over time.
+        name = named[0].replace(" ", "").replace("-", "").replace("level", "lvl")
+        slots["view"], slots["benchmark"] = "benchmarks", BENCHMARK_NAMES.get(name, name)
+        if slots["benchmark"] in _V2_BENCHMARKS:
+            slots["board"] = "v2"
+        scan.use(named.start(), named.end())
+    over_time = r"over time|evolv|month by month|week by week|\bper (?:month|week)\b|\bmonthly\b|\bweekly\b"
+    if slots["view"] == "benchmarks" and re.search(over_time + r"|\btrend|\bchang|\bprogress", lowered):
+        slots["series"] = True  # the score per period, not only the best of all
     if slots["view"] == "movers":  # "lost the most downloads": the metric and the direction asked
         moved = _moved(lowered)
         if moved:

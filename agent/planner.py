@@ -27,7 +27,6 @@ from whichmodel.agent.parse import (
     span_start,
 )
 from whichmodel.agent.state import LastAnswer, Memory, TurnPlan
-from whichmodel.scoring.method import load_method
 from whichmodel.store.models import SCORE_COLUMNS
 from whichmodel.store.queries import BYTES_PER_PARAM, MEMORY_OVERHEAD, memory_for_params, params_for_memory
 from whichmodel.usecases.base import Services
@@ -52,7 +51,7 @@ OUT_OF_SCOPE = (
     "That is outside what I answer: whichmodel scores Hugging Face models (security, license, documentation, "
     "popularity), compares and explains those scores, searches model cards and shows leaderboard trends."
 )
-TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric", "board")
+TREND_KEYS = ("start", "end", "unit", "top", "archs", "types", "window_days", "metric", "board", "benchmark")
 HELP = (
     "I answer from whichmodel's score database. Try:\n"
     '- "safest permissive 7B chat model" (filters: size, license, task, chat; ranked by a score)\n'
@@ -443,8 +442,8 @@ class Planner:
         left_out = search.get("left_out_no_weights") or 0
         ranking = {"smallest": "size, smallest first", "largest": "size, largest first"}.get(sort, sort)
         if sort in SCORE_COLUMNS:  # the order is the rank value: a score read from few checks counts less
-            ranking += (" (confidence-adjusted: a score read from fewer checks is pulled toward the neutral "
-                        f"{load_method().prior:g}, so a lower score read from more checks can rank above a higher one)")
+            ranking += (" (confidence-adjusted: a score read from fewer checks is pulled toward the method's "
+                        "neutral prior, so a lower score read from more checks can rank above a higher one)")
         lines = [f"Filters: {filters}; ranked by {ranking}.", f"{search['total_matched']} model(s) match"
                  + (f" ({left_out} repo(s) without weight files left out: not usable models)." if left_out else ".")]
         recommended = []
@@ -940,14 +939,29 @@ def _trend_models(view: str, rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r[key] for r in rows if r.get(key)))[:10] if key else []
 
 
+BENCHMARK_LABELS = {"gsm8k": "GSM8K score", "mmlu": "MMLU score", "arc": "ARC score", "hellaswag": "HellaSwag score",
+                    "truthfulqa": "TruthfulQA score", "winogrande": "Winogrande score", "ifeval": "IFEval score",
+                    "bbh": "BBH score", "math_lvl_5": "MATH Lvl 5 score", "gpqa": "GPQA score", "musr": "MuSR score",
+                    "mmlupro": "MMLU-Pro score"}  # fmt: skip
+
+
 def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
+    score = BENCHMARK_LABELS.get(plan.slots.get("benchmark"), "leaderboard score")
     if view == "benchmarks" and plan.slots.get("types"):
         kinds = ", ".join(plan.slots["types"])
         series = "; ".join(f"{r['period']} {_fmt(r['avg_score'])} ({r['models']})" for r in rows)
         first, last = (rows[0], rows[-1]) if rows else (None, None)
         change = f" From {first['period']} to {last['period']} the average went {_fmt(first['avg_score'])} -> " \
             f"{_fmt(last['avg_score'])}." if first else ""  # fmt: skip
-        return f"Average leaderboard score of {kinds} models per period (models): {series}.{change}"
+        return f"Average {score} of {kinds} models per period (models): {series}.{change}"
+    if view == "benchmarks" and plan.slots.get("series"):
+        # "how did the top score change over time": the best row of each period, whatever its type.
+        best_of: dict[str, dict] = {}
+        for r in rows:
+            if r["period"] not in best_of or r["best_score"] > best_of[r["period"]]["best_score"]:
+                best_of[r["period"]] = r
+        series = "; ".join(f"{per} {_fmt(r['best_score'])} ({r['best_model']})" for per, r in sorted(best_of.items()))
+        return f"Best {score} per period (model): {series}."
     if view == "releases":
         window = data.get("params", {}).get("window_days", 30)
         lines = [f"New leaderboard models per architecture, {window} days before vs after each release:"]
@@ -990,7 +1004,8 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
                 best[r["type"]] = r
         parts = [f"{t} {_fmt(r['best_score'])} ({r['best_model']}, {r['period']})" for t, r in best.items()]
         top = max(best.values(), key=lambda r: r["best_score"]) if best else None
-        lead = f"Best leaderboard average: {top['best_model']} ({_fmt(top['best_score'])}, {top['period']}). " \
+        average = "leaderboard average" if score == "leaderboard score" else score
+        lead = f"Best {average}: {top['best_model']} ({_fmt(top['best_score'])}, {top['period']}). " \
             if top else ""  # fmt: skip
         return lead + "Best per type: " + "; ".join(parts) + "."
     if view == "base-models":

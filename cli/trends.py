@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--include-flagged", action="store_true", help="keep rows the leaderboard flagged")
     p.add_argument("--window", type=int, default=30, help="releases: days before and after each release")
     p.add_argument("--metric", default="downloads", help="movers: downloads, likes or a score category")
+    p.add_argument("--benchmark", help="benchmarks: one benchmark's score instead of the average (gsm8k, mmlu ...)")
     p.add_argument("--plot", metavar="FILE", help="also write a plot: FILE.png or FILE.html")
     p.add_argument("--max-rows", type=int, default=40, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true")
@@ -40,7 +41,7 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     params = TrendParams(
         start=args.start, end=args.end, unit=args.unit, top=args.top, types=args.type or [], archs=args.arch or [],
         authors=args.author or [], model=args.model, board=args.board, include_flagged=args.include_flagged,
-        window_days=args.window, metric=args.metric,
+        window_days=args.window, metric=args.metric, benchmark=args.benchmark,
     )  # fmt: skip
     try:
         result = trend_view(services(settings), args.view, params).to_dict()

@@ -1296,3 +1296,34 @@ def test_file_questions_mean_those_files(agent, raw, question, suffix):
     if suffix == ".safetensors":  # the raw data has safe-format repos without .safetensors files
         assert any(r.get("siblings") and not any(n.endswith(suffix) for n in _files(r)) and
                    any(n.endswith(".xml") for n in _files(r)) for r in raw.values())  # fmt: skip
+
+
+def test_a_benchmark_over_time_answers_with_that_benchmark_per_period(agent, shared_data):
+    """'GSM8K month by month for chat models': the view of that benchmark, each month's average, from the CSV."""
+    import csv
+    from collections import defaultdict
+
+    ask, _ = agent
+    result = ask("how did average GSM8K scores evolve month by month for chat models?")
+    calls = [c for c in result["tool_calls"] if c["name"] == "trends"]
+    assert calls and calls[0]["args"].get("benchmark") == "gsm8k" and calls[0]["args"].get("types") == ["chat"]
+    assert "GSM8K" in result["answer"] and "Not applied" not in result["answer"], result["answer"]
+    # The CSV's standing rows (unflagged, best average per repo) of chat models: a month's GSM8K mean.
+    from whichmodel.trends.leaderboard import normalize_type, parse_day  # the CSV's mixed date formats and labels
+
+    best: dict[str, dict] = {}
+    with (shared_data / "leaderboard" / "huggingface_v1_final.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["flagged"] == "FALSE" or not row["date"] or row["fullname"] == "baseline":
+                continue
+            held = best.get(row["fullname"])
+            if held is None or (-float(row["average"]), parse_day(row["date"])) < (
+                    -float(held["average"]), parse_day(held["date"])):  # fmt: skip
+                best[row["fullname"]] = row  # the best average; on a tie the earliest submission
+    months = defaultdict(list)
+    for row in best.values():
+        if normalize_type(row["type"] or row["t"]) == "chat" and row["gsm8k"]:
+            months[parse_day(row["date"]).isoformat()[:7]].append(float(row["gsm8k"]))
+    month = "2024-02"
+    assert months[month]
+    assert f"{month} {sum(months[month]) / len(months[month]):.1f}" in result["answer"], result["answer"]

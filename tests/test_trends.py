@@ -311,6 +311,28 @@ def test_benchmarks_view_best_and_average_per_type(v1_only, v1_csv, params):
         assert row["models"] == len(scores)
 
 
+@pytest.mark.parametrize("benchmark", ["gsm8k", "mmlu"])
+def test_benchmarks_view_of_one_benchmark_per_type(v1_only, v1_csv, benchmark):
+    """One benchmark's score (the CSV's own column) of each repo's standing row, averaged per month and type."""
+    grouped = defaultdict(list)
+    for repo, row in independent_v1(v1_csv).items():
+        if row[benchmark] in ("", None):
+            continue
+        period = buckets(parse_day(row["date"]))["month"]
+        grouped[(period, normalize_type(row["type"] or row["t"]))].append((float(row[benchmark]), repo))
+    result = run_view(v1_only, "benchmarks", TrendParams(benchmark=benchmark, types=["chat", "merge"]))
+    expected = {key: scores for key, scores in grouped.items() if key[1] in ("chat", "merge")}
+    assert {(r["period"], r["type"]) for r in result["rows"]} == set(expected)
+    for row in result["rows"]:
+        scores = expected[(row["period"], row["type"])]
+        top = max(s for s, _ in scores)
+        assert row["avg_score"] == pytest.approx(sum(s for s, _ in scores) / len(scores), abs=0.01)
+        assert row["best_score"] == pytest.approx(top, abs=0.01)
+        assert row["best_model"] == min(r for s, r in scores if s == top)
+    with pytest.raises(ValueError, match="benchmark"):
+        run_view(v1_only, "benchmarks", TrendParams(benchmark="ifeval"))  # a v2 benchmark on the v1 board
+
+
 def test_architectures_view_relative_and_share(v1_only, v1_csv):
     counts = Counter()
     for row in independent_v1(v1_csv).values():

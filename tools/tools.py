@@ -351,7 +351,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
                unit: Literal["day", "week", "month"] = "month", top: int = 10, types: list[str] | None = None,
                archs: list[str] | None = None, model: str | None = None, window_days: int = 30,
                metric: str = "downloads", board: Literal["v1", "v2"] = "v1",
-               size: str | None = None) -> tuple[str, dict]:  # fmt: skip
+               size: str | None = None, benchmark: str | None = None) -> tuple[str, dict]:  # fmt: skip
         """Trends from the Open LLM Leaderboard and from score history across Hub snapshots.
 
         Views: types (new models per type), authors (top authors), benchmarks (score per type over time),
@@ -374,12 +374,14 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             metric: movers: downloads, likes or a score category.
             board: leaderboard views: the Open LLM Leaderboard v1 or v2.
             size: leaders: a nominal size such as "7B" (0.9x to 1.25x its parameters).
+            benchmark: benchmarks: one benchmark's score instead of the average (v1: arc, hellaswag, mmlu,
+                truthfulqa, winogrande, gsm8k; v2: ifeval, bbh, math_lvl_5, gpqa, musr, mmlupro).
         """
         from whichmodel.trends.views import TrendParams
 
         params = TrendParams(start=start, end=end, unit=unit, top=top, types=list(types or []),
                              archs=list(archs or []), model=model, window_days=window_days, metric=metric,
-                             board=board, size=size)  # fmt: skip
+                             board=board, size=size, benchmark=benchmark)  # fmt: skip
         found = trend_view(services, view, params)
         if not found.rows:
             message = (f"The {view} view has no rows: is the leaderboard (`whichmodel ingest --leaderboard`) or "

@@ -13,7 +13,8 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import and_, func, null, or_, select, true
+from sqlalchemy import Float, and_, cast, func, null, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from whichmodel.store.blobs import OUTCOME_CODES
 from whichmodel.store.models import (
@@ -30,7 +31,7 @@ from whichmodel.store.models import (
     Observation,
 )
 from whichmodel.store.records import findings_of
-from whichmodel.trends.leaderboard import buckets
+from whichmodel.trends.leaderboard import V1_BENCH, V2_BENCH, buckets
 from whichmodel.trends.names import UNITS, VIEW_NAMES
 
 L = LeaderboardRow.__table__
@@ -42,6 +43,7 @@ A = AssessmentRow.__table__
 F = FactsRow.__table__
 MC = MethodCheck.__table__
 SCORE_METRICS = SCORE_COLUMNS
+BENCHMARKS = {"v1": V1_BENCH, "v2": V2_BENCH}
 
 
 @dataclass
@@ -61,6 +63,7 @@ class TrendParams:
     window_days: int = 30
     metric: str = "downloads"
     size: str | None = None  # leaders: a nominal size such as "7B" (parameters from 0.9x to 1.25x of it)
+    benchmark: str | None = None  # benchmarks: one benchmark's score (gsm8k, mmlu ...) instead of the average
 
     def validate(self) -> None:
         """Reject parameters no view can answer."""
@@ -75,6 +78,10 @@ class TrendParams:
             raise ValueError("top and window must be positive")
         if self.metric not in ("downloads", "likes") + SCORE_METRICS:
             raise ValueError("metric must be downloads, likes or a score category")
+        if self.benchmark is not None:
+            known = BENCHMARKS[self.board]
+            if self.benchmark not in known:
+                raise ValueError(f"benchmark on the {self.board} board must be one of {', '.join(known)}")
 
 
 def _period_filters(table, p: TrendParams) -> list:
@@ -241,9 +248,23 @@ def authors_view(engine: Engine, p: TrendParams) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- 3. benchmarks
+def _benchmark_value(engine: Engine, name: str):
+    """One benchmark's score of a leaderboard row, read from its JSON (`LeaderboardRow.benchmarks`)."""
+    if engine.dialect.name == "postgresql":
+        return cast(cast(L.c.benchmarks, JSONB)[name].astext, Float)
+    return cast(func.json_extract(L.c.benchmarks, f"$.{name}"), Float)
+
+
 def benchmarks_view(engine: Engine, p: TrendParams) -> dict:
-    """Average and best benchmark score per type per period, the best model of each, and totals per type."""
+    """Average and best benchmark score per type per period, the best model of each, and totals per type.
+
+    The leaderboard average, or one benchmark's score (`benchmark`: gsm8k, mmlu ...) read from the rows.
+    """
     src = _source(p)
+    if p.benchmark:
+        value = _benchmark_value(engine, p.benchmark)
+        src = _Source(_where(p), L.c.day, L.c[p.unit], L.c.type, L.c.arch_family, func.count(), func.avg(value),
+                      func.max(value), value, L.c.repo_id, value.is_not(None))  # fmt: skip
     where = and_(src.where, src.scored)
     grouped = (
         select(src.period, src.type, src.avg, src.best, src.count)
