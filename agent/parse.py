@@ -1373,7 +1373,10 @@ ATTRIBUTES = (
      "downloads"),
     (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
     (r"\b(?:what|which) files\b|\bfiles? (?:does|do|are|is) (?:in|there)\b|\bfile list\b|\blist (?:the|its|of) "
-     r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo", "files"),
+     r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo|\b(?:what|which) (?:weight |file )?formats?\b|"
+     r"\bformats? does\b|\bin what format", "files"),
+    (r"\b(?:what|which) (?:task|pipeline)\b|\bwhat (?:is|does) \S{1,100} (?:for|do)\b|\bwhat can \S{1,100} do\b",
+     "task"),
     (r"\blast (?:updated|modified|changed|commit|update)\b|\bwhen was \S{1,100} (?:last )?(?:updated|modified|"
      r"changed)\b|\bupdated (?:when|last)\b|\bmost recently updated\b", "updated"),
     (r"\bwhen was \S{1,100} (?:created|released|published|uploaded|made)\b|\brelease date\b|\bcreation date\b|"

@@ -696,6 +696,12 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
         elif attribute == "files":
             for c in cards:
                 lines.append(_files_line(c))
+        elif attribute == "task":
+            for c in cards:
+                facts = c["facts"]
+                task = facts.get("pipeline_tag")
+                lines.append(f"{c['model_id']} is for {task} (its Hub pipeline tag)." if task else
+                             f"{c['model_id']} declares no task (no pipeline tag on the Hub).")  # fmt: skip
         elif attribute in ("updated", "created"):
             key, verb = ("last_modified", "last changed") if attribute == "updated" else ("created_at", "created")
             for c in cards:
@@ -777,12 +783,44 @@ def _files_line(card: dict) -> str:
     return f"{card['model_id']} holds {held}; {other} other file(s) (config, tokenizer, docs, code)."
 
 
+# A quantized file's bits per weight from its name: llama.cpp's types (Q4_K_M, IQ4_XS, Q8_0, F16 ...), else a
+# quantizer's word in the repo name (4bit, int8, w4a16).
+_GGUF_TYPE = re.compile(r"(?:^|[._-])(?:i?q(\d)(?:_[a-z0-9]+)*|(b?f)(16|32))(?=[._-]|$)", re.I)
+_NAME_BITS = re.compile(r"(?<![a-z0-9])(?:(\d)-?bits?|int(\d)|w(\d)a\d+)(?![a-z])", re.I)
+
+
+def own_bits(card: dict) -> list[int]:
+    """The bits per weight a repo's own weights are stored in, when it says ([] for the usual 16/32-bit)."""
+    kinds = card["facts"].get("file_kinds") or {}
+    bits = set()
+    for name in kinds.get("gguf", []) + kinds.get("ggml", []):
+        for match in _GGUF_TYPE.finditer(name.rsplit("/", 1)[-1]):
+            bits.add(int(match[1]) if match[1] else int(match[3]))
+    if not bits:
+        bits = {int(next(g for g in m.groups() if g)) for m in _NAME_BITS.finditer(card["model_id"])}
+    return sorted(b for b in bits if 1 <= b <= 32)
+
+
 def _memory_line(card: dict, slots: dict) -> str:
-    """Whether a model's weights fit the memory asked about, at the precision asked (fp16 unless said)."""
+    """Whether a model's weights fit the memory asked about, at the precision asked (fp16 unless said).
+
+    A repo whose weights are already quantized (GGUF types, a 4-bit name) is sized at its own precision(s).
+    """
     params = card["facts"].get("params")
     gigabytes = slots.get("max_memory_gb")
     if not params:
         return f"{card['model_id']}: its parameter count is unknown, so whether it fits cannot be said."
+    stored = [b for b in own_bits(card) if b < 16]
+    if stored:
+        need = {f"{b}-bit": params * b / 8 * MEMORY_OVERHEAD / 1e9 for b in stored}
+        sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
+        head = (f"{card['model_id']} ({params / 1e9:.2f}B parameters) ships weights already quantized; at its own "
+                f"precision{'s' if len(need) > 1 else ''} it needs about {sizes} (weights x{MEMORY_OVERHEAD:g})")
+        if not gigabytes:
+            return head + "."
+        fits = [p for p, gb in need.items() if gb <= gigabytes]
+        verdict = (f"{fits[-1]} fits {gigabytes:g} GB" if fits else f"none of its files fits {gigabytes:g} GB")
+        return f"{head}: {verdict}."
     need = {p: memory_for_params(params, p) for p in BYTES_PER_PARAM}
     sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
     head = f"{card['model_id']} ({params / 1e9:.2f}B parameters) needs about {sizes} (weights x{MEMORY_OVERHEAD:g})"

@@ -1327,3 +1327,22 @@ def test_a_benchmark_over_time_answers_with_that_benchmark_per_period(agent, sha
     month = "2024-02"
     assert months[month]
     assert f"{month} {sum(months[month]) / len(months[month]):.1f}" in result["answer"], result["answer"]
+
+
+def test_memory_of_a_quantized_repo_is_at_its_own_precision_and_fact_parts_are_answered(agent, raw):
+    """A GGUF repo's files name their quantization (Q2_K ... Q8_0, IQ4_XS): the memory is given at those
+    precisions, not at fp32/fp16; 'what task' and 'what formats' are answered too. Expected from raw names."""
+    ask, _ = agent
+    gguf = "mradermacher/DeepSeek-R1-GGUF"
+    names = [s["rfilename"] for s in raw[gguf]["siblings"]]
+    bits = {int(m[1]) for n in names for m in re.finditer(r"[._]i?q(\d)", n, re.I)}
+    assert 4 in bits
+    answer = ask(f"what weight format does {gguf} ship and how much memory does it need?")["answer"]
+    assert "gguf" in answer.lower() and all(f"{b}-bit" in answer for b in bits) and "fp32" not in answer, answer
+    hqq = "PrunaAI/google-gemma-7b-it-HQQ-4bit-smashed"
+    assert hqq in raw
+    answer = ask(f"how much memory does {hqq} need?")["answer"]
+    assert "4-bit" in answer and "fp16" not in answer, answer
+    video = "BestWishYsh/ConsisID-preview"
+    answer = ask(f"what task is {video} for and what formats does it ship?")["answer"]
+    assert raw[video]["pipeline_tag"] in answer and "safetensors" in answer, answer
