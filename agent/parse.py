@@ -1331,6 +1331,10 @@ def _not_for_trends(slots: dict) -> list[NotApplied]:
     if board and slots.get("chat") and view in ("leaders", "benchmarks") and not slots.get("types"):
         slots["types"] = ["chat"]  # chat models are a type of the leaderboard
     for key, label in _SEARCH_ONLY.items():
+        # "the Mistral 7B release": the size is part of the release's name, not a filter.
+        if key == "size" and "size" in slots and view == "releases" and slots.get("release"):
+            slots.pop("size")
+            continue
         if key not in slots or (key == "size" and view == "leaders") or (key == "chat" and board) or \
                 (key == "task_words" and board and slots.get("task") == "text-generation") or \
                 (key == "finding" and view == "alerts" and slots[key].startswith("unsafe_files")):  # fmt: skip
@@ -1458,8 +1462,12 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
         slots["when"] = True
     if slots["view"] == "releases":
         slots.pop("start", None)  # "after Mixtral came out" names the release, not the period
+        for release in load_releases():  # a release named in full: "after the Llama 2 release", "Mistral 7B's"
+            if re.search(r"(?<![\w.])" + re.escape(release["name"].lower()) + r"(?![\w.])", lowered):
+                slots["release"] = release["name"]
+                break
         match = re.search(r"\b(after|since|following|before)\s+(the\s+)?([\w.-]+(\s[\w.]+)?)", text, re.I)
-        if match:
+        if match and "release" not in slots:
             words = match[3].lower()
             for release in load_releases():
                 name = release["name"].lower()

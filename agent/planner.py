@@ -1005,13 +1005,18 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         lines = [f"New leaderboard models per architecture, {window} days before vs after each release:"]
         archs = set(plan.slots.get("archs") or [])
         release = plan.slots.get("release")
-        for r in rows:
-            if archs and r["architecture"] not in archs:
-                continue
-            if release and release.lower() not in r["release"].lower():
-                continue
+        named = [r for r in rows if not release or release.lower() in r["release"].lower()]
+        chosen = [r for r in named if not archs or r["architecture"] in archs]
+        if named and not chosen:  # no row of the family asked about in the windows: what there was, said so
+            lines.append(f"No {', '.join(sorted(archs))} model in the windows; the models there were:")
+            chosen = named
+        if not named:
+            lines.append("No leaderboard model was submitted in those windows.")
+        for r in chosen:
+            no_baseline = r.get("before_from") and r["before_from"] >= r["release_date"]
             lines.append(f"- {r['release']} ({r['release_date']}): {r['architecture']} {r['before']} -> {r['after']} "
-                         f"({r['change']:+d})")  # fmt: skip
+                         f"({r['change']:+d})" + (f"; no baseline: the leaderboard's data starts on {r['before_from']}"
+                                                   if no_baseline else ""))  # fmt: skip
         return "\n".join(lines[:16])
     if view == "types" and plan.slots.get("focus"):
         return _share_text(rows, "type", plan.slots["focus"])

@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, SchemaMismatch):
             say(f"error: {err}")
             return EXIT_FAIL
-        raise
+        if os.environ.get("WHICHMODEL_DEBUG"):
+            raise
+        # A bug, not the user's input: one line, never a traceback (WHICHMODEL_DEBUG=1 shows it).
+        say(f"error: internal error ({type(err).__name__}: {str(err)[:200]}); nothing was changed by this "
+            "command's failed step. Re-run with WHICHMODEL_DEBUG=1 for the traceback and report it.")
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -1346,3 +1346,19 @@ def test_memory_of_a_quantized_repo_is_at_its_own_precision_and_fact_parts_are_a
     video = "BestWishYsh/ConsisID-preview"
     answer = ask(f"what task is {video} for and what formats does it ship?")["answer"]
     assert raw[video]["pipeline_tag"] in answer and "safetensors" in answer, answer
+
+
+def test_a_release_named_with_its_size_is_not_a_size_filter_and_a_missing_baseline_is_said(agent, shared_data):
+    ask, _ = agent
+    answer = ask("what was the effect of the Mistral 7B release on new submissions?")["answer"]
+    assert "Mistral 7B (2023-09-27): Mistral" in answer and "Not applied" not in answer, answer
+    # The v1 CSV's earliest dated row is after Llama 2's release (2023-07-18): no window before it to compare.
+    import csv
+
+    from whichmodel.trends.leaderboard import parse_day
+
+    with (shared_data / "leaderboard" / "huggingface_v1_final.csv").open(encoding="utf-8", newline="") as handle:
+        first = min(parse_day(r["date"]) for r in csv.DictReader(handle) if r["date"])
+    assert first.isoformat() > "2023-06-18"
+    answer = ask("how did new models change after the Llama 2 release?")["answer"]
+    assert "Llama 2 (2023-07-18)" in answer and "no baseline" in answer, answer

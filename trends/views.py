@@ -419,9 +419,12 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
     src = _source(TrendParams(**{**asdict(p), "start": None, "end": None, "archs": []}))
     rows = []
     with engine.connect() as conn:
+        first_day = conn.execute(select(func.min(src.day)).where(src.where)).scalar()
         for release in releases:
             day = date.fromisoformat(str(release["date"]))
             before_from, after_to = (day - window).isoformat(), (day + window).isoformat()
+            # A window that starts before the board's first row has no full baseline: say so, row by row.
+            partial = first_day is not None and before_from < first_day[:10]
             before = (src.day < day.isoformat()).label("before")
             counts = conn.execute(
                 select(src.arch, before, src.count)
@@ -435,7 +438,8 @@ def releases_view(engine: Engine, p: TrendParams) -> dict:
                 b, a = tally[fam]
                 rows.append({"release": release["name"], "release_date": day.isoformat(), "release_family":
                              release["family"], "architecture": fam, "before": b, "after": a, "change": a - b,
-                             "ratio": _r(a / b, 2) if b else None})  # fmt: skip
+                             "ratio": _r(a / b, 2) if b else None,
+                             "before_from": first_day[:10] if partial else before_from})  # fmt: skip
     return _result("releases", p, rows)
 
 
