@@ -1434,6 +1434,10 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
         if slots["benchmark"] in _V2_BENCHMARKS:
             slots["board"] = "v2"
         scan.use(named.start(), named.end())
+    if slots["view"] == "base-models" and re.search(r"\bmost (?:fine-?tuned|derivatives|derived|descendants)\b|"
+                                                    r"\bhow many (?:fine-?tunes|derivatives)\b|\bmost popular bases?\b",
+                                                    lowered):  # fmt: skip
+        slots["by_count"] = True  # "which base models were most fine-tuned": derivatives counted, not scores
     over_time = r"over time|evolv|month by month|week by week|\bper (?:month|week)\b|\bmonthly\b|\bweekly\b"
     if slots["view"] == "benchmarks" and re.search(over_time + r"|\btrend|\bchang|\bprogress", lowered):
         slots["series"] = True  # the score per period, not only the best of all

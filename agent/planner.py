@@ -1051,6 +1051,13 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         lead = f"Best {average}: {top['best_model']} ({_fmt(top['best_score'])}, {top['period']}). " \
             if top else ""  # fmt: skip
         return lead + "Best per type: " + "; ".join(parts) + "."
+    if view == "base-models" and plan.slots.get("by_count"):
+        totals: dict[str, int] = {}
+        for r in rows:
+            totals[r["base"]] = totals.get(r["base"], 0) + r["derivatives"]
+        ranked = sorted(totals.items(), key=lambda bn: (-bn[1], bn[0]))
+        return ("Leaderboard derivatives per base model (rows of its family and size from its release on, or "
+                "naming it as their base): " + ", ".join(f"{b} {n}" for b, n in ranked) + ".")
     if view == "base-models":
         peaks = data.get("peaks", [])
         return "Best derivative per base model:\n" + "\n".join(

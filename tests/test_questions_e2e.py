@@ -1362,3 +1362,26 @@ def test_a_release_named_with_its_size_is_not_a_size_filter_and_a_missing_baseli
     assert first.isoformat() > "2023-06-18"
     answer = ask("how did new models change after the Llama 2 release?")["answer"]
     assert "Llama 2 (2023-07-18)" in answer and "no baseline" in answer, answer
+
+
+def test_most_fine_tuned_bases_are_counted(agent, shared_data):
+    """'Which base models were most fine-tuned': derivatives counted per base. Mistral-7B's count from the CSV:
+    standing rows (unflagged, best per repo) of the Mistral family, 7.0-7.99B, dated from its release on."""
+    import csv
+
+    from whichmodel.trends.leaderboard import arch_family, parse_day
+
+    ask, _ = agent
+    answer = ask("which base models were most fine-tuned on the leaderboard?")["answer"]
+    best: dict[str, tuple] = {}
+    with (shared_data / "leaderboard" / "huggingface_v1_final.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["flagged"] == "FALSE" or not row["date"] or row["fullname"] == "baseline":
+                continue
+            rank = (-float(row["average"]), parse_day(row["date"]))
+            if row["fullname"] not in best or rank < best[row["fullname"]][0]:
+                best[row["fullname"]] = (rank, row)
+    mistral = sum(1 for _, row in best.values() if arch_family(row["architecture"]) == "Mistral"
+                  and 7.0 <= float(row["params_b"] or 0) <= 7.99 and parse_day(row["date"]).isoformat() >= "2023-09-27")
+    assert f"Mistral-7B {mistral}" in answer, (mistral, answer)
+    assert answer.index("Mistral-7B") < answer.index("Phi-2"), "ranked by count"
