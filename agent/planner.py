@@ -459,8 +459,10 @@ class Planner:
                 license += f", effectively {row.get('license_class')}"
             if plan.slots.get("commercial") and row.get("commercial_use") == "yes-with-conditions":
                 license += ": commercial use with conditions"  # the license's terms bind (score card: which)
-            lines.append(f"{n}. {row['model_id']} ({row.get('size_class') or 'size n/a'}, "
-                         f"{license}): {scores}. {reason}")  # fmt: skip
+            size = row.get("size_class") or "size n/a"
+            if row.get("base_relation") == "adapter" and row.get("size_class"):
+                size += " with its base: an adapter"  # the size is the base's; the repo holds adapter weights
+            lines.append(f"{n}. {row['model_id']} ({size}, {license}): {scores}. {reason}")
             if row.get("license_conflict"):
                 lines.append(f"   License: {row['license_conflict']}.")
         if not search["results"]:
@@ -640,9 +642,16 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
     for attribute in plan.slots["attributes"]:
         if attribute == "size":
             for c in cards:
-                conflict = c["facts"].get("params_conflict")  # name, measurement and base disagreeing: say so
-                lines.append(f"{c['model_id']} has {_billions(c['facts'].get('params'))}, size class "
-                             f"{c['facts'].get('size_class') or 'n/a'}" + (f" ({conflict})." if conflict else "."))
+                facts = c["facts"]
+                conflict = facts.get("params_conflict")  # name, measurement and base disagreeing: say so
+                line = (f"{c['model_id']} has {_billions(facts.get('params'))}, size class "
+                        f"{facts.get('size_class') or 'n/a'}" + (f" ({conflict})" if conflict else ""))
+                if facts.get("base_relation") == "adapter" and facts.get("params"):
+                    own = facts.get("adapter_params")
+                    source = facts.get("params_source")
+                    line += (f"; it is an adapter: that is the size of the model it runs on ({source}), its own "
+                             f"weights hold {f'{own:,} parameters' if own else 'an unmeasured count'}")
+                lines.append(line + ".")
             known = [c for c in cards if c["facts"].get("params")]
             if len(cards) > 1 and len(known) == len(cards):
                 big = max(known, key=lambda c: c["facts"]["params"])

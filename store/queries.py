@@ -569,6 +569,7 @@ RESULT_COLUMNS = (
     "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
     "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
     "license_class_declared", "license_conflict", "params_conflict", "params_active", "adapter_params", "has_weights",
+    "base_relation",
     *(c for c in COVERAGE_COLUMNS.values() if c != "coverage"), *RANK_COLUMNS.values(),
 )  # fmt: skip
 

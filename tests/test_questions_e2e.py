@@ -1385,3 +1385,19 @@ def test_most_fine_tuned_bases_are_counted(agent, shared_data):
                   and 7.0 <= float(row["params_b"] or 0) <= 7.99 and parse_day(row["date"]).isoformat() >= "2023-09-27")
     assert f"Mistral-7B {mistral}" in answer, (mistral, answer)
     assert answer.index("Mistral-7B") < answer.index("Phi-2"), "ranked by count"
+
+
+def test_an_adapters_size_is_said_to_be_its_bases(agent, raw):
+    """A LoRA repo (adapter_config.json and adapter weights only) runs on its base: the size given is the
+    base's, and the answer says so instead of presenting the repo as a model of that size."""
+    ask, _ = agent
+    adapters = [m for m, r in raw.items()
+                if {"adapter_config.json"} <= {s["rfilename"] for s in r.get("siblings") or []}
+                and "base_model:deepseek-ai/DeepSeek-R1" in (r.get("tags") or [])]  # fmt: skip
+    assert adapters
+    answer = ask(f"how many parameters does {adapters[0]} have?")["answer"]
+    assert "adapter" in answer and "deepseek-ai/DeepSeek-R1" in answer, answer
+    listed = ask("models larger than 100B parameters")
+    for line in listed["answer"].splitlines():
+        if any(line.split(". ", 1)[-1].startswith(a + " ") for a in adapters):
+            assert "an adapter" in line, line
