@@ -85,29 +85,23 @@ def apply_lineage(facts: ModelFacts, ctx: ScoringContext) -> ModelFacts:
     bases = facts.base_models or []
     declared = facts.license_class
     facts.license_class_effective, facts.license_conflict = declared, None
+    known = [(b, ctx.base_license_class[b]) for b in bases if ctx.base_license_class.get(b) in FREEDOM_RANK]
     if declared in FREEDOM_RANK:
-        known = [(b, ctx.base_license_class[b]) for b in bases if ctx.base_license_class.get(b) in FREEDOM_RANK]
-        stricter = [(b, c) for b, c in known if FREEDOM_RANK[c] < FREEDOM_RANK[declared]]
-        if stricter:
-            base, base_class = min(stricter, key=lambda bc: FREEDOM_RANK[bc[1]])
-            facts.license_class_effective = base_class
-            facts.license_conflict = (
-                f"declares '{facts.license}' ({declared}), but base model {base} is {base_class}: "
-                f"the effective license class is {base_class}"
-            )
+        bound = [(b, c) for b, c in known if FREEDOM_RANK[c] < FREEDOM_RANK[declared]]
+        said = f"({declared}), but base model {{base}} is {{cls}}: the effective license class is {{cls}}"
     elif declared == UNKNOWN and facts.license:
         # A license the Hub calls 'other' (TheBloke's Llama 2 GGML: 'other', with Meta's LICENSE in the repo):
         # whatever it says, a base's restrictive terms (Llama 2's, Gemma's, a non-commercial one) still bind
         # the derivative. A permissive base says nothing about what 'other' adds, so that stays unknown.
-        bound = [(b, ctx.base_license_class[b]) for b in bases
-                 if FREEDOM_RANK.get(ctx.base_license_class.get(b), PERMISSIVE_RANK) < PERMISSIVE_RANK]  # fmt: skip
-        if bound:
-            base, base_class = min(bound, key=lambda bc: FREEDOM_RANK[bc[1]])
-            facts.license_class_effective = base_class
-            facts.license_conflict = (
-                f"declares '{facts.license}' (not a known license), and base model {base} is {base_class}: "
-                f"its terms apply, so the effective license class is {base_class}"
-            )
+        bound = [(b, c) for b, c in known if FREEDOM_RANK[c] < PERMISSIVE_RANK]
+        said = "(not a known license), and base model {base} is {cls}: its terms apply, so the effective license " \
+               "class is {cls}"  # fmt: skip
+    else:
+        bound = []
+    if bound:  # the strictest base decides
+        base, base_class = min(bound, key=lambda bc: FREEDOM_RANK[bc[1]])
+        facts.license_class_effective = base_class
+        facts.license_conflict = f"declares '{facts.license}' " + said.format(base=base, cls=base_class)
     set_commercial_use(facts)
     _partial_weights(facts, ctx)
     _class_of_identical_count(facts, ctx)

@@ -1298,9 +1298,15 @@ def test_file_questions_mean_those_files(agent, raw, question, suffix):
                    any(n.endswith(".xml") for n in _files(r)) for r in raw.values())  # fmt: skip
 
 
+def _standing_v1_rows(shared_data) -> list[dict]:
+    """The v1 CSV's standing rows as the trends tests compute them from the CSV (unflagged, best per repo)."""
+    from test_trends import independent_v1
+
+    return list(independent_v1(shared_data / "leaderboard" / "huggingface_v1_final.csv").values())
+
+
 def test_a_benchmark_over_time_answers_with_that_benchmark_per_period(agent, shared_data):
     """'GSM8K month by month for chat models': the view of that benchmark, each month's average, from the CSV."""
-    import csv
     from collections import defaultdict
 
     ask, _ = agent
@@ -1308,20 +1314,11 @@ def test_a_benchmark_over_time_answers_with_that_benchmark_per_period(agent, sha
     calls = [c for c in result["tool_calls"] if c["name"] == "trends"]
     assert calls and calls[0]["args"].get("benchmark") == "gsm8k" and calls[0]["args"].get("types") == ["chat"]
     assert "GSM8K" in result["answer"] and "Not applied" not in result["answer"], result["answer"]
-    # The CSV's standing rows (unflagged, best average per repo) of chat models: a month's GSM8K mean.
+    # The CSV's standing rows of chat models: a month's GSM8K mean.
     from whichmodel.trends.leaderboard import normalize_type, parse_day  # the CSV's mixed date formats and labels
 
-    best: dict[str, dict] = {}
-    with (shared_data / "leaderboard" / "huggingface_v1_final.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["flagged"] == "FALSE" or not row["date"] or row["fullname"] == "baseline":
-                continue
-            held = best.get(row["fullname"])
-            if held is None or (-float(row["average"]), parse_day(row["date"])) < (
-                    -float(held["average"]), parse_day(held["date"])):  # fmt: skip
-                best[row["fullname"]] = row  # the best average; on a tie the earliest submission
     months = defaultdict(list)
-    for row in best.values():
+    for row in _standing_v1_rows(shared_data):
         if normalize_type(row["type"] or row["t"]) == "chat" and row["gsm8k"]:
             months[parse_day(row["date"]).isoformat()[:7]].append(float(row["gsm8k"]))
     month = "2024-02"
@@ -1367,21 +1364,11 @@ def test_a_release_named_with_its_size_is_not_a_size_filter_and_a_missing_baseli
 def test_most_fine_tuned_bases_are_counted(agent, shared_data):
     """'Which base models were most fine-tuned': derivatives counted per base. Mistral-7B's count from the CSV:
     standing rows (unflagged, best per repo) of the Mistral family, 7.0-7.99B, dated from its release on."""
-    import csv
-
     from whichmodel.trends.leaderboard import arch_family, parse_day
 
     ask, _ = agent
     answer = ask("which base models were most fine-tuned on the leaderboard?")["answer"]
-    best: dict[str, tuple] = {}
-    with (shared_data / "leaderboard" / "huggingface_v1_final.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["flagged"] == "FALSE" or not row["date"] or row["fullname"] == "baseline":
-                continue
-            rank = (-float(row["average"]), parse_day(row["date"]))
-            if row["fullname"] not in best or rank < best[row["fullname"]][0]:
-                best[row["fullname"]] = (rank, row)
-    mistral = sum(1 for _, row in best.values() if arch_family(row["architecture"]) == "Mistral"
+    mistral = sum(1 for row in _standing_v1_rows(shared_data) if arch_family(row["architecture"]) == "Mistral"
                   and 7.0 <= float(row["params_b"] or 0) <= 7.99 and parse_day(row["date"]).isoformat() >= "2023-09-27")
     assert f"Mistral-7B {mistral}" in answer, (mistral, answer)
     assert answer.index("Mistral-7B") < answer.index("Phi-2"), "ranked by count"
