@@ -300,6 +300,9 @@ _BENCHMARK = re.compile(r"\b(?:gsm\s?8k|mmlu[- ]?pro|mmlu|hellaswag|truthful\s?q
                         r"ifeval|bbh|big[- ]bench[- ]hard|math[- ]?(?:lvl|level)[- ]?5|gpqa|musr)\b")
 BENCHMARK_NAMES = {"gsm8k": "gsm8k", "mmlupro": "mmlupro", "truthfulqa": "truthfulqa", "arcchallenge": "arc",
                    "bigbenchhard": "bbh", "mathlvl5": "math_lvl_5"}  # fmt: skip
+# Leaderboard model types as users name them (trends.leaderboard's types).
+_TYPE_WORDS = (("merge", r"\bmerg(?:e|es|ed|ing)\b"), ("pretrained", r"\bpre-?trained\b|\bbase models?\b"),
+               ("fine_tuned", r"\bfine-?tun(?:ed|es)\b"), ("chat", r"\bchat\b|\binstruct"))  # fmt: skip
 _V2_BENCHMARKS = {"ifeval", "bbh", "math_lvl_5", "gpqa", "musr", "mmlupro"}  # trends.leaderboard.V2_BENCH
 FAMILIES = {
     "llama": "Llama", "mixtral": "Mixtral", "mistral": "Mistral", "qwen": "Qwen2", "gemma": "Gemma", "phi": "Phi",
@@ -527,12 +530,14 @@ _AUTHOR_NOUN = r"(?:(?:the\s)?(?:authors?|organi[sz]ations?|orgs?|users?|account
 _NOT_BY = re.compile(r"\b(?:not|n't|never)\s(?:(?:made|published|released|built|trained|created|uploaded)\s)?"
                      r"(?:by|from)\s(?:the\s)?" + _AUTHOR_NOUN +
                      r"@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?![\w/.-])|"
-                     r"\b(?:excluding|except(?:\sfor)?|other than|apart from|besides)\s"
-                     r"(?:(?:models?|those|the ones|ones|anything)\s(?:made\s)?(?:by|from)\s)?"
+                     r"\b(?:excluding|exclude|excludes|except(?:\sfor)?|other than|apart from|besides|leaving out|"
+                     r"leave out|without (?=(?:any\s)?(?:models?|repos?|those|the ones|ones|anything)\s(?:made\s)?"
+                     r"(?:by|from)\s))\s?"
+                     r"(?:(?:any\s)?(?:models?|repos?|those|the ones|ones|anything)\s(?:made\s)?(?:by|from)\s)?"
                      r"(?:the\s)?" + _AUTHOR_NOUN +
                      r"@?([a-z0-9][\w.-]{1,95}(?:\s(?:ai|labs?|research))?)(?:'s)?(?![\w/.-])", re.I)
 # After a first excluded author: ", Y", " and Y", " or Y", ", and Y" (each a name, not the next clause's word).
-_MORE_AUTHORS = re.compile(r"(?:,\s?(?:and\s|or\s|nor\s)?|\s(?:and|or|nor)\s)(?:by\s|from\s)?@?"
+_MORE_AUTHORS = re.compile(r"(?:,\s?(?:and\s|or\s|nor\s)?|\s(?:and|or|nor)\s)(?:(?:not\s)?(?:by|from)\s)?@?"
                            r"([a-z0-9][\w.-]{1,95})(?:'s)?(?![\w/.-])")
 _CLAUSE_WORDS = {"with", "without", "that", "which", "who", "under", "over", "below", "above", "for", "in", "on",
                  "sorted", "ranked", "order", "ordered", "licensed", "than", "but", "only", "also", "then", "not",
@@ -546,13 +551,17 @@ def _an_author_word(word: str) -> bool:
 
 
 def excluded_authors(scan: _Scan) -> list[str]:
-    """The authors a question leaves out, as typed ("not made by meta" -> ["meta"]); the planner maps companies."""
+    """The authors a question leaves out, as typed ("not made by meta" -> ["meta"]); the planner maps companies.
+
+    Every negation counts ("not from TheBloke, excluding author NousResearch"), each with its list.
+    """
+    names: list[str] = []
     for match in _NOT_BY.finditer(scan.lowered):
         group = 1 if match[1] else 2
         word = scan.lowered[match.start(group) : match.end(group)].rstrip(".")
         if not _an_author_word(word) or scan.is_used(match.start(), match.end()):
             continue
-        names = [scan.text[match.start(group) : match.start(group) + len(word)]]
+        names.append(scan.text[match.start(group) : match.start(group) + len(word)])
         end = match.start(group) + len(word)
         while more := _MORE_AUTHORS.match(scan.lowered, end):
             word = more[1].rstrip(".")
@@ -561,8 +570,7 @@ def excluded_authors(scan: _Scan) -> list[str]:
             names.append(scan.text[more.start(1) : more.start(1) + len(word)])
             end = more.start(1) + len(word)
         scan.use(match.start(), end)
-        return names
-    return []
+    return list(dict.fromkeys(names))
 
 
 def author_slot(scan: _Scan) -> str | None:
@@ -687,6 +695,13 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
     if experts and not scan.is_used(experts.start(), experts.end()):
         slots["size"] = f"{experts[1]}x{experts[2]}B"
         scan.use(experts.start(), experts.end())
+    words = re.search(r"\bbetween (" + "|".join(_NUMBER_WORDS) + r") and (" + "|".join(_NUMBER_WORDS) +
+                      r") (billion|million)\b", lowered)  # fmt: skip
+    if words and not scan.is_used(words.start(), words.end()):  # "between two and three billion parameters"
+        low, high = (_billions(str(_NUMBER_WORDS[w]), words[3]) for w in (words[1], words[2]))
+        if low < high:
+            slots["min_params_b"], slots["max_params_b"] = low, high
+            scan.use(words.start(), words.end())
     for match in _SIZE_RANGE.finditer(lowered):  # "between 1B and 3B", "from 1 to 3B", "1-3B", "500M-2B"
         worded = match["from"] or match["sep"].strip() not in ("and",)
         low, high = _billions(match["low"], match["low_unit"] or match["high_unit"]), _billions(
@@ -703,8 +718,17 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
             break
         value = float(match[1]) if match[1] else float(match[3]) / 1000
         before = lowered[max(0, match.start() - 24) : match.start()]
+        after = lowered[match.end() : match.end() + 24]
         below = re.search(r"(under|below|less than|smaller than|at most|up to|<=?|max(imum)?|no more than)\s*$", before)
         above = re.search(r"(over|above|more than|larger than|bigger than|at least|>=?|min(imum)?)\s*$", before)
+        if not below and not above:  # "7B or smaller", "3B or more", "13B+"
+            below = re.match(r"\s?(?:param(?:eter)?s?\s)?or (?:smaller|less|fewer|under|below)\b", after)
+            above = re.match(r"\s?(?:param(?:eter)?s?\s)?or (?:bigger|larger|more|above|over)\b|\+", after)
+            if below or above:
+                taken = (below or above).end()
+                scan.use(match.start(), match.end() + taken)
+                slots["max_params_b" if below else "min_params_b"] = value
+                continue
         if below and "max_params_b" not in slots:
             slots["max_params_b"] = value
             scan.use(match.start() - len(before) + below.start(), match.end())
@@ -991,7 +1015,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
             (has_models or memory.get("models")) and not lineage:  # fmt: skip
         return "explain"
     trend = (
-        r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|came out|\breleases?\b|"
+        r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|\bby (month|week)\b|came out|"
+        r"\breleases?\b|\b(?:gsm\s?8k|mmlu|hellaswag|truthful\s?qa|winogrande|ifeval|bbh|gpqa|musr)\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
         r"how (?:much |far )?(did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|"
         r"evolved|drop|dropped|rise|rose|fall|fell|develop|developed|trend|trended)\b|"
@@ -1099,7 +1124,8 @@ _GATED = (r"(?<!became )(?<!become )(?<!becomes )(?<!newly )(?<!got )(?<!gets )\
 _UNGATED = (r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
             r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
             r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
-            r"\b(?:exclude|drop|skip|remove|without|no) (?:the |any )?gated\b|"
+            r"\b(?:exclude|excluding|drop|dropping|skip|skipping|remove|removing|without|no|leave out|leaving out|"
+            r"except|not the) (?:the |any |all )?gated\b|"
             r"\bno (?:need to )?request(?:ing)? access\b|\bungated\b|\bfreely (?:downloadable|available)\b|"
             r"\bwithout (?:a )?login\b|\bnot behind a gate\b|\bdownload (?:right away|immediately)\b")
 
@@ -1373,9 +1399,10 @@ ATTRIBUTES = (
      r"\bits licen|\btheir licen[cs]es?\b|\bcompare (?:the |their )?licen[cs]es?\b|\blicen[cs]es? compare\b|"
      r"\b(?:more|less|most|least) (?:permissive|restrictive|liberal|open|free)\b[\w\s-]{0,20}\blicen[cs]e|"
      r"\b(?:freer|friendlier|looser|stricter) licen[cs]e", "license"),
-    (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b",
-     "downloads"),
-    (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b", "likes"),
+    (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b|"
+     r"\b(?:more|most|less|least) downloaded\b", "downloads"),
+    (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b|"
+     r"\b(?:more|most|less|least) liked\b", "likes"),
     (r"\b(?:what|which) files\b|\bfiles? (?:does|do|are|is) (?:in|there)\b|\bfile list\b|\blist (?:the|its|of) "
      r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo|\b(?:what|which) (?:weight |file )?formats?\b|"
      r"\bformats? does\b|\bin what format", "files"),
@@ -1384,12 +1411,13 @@ ATTRIBUTES = (
     (r"\blast (?:updated|modified|changed|commit|update)\b|\bwhen was \S{1,100} (?:last )?(?:updated|modified|"
      r"changed)\b|\bupdated (?:when|last)\b|\bmost recently updated\b", "updated"),
     (r"\bwhen was \S{1,100} (?:created|released|published|uploaded|made)\b|\brelease date\b|\bcreation date\b|"
-     r"\b(?:is|was) (?:\S{1,100} )?(?:newer|older)\b|\bwhich (?:one )?is (?:newer|older|more recent)\b|"
+     r"\b(?:is|was) (?:\S{1,100} )?(?:newer|older)\b|\bwhich (?:one )?is (?:the )?(?:newer|older|more recent|"
+     r"oldest|newest|most recent)(?: one)?\b|"
      r"\bhow old\b|\bcreated when\b|\breleased when\b", "created"),
     (r"\bwho (?:made|created|released|published|built|trained|owns|maintains|uploaded|is behind)\b|"
      r"\b(?:which|what) (?:company|org|organi[sz]ation|lab|team)\b|\bauthor of\b|\bmade by whom\b", "author"),
-    (r"\bfits?\b|\brun (?:it )?on (?:a|an|my)\b|\benough (?:vram|memory)\b|\bhow much (?:vram|memory|gpu)\b",
-     "memory"),
+    (r"\bfits?\b|\brun (?:it )?on (?:a|an|my)\b|\benough (?:vram|memory)\b|\bhow much (?:vram|memory|gpu|ram)\b|"
+     r"\b(?:less|more|least|most) (?:vram|memory|ram)\b", "memory"),
 )  # fmt: skip
 
 
@@ -1439,8 +1467,18 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
                                                     lowered):  # fmt: skip
         slots["by_count"] = True  # "which base models were most fine-tuned": derivatives counted, not scores
     over_time = r"over time|evolv|month by month|week by week|\bper (?:month|week)\b|\bmonthly\b|\bweekly\b"
-    if slots["view"] == "benchmarks" and re.search(over_time + r"|\btrend|\bchang|\bprogress", lowered):
+    if slots["view"] == "benchmarks" and re.search(over_time + r"|\btrend|\bchang|\bprogress|\bby (?:month|week)",
+                                                   lowered):  # fmt: skip
         slots["series"] = True  # the score per period, not only the best of all
+    if slots["view"] == "benchmarks":
+        # The statistic asked for ("average GSM8K", "top MMLU") and the model types named ("for merges").
+        if re.search(r"\baverage\b|\bmean\b|\btypical\b", lowered):
+            slots["statistic"] = "average"
+        elif re.search(r"\btop\b|\bbest\b|\bhighest\b|\bmax(?:imum)?\b|\brecord\b", lowered):
+            slots["statistic"] = "best"
+        named_types = [t for t, pattern in _TYPE_WORDS if re.search(pattern, lowered)]
+        if named_types and not slots.get("types"):
+            slots["types"] = named_types
     if slots["view"] == "movers":  # "lost the most downloads": the metric and the direction asked
         moved = _moved(lowered)
         if moved:

@@ -199,11 +199,12 @@ class Planner:
         asked = [a for a in attributes(question) if a != "commercial" and not a.startswith("finding:")]
         # The models of a comparison (after a search's list, "which of those ..." narrows the list instead).
         compared = last.models if last.intent in ("compare", "score") and len(last.models) > 1 else []
-        instead = re.search(r"\binstead(?: of (?P<what>[\w\s./-]{1,60}))?", lowered)
+        instead = re.search(r"\b(?:instead(?: of)?|in place of|swap(?:ped)?|replac(?:e|ed|ing))\b"
+                            r"(?P<what>[\w\s./-]{0,60})", lowered)  # fmt: skip
         if instead and len(plan.models) == 1 and len(compared) > 1 and plan.models[0] not in compared:
             # "what about phi-2 instead of the second one?": the comparison again, that model swapped in.
-            index = ordinal(instead["what"] or "") if instead["what"] else None
-            if index is None and instead["what"]:
+            index = ordinal(instead["what"]) if instead["what"].strip() else None
+            if index is None and instead["what"].strip():
                 index = next((i for i, m in enumerate(compared) if m.lower().split("/")[-1] in instead["what"]), None)
             index = len(compared) - 1 if index is None else index
             if -len(compared) <= index < len(compared):
@@ -732,6 +733,12 @@ def _attribute_answer(plan: TurnPlan, artifacts: list) -> tuple[str, list[str], 
                 lines.append(f"{c['model_id']} is published by {author} (the Hub author: its repo owner).")
         elif attribute == "memory":
             lines += [_memory_line(c, plan.slots) for c in cards]
+            sized = [c for c in cards if c["facts"].get("params")]
+            if len(cards) > 1 and len(sized) == len(cards):  # at the same precision, memory follows the size
+                most = re.search(r"\bmore\b|\bmost\b", lowered) and not re.search(r"\bless\b|\bleast\b", lowered)
+                pick = (max if most else min)(sized, key=lambda c: c["facts"]["params"])
+                word = "most" if most else "least"
+                lines.append(f"{pick['model_id']} needs the {word} memory at the same precision.")
         elif attribute.startswith("finding:"):
             check = attribute.split(":", 1)[1]
             counts = {}
@@ -994,6 +1001,25 @@ BENCHMARK_LABELS = {"gsm8k": "GSM8K score", "mmlu": "MMLU score", "arc": "ARC sc
 
 def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
     score = BENCHMARK_LABELS.get(plan.slots.get("benchmark"), "leaderboard score")
+    if view == "benchmarks" and plan.slots.get("statistic") == "best" and (plan.slots.get("series") or
+                                                                         plan.slots.get("types")):  # fmt: skip
+        best_of: dict[tuple, dict] = {}
+        for r in rows:
+            key = (r["period"], r["type"] if plan.slots.get("types") else "")
+            if key not in best_of or r["best_score"] > best_of[key]["best_score"]:
+                best_of[key] = r
+        kinds = f" of {', '.join(plan.slots['types'])} models" if plan.slots.get("types") else ""
+        series = "; ".join(f"{per}{' ' + t if len(plan.slots.get('types') or []) > 1 else ''} "
+                           f"{_fmt(r['best_score'])} ({r['best_model']})" for (per, t), r in sorted(best_of.items()))
+        return f"Best {score}{kinds} per period (model): {series}."
+    if view == "benchmarks" and plan.slots.get("statistic") == "average" and not plan.slots.get("types"):
+        periods: dict[str, list] = {}
+        for r in rows:  # every type's rows of a period: their average, weighted by the models in each
+            held = periods.setdefault(r["period"], [0.0, 0])
+            held[0] += (r["avg_score"] or 0) * r["models"]
+            held[1] += r["models"]
+        series = "; ".join(f"{per} {_fmt(total / n)} ({n})" for per, (total, n) in sorted(periods.items()) if n)
+        return f"Average {score} of all models per period (models): {series}."
     if view == "benchmarks" and plan.slots.get("types"):
         kinds = ", ".join(plan.slots["types"])
         series = "; ".join(f"{r['period']} {_fmt(r['avg_score'])} ({r['models']})" for r in rows)

@@ -1388,3 +1388,55 @@ def test_an_adapters_size_is_said_to_be_its_bases(agent, raw):
     for line in listed["answer"].splitlines():
         if any(line.split(". ", 1)[-1].startswith(a + " ") for a in adapters):
             assert "an adapter" in line, line
+
+
+def test_excluding_gated_ones_leaves_every_gated_repo_out(agent, raw):
+    ask, _ = agent
+    result = ask("which 7B chat model is safest to deploy, excluding gated ones?")
+    assert result["filters"].get("exclude_gated") is True, result["filters"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:  # the Hub's own gate field, as recorded
+        assert raw[model].get("gated") in (False, None, "false"), (model, raw[model].get("gated"))
+
+
+@pytest.mark.parametrize(("question", "orgs"), [
+    ("DeepSeek-R1 descendants excluding deepseek-ai and excluding unsloth", {"deepseek-ai", "unsloth"}),
+    ("DeepSeek-R1 descendants, exclude mradermacher, unsloth", {"mradermacher", "unsloth"}),
+])  # fmt: skip
+def test_every_excluded_author_is_left_out(agent, raw, question, orgs):
+    ask, _ = agent
+    result = ask(question)
+    stored = {m.split("/")[0] for m in raw}
+    assert set(result["filters"].get("exclude_authors", [])) == orgs & stored, result["filters"]
+    assert all(m.split("/")[0] not in orgs for m in result["recommended"]), result["recommended"]
+
+
+def test_follow_up_wordings_after_a_three_way_comparison(agent, raw):
+    """'the most liked', 'oldest', 'more downloaded', 'less memory', 'swap the second one': over the models
+    compared, expected from the raw records (likes, createdAt, downloads, safetensors totals)."""
+    ask, _ = agent
+    models = ["google/gemma-7b-it", "meta-llama/Llama-2-7b-chat-hf", "microsoft/phi-2"]
+    ask(f"compare {models[0]}, {models[1]} and {models[2]}", thread="three-way")
+    liked = max(models, key=lambda m: raw[m].get("likes") or 0)
+    assert f"{liked} has the most likes" in ask("which one is the most liked?", thread="three-way")["answer"]
+    oldest = min(models, key=lambda m: raw[m]["createdAt"])
+    assert f"{oldest} is older" in ask("which is oldest?", thread="three-way")["answer"]
+    downloaded = max(models, key=lambda m: raw[m].get("downloads") or 0)
+    assert f"{downloaded} has the most downloads" in ask("which one is more downloaded?", thread="three-way")["answer"]
+    smallest = min(models, key=lambda m: params(raw[m]))
+    assert f"{smallest} needs the least memory" in ask("which of these needs less memory?", thread="three-way")[
+        "answer"]  # fmt: skip
+    swapped = ask("swap the second one for google/gemma-7b", thread="three-way")
+    calls = [c["args"]["model_ids"] for c in swapped["tool_calls"] if c["name"] == "compare_models"]
+    assert calls == [[models[0], "google/gemma-7b", models[2]]], swapped["tool_calls"]
+
+
+def test_a_benchmark_statistic_and_type_are_applied(agent):
+    ask, _ = agent
+    merged = ask("average GSM8K per month for merges")
+    call = next(c["args"] for c in merged["tool_calls"] if c["name"] == "trends")
+    assert call.get("benchmark") == "gsm8k" and call.get("types") == ["merge"], call
+    assert merged["answer"].startswith("Average GSM8K score of merge models"), merged["answer"]
+    top = ask("top MMLU score over time for pretrained models")
+    call = next(c["args"] for c in top["tool_calls"] if c["name"] == "trends")
+    assert call.get("types") == ["pretrained"] and top["answer"].startswith("Best MMLU score of pretrained"), top
