@@ -1009,6 +1009,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     if follow and not has_models and not lineage:
         return "followup"
     if re.search(r"\bwhy\b|\bexplain\b|how come|\breasons?\b|what makes|\bbreakdown\b|what('s| is) (hurting|dragging)|"
+                 r"\brisks? (?:of|in|with|when) (?:loading|using|running|deploying)\b|\bis it safe to\b|"
                  r"low(er)? score|so (low|high)|what would it take|score higher|what would (raise|improve)|"
                  r"\bwhat[- ]ifs?\b|\bhow (can|could) \S{1,80} (reach|get|improve)|\bneeds? to (reach|get to|score)\b",
                  lowered) and \
@@ -1384,6 +1385,7 @@ ATTRIBUTES = (
     (r"\bpickles?\b|\bunsafe (?:files|weights)\b|\bcode-carrying\b|\bcan run code\b", "finding:unsafe_files"),
     (r"\bsafetensors\b", "finding:safetensors"),
     (r"\bremote code\b|\btrust_remote_code\b|\bcustom code\b", "finding:remote_code"),
+    (r"\bcode files?\b|\bpython files?\b|\.py files?\b|\bscripts?\b|\bexecutables?\b", "finding:code_files"),
     (r"\bbigger\b|\blarger\b|\bsmaller\b|\bhow (?:big|large|small)\b|\bhow many (?:parameters|params)\b|"
      r"\bparameter count\b|\bnumber of parameters\b|\bwhat size\b|\bsize of\b|\b(?:more|fewer|less) parameters\b|"
      r"\bparams\b|\bparameters\b", "size"),

@@ -612,7 +612,7 @@ GATED = {"manual": "Yes: access needs the authors' manual approval (a Hub login 
          "auto": "Yes, but approval is automatic: log in to the Hub and accept the terms",
          "false": "No: it downloads without an access request"}  # fmt: skip
 FINDING_WORDS = {"unsafe_files": "pickle or code-carrying files", "safetensors": "safetensors weights",
-                 "remote_code": "remote code (trust_remote_code)"}  # fmt: skip
+                 "remote_code": "remote code (trust_remote_code)", "code_files": "code files"}  # fmt: skip
 
 
 def _billions(params: int | None) -> str:

@@ -1440,3 +1440,13 @@ def test_a_benchmark_statistic_and_type_are_applied(agent):
     top = ask("top MMLU score over time for pretrained models")
     call = next(c["args"] for c in top["tool_calls"] if c["name"] == "trends")
     assert call.get("types") == ["pretrained"] and top["answer"].startswith("Best MMLU score of pretrained"), top
+
+
+def test_a_named_models_code_files_are_answered_from_its_files(agent, raw):
+    ask, _ = agent
+    for model in ("BramVanroy/fietje-2", "perplexity-ai/r1-1776"):
+        names = [s["rfilename"] for s in raw[model].get("siblings") or []]
+        has_code = any(n.endswith(".py") for n in names)
+        answer = ask(f"does {model} have any code files?")["answer"]
+        assert f"{model}: code_files {'fail' if has_code else 'pass'}" in answer, answer
+        assert not ask(f"does {model} have any code files?").get("recommended"), "a fact, not a search"
