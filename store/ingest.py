@@ -28,7 +28,7 @@ from typing import NamedTuple
 import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
 from whichmodel.hub.formats import PICKLE, WEIGHT_KINDS, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
@@ -772,12 +772,21 @@ def _unscore_older_versions(engine: Engine, version: str) -> None:
     unscored: a scan for "not this version" on every ingest read every observation ever stored).
     """
     with engine.begin() as conn:
-        if conn.execute(select(META.c.value).where(META.c.key == SCORED_WITH)).scalar() == version:
+        stored = conn.execute(select(META.c.value).where(META.c.key == SCORED_WITH)).scalar()
+        if stored == version:
             return
         conn.execute(update(O).where(O.c.scored_version.is_not(None), O.c.scored_version != version)
                      .values(scored_version=None))  # fmt: skip
-        conn.execute(delete(META).where(META.c.key == SCORED_WITH))
-        conn.execute(insert(META).values(key=SCORED_WITH, value=version))
+        if stored is not None:
+            conn.execute(update(META).where(META.c.key == SCORED_WITH).values(value=version))
+        elif conn.dialect.name != "postgresql":  # SQLite's writers take turns (the data directory's lock)
+            conn.execute(insert(META).values(key=SCORED_WITH, value=version))
+        else:  # another PostgreSQL writer may note it at the same moment: either note stands
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(META).values(key=SCORED_WITH, value=version))
+            except IntegrityError:
+                pass
 
 
 class _Done:

@@ -283,6 +283,22 @@ def test_rescore_brings_scores_to_the_new_method_and_history_keeps_both(engine):
     assert versions == {"1.9.0", load_method().version} and stored == load_method().version
 
 
+def test_a_new_method_version_scores_every_observation_again_without_mark_for_rescore(engine):
+    """Observations scored under another version are unscored again once (the unscored index holds only
+    the unscored), then scored under the current one; the older version's rows stay as history."""
+    current = f'version: "{load_method().version}"'.encode()
+    older = parse_method(read_data("method.yaml").replace(current, b'version: "1.9.0"'))
+    for day in ("2025-04-01T00:00:00Z", "2025-04-02T00:00:00Z"):
+        ingest_items(engine, [Parsed(1, make_facts(), None)], source="t", kind="snapshot", observed_at=day)
+    assert score_pending(engine, method=older) == 2
+    assert score_pending(engine, method=older) == 0  # nothing left under that version
+    assert score_pending(engine) == 2  # the shipped version: both again
+    assert score_pending(engine) == 0
+    with engine.connect() as conn:
+        versions = set(conn.execute(select(AssessmentRow.method_version).distinct()).scalars())
+    assert versions == {"1.9.0", load_method().version}
+
+
 def test_a_schema_5_database_is_upgraded_in_place(tmp_path):
     """A home from before revision 0006 (schema 5, before Alembic) gets the derived-fact columns, filled."""
     from test_migration_0007 import load_home, to_schema_5
