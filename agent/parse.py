@@ -286,7 +286,9 @@ VIEWS = (
     (r"\bmerges?\b|\bmerged models?\b", "merges"),
     (r"\bhistory\b|(?:over|across) (?:the )?snapshots|scores? (?:change|move)d?|changed over time", "history"),
     (r"\bafter\b[\w .-]{0,40}\b(?:came out|release[ds]?|launch(?:ed)?)\b|before and after|"
-     r"(?:effect|impact) of\b[\w .-]{0,40}\brelease|since\b[\w .-]{0,40}\brelease", "releases"),
+     r"(?:effect|impact) of\b[\w .-]{0,40}\brelease|since\b[\w .-]{0,40}\brelease|"
+     r"\brelease\b[\w ]{0,20}\b(?:change|changed|affect|affected|impact|boost|boosted|increase|drive|drove)\b",
+     "releases"),
     (r"\bauthors?\b|\bwho (?:publishes|released|uploads)\b|most prolific", "authors"),
     (r"\bbest (?:leaderboard )?models?\b[\w ]{0,20}\b(?:in|during) 20\d\d|\bbenchmarks?\b|leaderboard scores?|"
      r"average scores?|scores? per type|\btop of the leaderboard\b|\bbest on the leaderboard\b|"

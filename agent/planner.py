@@ -801,20 +801,35 @@ def _files_line(card: dict) -> str:
 
 # A quantized file's bits per weight from its name: llama.cpp's types (Q4_K_M, IQ4_XS, Q8_0, F16 ...), else a
 # quantizer's word in the repo name (4bit, int8, w4a16).
-_GGUF_TYPE = re.compile(r"(?:^|[._-])(?:i?q(\d)(?:_[a-z0-9]+)*|(b?f)(16|32))(?=[._-]|$)", re.I)
-_NAME_BITS = re.compile(r"(?<![a-z0-9])(?:(\d)-?bits?|int(\d)|w(\d)a\d+)(?![a-z])", re.I)
+_GGUF_TYPE = re.compile(r"(?:^|[._-])((?:i?q\d(?:_[a-z0-9]+)*)|b?f16|f32)(?=[._-]|$)", re.I)
+_NAME_BITS = re.compile(r"(?<![a-z0-9])(?:(\d)-?bits?|int(\d)(?:-?bits?)?|w(\d)a\d+)(?![a-z])", re.I)
+# Bits per weight of llama.cpp's quantization types, block scales included (llama.cpp's own table, rounded):
+# Q4_K_M is ~4.85, not 4. A type not listed counts its digit.
+GGUF_BPW = {"q2_k": 2.63, "q3_k_s": 3.5, "q3_k_m": 3.91, "q3_k_l": 4.27, "q4_0": 4.55, "q4_1": 5.0, "q4_k_s": 4.58,
+            "q4_k_m": 4.85, "q5_0": 5.54, "q5_1": 6.0, "q5_k_s": 5.54, "q5_k_m": 5.69, "q6_k": 6.56, "q8_0": 8.5,
+            "iq1_s": 1.56, "iq1_m": 1.75, "iq2_xxs": 2.06, "iq2_xs": 2.31, "iq2_s": 2.5, "iq2_m": 2.7,
+            "iq3_xxs": 3.06, "iq3_xs": 3.3, "iq3_s": 3.44, "iq3_m": 3.66, "iq4_xs": 4.25, "iq4_nl": 4.5,
+            "f16": 16.0, "bf16": 16.0, "f32": 32.0}  # fmt: skip
 
 
-def own_bits(card: dict) -> list[int]:
-    """The bits per weight a repo's own weights are stored in, when it says ([] for the usual 16/32-bit)."""
+def own_bits(card: dict) -> dict[str, float]:
+    """The precisions a repo's own weights are stored in ({label: bits per weight}), when it says.
+
+    GGUF/GGML files name their llama.cpp type (Q4_K_M ...); else a quantizer's word in the repo name (4bit,
+    int8, w4a16). An adapter's name speaks of how its base is loaded (QLoRA "int4"), not of its own weights.
+    """
     kinds = card["facts"].get("file_kinds") or {}
-    bits = set()
+    found: dict[str, float] = {}
     for name in kinds.get("gguf", []) + kinds.get("ggml", []):
         for match in _GGUF_TYPE.finditer(name.rsplit("/", 1)[-1]):
-            bits.add(int(match[1]) if match[1] else int(match[3]))
-    if not bits:
-        bits = {int(next(g for g in m.groups() if g)) for m in _NAME_BITS.finditer(card["model_id"])}
-    return sorted(b for b in bits if 1 <= b <= 32)
+            kind = match[1].lower()
+            digit = re.search(r"\d+", kind)
+            found[match[1].upper()] = GGUF_BPW.get(kind, float(digit[0]) if digit else 16.0)
+    if not found and card["facts"].get("base_relation") != "adapter":
+        for m in _NAME_BITS.finditer(card["model_id"]):
+            bits = int(next(g for g in m.groups() if g))
+            found[f"{bits}-bit"] = float(bits)
+    return dict(sorted(((k, v) for k, v in found.items() if 1 <= v <= 32), key=lambda kv: kv[1]))
 
 
 def _memory_line(card: dict, slots: dict) -> str:
@@ -826,9 +841,9 @@ def _memory_line(card: dict, slots: dict) -> str:
     gigabytes = slots.get("max_memory_gb")
     if not params:
         return f"{card['model_id']}: its parameter count is unknown, so whether it fits cannot be said."
-    stored = [b for b in own_bits(card) if b < 16]
+    stored = {label: bits for label, bits in own_bits(card).items() if bits < 16}
     if stored:
-        need = {f"{b}-bit": params * b / 8 * MEMORY_OVERHEAD / 1e9 for b in stored}
+        need = {label: params * bits / 8 * MEMORY_OVERHEAD / 1e9 for label, bits in stored.items()}
         sizes = ", ".join(f"{p} {gb:,.1f} GB" for p, gb in need.items())
         head = (f"{card['model_id']} ({params / 1e9:.2f}B parameters) ships weights already quantized; at its own "
                 f"precision{'s' if len(need) > 1 else ''} it needs about {sizes} (weights x{MEMORY_OVERHEAD:g})")

@@ -1332,10 +1332,15 @@ def test_memory_of_a_quantized_repo_is_at_its_own_precision_and_fact_parts_are_a
     ask, _ = agent
     gguf = "mradermacher/DeepSeek-R1-GGUF"
     names = [s["rfilename"] for s in raw[gguf]["siblings"]]
-    bits = {int(m[1]) for n in names for m in re.finditer(r"[._]i?q(\d)", n, re.I)}
-    assert 4 in bits
+    types = {m[1].upper() for n in names for m in re.finditer(r"\.(i?q\d(?:_[a-z0-9]+)*)\.gguf", n, re.I)}
+    assert "IQ4_XS" in types and "Q4_K_M" in types
     answer = ask(f"what weight format does {gguf} ship and how much memory does it need?")["answer"]
-    assert "gguf" in answer.lower() and all(f"{b}-bit" in answer for b in bits) and "fp32" not in answer, answer
+    assert "gguf" in answer.lower() and all(f"{t} " in answer for t in types) and "fp32" not in answer, answer
+    # Q4_K_M stores ~4.85 bits a weight (llama.cpp's figure), so more than a plain 4-bit estimate.
+    base = params(raw["deepseek-ai/DeepSeek-R1"])  # the base's measured count, which the quantized copy inherits
+    plain4 = base * 4 / 8 * 1.2 / 1e9
+    q4km = float(re.search(r"Q4_K_M ([\d,.]+) GB", answer)[1].replace(",", ""))
+    assert q4km > plain4 * 1.15, (q4km, plain4)
     hqq = "PrunaAI/google-gemma-7b-it-HQQ-4bit-smashed"
     assert hqq in raw
     answer = ask(f"how much memory does {hqq} need?")["answer"]
