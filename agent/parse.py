@@ -1020,6 +1020,8 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
     trend = (
         r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|\bby (month|week)\b|came out|"
         r"\breleases?\b|\b(?:gsm\s?8k|mmlu|hellaswag|truthful\s?qa|winogrande|ifeval|bbh|gpqa|musr)\b|"
+        r"\bmost (?:fine-?tunes|finetunes|derivatives|descendants|adapters|quanti[sz]ations|quants|merges)\b|"
+        r"\bmost (?:fine-?tuned|derived|adapted|quanti[sz]ed|merged) (?:base )?models?\b|"
         r"\barchitectures?\b|\bhistory\b|\bmovers?\b|\balerts?\b|popularity (of|move|change)|"
         r"how (?:much |far )?(did|has|have|do|does) \S[\w' ./-]{0,80}\b(move|moved|change|changed|grow|grew|evolve|"
         r"evolved|drop|dropped|rise|rose|fall|fell|develop|developed|trend|trended)\b|"
@@ -1466,6 +1468,16 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
         if slots["benchmark"] in _V2_BENCHMARKS:
             slots["board"] = "v2"
         scan.use(named.start(), named.end())
+    lineage_ask = re.search(r"\bmost (?:fine-?tunes|finetunes|derivatives|descendants|adapters|quanti[sz]ations|"
+                            r"quants|merges|fine-?tuned|derived|adapted|quanti[sz]ed|merged)\b", lowered)
+    if lineage_ask and not re.search(r"\bleaderboard\b|\bbenchmarks?\b|\bscores?\b", lowered):
+        # "which base models have the most fine-tunes": the store's models counted per declared base.
+        slots["view"] = "lineage"
+        word = lineage_ask[0]
+        for relation, pattern in (("adapter", r"adapt"), ("quantized", r"quant"), ("merge", r"merge")):
+            if re.search(pattern, word):
+                slots["metric"] = relation
+        slots.pop("start", None), slots.pop("end", None)
     if slots["view"] == "base-models" and re.search(r"\bmost (?:fine-?tuned|derivatives|derived|descendants)\b|"
                                                     r"\bhow many (?:fine-?tunes|derivatives)\b|\bmost popular bases?\b",
                                                     lowered):  # fmt: skip

@@ -1101,6 +1101,15 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         lead = f"Best {average}: {top['best_model']} ({_fmt(top['best_score'])}, {top['period']}). " \
             if top else ""  # fmt: skip
         return lead + "Best per type: " + "; ".join(parts) + "."
+    if view == "lineage":
+        key = data.get("ranked_by", "derivatives")
+        kinds = ", ".join(f"{r['base']} {r[key]}" + (f" of {r['derivatives']}" if key != "derivatives" else "") +
+                          f" ({r['finetune']} fine-tunes, {r['adapter']} adapters, {r['quantized']} quantized, "
+                          f"{r['merge']} merges)" for r in rows[:10])  # fmt: skip
+        what = {"derivatives": "models deriving directly from them", "finetune": "fine-tunes", "adapter": "adapters",
+                "quantized": "quantized copies", "merge": "merges"}[key]  # fmt: skip
+        return (f"Base models with the most {what} in the database (each stored model's declared base, its "
+                f"newest facts): {kinds}.")
     if view == "base-models" and plan.slots.get("by_count"):
         totals: dict[str, int] = {}
         for r in rows:

@@ -1455,3 +1455,24 @@ def test_a_named_models_code_files_are_answered_from_its_files(agent, raw):
         answer = ask(f"does {model} have any code files?")["answer"]
         assert f"{model}: code_files {'fail' if has_code else 'pass'}" in answer, answer
         assert not ask(f"does {model} have any code files?").get("recommended"), "a fact, not a search"
+
+
+def test_the_bases_with_the_most_derivatives_in_the_database(agent, raw):
+    """Counted from the raw records: models whose Hub tags name the base (`base_model:<id>`), newest record each."""
+    from collections import Counter
+
+    ask, _ = agent
+    children = Counter()
+    for record in raw.values():
+        bases = {t.split(":", 1)[1] for t in record.get("tags") or [] if t.startswith("base_model:") and
+                 t.count(":") == 1}  # fmt: skip
+        children.update(bases)
+    (top, n), (second, m) = children.most_common(2)
+    result = ask("which base models have the most fine-tunes in the database?")
+    call = next(c["args"] for c in result["tool_calls"] if c["name"] == "trends")
+    assert call["view"] == "lineage", call
+    answer = result["answer"]
+    assert f"{top} {n} (" in answer and f"{second} {m} (" in answer, (top, n, second, m, answer)
+    assert answer.index(top) < answer.index(second)
+    adapters = ask("which models have the most adapters?")["answer"]
+    assert "most adapters" in adapters, adapters

@@ -588,3 +588,37 @@ def test_history_marks_partial_records_and_movers_compare_like_with_like(ingeste
             hist = {h["observed_at"]: h for h in run_view(engine, "history", TrendParams(model=r["model_id"]))["rows"]}
             assert hist[r["from_date"]]["coverage"] is not None
             assert hist[r["from_date"]][metric] == r["from_value"] and hist[r["to_date"]][metric] == r["to_value"]
+
+
+def test_every_view_has_a_chart_the_app_can_draw():
+    """The app plots whatever view is picked: a view without a chart raised KeyError there (leaders did)."""
+    from whichmodel.trends.names import VIEW_NAMES
+    from whichmodel.trends.plots import CHARTS
+
+    assert set(CHARTS) == set(VIEW_NAMES)
+
+
+def test_the_lineage_view_counts_each_bases_stored_derivatives_by_relation(ingested, snapshot_dirs):
+    """Counted from the raw newest records: each model's Hub tags name its base and the kind of link."""
+    from collections import Counter
+
+    engine, _, _ = ingested
+    newest: dict[str, dict] = {}
+    for folder in sorted(snapshot_dirs):
+        for line in (folder / "models.jsonl").read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                if record.get("siblings") is not None or record["id"] not in newest:
+                    newest[record["id"]] = record
+    totals = Counter()
+    for record in newest.values():
+        totals.update({t.split(":", 1)[1] for t in record.get("tags") or [] if t.startswith("base_model:") and
+                       t.count(":") == 1})  # fmt: skip
+    result = run_view(engine, "lineage", TrendParams(top=3))
+    (top, n), _ = totals.most_common(2)
+    assert result["rows"][0]["base"] == top and result["rows"][0]["derivatives"] == n, (result["rows"][0], top, n)
+    row = result["rows"][0]
+    assert row["finetune"] + row["adapter"] + row["merge"] + row["quantized"] <= row["derivatives"]
+    by_adapters = run_view(engine, "lineage", TrendParams(metric="adapter", top=3))
+    assert [r["adapter"] for r in by_adapters["rows"]] == sorted((r["adapter"] for r in by_adapters["rows"]),
+                                                                  reverse=True)  # fmt: skip

@@ -35,7 +35,7 @@ Category = Literal[SCORE_NAMES]  # type: ignore[valid-type]
 LicenseClass = Literal[LICENSE_CLASSES]  # type: ignore[valid-type]
 SortKey = Literal[SORT_KEYS]  # type: ignore[valid-type]
 View = Literal["types", "authors", "benchmarks", "architectures", "base-models", "releases", "history", "movers",
-               "alerts", "leaders"]  # fmt: skip
+               "alerts", "leaders", "lineage"]  # fmt: skip
 MAX_TREND_ROWS = 60
 
 __all__ = ["Services", "make_tools", "mentioned_models", "models_in", "tool_functions", "untrusted"]
@@ -359,7 +359,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         (new models per family before/after big releases: Llama 2, Mistral 7B, Mixtral, Phi-2, Gemma, Llama 3,
         Phi-3, Qwen2 ...), history (one model's scores over snapshots; needs model), movers (largest changes of
         a metric), alerts (new unsafe files, license changes, new gating), leaders (the best leaderboard rows by
-        average score, optionally of one size).
+        average score, optionally of one size), lineage (the base models with the most stored derivatives, per
+        kind of link; metric may name finetune, adapter, merge or quantized to rank by).
 
         Args:
             view: which view.

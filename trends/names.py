@@ -3,5 +3,5 @@
 TYPES = ("pretrained", "continuously_pretrained", "fine_tuned", "chat", "merge", "unknown")
 FAMILIES = ("Llama", "Mixtral", "Mistral", "Qwen2", "Gemma", "Phi", "OPT", "GPT2", "GPT-NeoX", "Other")
 VIEW_NAMES = ("types", "authors", "benchmarks", "architectures", "base-models", "releases", "history", "movers",
-              "alerts", "leaders")  # fmt: skip
+              "alerts", "leaders", "lineage")  # fmt: skip
 UNITS = ("day", "week", "month")

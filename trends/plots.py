@@ -42,6 +42,9 @@ CHARTS = {
     "history": Chart("observed_at", "overall", None, "line", "Score history", "overall score", "observed"),
     "movers": Chart("model_id", "change", "direction", "bar", "Largest gains and drops", "change", "model"),
     "alerts": Chart("observed_at", "model_id", "alert", "scatter", "Alerts", "model", "observed"),
+    "leaders": Chart("model_id", "average", None, "bar", "Best leaderboard rows", "average score", "model"),
+    "lineage": Chart("base", "derivatives", None, "bar", "Stored models deriving from each base", "derivatives",
+                     "base model"),
 }
 
 

@@ -28,6 +28,7 @@ from whichmodel.store.models import (
     LeaderboardDaily,
     LeaderboardRow,
     MethodCheck,
+    ModelRow,
     Observation,
 )
 from whichmodel.store.records import findings_of
@@ -41,9 +42,11 @@ AT = LeaderboardAuthor.__table__
 O = Observation.__table__  # noqa: E741
 A = AssessmentRow.__table__
 F = FactsRow.__table__
+M = ModelRow.__table__
 MC = MethodCheck.__table__
 SCORE_METRICS = SCORE_COLUMNS
 BENCHMARKS = {"v1": V1_BENCH, "v2": V2_BENCH}
+LINEAGE_RELATIONS = ("finetune", "adapter", "merge", "quantized")  # the lineage view's kinds of link
 
 
 @dataclass
@@ -76,8 +79,8 @@ class TrendParams:
                 date.fromisoformat(value[:10])
         if self.top < 1 or self.window_days < 1:
             raise ValueError("top and window must be positive")
-        if self.metric not in ("downloads", "likes") + SCORE_METRICS:
-            raise ValueError("metric must be downloads, likes or a score category")
+        if self.metric not in ("downloads", "likes") + SCORE_METRICS + LINEAGE_RELATIONS:
+            raise ValueError("metric must be downloads, likes, a score category or (lineage) a relation")
         if self.benchmark is not None:
             known = BENCHMARKS[self.board]
             if self.benchmark not in known:
@@ -705,6 +708,32 @@ def leaders_view(engine: Engine, p: TrendParams) -> dict:
     return _result("leaders", p, rows)
 
 
+def lineage_view(engine: Engine, p: TrendParams) -> dict:
+    """The base models with the most stored models deriving directly from them, by kind of link.
+
+    Counted over the store's models (their newest facts: the declared base, the Hub's tags before a card's),
+    not the leaderboard: `derivatives` all of them, then per relation, and how many hold weights. `metric`
+    may name a relation to rank by (finetune, adapter, merge, quantized); the total otherwise.
+    """
+    query = (
+        select(M.c.base_model, M.c.base_relation, M.c.has_weights.is_not(False).label("usable"), func.count())
+        .where(M.c.base_model.is_not(None))
+        .group_by(M.c.base_model, M.c.base_relation, M.c.has_weights.is_not(False))
+    )
+    bases: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for base, relation, usable, n in conn.execute(query):
+            row = bases.setdefault(base, {"base": base, "derivatives": 0, "with_weights": 0,
+                                          **dict.fromkeys(LINEAGE_RELATIONS, 0)})  # fmt: skip
+            row["derivatives"] += n
+            row["with_weights"] += n if usable else 0
+            if relation in LINEAGE_RELATIONS:
+                row[relation] += n
+    key = p.metric if p.metric in LINEAGE_RELATIONS else "derivatives"
+    rows = sorted(bases.values(), key=lambda r: (-r[key], -r["derivatives"], r["base"]))[: p.top]
+    return _result("lineage", p, rows, ranked_by=key)
+
+
 VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
     "types": types_view,
     "authors": authors_view,
@@ -716,6 +745,7 @@ VIEWS: dict[str, Callable[[Engine, TrendParams], dict]] = {
     "movers": movers_view,
     "alerts": alerts_view,
     "leaders": leaders_view,
+    "lineage": lineage_view,
 }
 
 
