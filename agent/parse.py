@@ -773,7 +773,15 @@ def _lineage(scan: _Scan) -> tuple[str | None, int | None]:
     if match:
         scan.use(match.start(), match.end())
         scan.lineage = (match.start(), match.end())
-        return _relation(match[1] or match[2]), match.end()
+        relation = _relation(match[1] or match[2])
+        if match[2]:  # "merges built on phi-2", "adapters based on gemma": the kind is the word before
+            before = re.search(r"\b(fine[- ]?tunes?|finetunes?|adapters?|loras?|merges?|quanti[sz]ations?|quants?)"
+                               r"(?:\s(?:models?|versions?|variants?|repos?))?\s(?:that are\s|which are\s)?$",
+                               scan.lowered[: match.start()])  # fmt: skip
+            if before:
+                relation = _relation(before[1])
+                scan.use(before.start(), before.end())
+        return relation, match.end()
     return None, None
 
 
