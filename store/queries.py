@@ -482,6 +482,9 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         linked = cols.id.in_(ids)
         if not filters.relation:  # a card may declare several bases where the Hub's tags keep one: those count too
             linked = or_(linked, _facts_has(cols.lists, "base_model", [filters.base]))
+        elif filters.relation == "finetune":  # a LoRA the Hub lists among the base's fine-tunes (its own tag says so)
+            tagged = _facts_has(cols.lists, "tags", [f"base_model:finetune:{filters.base}"])
+            linked = or_(linked, and_(cols.base_relation == "adapter", tagged))
         conds.append(Filter(label, linked, None))
     if filters.language:
         conds.append(Filter(f"language={filters.language}", _language_condition(cols, filters.language), None))

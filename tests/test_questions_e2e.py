@@ -1476,3 +1476,17 @@ def test_the_bases_with_the_most_derivatives_in_the_database(agent, raw):
     assert answer.index(top) < answer.index(second)
     adapters = ask("which models have the most adapters?")["answer"]
     assert "most adapters" in adapters, adapters
+
+
+def test_fine_tunes_include_loras_the_hub_lists_as_fine_tunes(agent, raw):
+    """A LoRA repo (adapter files only) whose own Hub tag says base_model:finetune:<base> is among the base's
+    fine-tunes, as on the Hub's model tree, and is said to be an adapter. Expected from the raw records."""
+    ask, _ = agent
+    tagged = [m for m, r in raw.items() if "base_model:finetune:microsoft/phi-2" in (r.get("tags") or [])
+              and "adapter_config.json" in {s["rfilename"] for s in r.get("siblings") or []}
+              and (r.get("cardData") or {}).get("license") == "mit"
+              and (r.get("lastModified") or "")[:4] == "2025"]  # fmt: skip
+    assert tagged
+    result = ask("phi-2 fine-tunes updated in 2025 with MIT license")
+    listed = [line for line in result["answer"].splitlines() if any(f" {m} (" in line for m in tagged)]
+    assert listed and all("an adapter" in line for line in listed), result["answer"]

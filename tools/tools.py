@@ -243,7 +243,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         )  # fmt: skip
         found = search.recommend(services, filters)
         columns = ("model_id", *SCORE_NAMES, "size_class", "params", "license", "downloads", "coverage",
-                   "license_class", "license_conflict", "commercial_use")  # fmt: skip
+                   "license_class", "license_conflict", "commercial_use", "base_relation")  # fmt: skip
         near = [{"without": e.filter, "would_add": e.would_add, "best": e.best[0]["model_id"] if e.best else None}
                 for e in found.removed_by]  # fmt: skip
         text = {"filters": found.filters, "sort": found.sort, "total_matched": found.total_matched,
