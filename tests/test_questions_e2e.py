@@ -84,6 +84,11 @@ def params(record: dict) -> int | None:
     return (record.get("safetensors") or {}).get("total")
 
 
+def _files(record: dict) -> list[str]:
+    """A raw record's file names, lower-cased."""
+    return [s.get("rfilename", "").lower() for s in record.get("siblings") or []]
+
+
 def usable(record: dict) -> bool:
     return has_weights(record) is not False
 
@@ -500,7 +505,7 @@ def test_follow_up_only_safetensors_means_no_unsafe_files(agent, raw):
     narrowed = ask("which of those ship only safetensors?", thread="st1")
     assert narrowed["recommended"]
     for model in narrowed["recommended"]:
-        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        names = _files(raw[model])
         assert any(n.endswith(".safetensors") for n in names), model
         # GGML weights named .bin are not pickles; anything else with these extensions is.
         unsafe = [n for n in names if n.endswith(UNSAFE_EXTS) and not re.search(r"ggml|gguf", n)]
@@ -694,7 +699,7 @@ def test_pickle_files_and_no_safetensors_apply_both(agent, raw):
     result = ask("which models have pickle files and no safetensors")
     assert result["recommended"], result["answer"]
     for model in result["recommended"]:
-        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        names = _files(raw[model])
         assert not any(n.endswith(".safetensors") for n in names), model
         assert any(n.endswith(UNSAFE_EXTS) and not re.search(r"ggml|gguf", n) for n in names), model
 
@@ -789,7 +794,7 @@ def test_fewer_pickle_files_compares_exactly_those_models(agent, raw, pair, ques
     ask, _ = agent
 
     def pickles(model: str) -> int:
-        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        names = _files(raw[model])
         return len([n for n in names if n.endswith(UNSAFE_EXTS) and not re.search(r"ggml|gguf", n)])
 
     result = ask(question.format(*pair))
@@ -1050,7 +1055,7 @@ def test_only_pickle_weights_means_pickle_and_no_safe_format(agent, raw):
     assert set(result["filters"].get("findings", [])) == {"unsafe_files=fail", "safetensors=fail"}
     assert result["recommended"], result["answer"]
     for model in result["recommended"]:
-        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        names = _files(raw[model])
         assert real_pickles(raw[model]), model
         assert not any(n.endswith((".safetensors", ".gguf", ".onnx")) for n in names), model
 
@@ -1060,7 +1065,7 @@ def test_safetensors_only_means_no_pickle_beside_them(agent, raw):
     result = ask("image classification model with safetensors weights only")
     assert result["recommended"], result["answer"]
     for model in result["recommended"]:
-        names = [s.get("rfilename", "").lower() for s in raw[model].get("siblings") or []]
+        names = _files(raw[model])
         assert any(n.endswith(".safetensors") for n in names) and not real_pickles(raw[model]), model
 
 
@@ -1272,10 +1277,6 @@ def test_a_license_named_other_is_bound_by_its_bases_restrictive_terms(agent, ra
     assert "custom" in answer and base in answer, answer
     assert "with conditions" in answer or "conditions" in answer, answer
     assert "commercial use: unknown" not in answer.lower(), answer
-
-
-def _files(record: dict) -> list[str]:
-    return [s.get("rfilename", "").lower() for s in record.get("siblings") or []]
 
 
 @pytest.mark.parametrize(("question", "suffix"), [
