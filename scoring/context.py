@@ -6,11 +6,13 @@ check, so checks stay pure functions of (facts, context).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
+import orjson
 import yaml
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
@@ -125,6 +127,11 @@ class ScoringContext:
         """A context with the curated lists only (what a fresh database knows)."""
         refs = [Reference(model_id, None) for model_id in load_well_known()]
         return cls(references=refs, **kwargs)
+
+    @cached_property
+    def providers_digest(self) -> str:
+        """A fingerprint of the curated providers (a check reads whether an org is one)."""
+        return hashlib.sha256(orjson.dumps(self.providers, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:16]
 
     @cached_property
     def class_of_count(self) -> dict[int, str]:

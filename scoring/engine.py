@@ -6,9 +6,15 @@ or to answer "what if this finding passed?") without re-reading facts.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import hashlib
+import sys
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-from whichmodel.hub.facts import ModelFacts
+import orjson
+from whichmodel.hub.facts import ModelFacts, derivation_id
 from whichmodel.scoring.checks import CHECKS, OBSERVATION_CHECKS
 from whichmodel.scoring.context import ScoringContext
 from whichmodel.scoring.findings import (
@@ -65,6 +71,118 @@ def observation_findings(facts: ModelFacts, method: Method) -> dict[str, Finding
     """
     return {spec.id: _finding(spec, CHECKS[spec.id](facts, None, spec.params))
             for spec in method.checks if spec.id in OBSERVATION_CHECKS}  # fmt: skip
+
+
+# A later observation of unchanged content may be "carried forward" (`carry_forward`): scored from the stored
+# points of its predecessor's findings, with only these checks run again. The observation checks read the
+# counters and the date; these two read the context through the model's own name (an author's record moves
+# daily, a near miss's popularity too) and are cheap. Every other check is a function of the facts and of the
+# context values `carry_key` hashes (tests/test_carry_forward.py records what each one reads).
+RECOMPUTED_CHECKS = OBSERVATION_CHECKS | {"typosquatting", "reputable_provider"}
+
+
+@dataclass(slots=True)
+class CarriedFacts:
+    """What the recomputed checks read of a model's facts (a `ModelFacts` costs ~90 us to decode)."""
+
+    id: str
+    org: str | None
+    downloads: int | None
+    likes: int | None
+    observed_at: str | None
+    created_at: str | None
+    last_modified: str | None
+    has_weights: bool | None
+    base_models: list[str] | None
+
+
+@lru_cache(maxsize=1)
+def _code_id() -> str:
+    """A fingerprint of the scoring code and the rules that derive facts: a change to either re-scores in full."""
+    from whichmodel.scoring import checks, context, lineage
+
+    digest = hashlib.sha256(derivation_id().encode())
+    for module in (sys.modules[__name__], checks, context, lineage):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _signed64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def carry_key(bases: Sequence[str] | None, params_measured: int | None, ctx: ScoringContext, method: Method) -> int:
+    """What the non-recomputed checks and the lineage facts read of the context for a model, hashed.
+
+    The curated providers, each declared base's license class, size and architecture, the size class known
+    for the measured count, and the code and method that read them. Equal keys over the same facts: equal
+    findings for every check outside `RECOMPUTED_CHECKS`.
+    """
+    bases = bases or []
+    reads = [
+        _code_id(), method.version, method.weights_hash, ctx.providers_digest,
+        [[b, ctx.base_license_class.get(b), ctx.base_params.get(b), ctx.base_model_type.get(b)] for b in bases],
+        ctx.class_of_count.get(params_measured) if params_measured else None,
+    ]  # fmt: skip
+    return _signed64(orjson.dumps(reads))
+
+
+def _recomputed_digest(findings: Iterable[Finding]) -> int:
+    """The recomputed context checks' findings, whole (evidence and reasons), hashed."""
+    items = [[f.check, f.outcome, f.points, f.evidence, f.reason, f.remediation]
+             for f in findings if f.check in RECOMPUTED_CHECKS and f.check not in OBSERVATION_CHECKS]  # fmt: skip
+    return _signed64(orjson.dumps(items, default=str))
+
+
+def _default_points(outcome: str, weight: float) -> float | None:
+    """The points a finding has unless it says otherwise: all for a pass, none for a fail, None if inconclusive."""
+    return round(weight, 3) if outcome == PASS else 0.0 if outcome == FAIL else None
+
+
+def carry_state(facts: ModelFacts, findings: list[Finding], ctx: ScoringContext, method: Method) -> tuple:
+    """What `carry_forward` needs, beyond the assessment's outcomes, to score a later observation of this content.
+
+    (context key, recomputed digest, [declared bases, measured parameters, [[position, points] of each
+    non-recomputed check whose points are not its outcome's default]]); the last part JSON-ready.
+    """
+    odd = [[i, f.points] for i, f in enumerate(findings)
+           if f.check not in RECOMPUTED_CHECKS and f.points != _default_points(f.outcome, f.max_points)]  # fmt: skip
+    return (carry_key(facts.base_models, facts.params_measured, ctx, method), _recomputed_digest(findings),
+            [facts.base_models, facts.params_measured, odd])  # fmt: skip
+
+
+def carry_forward(
+    key: int, digest: int, extra: list, outcomes: Sequence[str], facts: CarriedFacts, ctx: ScoringContext,
+    method: Method,
+) -> ScoreCard | None:  # fmt: skip
+    """The score card of an observation whose content is that of the assessment `carry_state` described.
+
+    `outcomes` are that assessment's; `facts` the observation's counters and dates and its model's author,
+    dates and whether it holds weights (`base_models` is taken from `extra`). None when it cannot be carried:
+    the context it reads changed (`carry_key`), or a recomputed check's finding differs beyond what the
+    counters and the date move (its findings then differ from the predecessor's and are computed in full).
+    """
+    bases, params_measured, odd = extra
+    if len(outcomes) != len(method.checks) or carry_key(bases, params_measured, ctx, method) != key:
+        return None
+    facts.base_models = bases
+    points = dict(odd)
+    findings: list[Finding] = []
+    append = findings.append
+    for i, (spec, outcome) in enumerate(zip(method.checks, outcomes, strict=True)):
+        if spec.id in RECOMPUTED_CHECKS:
+            if spec.id == "typosquatting":
+                ctx.typo_params = spec.params
+            finding = _finding(spec, CHECKS[spec.id](facts, ctx, spec.params))
+            if spec.id in OBSERVATION_CHECKS and finding.outcome != outcome:
+                return None  # a new assessment: its outcomes are part of what identifies one
+            append(finding)
+        else:
+            earned = points[i] if i in points else _default_points(outcome, spec.weight)
+            append(Finding(spec.id, spec.category, outcome, earned, spec.weight, [], "", None))
+    if _recomputed_digest(findings) != digest:
+        return None
+    return aggregate(facts.id, facts.observed_at, findings, method)
 
 
 def rank_value(score: float | None, coverage: float, method: Method) -> float:

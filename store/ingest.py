@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -33,10 +34,11 @@ from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_re
 from whichmodel.hub.formats import PICKLE, WEIGHT_KINDS, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
 from whichmodel.scoring.context import Reference, ScoringContext
-from whichmodel.scoring.engine import aggregate, run_checks
+from whichmodel.scoring.engine import CarriedFacts, aggregate, carry_forward, carry_state, run_checks
 from whichmodel.scoring.lineage import strictest
 from whichmodel.scoring.method import CATEGORIES, Method, load_method
 from whichmodel.store.blobs import (
+    CODE_OUTCOMES,
     DERIVED_BY,
     VOLATILE_FACTS,
     content_hash,
@@ -700,6 +702,7 @@ def score_pending(
     planned: Progress | None = None,
     workers: int | None = None,
     share: bool = True,
+    carry: bool = True,
 ) -> int:
     """Score every observation without a score under the current method version; returns how many.
 
@@ -707,7 +710,13 @@ def score_pending(
     other threads, runs them here), a batch per task; this process reads the batches and writes each one's
     findings and scores in its own transaction, in order, so a crash still leaves whole batches. `planned`
     gets the number of observations to score before scoring starts; `progress` each batch's count.
+
+    An observation whose content is that of its model's newest scored one, where the context the checks read
+    for it is unchanged, is carried forward (`scoring.engine.carry_forward`): only the checks that read the
+    counters, the date and the author's record run. `carry=False` runs every check (tests compare the two);
+    carrying needs sharing (`share`).
     """
+    carry = carry and share
     method = method or load_method()
     _unscore_older_versions(engine, method.version)
     unscored = O.c.scored_version.is_(None)  # the partial index ix_observations_unscored
@@ -731,7 +740,8 @@ def score_pending(
             with engine.connect() as conn:
                 rows = conn.execute(
                     select(O.c.id, O.c.model_id, O.c.facts_id, F.c.zdict, F.c.data,
-                           *(O.c[k] for k in VOLATILE_FACTS), M.c.latest_observation_id, M.c.findings_zdict)
+                           *(O.c[k] for k in VOLATILE_FACTS), M.c.latest_observation_id, M.c.findings_zdict,
+                           M.c.author, M.c.created_at, M.c.last_modified, M.c.has_weights)
                     .join(F, F.c.id == O.c.facts_id)
                     .join(M, M.c.id == O.c.model_id)
                     .where(unscored, O.c.id > last_id)
@@ -741,6 +751,8 @@ def score_pending(
             if rows:
                 last_id = rows[-1][0]
                 rows = [_BatchRow(*r) for r in rows]
+                if carry:
+                    rows = _carry_sources(engine, rows, method)
                 if pool is None:
                     in_flight.append((rows, _Done(_score_batch(rows, ctx, method, engine))))
                 else:
@@ -748,7 +760,10 @@ def score_pending(
             # Keep every worker busy with one batch while this process writes the oldest finished one.
             while in_flight and (len(in_flight) > (workers if pool else 0) or not rows):
                 batch_rows, result = in_flight.popleft()
-                _write_scores(engine, batch_rows, result.result(), method, share)
+                bounced = _write_scores(engine, batch_rows, result.result(), method, share)
+                if bounced:  # their predecessor's assessment moved meanwhile (another writer): score in full
+                    again = [r._replace(carry=None) for r in batch_rows if r.obs_id in bounced]
+                    _write_scores(engine, again, _score_batch(again, ctx, method, engine), method, share)
                 done += len(batch_rows)
                 if progress:
                     progress(len(batch_rows))
@@ -850,12 +865,20 @@ class _BatchRow(NamedTuple):
     observed_at: str
     latest: int | None
     findings_zdict: int | None
+    # The models row's author, dates and weights flag: the newest facts', read by a carried row only (latest).
+    author: str | None
+    created_at: str | None
+    last_modified: str | None
+    has_weights: bool | None
+    # (holder's observation id, its content hash, its carry state, its outcomes): the assessment of the model's
+    # newest scored observation, when that has the same facts (see `_carry_sources`); None: score in full.
+    carry: tuple | None = None
 
 
 # The scores themselves are the observation's (`OBSERVATION_SCORES`): an assessment row may serve several.
 ASSESSMENT_COLUMNS = ("observation_id", "method_version", "weights_hash",
                       *(COVERAGE_COLUMNS[c] for c in SCORE_COLUMNS), "outcomes", "zdict", "findings",
-                      "content_hash")  # fmt: skip
+                      "carry", "content_hash")  # fmt: skip
 NEW_ZDICT = -1  # an assessment row's `zdict` before its new dictionary is stored: see `_write_scores`
 
 
@@ -879,6 +902,21 @@ def _score_batch(
     assessments, observations, model_updates, facts_updates = [], [], {}, {}
     new_zdicts: dict[str, bytes] = {}
     version, weights_hash = method.version, stored_weights(method.weights_hash)
+    carried: dict[int, tuple[int, int]] = {}  # observation -> (holder it shares, the holder's content hash)
+    full = []
+    for r in rows:
+        card = _carried_card(r, ctx, method) if r.carry is not None else None
+        if card is None:
+            full.append(r)
+            continue
+        holder, key, _, outcomes = r.carry
+        carried[r.obs_id] = (holder, key)
+        observations.append((r.obs_id, *(None if v is None else round(v * 100) for v in _scores(card))))
+        if r.latest == r.obs_id:
+            model_updates[r.model_id] = _score_columns(card, outcomes, version)
+    rows = full
+    if not rows:
+        return assessments, observations, new_zdicts, model_updates, [], carried
     with engine.connect() as conn:
         zdicts = load_zdicts(conn, [r.facts_zdict for r in rows] + [r.findings_zdict for r in rows])
         lasting = {r.obs_id: unpack(r.facts_data, zdicts.get(r.facts_zdict)) for r in rows}
@@ -917,22 +955,93 @@ def _score_batch(
             zid, zdict = r.findings_zdict, zdicts[r.findings_zdict]
         else:  # first findings of this model: they become its dictionary (shared by its rows in this batch)
             zid, zdict = NEW_ZDICT, new_zdicts.setdefault(r.model_id, raw)
-        scores = [card.overall, *(card.categories[c].score for c in CATEGORIES)]
         coverages = [card.coverage, *(card.categories[c].coverage for c in CATEGORIES)]
         outcomes = encode_outcomes([f.outcome for f in findings])
-        assessments.append((r.obs_id, version, weights_hash, *coverages, outcomes, zid, pack(raw, zdict),
+        key, digest, extra = carry_state(facts, findings, ctx, method)
+        state = _CARRY_HEAD.pack(key, digest) + dumps(extra)
+        assessments.append((r.obs_id, version, weights_hash, *coverages, outcomes, zid, pack(raw, zdict), state,
                             content_key(findings, coverages)))  # fmt: skip
-        observations.append((r.obs_id, *(None if v is None else round(v * 100) for v in scores)))
+        observations.append((r.obs_id, *(None if v is None else round(v * 100) for v in _scores(card))))
         if r.latest == r.obs_id:
-            model_updates[r.model_id] = (
-                {"overall": card.overall, "coverage": card.coverage, "overall_rank": card.rank, "outcomes": outcomes,
-                 "method_version": version}
-                | {name: c.score for name, c in card.categories.items()}
-                | {f"{name}_rank": c.rank for name, c in card.categories.items()}
-                | {f"{name}_coverage": c.coverage for name, c in card.categories.items()}
-                | _model_columns(facts)
-            )  # fmt: skip
-    return assessments, observations, new_zdicts, model_updates, list(facts_updates.items())
+            model_updates[r.model_id] = _score_columns(card, outcomes, version) | _model_columns(facts)
+    return assessments, observations, new_zdicts, model_updates, list(facts_updates.items()), carried
+
+
+def _scores(card) -> list[float | None]:
+    return [card.overall, *(card.categories[c].score for c in CATEGORIES)]
+
+
+def _score_columns(card, outcomes: str, version: str) -> dict:
+    """The models row's columns of its newest score card."""
+    return (
+        {"overall": card.overall, "coverage": card.coverage, "overall_rank": card.rank, "outcomes": outcomes,
+         "method_version": version}
+        | {name: c.score for name, c in card.categories.items()}
+        | {f"{name}_rank": c.rank for name, c in card.categories.items()}
+        | {f"{name}_coverage": c.coverage for name, c in card.categories.items()}
+    )  # fmt: skip
+
+
+# An assessment's `carry`: its context key and recomputed digest (two signed 64-bit integers), then JSON.
+_CARRY_HEAD = struct.Struct(">qq")
+
+
+def _carried_card(r: _BatchRow, ctx: ScoringContext, method: Method):
+    """The score card of a row carried forward from its holder's stored state, or None (score it in full).
+
+    Only the model's newest observation carries: the models row's author, dates and weights flag are then
+    its facts' (its content is the one the row was last written from).
+    """
+    if r.latest != r.obs_id:
+        return None
+    _, _, state, outcomes = r.carry
+    key, digest = _CARRY_HEAD.unpack_from(state)
+    facts = CarriedFacts(r.model_id, r.author, r.downloads, r.likes, r.observed_at, r.created_at, r.last_modified,
+                         None if r.has_weights is None else bool(r.has_weights), None)  # fmt: skip
+    return carry_forward(key, digest, orjson.loads(state[_CARRY_HEAD.size :]), [CODE_OUTCOMES[c] for c in outcomes],
+                         facts, ctx, method)  # fmt: skip
+
+
+def _carry_sources(engine: Engine, rows: list[_BatchRow], method: Method) -> list[_BatchRow]:
+    """`rows`, each with its model's newest scored observation's assessment where that has the same facts.
+
+    Only such an observation can be carried forward (`_score_batch`): same content, and an assessment
+    that holds a carry state under this method version and weights.
+    """
+    version, weights = method.version, stored_weights(method.weights_hash)
+    ids = [r.obs_id for r in rows]
+    with engine.connect() as conn:
+        newest = (
+            select(O.c.id)
+            .where(O.c.model_id == M.c.id, O.c.scored_version == version, O.c.id.not_in(ids))
+            .order_by(O.c.observed_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        models = sorted({r.model_id for r in rows})
+        source = {m: o for m, o in conn.execute(select(M.c.id, newest).where(M.c.id.in_(models))) if o is not None}
+        if not source:
+            return rows
+        found = conn.execute(select(O.c.id, O.c.facts_id, func.coalesce(O.c.assessed_by, O.c.id))
+                             .where(O.c.id.in_(sorted(source.values())))).all()  # fmt: skip
+        facts_of = {oid: (fid, holder) for oid, fid, holder in found}
+        held = {
+            row[0]: tuple(row[1:])
+            for row in conn.execute(
+                select(A.c.observation_id, A.c.content_hash, A.c.carry, A.c.outcomes).where(
+                    A.c.observation_id.in_(sorted({h for _, h in facts_of.values()})),
+                    A.c.method_version == version, A.c.weights_hash == weights, A.c.carry.is_not(None),
+                    A.c.content_hash.is_not(None))
+            )
+        }  # fmt: skip
+    out = []
+    for r in rows:
+        fid, holder = facts_of.get(source.get(r.model_id), (None, None))
+        if fid is not None and fid == r.facts_id and holder in held:
+            key, state, outcomes = held[holder]
+            r = r._replace(carry=(holder, key, bytes(state), outcomes))
+        out.append(r)
+    return out
 
 
 def _dumps(value) -> str:
@@ -1043,17 +1152,32 @@ def _same(stored, new) -> bool:
     return stored == new
 
 
-def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: Method, share: bool = True) -> None:
+def _write_scores(
+    engine: Engine, rows: list[_BatchRow], result: tuple, method: Method, share: bool = True
+) -> set[int]:  # fmt: skip
     """One batch's assessments, scores, new dictionaries, facts and model columns, in one transaction.
 
     An observation whose assessment equals (`content_hash`) the one its model's newest scored observation
     points at shares that row instead of adding its own (`Observation.assessed_by`); `share=False` gives every
-    observation its own (what was stored before revision 0013; tests compare the two).
+    observation its own (what was stored before revision 0013; tests compare the two). A carried observation
+    shares the row it was carried from; where that row is gone or changed (another writer scored its holder
+    again meanwhile), it is left unscored and returned, to be scored in full.
     """
-    assessments, observations, new_zdicts, model_updates, facts_updates = result
+    assessments, observations, new_zdicts, model_updates, facts_updates, carried = result
     ids = [r.obs_id for r in rows]
     model_of = {r.obs_id: r.model_id for r in rows}
+    bounced: set[int] = set()
     with engine.begin() as conn:
+        if carried:
+            standing = set(conn.execute(select(A.c.observation_id, A.c.content_hash).where(
+                A.c.observation_id.in_(sorted({h for h, _ in carried.values()})),
+                A.c.method_version == method.version)).all())  # fmt: skip
+            bounced = {obs_id for obs_id, holder in carried.items() if holder not in standing}
+            if bounced:
+                observations = [o for o in observations if o[0] not in bounced]
+                model_updates = {m: v for m, v in model_updates.items()
+                                 if not any(model_of[b] == m for b in bounced)}  # fmt: skip
+                ids = [i for i in ids if i not in bounced]
         record_method_checks(conn, method.version, [c.id for c in method.checks])
         if new_zdicts:
             # Another batch may have given the model a dictionary meanwhile: rows keep the one they were packed with.
@@ -1068,7 +1192,7 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
         _hand_over(conn, ids, method.version)
         conn.execute(delete(A).where(A.c.observation_id.in_(ids), A.c.method_version == method.version))
         holders = _newest_holders(conn, sorted(set(model_of.values())), ids, method.version) if share else {}
-        kept, holder_of = [], {}
+        kept, holder_of = [], {obs_id: holder for obs_id, (holder, _) in carried.items()}
         for row in assessments:
             obs_id, key = row[0], row[-1]
             model_id = model_of[obs_id]
@@ -1088,6 +1212,7 @@ def _write_scores(engine: Engine, rows: list[_BatchRow], result: tuple, method: 
             conn.execute(update(F).where(F.c.id == bindparam("b_id")).values(data=bindparam("b_data")),
                          [{"b_id": fid, "b_data": data} for fid, data in facts_updates])  # fmt: skip
         update_models(conn, model_updates)
+    return bounced
 
 
 def _newest_holders(conn: Connection, model_ids: list[str], exclude: list[int], version: str) -> dict[str, tuple]:

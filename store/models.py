@@ -249,6 +249,9 @@ class AssessmentRow(SQLModel, table=True):
     zdict: int | None = None
     findings: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     content_hash: int | None = Field(default=None, sa_type=BigInteger)  # see store.records.content_key
+    # What a later observation of the same content is scored from without its checks (JSON, see
+    # `scoring.engine.carry_state`); None on rows written before revision 0015.
+    carry: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class MethodCheck(SQLModel, table=True):
