@@ -151,6 +151,11 @@ def carry_state(facts: ModelFacts, findings: list[Finding], ctx: ScoringContext,
             [facts.base_models, facts.params_measured, odd])  # fmt: skip
 
 
+# The stand-ins for stored findings that aggregating reads (check, category, outcome, points, maximum): a few
+# hundred distinct ones serve every model, made once.
+_STAND_INS: dict[tuple, Finding] = {}
+
+
 def carry_forward(
     key: int, digest: int, extra: list, outcomes: Sequence[str], facts: CarriedFacts, ctx: ScoringContext,
     method: Method,
@@ -179,7 +184,13 @@ def carry_forward(
             append(finding)
         else:
             earned = points[i] if i in points else _default_points(outcome, spec.weight)
-            append(Finding(spec.id, spec.category, outcome, earned, spec.weight, [], "", None))
+            key = (spec.id, spec.category, outcome, earned, spec.weight)
+            stand_in = _STAND_INS.get(key)
+            if stand_in is None:
+                if len(_STAND_INS) >= 100_000:
+                    _STAND_INS.clear()
+                stand_in = _STAND_INS[key] = Finding(spec.id, spec.category, outcome, earned, spec.weight, [], "", None)
+            append(stand_in)
     if _recomputed_digest(findings) != digest:
         return None
     return aggregate(facts.id, facts.observed_at, findings, method)
