@@ -56,7 +56,7 @@ class Settings:
         default=4, metadata={"env": "WHICHMODEL_HUB_RETRIES", "help": "Retries on 429 and 5xx answers."}
     )
     batch_size: int = field(
-        default=2000, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
+        default=1000, metadata={"env": "WHICHMODEL_BATCH_SIZE", "help": "Records per ingest transaction."}
     )
     scan_max_mb: int = field(
         default=500,

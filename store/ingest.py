@@ -550,7 +550,7 @@ def ingest_items(
 # SQLite's page cache for a writing connection, in KiB. A day's batch moves the counters and scores of models
 # spread over the whole table, so each of the ~35 `models` indexes gets a page written per row or two: with
 # SQLite's default (2 MiB) the pages are read again and spilled to the log before the batch commits (100k
-# re-observed models: 35 -> 25 s with this and 2000-record batches). The cache grows only as pages are used.
+# re-observed models: 35 -> 24 s with this and 1000-record batches). The cache grows only as pages are used.
 WRITER_CACHE_KIB = 32 * 1024
 
 

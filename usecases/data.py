@@ -84,6 +84,12 @@ class Rescore:
         return asdict(self)
 
 
+# Observations per scoring batch at most: a worker holds a batch's facts and findings decoded, and this
+# process one batch per worker in flight (2000 took the ingest's peak from 180 to 330 MB at 100k models;
+# 1000, with 1000-record ingest batches, 256 MB, and the day-2 time of 2000).
+SCORING_BATCH = 1000
+
+
 def score(services: Services, progress: Progress = None, planned: Progress = None, marked: int = 0) -> Rescore:
     """Score every observation not yet scored under the current method (in worker processes where it can).
 
@@ -92,8 +98,8 @@ def score(services: Services, progress: Progress = None, planned: Progress = Non
     from whichmodel.store.ingest import score_pending
 
     settings = services.settings
-    scored = score_pending(services.engine, batch_size=settings.batch_size, progress=progress, planned=planned,
-                           workers=settings.workers or None)  # fmt: skip
+    scored = score_pending(services.engine, batch_size=min(settings.batch_size, SCORING_BATCH), progress=progress,
+                           planned=planned, workers=settings.workers or None)  # fmt: skip
     return Rescore(marked, scored)
 
 
