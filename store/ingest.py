@@ -368,9 +368,16 @@ def _write_batch(
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
     newer = [i for i in fresh if _model_id(i) not in known or observed_at >= known[_model_id(i)]]
     older = [i for i in fresh if _model_id(i) in known and observed_at < known[_model_id(i)]]
+    # A parsed record of the content the row already shows (a field outside the facts moved) keeps the row's
+    # columns: scoring derived them (lineage: the effective license, a base's size), and a carried observation
+    # (`_score_batch`) does not derive them again. Only its counters move, as an unchanged record's do.
+    same_content = _latest_facts(conn, [i.facts.id for i in newer if isinstance(i, Parsed) and i.facts.id in known])
     updates = {
         i.facts.id: {"last_seen": observed_at, "latest_observation_id": obs_id[i.facts.id],
-                     "record_hash": i.record_hash} | _model_columns(i.facts)
+                     "record_hash": i.record_hash}
+        | ({"downloads": i.facts.downloads, "likes": i.facts.likes}
+           if same_content.get(i.facts.id) == facts_id[i.facts.id]
+           else _model_columns(i.facts) | {"scored_facts_id": None})
         for i in newer
         if isinstance(i, Parsed)
     }  # fmt: skip
@@ -385,6 +392,14 @@ def _write_batch(
     if older:
         ids = sorted(_model_id(i) for i in older)
         conn.execute(update(M).where(M.c.id.in_(ids), M.c.first_seen > observed_at).values(first_seen=observed_at))
+
+
+def _latest_facts(conn: Connection, model_ids: list[str]) -> dict[str, int]:
+    """The facts row of each model's newest observation (before this batch's)."""
+    if not model_ids:
+        return {}
+    return dict(conn.execute(select(M.c.id, O.c.facts_id).join(O, O.c.id == M.c.latest_observation_id)
+                             .where(M.c.id.in_(model_ids))).all())  # fmt: skip
 
 
 def _fill_partial(conn: Connection, items: list[Parsed | Unchanged]) -> list[Parsed | Unchanged]:
@@ -755,7 +770,8 @@ def score_pending(
                 rows = conn.execute(
                     select(O.c.id, O.c.model_id, O.c.facts_id, F.c.zdict, F.c.data,
                            *(O.c[k] for k in VOLATILE_FACTS), M.c.latest_observation_id, M.c.findings_zdict,
-                           M.c.author, M.c.created_at, M.c.last_modified, M.c.has_weights)
+                           M.c.author, M.c.created_at, M.c.last_modified, M.c.has_weights,
+                           M.c.scored_facts_id)
                     .join(F, F.c.id == O.c.facts_id)
                     .join(M, M.c.id == O.c.model_id)
                     .where(unscored, O.c.id > last_id)
@@ -879,11 +895,13 @@ class _BatchRow(NamedTuple):
     observed_at: str
     latest: int | None
     findings_zdict: int | None
-    # The models row's author, dates and weights flag: the newest facts', read by a carried row only (latest).
+    # The models row's author, dates and weights flag: the newest facts', read by a carried row only (latest);
+    # and the facts row its derived columns were scored from.
     author: str | None
     created_at: str | None
     last_modified: str | None
     has_weights: bool | None
+    scored_facts_id: int | None
     # (holder's observation id, its content hash, its carry state, its outcomes): the assessment of the model's
     # newest scored observation, when that has the same facts (see `_carry_sources`); None: score in full.
     carry: tuple | None = None
@@ -977,7 +995,8 @@ def _score_batch(
                             content_key(findings, coverages)))  # fmt: skip
         observations.append((r.obs_id, *(None if v is None else round(v * 100) for v in _scores(card))))
         if r.latest == r.obs_id:
-            model_updates[r.model_id] = _score_columns(card, outcomes, version) | _model_columns(facts)
+            model_updates[r.model_id] = (_score_columns(card, outcomes, version) | _model_columns(facts)
+                                         | {"scored_facts_id": r.facts_id})  # fmt: skip
     return assessments, observations, new_zdicts, model_updates, list(facts_updates.items()), carried
 
 
@@ -1003,10 +1022,10 @@ _CARRY_HEAD = struct.Struct(">qq")
 def _carried_card(r: _BatchRow, ctx: ScoringContext, method: Method):
     """The score card of a row carried forward from its holder's stored state, or None (score it in full).
 
-    Only the model's newest observation carries: the models row's author, dates and weights flag are then
-    its facts' (its content is the one the row was last written from).
+    Only the model's newest observation carries, and only where scoring wrote the models row's derived
+    columns from its facts (then the row's author, dates and weights flag are its facts' too).
     """
-    if r.latest != r.obs_id:
+    if r.latest != r.obs_id or r.scored_facts_id != r.facts_id:
         return None
     _, _, state, outcomes = r.carry
     key, digest = _CARRY_HEAD.unpack_from(state)

@@ -111,6 +111,9 @@ class ModelRow(SQLModel, table=True):
     outcomes: str | None = None
     # The newest record's hash (hub.snapshot.record_hash): a record with the same hash is not parsed again.
     record_hash: str | None = None
+    # The facts row whose scoring last wrote the columns scoring derives (lineage: the effective license, a
+    # base's size); None while they are as parsed. A carried observation needs them derived from its facts.
+    scored_facts_id: int | None = Field(default=None, sa_type=BigInteger)
     facts_zdict: int | None = None  # the dictionaries this model's facts and findings are compressed with
     findings_zdict: int | None = None
 

@@ -30,8 +30,8 @@ O = Observation.__table__  # noqa: E741
 SCORES = ("overall_x100", "popularity_x100", "activity_x100", "operational_x100", "security_x100", "quality_x100")
 
 
-def _daily(url: str, snapshot_dirs, carry: bool) -> tuple:
-    """Ingest the snapshots in date order, scoring after each (as a daily run does); count the carried."""
+def _daily(url: str, snapshot_dirs, carry: bool, daily: bool = True) -> tuple:
+    """Ingest the snapshots in date order, scoring after each (as a daily run does; else once at the end)."""
     engine = make_engine(url)
     carried = []
 
@@ -44,7 +44,9 @@ def _daily(url: str, snapshot_dirs, carry: bool) -> tuple:
         for snap in sorted((open_snapshot(p) for p in snapshot_dirs), key=lambda s: s.observed_at):
             ingest_items(engine, read_snapshot(snap), source=str(snap.path), kind="snapshot",
                          observed_at=snap.observed_at)  # fmt: skip
-            score_pending(engine, carry=carry, workers=1)  # here: the count is this process's
+            if daily:
+                score_pending(engine, carry=carry, workers=1)  # here: the count is this process's
+        score_pending(engine, carry=carry, workers=1)
     return engine, carried
 
 
@@ -56,6 +58,38 @@ def pair(new_db_url, snapshot_dirs):
     carried.dispose()
     full.dispose()
     assert not not_tried
+
+
+@pytest.fixture(scope="module")
+def at_once(new_db_url, snapshot_dirs):
+    """Every snapshot ingested before anything is scored: the newest observation's models row is as parsed."""
+    carried, _ = _daily(new_db_url("carried-at-once"), snapshot_dirs, carry=True, daily=False)
+    full, _ = _daily(new_db_url("full-at-once"), snapshot_dirs, carry=False, daily=False)
+    yield carried, full
+    carried.dispose()
+    full.dispose()
+
+
+def _models(engine) -> dict:
+    columns = [c for c in ModelRow.__table__.c if c.name != "scored_facts_id"]
+    with engine.connect() as conn:
+        return {row[0]: tuple(row) for row in conn.execute(select(*columns).order_by(ModelRow.id))}
+
+
+def test_models_rows_are_the_same_scored_daily(pair):
+    _same_models_and_observations(*pair[:2])
+
+
+def test_models_rows_are_the_same_scored_at_once(at_once):
+    _same_models_and_observations(*at_once)
+
+
+def _same_models_and_observations(carried, full) -> None:
+    mine, theirs = _models(carried), _models(full)
+    assert mine.keys() == theirs.keys()
+    differing = [m for m in mine if mine[m] != theirs[m]]
+    assert not differing, [(m, mine[m], theirs[m]) for m in differing[:3]]
+    assert _observations(carried) == _observations(full)
 
 
 def _observations(engine) -> dict:

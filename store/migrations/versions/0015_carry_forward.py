@@ -1,8 +1,10 @@
 """Assessments keep what a later observation of the same content needs to be scored without its checks.
 
-`carry` holds the context key, the points of every check that is not run again, and the few facts the
+`assessments.carry` holds the context key, the points of every check that is not run again, and the few facts the
 re-run checks read (`scoring.engine.carry_state`). Rows written before this revision have none: their next
-observation is scored in full, once, and then carries.
+observation is scored in full, once, and then carries. `models.scored_facts_id` names the facts row whose
+scoring last wrote the models row's derived columns (None: as parsed, so the next observation is scored
+in full).
 
 Revision ID: 0015
 Revises: 0014
@@ -20,10 +22,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add the nullable column."""
+    """Add the nullable columns."""
     conn = op.get_bind()
     if "carry" not in {c["name"] for c in sa.inspect(conn).get_columns("assessments")}:
         op.add_column("assessments", sa.Column("carry", sa.LargeBinary(), nullable=True))
+    if "scored_facts_id" not in {c["name"] for c in sa.inspect(conn).get_columns("models")}:
+        op.add_column("models", sa.Column("scored_facts_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
