@@ -1044,15 +1044,8 @@ def _carry_sources(engine: Engine, rows: list[_BatchRow], method: Method) -> lis
     version, weights = method.version, stored_weights(method.weights_hash)
     ids = [r.obs_id for r in rows]
     with engine.connect() as conn:
-        newest = (
-            select(O.c.id)
-            .where(O.c.model_id == M.c.id, O.c.scored_version == version, O.c.id.not_in(ids))
-            .order_by(O.c.observed_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
         models = sorted({r.model_id for r in rows})
-        source = {m: o for m, o in conn.execute(select(M.c.id, newest).where(M.c.id.in_(models))) if o is not None}
+        source = _newest_scored(conn, O.c.id, models, ids, version)
         if not source:
             return rows
         found = conn.execute(select(O.c.id, O.c.facts_id, func.coalesce(O.c.assessed_by, O.c.id))
@@ -1257,19 +1250,24 @@ def _newest_holders(conn: Connection, model_ids: list[str], exclude: list[int], 
     {model id: (observation holding the assessment, its content hash)}; observations in `exclude` (being
     scored) are left out.
     """
-    newest = (
-        select(O.c.assessed_by)
-        .where(O.c.model_id == M.c.id, O.c.scored_version == version, O.c.id.not_in(exclude))
-        .order_by(O.c.observed_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    holder_of = {m: h for m, h in conn.execute(select(M.c.id, newest).where(M.c.id.in_(model_ids))) if h is not None}
+    holder_of = _newest_scored(conn, O.c.assessed_by, model_ids, exclude, version)
     if not holder_of:
         return {}
     keys = dict(conn.execute(select(A.c.observation_id, A.c.content_hash).where(
         A.c.observation_id.in_(sorted(set(holder_of.values()))), A.c.method_version == version)).all())  # fmt: skip
     return {m: (h, keys[h]) for m, h in holder_of.items() if keys.get(h) is not None}
+
+
+def _newest_scored(conn: Connection, column, model_ids: list[str], exclude: list[int], version: str) -> dict:
+    """{model id: `column` of its newest observation scored under `version`} (those in `exclude` left out)."""
+    newest = (
+        select(column)
+        .where(O.c.model_id == M.c.id, O.c.scored_version == version, O.c.id.not_in(exclude))
+        .order_by(O.c.observed_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return {m: v for m, v in conn.execute(select(M.c.id, newest).where(M.c.id.in_(model_ids))) if v is not None}
 
 
 def _hand_over(conn: Connection, ids: list[int], version: str) -> None:
