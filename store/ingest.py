@@ -1022,11 +1022,8 @@ _CARRY_HEAD = struct.Struct(">qq")
 def _carried_card(r: _BatchRow, ctx: ScoringContext, method: Method):
     """The score card of a row carried forward from its holder's stored state, or None (score it in full).
 
-    Only the model's newest observation carries, and only where scoring wrote the models row's derived
-    columns from its facts (then the row's author, dates and weights flag are its facts' too).
+    Only rows `_carry_sources` found a source for come here.
     """
-    if r.latest != r.obs_id or r.scored_facts_id != r.facts_id:
-        return None
     _, _, state, outcomes = r.carry
     key, digest = _CARRY_HEAD.unpack_from(state)
     facts = CarriedFacts(r.model_id, r.author, r.downloads, r.likes, r.observed_at, r.created_at, r.last_modified,
@@ -1039,13 +1036,18 @@ def _carry_sources(engine: Engine, rows: list[_BatchRow], method: Method) -> lis
     """`rows`, each with its model's newest scored observation's assessment where that has the same facts.
 
     Only such an observation can be carried forward (`_score_batch`): same content, and an assessment
-    that holds a carry state under this method version and weights.
+    that holds a carry state under this method version and weights. And only the model's newest observation,
+    where scoring wrote the models row's derived columns from its facts (then the row's author, dates and
+    weights flag, which the recomputed checks read, are its facts' too): a first ingest has none to look up.
     """
     version, weights = method.version, stored_weights(method.weights_hash)
+    eligible = [r.obs_id for r in rows if r.latest == r.obs_id and r.scored_facts_id == r.facts_id]
+    if not eligible:
+        return rows
     ids = [r.obs_id for r in rows]
+    model_of = {r.obs_id: r.model_id for r in rows}
     with engine.connect() as conn:
-        models = sorted({r.model_id for r in rows})
-        source = _newest_scored(conn, O.c.id, models, ids, version)
+        source = _newest_scored(conn, O.c.id, sorted({model_of[i] for i in eligible}), ids, version)
         if not source:
             return rows
         found = conn.execute(select(O.c.id, O.c.facts_id, func.coalesce(O.c.assessed_by, O.c.id))
@@ -1060,10 +1062,10 @@ def _carry_sources(engine: Engine, rows: list[_BatchRow], method: Method) -> lis
                     A.c.content_hash.is_not(None))
             )
         }  # fmt: skip
-    out = []
+    out, eligible = [], set(eligible)
     for r in rows:
         fid, holder = facts_of.get(source.get(r.model_id), (None, None))
-        if fid is not None and fid == r.facts_id and holder in held:
+        if r.obs_id in eligible and fid is not None and fid == r.facts_id and holder in held:
             key, state, outcomes = held[holder]
             r = r._replace(carry=(holder, key, bytes(state), outcomes))
         out.append(r)
@@ -1201,9 +1203,9 @@ def _write_scores(
                 A.c.method_version == method.version)).all())  # fmt: skip
             bounced = {obs_id for obs_id, holder in carried.items() if holder not in standing}
             if bounced:
+                gone = {model_of[obs_id] for obs_id in bounced}
                 observations = [o for o in observations if o[0] not in bounced]
-                model_updates = {m: v for m, v in model_updates.items()
-                                 if not any(model_of[b] == m for b in bounced)}  # fmt: skip
+                model_updates = {m: v for m, v in model_updates.items() if m not in gone}
                 ids = [i for i in ids if i not in bounced]
         record_method_checks(conn, method.version, [c.id for c in method.checks])
         if new_zdicts:
