@@ -253,6 +253,12 @@ CRITERIA = (
     (r"\bmost active\b|\bactively maintained\b|\bmaintained\b|\bactivity\b", "activity"),
     (r"\boperational\b|\bcompliance\b|\blicen[cs]e[- ]clean\b", "operational"),
     (r"\bmost liked\b|\blikes\b|\bmost hearts\b", "likes"),
+    # A date order (not a period: "updated recently" keeps meaning the last half year, a filter).
+    (r"\bmost recently (?:updated|changed|modified|committed)\b|\b(?:updated|changed|modified) most recently\b|"
+     r"\bfreshest\b|\bmost recent (?:commit|update)\b", "updated"),
+    (r"\bnewest\b|\byoungest\b|\bmost recently (?:created|released|published|uploaded|added)\b|"
+     r"\b(?:created|released|published|uploaded|added) most recently\b", "newest"),
+    (r"\boldest\b", "oldest"),
     (r"\b(?:smallest|tiniest|lightest)\b", "smallest"),
     (r"\b(?:largest|biggest)\b", "largest"),
     (r"\bbest overall\b|\bbest\b|\btop\b|\bhighest\b|\boverall\b|\bbetter\b|\bgood\b|\brecommended\b|"

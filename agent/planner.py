@@ -63,7 +63,12 @@ HELP = (
 )
 # A follow-up ("and the second one?") in a conversation with no earlier answer to refer to.
 NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" + HELP
-CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity", "smallest": "overall", "largest": "overall"}
+CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity", "smallest": "overall", "largest": "overall",
+                    "newest": "overall", "oldest": "overall", "updated": "activity"}  # fmt: skip
+# The ranking a date sort names, and the row's date it shows.
+DATE_ORDER = {"newest": ("creation date, newest first", "created_at", "created"),
+              "oldest": ("creation date, oldest first", "created_at", "created"),
+              "updated": ("last commit, most recent first", "last_modified", "last commit")}  # fmt: skip
 
 
 def _typed_miss(question: str, intent: str, missed: dict[str, Any]) -> Any:
@@ -442,6 +447,8 @@ class Planner:
         filters = _describe_filters(search.get("filters", {}))
         left_out = search.get("left_out_no_weights") or 0
         ranking = {"smallest": "size, smallest first", "largest": "size, largest first"}.get(sort, sort)
+        if sort in DATE_ORDER:
+            ranking = DATE_ORDER[sort][0]
         if sort in SCORE_COLUMNS:  # the order is the rank value: a score read from few checks counts less
             ranking += (" (confidence-adjusted: a score read from fewer checks is pulled toward the method's "
                         "neutral prior, so a lower score read from more checks can rank above a higher one)")
@@ -450,10 +457,12 @@ class Planner:
         recommended = []
         for n, row in enumerate(search["results"][:3], start=1):
             recommended.append(row["model_id"])
-            shown = dict.fromkeys(["params" if sort in ("smallest", "largest") else sort, "overall", "security"])
+            first = "params" if sort in ("smallest", "largest") else DATE_ORDER[sort][1] if sort in DATE_ORDER else sort
+            shown = dict.fromkeys([first, "overall", "security"])
             scores = ", ".join(f"{k} {row.get(k):,}" if k in ("downloads", "likes") else
                                _billions(row.get("params")) if k == "params" else
-                               f"{k} {_fmt(row.get(k))}" + _coverage(row, k) for k in shown)  # fmt: skip
+                               f"{DATE_ORDER[sort][2]} {(row.get(k) or '?')[:10]}" if sort in DATE_ORDER and k == first
+                               else f"{k} {_fmt(row.get(k))}" + _coverage(row, k) for k in shown)  # fmt: skip
             reason = _reason(explained.get(row["model_id"]), category)
             license = row.get("license") or "no license"
             if row.get("license_conflict"):  # the declared license is looser than a base model's

@@ -275,6 +275,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if ranked:
         print("  rank = coverage x score + (1 - coverage) x 5: a score read from few checks counts for less, so "
               "the raw scores shown need not be in order")  # fmt: skip
+    dated, column = {"newest": ("created", "created_at"), "oldest": ("created", "created_at"),
+                     "updated": ("last commit", "last_modified")}.get(args.sort, (None, None))  # fmt: skip
     head = f"{'rank':>5} " if ranked else ""
     scores = f"{'overall':>7} {'pop':>5} {'act':>5} {'ops':>5} {'sec':>5} {'qual':>5}"
     print(f"  {'model':<52} {head}{scores}  size  license")
@@ -285,5 +287,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
               f"{fmt(r['activity']):>5} {fmt(r['operational']):>5} {fmt(r['security']):>5} "
               f"{fmt(r['quality']):>5}  {r['size_class'] or '-':<5} {r['license'] or '-'}{commercial}"
               f"  (coverage {fmt(r['coverage'])})"
+              + (f"  {dated}: {(r.get(column) or '-')[:10]}" if dated else "")
               + (f"  [{r['license_conflict']}]" if r.get("license_conflict") else ""))  # fmt: skip
     return EXIT_OK

@@ -46,7 +46,10 @@ R = IngestRun.__table__
 
 # "largest" / "smallest" sort by the measured parameter count (models of unknown size left out).
 SIZE_SORTS = ("largest", "smallest")
-SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes", *SIZE_SORTS)
+# Sorts by a date of the repo (models whose date is unknown left out): "newest" / "oldest" by creation,
+# "updated" by the last commit, most recent first. No index holds them: the matches are sorted.
+DATE_SORTS = {"newest": ("created_at", True), "oldest": ("created_at", False), "updated": ("last_modified", True)}
+SORT_KEYS = SCORE_COLUMNS + ("downloads", "likes", *SIZE_SORTS, *DATE_SORTS)
 GATED_VALUES = ("true", "auto", "manual")  # `models.gated` of a repo that asks for access
 SORT_SCAN_MIN_MATCHES = 2000
 
@@ -470,6 +473,9 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("gated", cols.gated.in_(GATED_VALUES), None))
     if filters.sort in SIZE_SORTS:  # a model of unknown size is neither the smallest nor the largest
         conds.append(Filter("size known", cols.params.is_not(None), None))
+    if filters.sort in DATE_SORTS:
+        column = DATE_SORTS[filters.sort][0]
+        conds.append(Filter(f"{column} known", cols[column].is_not(None), None))
     for key, bar in filters.min_scores.items():
         conds.append(Filter(f"{key}>={bar:g}", cols[key] >= bar, None, (key, bar)))
     if filters.tasks:
@@ -572,7 +578,7 @@ RESULT_COLUMNS = (
     "id", "overall", "popularity", "activity", "operational", "security", "quality", "params", "size_class",
     "license", "license_class", "pipeline_tag", "downloads", "likes", "chat", "gated", "coverage",
     "license_class_declared", "license_conflict", "params_conflict", "params_active", "adapter_params", "has_weights",
-    "base_relation",
+    "base_relation", "created_at", "last_modified",
     *(c for c in COVERAGE_COLUMNS.values() if c != "coverage"), *RANK_COLUMNS.values(),
 )  # fmt: skip
 
@@ -582,6 +588,10 @@ def _order(order, sort: str) -> list:
     if sort in SIZE_SORTS:
         size = order.params.desc() if sort == "largest" else order.params.asc()
         return [size.nulls_last(), order.downloads.desc().nulls_last()]
+    if sort in DATE_SORTS:
+        column, latest_first = DATE_SORTS[sort]
+        when = order[column].desc() if latest_first else order[column].asc()
+        return [when.nulls_last(), order.downloads.desc().nulls_last()]
     if sort in RANK_COLUMNS:
         keys = [order[RANK_COLUMNS[sort]], order[COVERAGE_COLUMNS[sort]], order.downloads]
     else:

@@ -85,6 +85,29 @@ def test_search_json_shape_and_filters(cli):
         assert row["size_class"] == "7B" and row["license_class"] == "permissive" and row["security"] >= 8
 
 
+@pytest.mark.parametrize(("sort", "column", "latest_first"), [
+    ("newest", "created_at", True), ("oldest", "created_at", False), ("updated", "last_modified", True),
+])  # fmt: skip
+def test_search_by_a_date(cli, snapshot_dirs, sort, column, latest_first):
+    """Date sorts order by the repo's Hub dates (read here from the raw records), unknown dates left out."""
+    raw = {}
+    for folder in snapshot_dirs:  # date folders in order: the newest record of each model wins
+        with open(folder / "models.jsonl", encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                raw[record["id"]] = record
+    code, out = cli("search", "--task", "text-to-image", "--sort", sort, "--limit", "5", "--json")
+    assert code == 0
+    rows = json.loads(out)["results"]
+    assert len(rows) == 5
+    field = {"created_at": "createdAt", "last_modified": "lastModified"}[column]
+    days = [raw[r["model_id"]][field][:19] for r in rows]
+    assert [r[column][:19] for r in rows] == days
+    assert days == sorted(days, reverse=latest_first)
+    code, text = cli("search", "--task", "text-to-image", "--sort", sort, "--limit", "5")
+    assert code == 0 and all(day[:10] in text for day in days)
+
+
 def test_search_param_range_and_bad_min_score(cli):
     code, out = cli("search", "--min-params", "1000000000", "--max-params", "3000000000", "--json", "--limit", "50")
     assert code == 0

@@ -325,7 +325,7 @@ def test_comparisons_pick_the_well_known_models_and_answer_the_question_first(ag
 # ---------------------------------------------------------------------------------------------------- not applied
 @pytest.mark.parametrize(("question", "phrase"), [
     ("cheapest fast model for code", "cheapest"), ("best chat model with a long context window", "context window"),
-    ("most accurate classifier", "most accurate"), ("newest image model", "newest"),
+    ("most accurate classifier", "most accurate"),
     ("chat model that supports plugins", "plugins"),
 ])  # fmt: skip
 def test_requirements_without_a_filter_are_said_not_applied(agent, question, phrase):
@@ -1491,3 +1491,36 @@ def test_fine_tunes_include_loras_the_hub_lists_as_fine_tunes(agent, raw):
     result = ask("phi-2 fine-tunes updated in 2025 with MIT license")
     listed = [line for line in result["answer"].splitlines() if any(f" {m} (" in line for m in tagged)]
     assert listed and all("an adapter" in line for line in listed), result["answer"]
+
+
+@pytest.mark.parametrize(("question", "tasks", "field", "latest_first"), [
+    ("newest image model", ("text-to-image",), "createdAt", True),  # said not applied before date sorts
+    ("oldest text-to-image models", ("text-to-image",), "createdAt", False),
+    ("newest text-generation models", ("text-generation",), "createdAt", True),
+    ("which sentence-similarity model was updated most recently?", ("sentence-similarity", "feature-extraction"),
+     "lastModified", True),
+])  # fmt: skip
+def test_date_orders_follow_the_raw_dates(agent, raw, question, tasks, field, latest_first):
+    """'newest' / 'oldest' rank by the Hub's createdAt, 'updated most recently' by lastModified (raw records)."""
+    ask, _ = agent
+    result = ask(question)
+    assert not result.get("not_applied"), result["answer"]
+    picked = result["recommended"]
+    assert len(picked) == 3, result["answer"]
+    dates = [raw[m][field] for m in picked]
+    assert dates == sorted(dates, reverse=latest_first), (picked, dates)
+    # No other repo of the task with weight files is newer (older) than the last one picked.
+    others = [r[field] for m, r in raw.items()
+              if m not in picked and r.get("pipeline_tag") in tasks and has_weights(r) and r.get(field)]  # fmt: skip
+    assert others
+    assert all(d <= dates[-1] for d in others) if latest_first else all(d >= dates[-1] for d in others)
+    for model_id, day in zip(picked, dates, strict=True):
+        assert f"{model_id} " in result["answer"] and day[:10] in result["answer"], result["answer"]
+
+
+def test_updated_recently_stays_a_period(agent):
+    """'updated recently' filters on the last half year; only 'most recently' orders by the date."""
+    ask, _ = agent
+    result = ask("text-generation models updated recently")
+    assert result["sort"] != "updated" and result["filters"].get("updated_after"), result["filters"]
+

@@ -170,7 +170,8 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             exclude_gated: leave out models that need access approval.
             min_scores: minimum 0-10 scores per category, e.g. {"security": 8}.
             sort: what to rank by ("security" answers "safest"; "smallest" / "largest" rank by parameter count,
-                leaving out models of unknown size).
+                leaving out models of unknown size; "newest" / "oldest" by creation date, "updated" by the last
+                commit, most recent first, leaving out models whose date is unknown).
             limit: how many top rows to return (1-20).
             tasks: several pipeline tags, any of them ("speech" -> automatic-speech-recognition,
                 text-to-speech, text-to-audio).

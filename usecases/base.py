@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 # The one definition of each list the doors offer (choices, tool argument types, table columns).
 SCORE_NAMES = ("overall", *CATEGORIES)
-SORT_KEYS = (*SCORE_NAMES, "downloads", "likes", "largest", "smallest")  # the store's (store.queries.SORT_KEYS)
+# the store's (store.queries.SORT_KEYS)
+SORT_KEYS = (*SCORE_NAMES, "downloads", "likes", "largest", "smallest", "newest", "oldest", "updated")
 __all__ = ["CATEGORIES", "LICENSE_CLASSES", "SCORE_NAMES", "SORT_KEYS", "Services", "UseCaseError"]
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 # The columns of a result row in the CLI's `search --json` (a contract: extend, never rename).
 ROW_KEYS = ("model_id", *SCORE_NAMES, "params", "size_class", "license", "license_class", "pipeline_tag", "downloads",
             "likes", "license_class_declared", "license_conflict", "params_conflict", "has_weights",
-            "commercial_use", "base_relation")  # fmt: skip
+            "commercial_use", "base_relation", "created_at", "last_modified")  # fmt: skip
 # Filters given in parameters, shown in billions (the unit people ask in).
 _BILLIONS = {"min_params": "min_params_b", "max_params": "max_params_b"}
 _NOT_FILTERS = ("sort", "limit")
