@@ -44,13 +44,15 @@ class ModelRow(SQLModel, table=True):
 
     __tablename__ = "models"
     # Search filters on a few low-selectivity columns and sorts by one score: composite indexes let SQLite
-    # answer the common filter sets from one index, and (score, downloads) indexes return the top rows in
-    # order without sorting (at 1M models: 191 ms -> under 1 ms for a sort-only search).
+    # answer the common filter sets from one index, and the (rank, coverage, downloads) indexes return the top
+    # rows in order without sorting (at 1M models: 191 ms -> under 1 ms for a sort-only search). A minimum
+    # score reads the (score, has_weights) count indexes (`store.search_indexes`); the (score, downloads)
+    # indexes that sorted by score before ranks did were dropped in revision 0016.
     __table_args__ = (
         Index("ix_models_size_license_chat", "size_class", "license_class", "chat"),
         Index("ix_models_task_license_chat", "pipeline_tag", "license_class", "chat"),
         Index("ix_models_license_chat", "license_class", "chat"),
-        *(Index(f"ix_models_{c}_downloads", c, "downloads") for c in (*SCORE_COLUMNS, "likes")),
+        Index("ix_models_likes_downloads", "likes", "downloads"),
         # Rankings: rank value, then coverage, then downloads (see scoring.engine.rank_value).
         *(Index(f"ix_models_{c}_ranked", RANK_COLUMNS[c], COVERAGE_COLUMNS[c], "downloads") for c in SCORE_COLUMNS),
         Index("ix_models_downloads", "downloads"),

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from whichmodel.scoring.findings import Finding
-from whichmodel.store.blobs import VOLATILE_FACTS, dumps, join_facts, pack, unpack, unpack_bytes
+from whichmodel.store.blobs import LASTING_LEVEL, VOLATILE_FACTS, dumps, join_facts, pack, unpack, unpack_bytes
 from whichmodel.store.models import AssessmentRow, CardRow, FactsRow, Meta, MethodCheck, Observation, Zdict
 
 F = FactsRow.__table__
@@ -85,7 +85,7 @@ def store_zdicts(conn: Connection, raws: list[bytes], shared: tuple[int, bytes] 
     if not raws:
         return []
     base, base_raw = shared if shared else (None, None)
-    rows = [{"base": base, "data": pack(raw, base_raw)} for raw in raws]
+    rows = [{"base": base, "data": pack(raw, base_raw, LASTING_LEVEL)} for raw in raws]
     return list(conn.execute(insert(Z).returning(Z.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
@@ -182,5 +182,5 @@ def pack_cards(conn: Connection, cards: dict[str, tuple[str, str]]) -> list[dict
     """
     raws = {h: text.encode("utf-8") for h, (_, text) in cards.items()}
     zid, zdict = shared_zdict(conn, "cards", raws.values())
-    return [{"hash": h, "model_id": model_id, "zdict": zid, "data": pack(raws[h], zdict)}
+    return [{"hash": h, "model_id": model_id, "zdict": zid, "data": pack(raws[h], zdict, LASTING_LEVEL)}
             for h, (model_id, _) in cards.items()]  # fmt: skip
