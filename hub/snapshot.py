@@ -230,7 +230,9 @@ def record_hash(record: dict, card_text: str | None) -> str:
     not parse the other (a new whichmodel with other derivation rules hashes differently and parses again).
     """
     lasting = {k: v for k, v in record.items() if k not in VOLATILE_KEYS}
-    digest = hashlib.blake2b(orjson.dumps(lasting, option=orjson.OPT_SORT_KEYS), digest_size=16)
+    # 64 bits: the hash is only ever compared with the one stored for the same model, never looked up among
+    # all models, so two records of a model meet by chance once in 2**64 (16 hex digits a model, not 32).
+    digest = hashlib.blake2b(orjson.dumps(lasting, option=orjson.OPT_SORT_KEYS), digest_size=8)
     digest.update(b"\x00card\x00" + (card_text or "").encode("utf-8", "surrogatepass"))
     digest.update(derivation_id().encode())
     return digest.hexdigest()

@@ -163,11 +163,16 @@ def _model_columns(facts: ModelFacts) -> dict:
     }
 
 
+UNREAD_TAGS = ("license:", "region:")
+
+
 def _lists(facts: ModelFacts) -> str | None:
     """The facts' lists that search filters read (see `store.queries._facts_has`), as JSON text."""
     card = facts.card_data if isinstance(facts.card_data, dict) else {}
     formats = sorted(k for k in facts.file_kinds or {} if k in WEIGHT_KINDS)
-    values = (facts.tags, card.get("language"), card.get("base_model"), formats)
+    # The license and region tags are left out: the license has its own columns, and no filter reads either.
+    tags = [t for t in facts.tags or () if not (isinstance(t, str) and t.startswith(UNREAD_TAGS))]
+    values = (tags, card.get("language"), card.get("base_model"), formats)
     lists = {k: v for k, v in zip(LIST_KEYS, values, strict=True) if v}
     return dumps(lists).decode() if lists else None
 

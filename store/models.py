@@ -278,7 +278,7 @@ class CardRow(SQLModel, table=True):
     __tablename__ = "cards"
 
     hash: str = Field(primary_key=True)
-    model_id: str = Field(index=True)
+    model_id: str  # the model whose record brought it first (cards are read by hash only: not indexed, 0017)
     zdict: int | None = None
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 

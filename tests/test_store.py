@@ -524,6 +524,8 @@ def test_new_and_upgraded_databases_have_the_search_indexes_their_engine_needs(e
         dropped = {f"ix_models_{score}_downloads" for score in ("overall", "popularity", "activity", "operational",
                                                                 "security", "quality")}  # fmt: skip
         assert upgraded_names == names and not dropped & names
+        # Revision 0017 dropped the cards' model index: cards are read by hash.
+        assert not inspect(upgraded).get_indexes("cards") and not inspect(engine).get_indexes("cards")
         upgraded.dispose()
 
 
@@ -558,3 +560,26 @@ def test_revision_0010_adds_and_fills_last_modified_and_formats_on_both_engines(
         assert found["total_matched"] == expected > 0
     finally:
         reopened.dispose()
+
+
+def test_search_lists_keep_every_raw_tag_but_license_and_region(ingested, snapshot_dirs):
+    """`models.lists` holds the newest record's tags (the raw `tags`) minus `license:` / `region:` ones, which
+    no filter reads; topic and base-model tags stay."""
+    from whichmodel.hub.snapshot import open_snapshot
+
+    newest: dict[str, dict] = {}
+    for snap in sorted((open_snapshot(p) for p in snapshot_dirs), key=lambda s: s.observed_at):
+        for line in (snap.path / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            newest[record["id"]] = record
+    engine = ingested[0]
+    with engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT id, lists FROM models").all())
+    assert len(stored) == len(newest)
+    dropped = 0
+    for model_id, record in newest.items():
+        raw = record.get("tags") or []
+        expected = [t for t in raw if not t.startswith(("license:", "region:"))]
+        dropped += len(raw) - len(expected)
+        assert json.loads(stored[model_id] or "{}").get("tags", []) == expected, model_id
+    assert dropped > len(newest)  # nearly every Hub record has a region tag
