@@ -278,11 +278,10 @@ class Planner:
         if any(periods.values()):
             from datetime import date
 
-            from sqlalchemy import func, select
-            from whichmodel.store.models import ModelRow
+            from whichmodel.store.queries import newest_observed_at
 
             with self.services.engine.connect() as conn:
-                newest = conn.execute(select(func.max(ModelRow.last_seen))).scalar()
+                newest = newest_observed_at(conn)
             for key, span in periods.items():
                 if newest and span:
                     start = span_start(date.fromisoformat(newest[:10]), span)

@@ -64,7 +64,7 @@ class ModelRow(SQLModel, table=True):
     name_lower: str = Field(index=True)
     author: str | None = Field(default=None, index=True)
     first_seen: str
-    last_seen: str = Field(index=True)
+    last_seen: str  # not indexed (revision 0018): every day rewrote an entry per model; see queries.newest_observed_at
     latest_observation_id: int | None = Field(default=None, index=True)
     pipeline_tag: str | None = None
     library_name: str | None = None

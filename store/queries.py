@@ -649,6 +649,29 @@ def search_models(engine: Engine, filters: SearchFilters) -> dict:
     return {"total_matched": total, "left_out_no_weights": left_out, "results": results}
 
 
+def newest_observed_at(conn) -> str | None:
+    """The newest date a model was observed at: what `max(models.last_seen)` is, without reading every model.
+
+    `last_seen` has no index (each day's ingest would rewrite an entry per model): the runs say it. A finished
+    run counts when it stored observations; a run that did not finish (killed, failed) may have stored some
+    before it stopped, so its date counts when a model was last seen at it (rare: such a run newer than every
+    finished one).
+    """
+    runs = conn.execute(
+        select(R.c.observed_at, R.c.status, R.c.new_models + R.c.new_observations).order_by(R.c.observed_at.desc())
+    ).all()
+    checked: set[str] = set()
+    for observed_at, status, stored in runs:
+        if status == "complete":
+            if stored:
+                return observed_at
+        elif observed_at not in checked:
+            checked.add(observed_at)
+            if conn.execute(select(M.c.id).where(M.c.last_seen == observed_at).limit(1)).first():
+                return observed_at
+    return None
+
+
 def data_status(engine: Engine) -> dict:
     """What is in the database: counts, snapshots and dates, and the method versions of stored scores."""
     with engine.connect() as conn:
@@ -751,7 +774,8 @@ class _NameIndex:
 
     def refresh(self, engine: Engine) -> None:
         with self._lock, engine.connect() as conn:
-            key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.last_seen))).one())
+            # Any new observation raises the newest pointer (indexed): the names are read again.
+            key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.latest_observation_id))).one())
             if key == self.key:
                 return
             rows = conn.execute(

@@ -583,3 +583,30 @@ def test_search_lists_keep_every_raw_tag_but_license_and_region(ingested, snapsh
         dropped += len(raw) - len(expected)
         assert json.loads(stored[model_id] or "{}").get("tags", []) == expected, model_id
     assert dropped > len(newest)  # nearly every Hub record has a region tag
+
+
+def test_newest_observed_date_comes_from_the_runs_and_counts_an_unfinished_run_only_if_it_stored(
+    engine, snapshot_dirs
+):
+    """`newest_observed_at` is the newest snapshot date that stored a model (max of the models' last_seen),
+    read from the ingest runs; a killed run's date counts only where a model was seen at it."""
+    from whichmodel.store.queries import newest_observed_at
+
+    snaps = sorted((open_snapshot(p) for p in snapshot_dirs), key=lambda s: s.observed_at)[:2]
+    for snap in reversed(snaps):  # the newer snapshot first: the order of runs is not the order of dates
+        ingest_items(engine, read_snapshot(snap), source=str(snap.path), kind="snapshot", observed_at=snap.observed_at)
+    with engine.connect() as conn:
+        assert newest_observed_at(conn) == snaps[-1].observed_at
+        assert conn.exec_driver_sql("SELECT max(last_seen) FROM models").scalar() == snaps[-1].observed_at
+    later = "2099-01-01T00:00:00Z"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO ingest_runs (source, kind, observed_at, started_at, status, parsed, new_models, "
+            f"new_observations, unchanged, skipped) VALUES ('x', 'snapshot', '{later}', '{later}', 'interrupted', "
+            "0, 0, 0, 0, 0)")  # fmt: skip
+    with engine.connect() as conn:
+        assert newest_observed_at(conn) == snaps[-1].observed_at  # killed before it stored anything
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE models SET last_seen = '{later}' WHERE id = (SELECT min(id) FROM models)")
+    with engine.connect() as conn:
+        assert newest_observed_at(conn) == later  # killed after it stored a model
