@@ -33,6 +33,9 @@ CODE_OUTCOMES = {v: k for k, v in OUTCOME_CODES.items()}
 # about 20 bytes where zlib took 90 (its frames are written without magic number, checksum or dictionary id:
 # the row says which dictionary, and the blob is never read alone).
 _PLAIN, _PRIMED, _ZSTD = b"z", b"d", b"s"
+# A blob that is its dictionary: a model's first facts and first findings are that model's dictionaries, and
+# their rows hold this one byte instead of a ~16-byte frame that took a dictionary load and a compression.
+_SAME = b"="
 _LEVEL = 6
 _ZSTD_LEVEL = 3
 # Blobs written once and kept for good (a model's dictionaries, card texts) are packed harder: zstd's level 7
@@ -86,6 +89,8 @@ def _decompressor(zdict: bytes | None):
 def pack(value, zdict: bytes | None = None, level: int = _ZSTD_LEVEL) -> bytes:
     """`value` as compressed JSON, primed with `zdict` when given (the same bytes are needed to unpack it)."""
     raw = value if isinstance(value, bytes) else dumps(value)
+    if zdict and raw == zdict:
+        return _SAME
     if level == _ZSTD_LEVEL:
         return _ZSTD + _cached("c", zdict or None, _compressor).compress(raw)
     return _ZSTD + _cached(f"c{level}", zdict or None, lambda z: _compressor(z, level)).compress(raw)
@@ -97,6 +102,10 @@ def unpack_bytes(blob: bytes, zdict: bytes | None = None) -> bytes:
     kind, body = blob[:1], blob[1:]
     if kind == _ZSTD:
         return _cached("d", zdict or None, _decompressor).decompress(body)
+    if kind == _SAME and not body:
+        if not zdict:
+            raise ValueError("this blob is its dictionary; none was given")
+        return bytes(zdict)
     if kind == _PLAIN:
         return zlib.decompress(body)
     if kind == _PRIMED:

@@ -58,6 +58,17 @@ def test_lasting_blobs_pack_harder_and_read_the_same(records):
         assert unpack_bytes(blob, trained) == raw
 
 
+def test_a_blob_that_is_its_dictionary_is_one_byte(records):
+    """A model's first facts or findings packed with themselves as the dictionary (what the store writes for a
+    first observation) take one byte and read back; without the dictionary they cannot be read."""
+    for raw in records[:50]:
+        blob = pack(raw, raw)
+        assert len(blob) == 1 and unpack_bytes(blob, raw) == raw and unpack(blob, raw) == json.loads(raw)
+    assert len(pack(records[1], records[0])) > 1  # another record is packed, not taken for its dictionary
+    with pytest.raises(ValueError, match="dictionary"):
+        unpack_bytes(pack(records[0], records[0]))
+
+
 def test_a_later_record_packs_to_its_differences(records):
     """Primed with a model's first record, a record that differs in a few values packs to a few bytes."""
     first = json.loads(records[0])
