@@ -1248,7 +1248,10 @@ def parse(text: str, resolve: Callable[[str], str | None], memory: dict | None =
             spans.append((start, end, stored))
             taken.append((start, end))
         elif "/" in name:
-            unresolved.append(name)
+            if relation is not None and base_at is not None and start >= base_at:
+                unknown.append((start, end, name))  # "fine-tunes of org/base": a base only cards name, resolved below
+            else:
+                unresolved.append(name)
             scan.use(start, end)
             taken.append((start, end))
         elif "-" in name and re.search(r"\d", name):

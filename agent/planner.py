@@ -66,6 +66,8 @@ NO_CONTEXT = "This conversation has no earlier answer for that to refer to.\n" +
 CATEGORY_OF_SORT = {"downloads": "popularity", "likes": "popularity", "smallest": "overall", "largest": "overall",
                     "newest": "overall", "oldest": "overall", "updated": "activity"}  # fmt: skip
 # The ranking a date sort names, and the row's date it shows.
+# How a lineage filter reads ("quantizations of google/gemma-7b"); no relation: every kind of derivative.
+RELATION_PLURALS = {"finetune": "finetunes", "adapter": "adapters", "merge": "merges", "quantized": "quantizations"}
 DATE_ORDER = {"newest": ("creation date, newest first", "created_at", "created"),
               "oldest": ("creation date, oldest first", "created_at", "created"),
               "updated": ("last commit, most recent first", "last_modified", "last commit")}  # fmt: skip
@@ -384,6 +386,11 @@ class Planner:
         search = results[0].artifact
         if search.get("error"):
             return []
+        if not search.get("results") and plan.slots.get("base") and plan.slots.get("relation"):
+            # "fine-tunes of X" with none: X's derivatives of other kinds (a merge, a quantization) are asked
+            # for, so that the answer can say they exist instead of leaving X looking unused.
+            args = {k: plan.slots[k] for k in RECOMMEND_KEYS if k in plan.slots and k != "relation"}
+            return [_call("search_models", args | {"limit": 5})]
         category = _category(plan.slots)
         return [_call("explain_score", {"model_id": r["model_id"], "category": category})
                 for r in search.get("results", [])[:3]]  # fmt: skip
@@ -476,6 +483,13 @@ class Planner:
                 lines.append(f"   License: {row['license_conflict']}.")
         if not search["results"]:
             lines.append("Nothing meets all of these filters.")
+            other = next((r.artifact for r in artifacts[1:] if r.name == "search_models"
+                          and not r.artifact.get("error") and r.artifact.get("results")), None)  # fmt: skip
+            if other:
+                kinds = ", ".join(f"{row['model_id']} ({row.get('base_relation') or 'derived'})"
+                                  for row in other["results"][:3])  # fmt: skip
+                lines.append(f"Derived from {plan.slots['base']} in other ways: {other['total_matched']} "
+                             f"(e.g. {kinds}); ask for its derivatives to list them.")
         ruled_out, ruled_out_by = [], {}
         lines.append("")  # near misses start a new paragraph, not a continuation of the list
         for effect in search.get("removed_by", []):
@@ -976,7 +990,7 @@ def _describe_filters(filters: dict) -> str:
         if key in _FILTER_TEXT:
             parts.append(_FILTER_TEXT[key](value))
         elif key == "base":
-            parts.append(f"{filters.get('relation') or 'descendant'}s of {value}")
+            parts.append(f"{RELATION_PLURALS.get(filters.get('relation') or '', 'descendants')} of {value}")
         elif key in ("relation", "precision"):
             continue
         elif key == "max_memory_gb":

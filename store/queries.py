@@ -349,11 +349,24 @@ def _language_condition(cols, code: str):
     )
 
 
+def _like_literal(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its `%`, `_` and backslashes match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _topic_condition(cols, topics: list[str]):
-    """A Hub tag among `topics`, or a topic as a word of the repo name ('coder' in 'deepseek-coder-6.7b')."""
-    words = [or_(cols.name_lower == t, cols.name_lower.like(f"{t}-%"), cols.name_lower.like(f"%-{t}"),
-                 cols.name_lower.like(f"%-{t}-%"), cols.name_lower.like(f"%_{t}_%"),
-                 cols.name_lower.like(f"{t}_%"), cols.name_lower.like(f"%_{t}")) for t in topics]  # fmt: skip
+    """A Hub tag among `topics`, or a topic as a word of the repo name ('coder' in 'deepseek-coder-6.7b').
+
+    Words are split at '-' and '_' (matched literally: LIKE's own `_` is any character, which took 'med' for a
+    word of 'stable-diffusion-3-medium').
+    """
+    name = cols.name_lower
+    words = []
+    for topic in topics:
+        t = _like_literal(topic)
+        patterns = [f"{t}{sep}%" for sep in ("-", "\\_")] + [f"%{sep}{t}" for sep in ("-", "\\_")] + [
+            f"%{a}{t}{b}%" for a in ("-", "\\_") for b in ("-", "\\_")]
+        words.append(or_(name == topic, *(name.like(p, escape="\\") for p in patterns)))
     return or_(_facts_has(cols.lists, "tags", topics), *words)
 
 
@@ -365,7 +378,7 @@ def _card_declared_bases(engine: Engine, name: str, limit: int) -> list[str]:
     found: dict[str, int] = {}
     with engine.connect() as conn:
         rows = conn.execute(
-            select(M.c.lists).where(func.lower(M.c.lists).like(f'%/{name}"%')).limit(200)
+            select(M.c.lists).where(func.lower(M.c.lists).like(f'%/{_like_literal(name)}"%', escape="\\")).limit(200)
         ).scalars()  # fmt: skip
         for data in rows:
             declared = json.loads(data).get("base_model")
@@ -486,9 +499,14 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         label = f"{filters.relation or 'descendant'} of {filters.base}"
         ids = _descendants_query(filters.base, filters.relation)
         linked = cols.id.in_(ids)
-        if not filters.relation:  # a card may declare several bases where the Hub's tags keep one: those count too
-            linked = or_(linked, _facts_has(cols.lists, "base_model", [filters.base]))
-        elif filters.relation == "finetune":  # a LoRA the Hub lists among the base's fine-tunes (its own tag says so)
+        # A card may declare several bases where the Hub's tags keep one (a merge's parents): those count too,
+        # for a relation when it is the model's own ('merges of mistralai/Mistral-7B-v0.1').
+        declared = _facts_has(cols.lists, "base_model", [filters.base])
+        if not filters.relation:
+            linked = or_(linked, declared)
+        else:
+            linked = or_(linked, and_(cols.base_relation == filters.relation, declared))
+        if filters.relation == "finetune":  # a LoRA the Hub lists among the base's fine-tunes (its own tag says so)
             tagged = _facts_has(cols.lists, "tags", [f"base_model:finetune:{filters.base}"])
             linked = or_(linked, and_(cols.base_relation == "adapter", tagged))
         conds.append(Filter(label, linked, None))

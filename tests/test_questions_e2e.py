@@ -1524,3 +1524,49 @@ def test_updated_recently_stays_a_period(agent):
     result = ask("text-generation models updated recently")
     assert result["sort"] != "updated" and result["filters"].get("updated_after"), result["filters"]
 
+
+
+def _card_only_bases(raw: dict) -> dict[str, set[str]]:
+    """Bases that only cards name, among several (`base_model:` lists), and that are not stored themselves:
+    base id -> the models whose card lists it."""
+    tagged = {t.split(":")[-1] for r in raw.values() for t in r.get("tags") or [] if t.startswith("base_model:")}
+    found: dict[str, set[str]] = defaultdict(set)
+    for model_id, record in raw.items():
+        declared = (record.get("cardData") or {}).get("base_model")
+        if isinstance(declared, list) and len(declared) >= 2:
+            for base in declared:
+                if isinstance(base, str) and "/" in base and base not in raw and base not in tagged:
+                    found[base].add(model_id)
+    return found
+
+
+def test_a_base_only_cards_name_by_full_id_is_a_lineage_filter(agent, raw):
+    """'models derived from org/name' where org/name is not stored and only cards list it: the base is
+    applied (not reported as missing), and every model listed declares it."""
+    ask, _ = agent
+    bases = _card_only_bases(raw)
+    assert len(bases) >= 5
+    listed = 0
+    for base, children in sorted(bases.items())[:8]:
+        result = ask(f"which models are derived from {base}?")
+        assert result["filters"].get("base") == base, (base, result["answer"])
+        assert "no such base model" not in result["answer"]
+        assert set(result["recommended"]) <= children, (base, result["recommended"])
+        listed += len(result["recommended"])
+    assert listed
+
+
+def test_a_relation_counts_a_card_listed_base_and_an_empty_one_names_the_other_kinds(agent, raw):
+    """A merge lists its parents in its card (the Hub's tags keep one): 'merges of <parent>' finds it;
+    'fine-tunes of <parent>' has none and says which derivatives of another kind exist."""
+    ask, _ = agent
+    merges = {base: {c for c in children if {"merge", "mergekit"} & set(raw[c].get("tags") or [])}
+              for base, children in _card_only_bases(raw).items()}  # fmt: skip
+    merges = {base: children for base, children in merges.items() if children}
+    assert merges
+    for base, children in merges.items():
+        result = ask(f"merges of {base}")
+        assert result["filters"].get("relation") == "merge" and set(result["recommended"]) == children
+        fine = ask(f"most downloaded fine-tunes of {base}")
+        if not fine["recommended"]:
+            assert "in other ways" in fine["answer"] and any(c in fine["answer"] for c in children), fine["answer"]

@@ -610,3 +610,24 @@ def test_newest_observed_date_comes_from_the_runs_and_counts_an_unfinished_run_o
         conn.exec_driver_sql(f"UPDATE models SET last_seen = '{later}' WHERE id = (SELECT min(id) FROM models)")
     with engine.connect() as conn:
         assert newest_observed_at(conn) == later  # killed after it stored a model
+
+
+@pytest.mark.parametrize("topic", ["med", "chat", "7b", "base", "a_b%"])
+def test_a_topic_matches_a_tag_or_a_whole_word_of_the_name(ingested, snapshot_dirs, topic):
+    """A topic is a Hub tag or a word of the repo name between '-' / '_' separators (LIKE's `_` and `%` taken
+    literally: 'med' is not a word of 'stable-diffusion-3-medium'). Expected from the newest raw records."""
+    import re
+
+    newest: dict[str, dict] = {}
+    for snap in sorted((open_snapshot(p) for p in snapshot_dirs), key=lambda s: s.observed_at):
+        for line in (snap.path / "models.jsonl").open(encoding="utf-8"):
+            record = json.loads(line)
+            newest[record["id"]] = record
+    expected = {
+        model_id for model_id, record in newest.items()
+        if topic in [str(t).lower() for t in record.get("tags") or []]
+        or topic in re.split(r"[-_]", model_id.split("/", 1)[-1].lower())
+    }  # fmt: skip
+    found = search_models(ingested[0], SearchFilters(topics=[topic], include_no_weights=True, limit=5000))
+    assert {r["model_id"] for r in found["results"]} == expected
+    assert found["total_matched"] == len(expected)
