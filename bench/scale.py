@@ -46,7 +46,7 @@ def fill_models(engine, count: int, seed: int = 11, batch: int = 20_000) -> None
         size = rng.choice(SIZES)
         rows.append({
             "id": f"synthetic-scale-{n % 5000}/model-{n}", "author": f"synthetic-scale-{n % 5000}",
-            "id_lower": f"synthetic-scale-{n % 5000}/model-{n}", "name_lower": f"model-{n}",
+            "name_lower": f"model-{n}",
             "first_seen": "2026-01-01T00:00:00Z", "last_seen": "2026-01-01T00:00:00Z",
             "pipeline_tag": rng.choice(TASKS), "size_class": size,
             "params": int(float(size[:-1]) * (1e9 if size.endswith("B") else 1e6)) if size else None,

@@ -340,7 +340,6 @@ def _write_batch(
             [
                 {
                     "id": i.facts.id,
-                    "id_lower": i.facts.id.lower(),
                     "name_lower": i.facts.name.lower(),
                     "first_seen": observed_at,
                     "last_seen": observed_at,

@@ -59,7 +59,7 @@ def _by_id(conn, model_id: str) -> str | None:
     exact = conn.execute(select(M.c.id).where(M.c.id == model_id)).scalar()
     if exact:
         return exact
-    return conn.execute(select(M.c.id).where(M.c.id_lower == model_id.lower()).limit(1)).scalar()
+    return conn.execute(select(M.c.id).where(func.lower(M.c.id) == model_id.lower()).limit(1)).scalar()
 
 
 def resolve_model_id(engine: Engine, model_id: str) -> str | None:

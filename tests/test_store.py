@@ -284,7 +284,7 @@ def test_facet_counts_follow_updates_and_deletes_and_fill_an_older_database(engi
     assert search_models(engine, task)["total_matched"] == 5
     bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
     with engine.begin() as conn:
-        conn.execute(insert(ModelRow.__table__).values(id="o/x", id_lower="o/x", name_lower="x", **bare,
+        conn.execute(insert(ModelRow.__table__).values(id="o/x", name_lower="x", **bare,
                                                        pipeline_tag="text-generation"))  # fmt: skip
     assert search_models(engine, task)["total_matched"] == 6
     with engine.begin() as conn:
@@ -310,7 +310,7 @@ def test_update_rows_writes_each_row_its_values_in_one_statement_on_postgresql(e
     bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
     with engine.begin() as conn:
         conn.execute(insert(ModelRow.__table__), [
-            {"id": f"o/u{n}", "id_lower": f"o/u{n}", "name_lower": f"u{n}", "pipeline_tag": "text-generation",
+            {"id": f"o/u{n}", "name_lower": f"u{n}", "pipeline_tag": "text-generation",
              "security": 1.5, "chat": False, "facts_zdict": 7 if n == 3 else None, **bare} for n in range(5)
         ])  # fmt: skip
     statements = []
@@ -380,7 +380,7 @@ def test_score_band_counts_follow_updates_and_fill_an_older_database(engine):
         conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m2").values(security=8.0))
         conn.execute(update(ModelRow.__table__).where(ModelRow.id == "o/m3").values(security=None))
         bare = {"first_seen": "2025-04-01T00:00:00Z", "last_seen": "2025-04-01T00:00:00Z"}
-        conn.execute(insert(ModelRow.__table__).values(id="o/x", id_lower="o/x", name_lower="x", security=9.5, **bare))
+        conn.execute(insert(ModelRow.__table__).values(id="o/x", name_lower="x", security=9.5, **bare))
     top = SearchFilters(min_scores={"security": 9.3}, include_no_weights=True)
     assert search_models(engine, top)["total_matched"] == 1
     with engine.begin() as conn:
@@ -450,9 +450,7 @@ def test_a_database_of_an_unknown_schema_is_refused_with_a_clear_error(tmp_path)
 
     path = tmp_path / "old.db"
     make_engine(f"sqlite:///{path}").dispose()
-    with sqlite3.connect(path) as conn:  # as version 3 left it: no lower-cased id column, so no index on it
-        conn.execute("DROP INDEX ix_models_id_lower")
-        conn.execute("ALTER TABLE models DROP COLUMN id_lower")
+    with sqlite3.connect(path) as conn:  # as version 3 left it (its models table is not what is refused)
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         conn.execute("DROP TABLE alembic_version")  # version 3 predates Alembic
     with pytest.raises(SchemaMismatch, match="has schema 3, this whichmodel needs schema 5"):
@@ -526,6 +524,13 @@ def test_new_and_upgraded_databases_have_the_search_indexes_their_engine_needs(e
         assert upgraded_names == names and not dropped & names
         # Revision 0017 dropped the cards' model index: cards are read by hash.
         assert not inspect(upgraded).get_indexes("cards") and not inspect(engine).get_indexes("cards")
+        # Revision 0019: no lower-cased id column; an id typed in any case is found through lower(id)'s index.
+        for db in (upgraded, engine):
+            assert "id_lower" not in {c["name"] for c in inspect(db).get_columns("models")}
+            with db.connect() as conn:
+                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM models WHERE lower(id) = 'a/b'"))  # fmt: skip
+            assert "ix_models_id_lower" in plan, plan
         upgraded.dispose()
 
 
