@@ -65,7 +65,8 @@ class ModelRow(SQLModel, table=True):
     author: str | None = Field(default=None, index=True)
     first_seen: str
     last_seen: str  # not indexed (revision 0018): every day rewrote an entry per model; see queries.newest_observed_at
-    latest_observation_id: int | None = Field(default=None, index=True)
+    # Not indexed (revision 0020): read through the model's own row, and each day moved an entry per model.
+    latest_observation_id: int | None = None
     pipeline_tag: str | None = None
     library_name: str | None = None
     # 64-bit: parameter counts pass 2^31 (a 20B model), and so do download totals.

@@ -792,8 +792,9 @@ class _NameIndex:
 
     def refresh(self, engine: Engine) -> None:
         with self._lock, engine.connect() as conn:
-            # Any new observation raises the newest pointer (indexed): the names are read again.
-            key = (str(engine.url), *conn.execute(select(func.count(), func.max(M.c.latest_observation_id))).one())
+            # Any new observation raises the newest observation id (the key of observations): names read again.
+            key = (str(engine.url), conn.execute(select(func.count()).select_from(M)).scalar_one(),
+                   conn.execute(select(func.max(O.c.id))).scalar_one())
             if key == self.key:
                 return
             rows = conn.execute(
