@@ -350,7 +350,7 @@ def _language_condition(cols, code: str):
 
 
 def _like_literal(text: str) -> str:
-    """`text` for a LIKE pattern with `escape="\\"`: its `%`, `_` and backslashes match themselves."""
+    """`text` for a LIKE pattern escaped with a backslash: its `%`, `_` and backslashes match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
