@@ -29,7 +29,7 @@ from typing import NamedTuple
 import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from whichmodel.hub.facts import ModelFacts, derivation_id, derive, fill_from_revision, is_partial, iso_utc
 from whichmodel.hub.formats import PICKLE, WEIGHT_KINDS, load_class
 from whichmodel.hub.snapshot import Parsed, Rejected, Unchanged
@@ -270,6 +270,38 @@ def _model_id(item: Parsed | Unchanged) -> str:
     return item.model_id if isinstance(item, Unchanged) else item.facts.id
 
 
+# The columns `_insert_observations` writes, in its rows' order.
+INSERTED_OBSERVATION = ("model_id", "observed_at", "ingest_run_id", *OBSERVATION_COLUMNS, "facts_id")
+
+
+def _insert_observations(conn: Connection, rows: list[tuple]) -> dict[str, int]:
+    """Insert observation rows (tuples in `INSERTED_OBSERVATION` order); {model id: new observation id}.
+
+    SQLite: a plain INSERT per row through the driver, each id its `lastrowid` (SQLAlchemy's multi-row
+    INSERT ... RETURNING processed every row's parameters in Python: ~21 ms a 1000-record batch, ~9 here).
+    Elsewhere: SQLAlchemy's INSERT ... RETURNING in parameter order.
+    """
+    if conn.dialect.name != "sqlite":
+        returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True),
+                                [dict(zip(INSERTED_OBSERVATION, row, strict=True)) for row in rows]).all()  # fmt: skip
+        return {model_id: oid for oid, model_id in returned}
+    statement = insert(O).compile(dialect=conn.dialect, column_keys=list(INSERTED_OBSERVATION))
+    at = [INSERTED_OBSERVATION.index(k) for k in statement.positiontup]  # the statement's parameter order
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.driver_connection.cursor()
+    ids, params = {}, None
+    try:
+        for row in rows:
+            params = [row[i] for i in at]
+            cursor.execute(statement.string, params)
+            ids[row[0]] = cursor.lastrowid
+    except dbapi.Error as err:  # as SQLAlchemy raises it: a locked database stays an OperationalError
+        raise DBAPIError.instance(statement.string, params, err, dbapi.Error) from err
+    finally:
+        cursor.close()
+    return ids
+
+
 def _write_batch(
     conn: Connection, run_id: int, observed_at: str, batch: list[Parsed | Unchanged], summary: IngestSummary
 ) -> None:
@@ -362,12 +394,11 @@ def _write_batch(
     facts_id = _store_facts(conn, parsed, known_zdicts) if parsed else {}
     facts_id |= {i.model_id: newest[i.model_id]["facts_id"] for i in fresh if isinstance(i, Unchanged)}
     obs_rows = [
-        {"model_id": _model_id(i), "observed_at": observed_at, "ingest_run_id": run_id,
-         **{k: columns[_model_id(i)][k] for k in OBSERVATION_COLUMNS}, "facts_id": facts_id[_model_id(i)]}
+        (_model_id(i), observed_at, run_id, *(columns[_model_id(i)][k] for k in OBSERVATION_COLUMNS),
+         facts_id[_model_id(i)])
         for i in fresh
     ]  # fmt: skip
-    returned = conn.execute(insert(O).returning(O.c.id, O.c.model_id, sort_by_parameter_order=True), obs_rows).all()
-    obs_id = {model_id: oid for oid, model_id in returned}
+    obs_id = _insert_observations(conn, obs_rows)
 
     # The models row follows the newest observation; an older snapshot ingested later only moves first_seen.
     newer = [i for i in fresh if _model_id(i) not in known or observed_at >= known[_model_id(i)]]

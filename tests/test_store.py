@@ -224,6 +224,34 @@ def test_duplicate_ids_in_one_input_are_reported(engine):
     assert "duplicate id" in summary.skipped[0].reason
 
 
+def test_the_observation_insert_raises_database_errors_as_sqlalchemy_does(engine):
+    """The observations are written through the driver (SQLite): its errors must still read as SQLAlchemy's.
+
+    The batch writer tells a failing database (OperationalError: locked, read-only, disk full), which stops
+    the run, from a bad record, which it skips: a raw driver error would have every record reported
+    unstorable. A second observation of a (model, date) is the database's IntegrityError.
+    """
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from whichmodel.store.ingest import INSERTED_OBSERVATION, _insert_observations
+
+    first = make_facts(id="x/m", observed="2025-04-20T00:00:00Z")
+    ingest_items(engine, [Parsed(1, first, None)], source="a", kind="snapshot", observed_at=first.observed_at)
+    with engine.connect() as conn:
+        run, facts = conn.execute(select(Observation.ingest_run_id, Observation.facts_id)).one()
+    row = dict.fromkeys(INSERTED_OBSERVATION) | {"model_id": "x/m", "observed_at": first.observed_at,
+                                                 "ingest_run_id": run, "facts_id": facts}  # fmt: skip
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _insert_observations(conn, [tuple(row.values())])
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA query_only = 1")  # this connection may no longer write
+            with pytest.raises(OperationalError):
+                _insert_observations(conn, [tuple((row | {"observed_at": "2025-04-21T00:00:00Z"}).values())])
+            conn.exec_driver_sql("PRAGMA query_only = 0")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Observation)).scalar_one() == 1
+
+
 def test_older_snapshot_ingested_later_does_not_replace_the_newest(engine):
     new = make_facts(id="x/m", observed="2025-04-26T00:00:00Z", downloads=900)
     old = make_facts(id="x/m", observed="2025-04-01T00:00:00Z", downloads=10)
