@@ -171,29 +171,64 @@ def carry_forward(
     if len(outcomes) != len(method.checks) or carry_key(bases, params_measured, ctx, method) != key:
         return None
     facts.base_models = bases
-    points = dict(odd)
-    findings: list[Finding] = []
-    append = findings.append
-    for i, (spec, outcome) in enumerate(zip(method.checks, outcomes, strict=True)):
-        if spec.id in RECOMPUTED_CHECKS:
-            if spec.id == "typosquatting":
-                ctx.typo_params = spec.params
-            finding = _finding(spec, CHECKS[spec.id](facts, ctx, spec.params))
-            if spec.id in OBSERVATION_CHECKS and finding.outcome != outcome:
-                return None  # a new assessment: its outcomes are part of what identifies one
-            append(finding)
-        else:
-            earned = points[i] if i in points else _default_points(outcome, spec.weight)
-            key = (spec.id, spec.category, outcome, earned, spec.weight)
-            stand_in = _STAND_INS.get(key)
-            if stand_in is None:
-                if len(_STAND_INS) >= 100_000:
-                    _STAND_INS.clear()
-                stand_in = _STAND_INS[key] = Finding(spec.id, spec.category, outcome, earned, spec.weight, [], "", None)
-            append(stand_in)
+    findings = _stored_part(method, outcomes, odd)
+    for i, spec in _recomputed_positions(method):
+        if spec.id == "typosquatting":
+            ctx.typo_params = spec.params
+        finding = _finding(spec, CHECKS[spec.id](facts, ctx, spec.params))
+        if spec.id in OBSERVATION_CHECKS and finding.outcome != outcomes[i]:
+            return None  # a new assessment: its outcomes are part of what identifies one
+        findings[i] = finding
     if _recomputed_digest(findings) != digest:
         return None
     return aggregate(facts.id, facts.observed_at, findings, method)
+
+
+def _recomputed_positions(method: Method) -> tuple[tuple[int, object], ...]:
+    """(position, spec) of each check `carry_forward` runs again, in method order (kept with the method)."""
+    found = method.__dict__.get("_recomputed_positions")
+    if found is None:
+        found = method.__dict__["_recomputed_positions"] = tuple(
+            (i, spec) for i, spec in enumerate(method.checks) if spec.id in RECOMPUTED_CHECKS
+        )
+    return found
+
+
+def _stand_in(spec, outcome: str, earned: float | None) -> Finding:
+    """A stored finding as aggregating reads it (check, category, outcome, points, maximum), made once."""
+    key = (spec.id, spec.category, outcome, earned, spec.weight)
+    found = _STAND_INS.get(key)
+    if found is None:
+        if len(_STAND_INS) >= 100_000:
+            _STAND_INS.clear()
+        found = _STAND_INS[key] = Finding(spec.id, spec.category, outcome, earned, spec.weight, [], "", None)
+    return found
+
+
+def _stored_part(method: Method, outcomes: Sequence[str], odd: list) -> list[Finding | None]:
+    """The stand-ins of the checks `carry_forward` does not run, by position (None where it runs one).
+
+    Those with their outcome's default points are a function of the method and the stored outcomes, which
+    many models share: made once per outcomes (kept with the method, a bounded number); `odd` ([position,
+    points] of the others) is applied to a copy.
+    """
+    cache = method.__dict__.setdefault("_stored_parts", {})
+    key = tuple(outcomes)
+    found = cache.get(key)
+    if found is None:
+        found = [None if spec.id in RECOMPUTED_CHECKS
+                 else _stand_in(spec, outcome, _default_points(outcome, spec.weight))
+                 for spec, outcome in zip(method.checks, outcomes, strict=True)]  # fmt: skip
+        if len(cache) >= 10_000:
+            cache.clear()
+        cache[key] = found
+    found = list(found)
+    checks = method.checks
+    for i, earned in odd:
+        spec = checks[i] if 0 <= i < len(checks) else None
+        if spec is not None and spec.id not in RECOMPUTED_CHECKS:
+            found[i] = _stand_in(spec, outcomes[i], earned)
+    return found
 
 
 def rank_value(score: float | None, coverage: float, method: Method) -> float:
