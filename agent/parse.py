@@ -208,6 +208,13 @@ _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 
 _SIZE = re.compile(
     r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(b|bn|billion)\b(?!-)|(?<![\w.])(\d{2,3})(m)\b(?!-|\s?downloads)", re.I
 )
+# "monthly" asks for a trend, unless it counts users ("1 billion monthly users": a license question).
+_MONTHLY = r"\bmonthly\b(?!\s(?:active\s)?(?:users|customers|visitors|subscribers))"
+# A number of something else, not parameters: "1 billion monthly users", "2B tokens", "1B requests a day".
+_COUNTED = re.compile(r"\s?(?:(?:monthly|daily|weekly|yearly|annual|active|unique|paying|end|total|training|"
+                      r"pretraining)[\s-])*(?:users?|customers?|people|persons|requests?|queries|visitors?|tokens?|"
+                      r"downloads?|installs?|devices?|calls?|messages?|dollars?|usd|eur|rows?|examples?|samples?|"
+                      r"words?|images?|documents?|pages?|sessions?|subscribers?|mau|dau|views?)\b")
 _EXPERTS = re.compile(r"\b(\d{1,2})x(\d{1,3})b\b", re.I)
 # A range of sizes: "between 1B and 3B", "from 1 to 3 billion", "1-3B", "500M-2B" ("7B and 13B" alone is two
 # sizes, not a range: "and" needs "between").
@@ -417,22 +424,36 @@ def _years(scan: _Scan) -> dict:
     match = scan.search(r"\bbetween\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\s+and\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)")
     if match:
         slots["start"], slots["end"] = _pad(match[1], start=True), _pad(match[2], start=False)
+    _named_days(scan, slots)
     match = scan.search(r"\b(since|from|after)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:  # "after 2024": the year is over first
-        after_year = match[1] == "after" and len(match[2]) == 4
-        slots["start"] = f"{int(match[2]) + 1}-01-01" if after_year else _pad(match[2], start=True)
+    if match:  # "after 2024": the year is over first; "after 2025-03-01": the day too
+        if match[1] == "after" and len(match[2]) == 4:
+            slots["start"] = f"{int(match[2]) + 1}-01-01"
+        elif match[1] == "after" and len(match[2]) == 10 and _day(match[2]):
+            slots["start"] = _shift(_day(match[2]), 1)
+        else:
+            slots["start"] = _pad(match[2], start=True)
     match = scan.search(r"\b(until|before|to|through)\s+(20\d\d(?:-\d\d(?:-\d\d)?)?)\b")
-    if match:  # "before 2024": the year has not begun
-        before_year = match[1] == "before" and len(match[2]) == 4
-        slots["end"] = f"{int(match[2]) - 1}-12-31" if before_year else _pad(match[2], start=False)
-    months = "january february march april may june july august september october november december".split()
-    match = scan.search(r"\b(since|from|after|in)\s+(" + "|".join(months) + r")\s+(20\d\d)\b")
-    if match:
-        month = months.index(match[2]) + 1
-        slots["start"] = f"{match[3]}-{month:02d}-01"
-        if match[1] == "in":
-            end = date(int(match[3]) + (month == 12), month % 12 + 1, 1)
-            slots["end"] = date.fromordinal(end.toordinal() - 1).isoformat()
+    if match:  # "before 2024": the year has not begun; "before 2025-03-01": nor has the day
+        if match[1] == "before" and len(match[2]) == 4:
+            slots["end"] = f"{int(match[2]) - 1}-12-31"
+        elif match[1] == "before" and len(match[2]) == 10 and _day(match[2]):
+            slots["end"] = _shift(_day(match[2]), -1)
+        else:
+            slots["end"] = _pad(match[2], start=False)
+    match = scan.search(r"\b(since|from|after|before|until|through|in)\s+(" + _MONTH_WORDS + r")\.?,?\s+(20\d\d)\b")
+    if match:  # "since March 2024", "before Sept 2024", "in May 2025"
+        month = _MONTHS[match[2]]
+        first = date(int(match[3]), month, 1)
+        last = date.fromordinal(date(int(match[3]) + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+        if match[1] in ("since", "from", "in"):
+            slots["start"] = first.isoformat()
+        if match[1] == "after":
+            slots["start"] = _shift(last, 1)
+        if match[1] in ("until", "through", "in"):
+            slots["end"] = last.isoformat()
+        if match[1] == "before":
+            slots["end"] = _shift(first, -1)
     for release in load_releases():  # "since Llama 3", "after Mixtral came out"
         name = release["name"].lower()
         if name in lowered:
@@ -440,6 +461,50 @@ def _years(scan: _Scan) -> dict:
             if found:
                 slots.setdefault("start", str(release["date"]))
     return slots
+
+
+_MONTHS = {name: i + 1 for i, name in enumerate(
+    "january february march april may june july august september october november december".split())}
+_MONTHS |= {name[:3]: i for name, i in list(_MONTHS.items())} | {"sept": 9}
+_MONTH_WORDS = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_NUMBER = r"(\d{1,2})(?:st|nd|rd|th)?"
+# "after March 1 2025", "before 15 Feb, 2025", "since the 1st of March 2025", "on Mar 3rd, 2025".
+_NAMED_DAY = re.compile(r"\b(since|from|after|before|until|through|on)\s+(?:the\s+)?(?:" + _DAY_NUMBER +
+                        r"\s+(?:of\s+)?(" + _MONTH_WORDS + r")|(" + _MONTH_WORDS + r")\.?\s+" + _DAY_NUMBER +
+                        r")(?![\w])\.?,?\s+(20\d\d)\b")
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _shift(day: date, days: int) -> str:
+    return date.fromordinal(day.toordinal() + days).isoformat()
+
+
+def _named_days(scan: _Scan, slots: dict) -> None:
+    """Days written with a month's name: "after March 1 2025" is from 2025-03-02, "before it" to 2025-02-28."""
+    for match in _NAMED_DAY.finditer(scan.lowered):
+        if scan.is_used(match.start(), match.end()):
+            continue
+        word, number = (match[3], match[2]) if match[3] else (match[4], match[5])
+        try:
+            day = date(int(match[6]), _MONTHS[word], int(number))
+        except ValueError:  # "February 30": not a day; left for the rest of the question
+            continue
+        scan.use(match.start(), match.end())
+        cue = match[1]
+        if cue in ("since", "from", "on"):
+            slots["start"] = day.isoformat()
+        if cue == "after":
+            slots["start"] = _shift(day, 1)
+        if cue in ("until", "through", "on"):
+            slots["end"] = day.isoformat()
+        if cue == "before":
+            slots["end"] = _shift(day, -1)
 
 
 def _pad(value: str, start: bool) -> str:
@@ -499,7 +564,12 @@ _AUTHOR = re.compile(
     r"account|team|company|lab)\s)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
     r"\b(?:by|from)\s(?:the\s)?(?:user|org|organi[sz]ation|author|account)\s@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
     r"\bauthor(?:ed)?\s(?:is\s|=\s?|:\s?)?@?([a-z0-9][\w.-]{0,95})(?![\w/.-])|"
-    r"(?<![\w/.-])@?([a-z0-9][\w.-]{1,95})'s\s(?:models|repos|uploads|checkpoints)\b",
+    r"(?<![\w/.-])@?([a-z0-9][\w.-]{1,95})'s\s(?:models|repos|uploads|checkpoints)\b|"
+    # "what models has PrunaAI published", "which repos did TheBloke upload"
+    r"\b(?:models?|llms?|repos?|repositories|uploads?|checkpoints?|quants?|fine-?tunes?)\s(?:has|have|did|does)\s"
+    r"(?:the\s)?(?:(?:user|org|organi[sz]ation|author|account|team|company|lab)\s)?@?([a-z0-9][\w.-]{0,95})\s"
+    r"(?:\w+\s)?(?:published|publish|uploaded|upload|released|release|made|make|created|create|put out|trained|"
+    r"train|built|build|shared|share|posted|post)\b",
     re.I,
 )
 _NOT_AUTHORS = {"downloads", "likes", "popularity", "score", "scores", "security", "quality", "activity",
@@ -598,6 +668,10 @@ def author_slot(scan: _Scan) -> str | None:
             group = next(g for g in range(1, pattern.groups + 1) if match[g])
             start, end = match.start(group), match.end(group)
             word = scan.lowered[start:end].rstrip(".")
+            if pattern is _AUTHOR and group == pattern.groups and company_orgs(word) and \
+                    not scan.is_used(start, end):  # "what models has Meta published": a company's orgs
+                scan.use(match.start(), match.end())
+                return scan.text[start:end]
             if scan.is_used(match.start() if pattern is _BY_FROM else start, end) or word in _NOT_AUTHORS or \
                     company_orgs(word) or \
                     word in _FILLER or word in _STOP or _tables()["languages"][1].get(word) or \
@@ -669,7 +743,7 @@ def date_slots(scan: _Scan, slots: dict) -> None:
     """
     lowered = scan.lowered
     updated = re.search(_UPDATED_WORD + r"(?:\s(?:on\s)?(?:the\s)?hub)?\s?(?:" + _RECENT + r"|(?:in|during|since|after|"
-                        r"before|from|until)\s(?:\w+\s)?20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
+                        r"before|from|until)\s(?:\S{1,10}\s){0,3}20\d\d(?:-\d\d(?:-\d\d)?)?)", lowered)  # fmt: skip
     if updated and not scan.is_used(updated.start(), updated.end()):
         phrase = scan.text[updated.start() : updated.end()]
         scan.use(updated.start(), updated.end())
@@ -718,7 +792,8 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
             slots["min_params_b"], slots["max_params_b"] = low, high
             scan.use(match.start(), match.end())
             break
-    sizes = [m for m in _SIZE.finditer(lowered) if not scan.is_used(m.start(), m.end())]
+    sizes = [m for m in _SIZE.finditer(lowered) if not scan.is_used(m.start(), m.end()) and
+             not _COUNTED.match(lowered, m.end()) and not lowered[max(0, m.start() - 1) : m.start()] == "$"]
     plain = None
     # Each size with a bound ("at least 1B and at most 3B": both); the first plain one is the size class.
     for match in sizes:
@@ -799,6 +874,15 @@ def _relation(word: str) -> str:
     return "any"
 
 
+# A finding phrase said in the negative: "no", "without", "not", "free of", "avoid", directly before it or
+# through a verb of having or needing ("do not need remote code", "without any custom code"). Words that join
+# clauses ("no license and remote code") end the reach: the negation is another phrase's.
+_NEGATED = re.compile(r"(?:\bno|\bnot|n't|\bwithout|\bnever|\bfree of|\bavoid(?:s|ing)?|\bexclud(?:e|es|ing))\s"
+                      r"(?:(?:need|needs|needing|require|requires|requiring|use|uses|using|have|has|having|ship|"
+                      r"ships|contain|contains|containing|rely|relies|on|include|includes|any|a|an|the|to|load|"
+                      r"loading|call|for|with)\s){0,3}$")
+
+
 def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -> dict:
     """Every slot the text states (no model names: the caller resolves those); `pre`: slots read before names."""
     scan = scan or _Scan(text)
@@ -843,6 +927,12 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
     for match in pattern.finditer(lowered):
         if not scan.is_used(match.start(), match.end()):
             found = findings[_key(match[0])]  # one finding, or several that the phrase means together
+            negated = _NEGATED.search(lowered[max(0, match.start() - 40) : match.start()])
+            if negated and isinstance(found, str) and found.endswith(("=pass", "=fail")):
+                # "do not need remote code", "without custom code": the phrase's finding, turned over
+                found = found.removesuffix("=pass") + "=fail" if found.endswith("=pass") else \
+                    found.removesuffix("=fail") + "=pass"  # fmt: skip
+                scan.use(match.start() - len(negated[0]), match.start())
             wanted.extend([found] if isinstance(found, str) else found)
             scan.use(match.start(), match.end())
     wanted = list(dict.fromkeys(wanted))
@@ -1032,7 +1122,7 @@ def classify(text: str, has_models: int, slots: dict, memory: dict) -> str:
             (has_models or memory.get("models")) and not lineage:  # fmt: skip
         return "explain"
     trend = (
-        r"\btrends?\b|over time|leaderboard|\bmonthly\b|\bper (month|week|day)\b|\bby (month|week)\b|came out|"
+        r"\btrends?\b|over time|leaderboard|" + _MONTHLY + r"|\bper (month|week|day)\b|\bby (month|week)\b|came out|"
         r"\breleases?\b|\b(?:gsm\s?8k|mmlu|hellaswag|truthful\s?qa|winogrande|ifeval|bbh|gpqa|musr)\b|"
         r"\bmost (?:fine-?tunes|finetunes|derivatives|descendants|adapters|quanti[sz]ations|quants|merges)\b|"
         r"\bmost (?:fine-?tuned|derived|adapted|quanti[sz]ed|merged) (?:base )?models?\b|"
@@ -1416,8 +1506,9 @@ ATTRIBUTES = (
      r"access|to (?:request|ask for) access|login|account)|\bgated\b|\bgating\b|\baccess requests?\b|"
      r"\bapproval\b|\bfreely downloadable\b|\brequest(?:ing)? access\b|\baccess (?:to \S{1,100} )?(?:is )?"
      r"(?:restricted|limited|open)\b|\brestricted\b", "gated"),
-    (r"\bcommercial(?:ly)?\b|\bin (?:a|my|our) (?:product|business|company|app)\b|\bfor business\b|\bsell\b|"
-     r"\bmoneti[sz]e\b", "commercial"),
+    (r"\bcommercial(?:ly)?\b|\bin (?:a|an|my|our) (?:paid |commercial )?(?:product|business|company|app|"
+     r"application|service|saas|startup)\b|\bfor business\b|\bsell\b|\bmoneti[sz]e\b|"
+     r"\b(?:monthly )?active users\b|\bmonthly users\b|\bmau\b", "commercial"),
     (r"\bwhat licen[cs]es?\b|\bwhich licen[cs]es?\b|\blicen[cs]es? (?:does|do|is|are|of)\b|\bunder what licen|"
      r"\bits licen|\btheir licen[cs]es?\b|\bcompare (?:the |their )?licen[cs]es?\b|\blicen[cs]es? compare\b|"
      r"\b(?:more|less|most|least) (?:permissive|restrictive|liberal|open|free)\b[\w\s-]{0,20}\blicen[cs]e|"
@@ -1499,7 +1590,7 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
                                                     r"\bhow many (?:fine-?tunes|derivatives)\b|\bmost popular bases?\b",
                                                     lowered):  # fmt: skip
         slots["by_count"] = True  # "which base models were most fine-tuned": derivatives counted, not scores
-    over_time = r"over time|evolv|month by month|week by week|\bper (?:month|week)\b|\bmonthly\b|\bweekly\b"
+    over_time = r"over time|evolv|month by month|week by week|\bper (?:month|week)\b|" + _MONTHLY + r"|\bweekly\b"
     if slots["view"] == "benchmarks" and re.search(over_time + r"|\btrend|\bchang|\bprogress|\bby (?:month|week)",
                                                    lowered):  # fmt: skip
         slots["series"] = True  # the score per period, not only the best of all

@@ -372,7 +372,8 @@ class Planner:
                 args["size"] = slots["size"]
             return [_call("trends", args)]
         if intent == "cards":
-            args = {"query": plan.question, "k": 5}
+            term = card_term(plan.question)  # "which cards mention HIPAA": the term, not the question's words
+            args = {"query": term[0] if term else plan.question, "k": 10 if term and term[1] else 5}
             for key, target in (("task", "task"), ("license_class", "license_class"), ("size", "size")):
                 if key in slots and not (key == "task" and slots.get("chat")):
                     args[target] = slots[key]
@@ -612,6 +613,15 @@ class Planner:
         data = artifacts[0].artifact
         if data.get("error"):
             return data["error"], [], {}
+        term = card_term(plan.question)
+        term = term[0] if term and term[1] else None
+        if term and data.get("results"):  # a mention asked for: only sections that say it, word for word
+            said = re.compile(r"(?<![\w])" + re.escape(term.lower()) + r"(?![\w])")
+            data = data | {"results": [r for r in data["results"] if said.search(r["snippet"].lower().replace("[", "")
+                                                                                  .replace("]", ""))]}  # fmt: skip
+            if not data["results"]:
+                return (f'No indexed card section says "{term}" (of the closest matches; the card index is searched '
+                        "by meaning and by keyword)."), [], {}  # fmt: skip
         if not data["results"]:
             return "No card section matches that.", [], {}
         lines = [f'Card sections matching "{data["query"]}" (quoted card text is the authors\' own words):']
@@ -621,6 +631,28 @@ class Planner:
             snippet = " ".join(r["snippet"].split())[:200]
             lines.append(f'{n}. {r["model_id"]}, section "{r["section"]}": “{snippet}”')
         return "\n".join(lines), list(dict.fromkeys(named)), {}
+
+
+# What a card question asks the cards to say: a mention ("mention HIPAA": word for word) or a topic ("talk about
+# medical dialogues": by meaning). Either way the search is for the term, not for the question's own words.
+_MENTION = re.compile(r"\b(?:(mentions?|mentioning|mentioned|refer(?:s)? to|references?|cites?|contains?|containing|"
+                      r"says?|said|include|includes|including|uses? the (?:word|term|phrase))|(talks? about|"
+                      r"talking about|discuss(?:es)?|discussing|covers?|covering))\s+(?:about\s+)?"
+                      r"(?:the\s+(?:word|term|phrase|name)\s+)?[\"'“‘]?([^\"'”’?!.,;]{1,60}?)[\"'”’]?\s*"
+                      r"(?:[?!.]|$|\s(?:in|on|anywhere)\b)", re.I)
+
+
+def card_term(question: str) -> tuple[str, bool] | None:
+    """The term a card question is about, and whether it asks for it word for word; None when it names none.
+
+    "Which model cards mention HIPAA?": ("HIPAA", True); "cards that talk about medical dialogues":
+    ("medical dialogues", False).
+    """
+    found = _MENTION.search(question.strip())
+    term = found[3].strip() if found else ""
+    if not term or len(term.split()) > 4:
+        return None
+    return term, bool(found[1])
 
 
 # The stored commercial-use fact (hub.licenses.commercial_use, the lineage's stricter license deciding) in words.

@@ -297,3 +297,17 @@ def test_relative_periods_count_back_calendar_months(newest, span, start):
 def test_relative_periods_are_read_as_spans(question, span):
     plan = parse(question, resolve, {})
     assert plan.slots.get("within") == span, plan.slots
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("which model cards mention HIPAA?", ("HIPAA", True)),
+    ('cards that mention "alpaca"', ("alpaca", True)),
+    ("which model cards mention the word GDPR in their limitations?", ("GDPR", True)),
+    ("which cards talk about medical dialogues", ("medical dialogues", False)),
+    ("models trained on medical data", None),
+])  # fmt: skip
+def test_a_card_question_searches_for_its_term_not_its_own_words(question, expected):
+    """'Which model cards mention X' must not match cards on 'model' and 'cards'; a mention is word for word."""
+    from whichmodel.agent.planner import card_term
+
+    assert card_term(question) == expected

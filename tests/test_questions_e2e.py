@@ -1570,3 +1570,61 @@ def test_a_relation_counts_a_card_listed_base_and_an_empty_one_names_the_other_k
         fine = ask(f"most downloaded fine-tunes of {base}")
         if not fine["recommended"]:
             assert "in other ways" in fine["answer"] and any(c in fine["answer"] for c in children), fine["answer"]
+
+
+# ------------------------------------------------------------------------------- negations, dates, authors, counts
+def needs_remote_code(record: dict) -> bool:
+    """A raw record whose loading needs trust_remote_code: the Hub's custom_code tag or a config auto_map."""
+    return "custom_code" in (record.get("tags") or []) or bool((record.get("config") or {}).get("auto_map"))
+
+
+@pytest.mark.parametrize("phrase, wanted", [
+    ("that do not need remote code", False), ("without custom code", False),
+    ("that don't require trust_remote_code", False), ("that need remote code", True),
+])  # fmt: skip
+def test_a_finding_said_in_the_negative_is_applied_turned_over(agent, raw, phrase, wanted):
+    ask, _ = agent
+    base = "deepseek-ai/DeepSeek-R1"
+    family = {m for m in descendants(raw, base) if usable(raw[m])}
+    assert any(needs_remote_code(raw[m]) for m in family) and any(not needs_remote_code(raw[m]) for m in family)
+    result = ask(f"safest derivatives of {base} {phrase}")
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        assert model in family and needs_remote_code(raw[model]) is wanted, (model, result["answer"])
+
+
+@pytest.mark.parametrize("words, field, bound", [
+    ("created after March 1 2025", "created_after", "2025-03-02"),
+    ("created after 1st of March, 2025", "created_after", "2025-03-02"),
+    ("created since Mar 1, 2025", "created_after", "2025-03-01"),
+    ("created before February 1, 2025", "created_before", "2025-02-01"),
+])  # fmt: skip
+def test_days_written_with_a_month_name_filter_creation_dates(agent, raw, words, field, bound):
+    ask, _ = agent
+    result = ask(f"text generation models {words}")
+    assert result["filters"].get(field) == bound, result["answer"]
+    assert result["recommended"], result["answer"]
+    for model in result["recommended"]:
+        created = (raw[model].get("createdAt") or "")[:10]
+        assert created >= bound if field == "created_after" else created < bound, (model, created)
+
+
+@pytest.mark.parametrize("question", ["what models has {author} published?", "which repos did {author} upload?"])
+def test_an_author_named_as_the_one_who_published_filters_by_author(agent, raw, question):
+    ask, _ = agent
+    counts: dict[str, int] = defaultdict(int)
+    for model_id, record in raw.items():
+        if usable(record):
+            counts[model_id.split("/")[0]] += 1
+    author = max((a for a in counts if a.lower() not in ("meta", "google", "microsoft")), key=lambda a: counts[a])
+    result = ask(question.format(author=author))
+    assert result["filters"].get("author") == author, result["answer"]
+    assert result["recommended"] and all(m.startswith(f"{author}/") for m in result["recommended"])
+
+
+def test_a_count_of_users_is_not_a_model_size(agent, raw):
+    ask, _ = agent
+    model = next(m for m, r in raw.items() if "llama2" in str((r.get("cardData") or {}).get("license", "")).lower())
+    result = ask(f"can I ship {model} in an app with 1 billion monthly users?")
+    assert "size" not in result.get("filters", {}) and not any("1B" in n for n in result.get("not_applied", []))
+    assert "commercial" in result["answer"].lower(), result["answer"]
