@@ -230,6 +230,8 @@ def _billions(number: str, unit: str) -> float:
 _MEMORY = re.compile(
     r"(?<![\w.])(\d{1,3}(?:\.\d)?)\s?(gb|gib|gigs?|g)\b(?:\s(?:of\s)?(?:v?ram|memory|gpu|card))?", re.I
 )
+# Formats whose repos hold weights quantized for running (a memory fit reads them at 4 bits unless told).
+QUANTIZED_FORMATS = {"gguf", "ggml", "gptq", "awq", "exl2"}
 _PRECISION = (
     (r"\b(fp32|float32|full precision|32[- ]?bit)\b", "fp32"),
     (r"\b(fp16|bf16|float16|bfloat16|half precision|16[- ]?bit)\b", "fp16"),
@@ -834,9 +836,10 @@ def _size_slots(scan: _Scan, slots: dict) -> None:
         scan.search(r"\b(?:runs? on|fits?(?: on| in| into)?|within|under|for|on|with)\s(?:an?\s|my\s|the\s)?(?=\d)")
         scan.search(r"\b(?:gpu|vram|laptop|ram|memory|graphics card|card|machine|computer|pc|desktop)\b")
         slots["precision"] = "fp16"
+        slots["precision_said"] = False  # fp16 unless the question says (or asks for a quantized format)
         for pattern, precision in _PRECISION:
             if scan.search(pattern):
-                slots["precision"] = precision
+                slots["precision"], slots["precision_said"] = precision, True
                 break
     if not slots.keys() & {"size", "max_params_b", "min_params_b", "max_memory_gb"}:
         if scan.search(r"\b(tiny|on[- ]device|edge|phone|mobile)\b"):
@@ -955,6 +958,9 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
             scan.use(match.start(), match.end())
     if named or runtimes or file_formats:  # "GGUF or ONNX models": any of them
         slots["formats"] = list(dict.fromkeys(file_formats + (named or runtimes)))
+    if slots.pop("precision_said", True) is False and set(slots.get("formats", ())) & QUANTIZED_FORMATS:
+        # "a GGUF model for 8 GB": such repos are run at a quantized precision; 4-bit is the usual one
+        slots["precision"] = "int4"
     for pattern, values in LICENSES:
         found = [m for m in re.finditer(pattern, lowered) if not scan.is_used(m.start(), m.end())]
         for extra in found[1:]:  # "permissive ... for commercial use": one requirement said twice

@@ -311,3 +311,16 @@ def test_a_card_question_searches_for_its_term_not_its_own_words(question, expec
     from whichmodel.agent.planner import card_term
 
     assert card_term(question) == expected
+
+
+@pytest.mark.parametrize("question, precision", [
+    ("best GGUF model I can run on a laptop with 8GB RAM", "int4"),  # GGUF repos are run quantized
+    ("a GGML chat model that fits 6 GB", "int4"),
+    ("a GGUF model that fits 16 GB at fp16", "fp16"),  # said: kept
+    ("best chat model for 8GB", "fp16"),  # no format: the weights as usually shipped
+])  # fmt: skip
+def test_a_memory_fit_for_a_quantized_format_reads_it_at_four_bits_unless_told(question, precision):
+    from whichmodel.agent.parse import parse_slots
+
+    slots = parse_slots(question)
+    assert slots["precision"] == precision and "precision_said" not in slots
