@@ -79,15 +79,18 @@ def _typed_miss(question: str, intent: str, missed: dict[str, Any]) -> Any:
     Only whole names as typed count (not the longer or shorter tries the parser makes): one close to stored
     ids (a typo: 'gemma-7bb') in a question about named models or help, or anywhere when it carries a number;
     in a question about named models (score, explain, compare) or help also a name like 'gemma-2b' with
-    nothing close, which would otherwise be dropped without a word.
+    nothing close, which would otherwise be dropped without a word. A question read as out of scope counts a
+    model-like name (digits, hyphens) close to stored ids: it was out of scope only because the name missed.
     """
     named = intent in ("score", "explain", "compare")
-    if intent in ("say", "out_of_scope"):
+    if intent == "say":
         return None
     for name, found in missed.items():
         if "/" in name:  # a full id that is not stored is `unresolved`: fetched from the Hub or said not found
             continue
         number = re.search(r"\d", name) is not None
+        if intent == "out_of_scope" and not (found.suggestions and number and "-" in name):
+            continue  # "tell me about lama-2-7b-chat": out of scope only for want of the model it misspells
         if found.suggestions and not (named or intent == "help" or number):
             continue
         if not found.suggestions and not ((named or intent == "help") and number and "-" in name):

@@ -1628,3 +1628,15 @@ def test_a_count_of_users_is_not_a_model_size(agent, raw):
     result = ask(f"can I ship {model} in an app with 1 billion monthly users?")
     assert "size" not in result.get("filters", {}) and not any("1B" in n for n in result.get("not_applied", []))
     assert "commercial" in result["answer"].lower(), result["answer"]
+
+
+def test_a_misspelt_model_name_without_its_org_is_suggested_not_refused(agent, raw):
+    ask, _ = agent
+    named = [m for m, r in raw.items() if usable(r) and re.search(r"\d", m.split("/")[-1]) and "-" in m.split("/")[-1]
+             and len(m.split("/")[-1]) > 8]  # fmt: skip
+    model = max(named, key=lambda m: raw[m].get("downloads") or 0)
+    name = model.split("/")[-1]
+    typo = name[:2] + name[3:]  # a letter dropped: "Lama-2-7b-chat-hf"
+    assert not any(m.split("/")[-1].lower() == typo.lower() for m in raw)
+    answer = ask(f"tell me about {typo}")["answer"]
+    assert "outside what I answer" not in answer and model in answer, answer
