@@ -1028,6 +1028,9 @@ def parse_slots(text: str, scan: _Scan | None = None, pre: dict | None = None) -
             scan.use(match.start(), match.end())
     if scan.search(_UNGATED):
         slots["exclude_gated"] = True
+    elif scan.search(_MANUAL):  # approved by hand: narrower than any gate
+        slots["gated_manual"] = True
+        scan.search(_GATED)
     elif scan.search(_GATED):
         slots["gated_only"] = True
     if scan.search(r"\bscore higher\b|\bimprove (?:its|the|their) score\b|\bwhat would it take\b|\bwhat[- ]ifs?\b|"
@@ -1236,6 +1239,8 @@ def _resolve_longest(name: str, resolve: Callable[[str], str | None]) -> tuple[s
 # Gated repos only ("which Meta models are gated", "models that need access approval"); "became gated" is an alert.
 _GATED = (r"(?<!became )(?<!become )(?<!becomes )(?<!newly )(?<!got )(?<!gets )\bgated\b(?!\s(?:by|on))|"
           r"\b(?:need|needs|require|requires|requiring|needing) (?:access )?approval\b|\bbehind a gate\b")
+_MANUAL = (r"\bmanual(?:ly)?[- ](?:access[- ])?(?:approv\w*|review\w*|gat\w*)|\b(?:approved|reviewed) (?:by hand|"
+           r"manually|by (?:the )?authors?)\b|\bgated\s?=\s?manual\b")
 _UNGATED = (r"\b(?:not|non|un)[- ]?gated\b|n'?t gated\b|\bwithout (?:gating|approval|an? access request|"
             r"access requests?|requesting access|asking for access|approval gates?|a gate|signing up)|"
             r"\bno (?:gating|gate|approval|access request)s?\b|\bopen[- ]weights?\b|"
@@ -1460,7 +1465,7 @@ def created_slots(slots: dict) -> None:
 _SEARCH_ONLY = {"task_words": "task", "topics": "topic", "license": "license", "license_class": "license class",
                 "commercial": "commercial use",
                 "language": "language", "chat": "chat", "finding": "finding", "exclude_gated": "not gated",
-                "gated_only": "gated only",
+                "gated_only": "gated only", "gated_manual": "gated with manual approval",
                 "min_downloads": "minimum downloads", "max_memory_gb": "memory", "author": "author",
                 "created_after": "created after", "created_before": "created before", "min_params_b": "at least",
                 "updated_after": "updated after", "updated_before": "updated before", "formats": "format",

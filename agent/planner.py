@@ -36,7 +36,7 @@ RECOMMEND_KEYS = ("task", "size", "min_params_b", "max_params_b", "license_class
                   "sort", "tasks", "topics", "base", "relation", "language", "finding", "min_downloads",
                   "max_memory_gb", "precision", "model_ids", "author", "created_after", "created_before",
                   "updated_after", "updated_before", "findings", "commercial", "authors", "formats",
-                  "gated_only", "exclude_authors")  # fmt: skip
+                  "gated_only", "gated_manual", "exclude_authors")  # fmt: skip
 # Slots that narrow a search (sort alone does not: "best" over everything is a list, not an answer to more).
 FILTER_KEYS = set(RECOMMEND_KEYS) - {"sort", "precision", "relation"}
 NOTHING_APPLIED = (
@@ -998,6 +998,7 @@ _FILTER_TEXT = {
     "chat": lambda v: "chat models" if v else "non-chat models",
     "exclude_gated": lambda v: "not gated",
     "gated_only": lambda v: "gated only",
+    "gated_manual": lambda v: "gated with manual approval only",
     "min_params_b": lambda v: f"at least {v:g}B parameters",
     "max_params_b": lambda v: f"at most {v:g}B parameters",
     "min_scores": lambda v: ", ".join(f"{k} >= {n:g}" for k, n in v.items()),

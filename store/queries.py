@@ -169,6 +169,7 @@ class SearchFilters:
     chat: bool | None = None
     exclude_gated: bool = False
     gated_only: bool = False  # only repos that ask for access (auto or manual approval)
+    gated_manual: bool = False  # only repos whose access the authors approve by hand
     min_scores: dict[str, float] = field(default_factory=dict)
     sort: str = "overall"
     limit: int = 10
@@ -239,7 +240,7 @@ class SearchFilters:
         for value in (self.updated_after, self.updated_before):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                 raise ValueError(f"updated dates must be YYYY-MM-DD, not {value!r}")
-        if self.gated_only and self.exclude_gated:
+        if (self.gated_only or self.gated_manual) and self.exclude_gated:
             raise ValueError("gated only and not gated exclude each other")
         if self.commercial is not None and self.commercial not in COMMERCIAL_FILTERS:
             raise ValueError(f"commercial must be one of {', '.join(COMMERCIAL_FILTERS)}, not {self.commercial!r}")
@@ -484,6 +485,8 @@ def filter_conditions(filters: SearchFilters, unindexed: bool = False) -> list[F
         conds.append(Filter("not gated", cols.gated == "false", ("gated", "false")))
     if filters.gated_only:
         conds.append(Filter("gated", cols.gated.in_(GATED_VALUES), None))
+    if filters.gated_manual:
+        conds.append(Filter("gated=manual", cols.gated == "manual", ("gated", "manual")))
     if filters.sort in SIZE_SORTS:  # a model of unknown size is neither the smallest nor the largest
         conds.append(Filter("size known", cols.params.is_not(None), None))
     if filters.sort in DATE_SORTS:

@@ -1640,3 +1640,15 @@ def test_a_misspelt_model_name_without_its_org_is_suggested_not_refused(agent, r
     assert not any(m.split("/")[-1].lower() == typo.lower() for m in raw)
     answer = ask(f"tell me about {typo}")["answer"]
     assert "outside what I answer" not in answer and model in answer, answer
+
+
+@pytest.mark.parametrize("question", ["which models need manual approval?", "models that are manually approved by the "
+                                      "authors"])  # fmt: skip
+def test_manual_approval_lists_only_repos_gated_by_hand(agent, raw, question):
+    ask, _ = agent
+    manual = {m for m, r in raw.items() if usable(r) and str(r.get("gated")).lower() == "manual"}
+    auto = {m for m, r in raw.items() if usable(r) and str(r.get("gated")).lower() in ("auto", "true")}
+    assert manual and auto  # both kinds of gate exist: the filter has something to tell apart
+    result = ask(question)
+    assert result["filters"].get("gated_manual") is True, result["answer"]
+    assert result["recommended"] and set(result["recommended"]) <= manual, result["answer"]

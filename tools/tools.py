@@ -147,6 +147,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
         author: str | None = None,
         authors: list[str] | None = None,
         gated_only: bool = False,
+        gated_manual: bool = False,
         exclude_authors: list[str] | None = None,
         formats: list[str] | None = None,
         created_after: str | None = None,
@@ -193,6 +194,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
                 ["meta-llama", "facebook"], Mistral AI ["mistralai"], Alibaba's Qwen team ["Qwen"].
             exclude_authors: leave out these Hub authors' models ("not made by Meta": ["meta-llama", "facebook"]).
             gated_only: only gated models (access needs approval; "which Meta models are gated").
+            gated_manual: only models whose access the authors approve by hand ("needs manual approval").
             formats: weight file formats, any of them: gguf, ggml (llama.cpp), onnx, safetensors, tflite, coreml,
                 flax, executorch, llamafile; pickle (PyTorch .bin/.pt), keras, savedmodel ...
             created_after: only models created on the Hub on or after this day, YYYY-MM-DD.
@@ -235,6 +237,7 @@ def tool_functions(services: Services) -> dict[str, Callable[..., tuple[str, dic
             authors=[models.stored_author(services, a) or a for a in authors or []],
             formats=[f.lower() for f in formats or []],
             gated_only=gated_only,
+            gated_manual=gated_manual,
             exclude_authors=[models.stored_author(services, a) or a for a in exclude_authors or []],
             created_after=created_after,
             created_before=created_before,
