@@ -1579,6 +1579,11 @@ def _trend_slots(text: str, scan: _Scan, slots: dict, models: list[str]) -> None
             break
     else:
         slots["view"] = "history" if models else "types"
+    if slots["view"] == "history" and not models and re.search(r"\bleaderboard\b|\bbenchmarks?\b|\baverage\b",
+                                                                lowered):  # fmt: skip
+        # "how has the average leaderboard score of chat models changed over time": no model's own history,
+        # the leaderboard's scores per period
+        slots["view"] = "benchmarks"
     named = _BENCHMARK.search(lowered)
     if named and slots["view"] in ("types", "benchmarks", "merges", "architectures"):
         # "how did GSM8K scores evolve for chat models": that benchmark's score per type over time.

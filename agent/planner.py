@@ -610,7 +610,11 @@ class Planner:
         view, rows = data["view"], data["rows"]
         if view == "movers" and plan.slots.get("direction"):  # the models named are those of the direction asked
             rows = [r for r in rows if r.get("direction") == plan.slots["direction"]]
-        return _trend_text(view, rows, data, plan), _trend_models(view, rows), {"view": view}
+        text = _trend_text(view, rows, data, plan)
+        board = (data.get("params") or {}).get("board")
+        if view in LEADERBOARD_VIEWS and board:  # two boards with different benchmarks: say which one answered
+            text += f"\nFrom the Open LLM Leaderboard {board}{BOARD_NOTE.get(board, '')}."
+        return text, _trend_models(view, rows), {"view": view}
 
     def _answer_cards(self, plan, artifacts):
         data = artifacts[0].artifact
@@ -1066,6 +1070,10 @@ def _trend_models(view: str, rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r[key] for r in rows if r.get(key)))[:10] if key else []
 
 
+# The trend views that read the Open LLM Leaderboard (the others read the Hub snapshots).
+LEADERBOARD_VIEWS = {"types", "authors", "benchmarks", "architectures", "base-models", "releases", "leaders"}
+BOARD_NOTE = {"v1": " (ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K): ask about v2 for the newer board",
+              "v2": " (IFEval, BBH, MATH Lvl 5, GPQA, MuSR, MMLU-Pro)"}  # fmt: skip
 BENCHMARK_LABELS = {"gsm8k": "GSM8K score", "mmlu": "MMLU score", "arc": "ARC score", "hellaswag": "HellaSwag score",
                     "truthfulqa": "TruthfulQA score", "winogrande": "Winogrande score", "ifeval": "IFEval score",
                     "bbh": "BBH score", "math_lvl_5": "MATH Lvl 5 score", "gpqa": "GPQA score", "musr": "MuSR score",

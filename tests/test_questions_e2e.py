@@ -1652,3 +1652,14 @@ def test_manual_approval_lists_only_repos_gated_by_hand(agent, raw, question):
     result = ask(question)
     assert result["filters"].get("gated_manual") is True, result["answer"]
     assert result["recommended"] and set(result["recommended"]) <= manual, result["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "how has the average Open LLM Leaderboard score of chat models changed over time?",
+    "how did the average leaderboard score change over time?",
+])  # fmt: skip
+def test_a_leaderboard_score_over_time_without_a_model_is_the_benchmarks_series_and_names_its_board(agent, question):
+    ask, _ = agent
+    result = ask(question)
+    assert [c["args"]["view"] for c in result["tool_calls"]] == ["benchmarks"], result["answer"]
+    assert "needs --model" not in result["answer"] and "Open LLM Leaderboard v1" in result["answer"], result["answer"]
