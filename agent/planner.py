@@ -1071,7 +1071,7 @@ def _trend_models(view: str, rows: list[dict]) -> list[str]:
 
 
 # The trend views that read the Open LLM Leaderboard (the others read the Hub snapshots).
-LEADERBOARD_VIEWS = {"types", "authors", "benchmarks", "architectures", "base-models", "releases", "leaders"}
+LEADERBOARD_VIEWS = {"types", "authors", "benchmarks", "architectures", "base-models", "releases"}  # leaders: its head
 BOARD_NOTE = {"v1": " (ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K): ask about v2 for the newer board",
               "v2": " (IFEval, BBH, MATH Lvl 5, GPQA, MuSR, MMLU-Pro)"}  # fmt: skip
 BENCHMARK_LABELS = {"gsm8k": "GSM8K score", "mmlu": "MMLU score", "arc": "ARC score", "hellaswag": "HellaSwag score",
@@ -1223,9 +1223,13 @@ def _trend_text(view: str, rows: list[dict], data: dict, plan: TurnPlan) -> str:
         size = plan.slots.get("size")
         head = f"Best on the Open LLM Leaderboard {board}" + (f", {size} models (0.9x to 1.25x of {size})"
                                                                if size else "") + ", by average score:"  # fmt: skip
+        doubted = data.get("size_doubted") or []
+        tail = ("\nLeft out, the board's parameter count in doubt: " + "; ".join(
+            f"{d['model_id']} ({d['params_b']}B on the board, {d['reason']})" for d in doubted) + "."
+                if doubted else "")  # fmt: skip
         return head + "\n" + "\n".join(
             f"{n}. {r['model_id']}: average {_fmt(r['average'])}, {r['params_b'] or 'n/a'}B parameters, {r['type']}"
-            for n, r in enumerate(rows, start=1))  # fmt: skip
+            for n, r in enumerate(rows, start=1)) + tail  # fmt: skip
     if view == "alerts":
         return "Alerts between snapshots:\n" + "\n".join(
             f"- {r['model_id']} ({r['observed_at'][:10]}): {r['alert']} ({r['before']} -> {r['after']})"

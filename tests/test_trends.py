@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -622,3 +623,28 @@ def test_the_lineage_view_counts_each_bases_stored_derivatives_by_relation(inges
     by_adapters = run_view(engine, "lineage", TrendParams(metric="adapter", top=3))
     assert [r["adapter"] for r in by_adapters["rows"]] == sorted((r["adapter"] for r in by_adapters["rows"]),
                                                                   reverse=True)  # fmt: skip
+
+
+def test_a_size_ranking_leaves_out_rows_whose_board_count_is_not_the_models_size(board, shared_data):
+    """A repo named '...-14B', or packed in 4 bits (phi-4 in bitsandbytes is counted 8B), is not a 7B model.
+
+    The rule here reads the raw v2 CSV: rows the board counts as 7B (0.9x-1.25x) whose name states another size
+    or a packed format. Such rows rank among the best 7B by the board's count, so the test can fail.
+    """
+    engine, _ = board
+    doubtful = re.compile(r"bnb|[48][-_]?bit|gptq|awq")
+    stated = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d)?)[bB](?![a-zA-Z])")
+    odd = set()
+    with (shared_data / "leaderboard" / "huggingface_v2_2025-03-21.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            name = row["model_name"].split("/")[-1]
+            params = float(row["metadata_params_billions"] or 0)
+            sizes = [float(s) for s in stated.findall(name.replace("_", "-"))]
+            if 6.3 <= params <= 8.75 and (doubtful.search(name.lower()) or
+                                          (sizes and not any(6.3 <= s <= 8.75 for s in sizes))):  # fmt: skip
+                odd.add(name)
+    result = run_view(engine, "leaders", TrendParams(board="v2", size="7B", top=10))
+    listed = [r["model_id"].split("/")[-1] for r in result["rows"]]
+    assert len(listed) == 10 and not set(listed) & odd, set(listed) & odd
+    left = {d["model_id"].split("/")[-1] for d in result["size_doubted"]}
+    assert left and left <= odd, left - odd

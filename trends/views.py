@@ -6,6 +6,7 @@ grouped SQL over indexed, pre-bucketed columns; Python only post-processes the g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -700,12 +701,41 @@ def leaders_view(engine: Engine, p: TrendParams) -> dict:
         select(L.c.repo_id, L.c.average, L.c.params_b, L.c.type, L.c.arch_family, L.c.day)
         .where(and_(*conds))
         .order_by(L.c.average.desc(), L.c.repo_id)
-        .limit(p.top)
+        .limit(p.top * 5 if p.size else p.top)  # room for the rows whose size is in doubt (below)
     )
+    rows, doubted = [], []
     with engine.connect() as conn:
-        rows = [{"model_id": r.repo_id, "average": _r(r.average), "params_b": r.params_b, "type": r.type,
-                 "architecture": r.arch_family, "day": r.day} for r in conn.execute(query)]  # fmt: skip
-    return _result("leaders", p, rows)
+        for r in conn.execute(query):
+            doubt = _size_doubt(r.repo_id, nominal) if p.size else None
+            if doubt:
+                doubted.append({"model_id": r.repo_id, "params_b": r.params_b, "reason": doubt})
+                continue
+            if len(rows) < p.top:
+                rows.append({"model_id": r.repo_id, "average": _r(r.average), "params_b": r.params_b,
+                             "type": r.type, "architecture": r.arch_family, "day": r.day})  # fmt: skip
+    return _result("leaders", p, rows, size_doubted=doubted[:5])
+
+
+# Repos whose weights are packed (4-bit, GPTQ ...): the board counts packed tensors, not the model's parameters
+# (phi-4 in bitsandbytes 4-bit is listed at 8B).
+_PACKED = re.compile(r"bnb|[-_.]?[48][-_]?bit|gptq|awq|nf4|int[48]|exl2|hqq", re.I)
+
+
+def _size_doubt(repo_id: str, nominal: float) -> str | None:
+    """Why a leaderboard row's parameter count may not be the model's size, or None.
+
+    Its name states another size ("...-14B" counted as 7.6B), or its weights are packed. A size-filtered
+    ranking leaves such rows out and says so: the board's count alone is what put them in the size.
+    """
+    from whichmodel.hub.facts import name_sizes
+
+    name = repo_id.split("/")[-1]
+    said = [s.total or s.active for s in name_sizes(name) if s.total or s.active]
+    if said and not any(nominal * SIZE_BAND[0] <= v <= nominal * SIZE_BAND[1] for v in said):
+        return f"its name says {said[0]:g}B"
+    if _PACKED.search(name):
+        return "its weights are packed (quantized): the board's count is not its size"
+    return None
 
 
 def lineage_view(engine: Engine, p: TrendParams) -> dict:
