@@ -1501,6 +1501,8 @@ _BOARD = re.compile(r"\bleaderboard\s\(?(?:v|version\s?)([12])\b|\b(?:v|version\
                     r"\b(new|newer|current|old|older|original|first|second)\s(?:open\s?llm\s)?leaderboard\b")
 
 
+# "compare X and Y on downloads", "in terms of their likes": the counters themselves, not the popularity score.
+_ON_COUNT = r"\b(?:on|by|in terms of|with respect to|regarding)\s(?:(?:the|their|its|number of|total)\s)*"
 # One fact of named models, asked directly ("which is bigger", "does it require approval"): answered with the
 # fact's value, not with a score card. Checked in order; a question may ask several.
 ATTRIBUTES = (
@@ -1525,9 +1527,9 @@ ATTRIBUTES = (
      r"\b(?:more|less|most|least) (?:permissive|restrictive|liberal|open|free)\b[\w\s-]{0,20}\blicen[cs]e|"
      r"\b(?:freer|friendlier|looser|stricter) licen[cs]e", "license"),
     (r"\bhow many downloads\b|\b(?:more|fewer|most|less) downloads\b|\bdownload count\b|\bdownloaded more\b|"
-     r"\b(?:more|most|less|least) downloaded\b", "downloads"),
+     r"\b(?:more|most|less|least) downloaded\b|" + _ON_COUNT + r"(?:likes and )?downloads\b", "downloads"),
     (r"\bhow many likes\b|\b(?:more|fewer|most|less) likes\b|\blike count\b|\bliked more\b|"
-     r"\b(?:more|most|less|least) liked\b", "likes"),
+     r"\b(?:more|most|less|least) liked\b|" + _ON_COUNT + r"(?:downloads and )?likes\b", "likes"),
     (r"\b(?:what|which) files\b|\bfiles? (?:does|do|are|is) (?:in|there)\b|\bfile list\b|\blist (?:the|its|of) "
      r"files\b|\bfiles does\b|\bwhat(?:'s| is) in (?:the|its|that) repo|\b(?:what|which) (?:weight |file )?formats?\b|"
      r"\bformats? does\b|\bin what format", "files"),

@@ -1663,3 +1663,16 @@ def test_a_leaderboard_score_over_time_without_a_model_is_the_benchmarks_series_
     result = ask(question)
     assert [c["args"]["view"] for c in result["tool_calls"]] == ["benchmarks"], result["answer"]
     assert "needs --model" not in result["answer"] and "Open LLM Leaderboard v1" in result["answer"], result["answer"]
+
+
+def test_comparing_on_downloads_and_likes_reports_the_counters_not_the_popularity_score(agent, raw):
+    ask, _ = agent
+    usable_ids = [m for m, r in raw.items() if usable(r) and r.get("downloads") and r.get("likes")]
+    a, b = sorted(usable_ids, key=lambda m: -raw[m]["downloads"])[:2]
+    answer = ask(f"compare {a} and {b} on downloads and likes")["answer"]
+    for model in (a, b):
+        assert f"{model} has {raw[model]['downloads']:,} downloads" in answer, answer
+        assert f"{model} has {raw[model]['likes']:,} likes" in answer, answer
+    assert f"{a} has the most downloads" in answer, answer
+    most_liked = a if raw[a]["likes"] >= raw[b]["likes"] else b
+    assert f"{most_liked} has the most likes" in answer, answer
